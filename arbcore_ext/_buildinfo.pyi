@@ -1,0 +1,1 @@
+COMPILED_WITH_DEBUG: bool
