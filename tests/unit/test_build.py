@@ -1,0 +1,35 @@
+"""The extension must refuse to import when unbuilt instead of falling back to Python."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import arbcore_ext
+
+PACKAGE = Path(arbcore_ext.__file__).parent
+
+
+def test_build_unbuilt_tree_fails_with_instructions(tmp_path: Path) -> None:
+    copy = tmp_path / "arbcore_ext"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("*.so", "*.c", "*.html"))
+    result = subprocess.run(
+        [sys.executable, "-c", "import arbcore_ext"],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(tmp_path), "PATH": ""},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "not compiled" in result.stderr
+    assert "pip install -e ." in result.stderr
+
+
+def test_build_every_kernel_is_compiled() -> None:
+    for name in ("book", "fixedpoint", "profit", "affinity", "_buildinfo"):
+        module = __import__(f"arbcore_ext.{name}", fromlist=["_"])
+        assert module.__file__ is not None
+        assert module.__file__.endswith(".so"), module.__file__
