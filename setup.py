@@ -28,7 +28,10 @@ DIRECTIVES = {
 
 COMPILE_ARGS = ["-O0", "-g"] if DEBUG else ["-O3"]
 MACROS = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"), ("_GNU_SOURCE", None)]
-MACROS += [("ARBCORE_DEBUG", "1")] if DEBUG else [("NDEBUG", None), ("CYTHON_WITHOUT_ASSERTIONS", None)]
+if DEBUG:
+    MACROS.append(("ARBCORE_DEBUG", "1"))
+else:
+    MACROS += [("NDEBUG", None), ("CYTHON_WITHOUT_ASSERTIONS", None)]
 
 sources = sorted(Path("arbcore_ext").glob("*.pyx"))
 extensions = [

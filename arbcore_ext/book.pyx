@@ -15,7 +15,7 @@ and one set of routines serves both sides.
 from cpython.long cimport PyLong_AsLongLong
 from libc.stdint cimport int8_t, int64_t, uint64_t
 from libc.stdlib cimport calloc, free, realloc
-from libc.string cimport memmove
+from libc.string cimport memmove, memset
 
 cimport numpy as cnp
 
@@ -97,17 +97,9 @@ cdef void side_free(Side* s) noexcept nogil:
 
 
 cdef void side_clear(Side* s) noexcept nogil:
-    """Empty the side; visits only occupied words, so it is cheap for a sparse window."""
-    cdef int64_t i, slot
-    cdef uint64_t w
+    """Empty the side. Sizes of unset ticks are never read, so only the bitmap is cleared."""
     if s.width and s.win_count:
-        for i in range(s.nwords):
-            w = s.bits[i]
-            while w:
-                slot = (i << 6) + ctz64(w)
-                s.sizes[slot] = 0
-                w &= w - 1
-            s.bits[i] = 0
+        memset(s.bits, 0, s.nwords * sizeof(uint64_t))
     s.win_count = 0
     s.ov_len = 0
     s.ov_start = s.ov_cap >> 1
@@ -236,7 +228,6 @@ cdef int side_recentre(Side* s, int64_t key) noexcept nogil:
                         s.ov_keys[idx] = k
                         s.ov_sizes[idx] = s.sizes[slot]
                         s.ov_len += 1
-                        s.sizes[slot] = 0
                         s.win_count -= 1
                         w &= w - 1
                 word_no += 1
@@ -304,8 +295,7 @@ cdef int side_set(Side* s, int64_t key, int64_t size) noexcept nogil:
                 s.sizes[slot] = size
                 return STATUS_OK
             if s.bits[word] & bit:
-                s.bits[word] &= ~bit
-                s.sizes[slot] = 0
+                s.bits[word] &= ~bit   # the size slot is left as is: only set bits are read
                 s.win_count -= 1
                 if key == s.best:
                     return side_after_best_removed(s, key)
@@ -358,7 +348,6 @@ cdef void side_drop_worst(Side* s) noexcept nogil:
             k = (word_no << 6) + ctz64(w)
             slot = k & s.mask
             s.bits[slot >> 6] &= w - 1
-            s.sizes[slot] = 0
             s.win_count -= 1
             if s.win_count == 0:
                 s.best = KEY_NONE
@@ -383,7 +372,6 @@ cdef void side_drop_below(Side* s, int64_t cutoff) noexcept nogil:
             k = (word_no << 6) + ctz64(w)
             if k >= cutoff:
                 break
-            s.sizes[k & s.mask] = 0
             s.bits[word_no & (s.nwords - 1)] &= ~((<uint64_t>1) << (k & 63))
             s.win_count -= 1
             w &= w - 1
@@ -589,10 +577,17 @@ cdef class L2Book:
             status = check_level(sides[i], prices[i], sizes[i])
             if status != STATUS_OK:
                 return status
-        for i in range(n):
-            status = self._set(sides[i], prices[i], sizes[i])
-            if status != STATUS_OK:
-                return status
+        if self.width_chosen and self.max_depth == 0:   # the common case, without the checks
+            for i in range(n):
+                status = side_set(&self.sides[sides[i]], -prices[i] if sides[i] else prices[i],
+                                  sizes[i])
+                if status != STATUS_OK:
+                    return status
+        else:
+            for i in range(n):
+                status = self._set(sides[i], prices[i], sizes[i])
+                if status != STATUS_OK:
+                    return status
         if self.adaptive:
             self._adapt()
         return STATUS_OK
@@ -603,6 +598,7 @@ cdef class L2Book:
         cdef Py_ssize_t i
         cdef int status
         cdef int64_t best, key
+        cdef (uint64_t, uint64_t, uint64_t, uint64_t) counters
         for i in range(n):
             status = check_level(side, prices[i], sizes[i])
             if status != STATUS_OK:
@@ -621,12 +617,15 @@ cdef class L2Book:
                 return status
         if s.width:
             side_place(s, best)   # levels then fill downward: no re-centring while loading
+        # a snapshot is not traffic: keep it out of the counters that steer the window size
+        counters = (s.updates, s.overflow_updates, s.period_updates, s.period_overflow)
         for i in range(n):
             if sizes[i]:
                 status = self._set(side, prices[i], sizes[i])
                 if status != STATUS_OK:
-                    return status
-        return STATUS_OK
+                    break
+        s.updates, s.overflow_updates, s.period_updates, s.period_overflow = counters
+        return status
 
     cdef void _adapt(self) noexcept nogil:
         cdef Side* s

@@ -19,9 +19,7 @@ from arbcore_ext.book import L2Book
 
 @pytest.mark.recording
 @pytest.mark.parametrize("window", [None, 0, 1024], ids=["adaptive", "flat", "w1024"])
-@pytest.mark.parametrize(
-    ("symbol", "expected_matches"), [("btcusdt", 564), ("ethusdt", 577)]
-)
+@pytest.mark.parametrize(("symbol", "expected_matches"), [("btcusdt", 564), ("ethusdt", 577)])
 def test_binance_replay_top_of_book_equals_every_book_ticker(
     shared_data: Path, symbol: str, expected_matches: int, window: int | None
 ) -> None:

@@ -78,13 +78,18 @@ def test_book_set_level_accepts_text_and_raw(book: L2Book) -> None:
     assert book.best_bid() == 6173764
     assert book.best_bid_size() == 500
     assert book.levels(ASK, 2)[0].tolist() == [6173764, 6173765]
-    with pytest.raises(DecimalFormatError, match="61737.641"):
+    with pytest.raises(DecimalFormatError, match=r"61737\.641"):
         book.set_level(BID, "61737.641", 1)
 
 
 @pytest.mark.parametrize(
     ("side", "price", "size", "message"),
-    [(2, 100, 1, "side"), (BID, 0, 1, "positive"), (ASK, -5, 1, "positive"), (BID, 100, -1, "sizes")],
+    [
+        (2, 100, 1, "side"),
+        (BID, 0, 1, "positive"),
+        (ASK, -5, 1, "positive"),
+        (BID, 100, -1, "sizes"),
+    ],
 )
 def test_book_set_level_bad_arguments_raise(book: L2Book, side, price, size, message) -> None:
     with pytest.raises(BookError, match=message):

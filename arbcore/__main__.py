@@ -1,0 +1,7 @@
+"""``python -m arbcore`` is the ``arbcore`` command."""
+
+import sys
+
+from arbcore.cli import main
+
+sys.exit(main())
