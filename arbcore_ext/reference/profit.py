@@ -9,6 +9,7 @@ from typing import NamedTuple
 from arbcore_ext.reference.book import ASK, BID, L2Book
 
 ReferenceBook = L2Book
+INT64_MAX = 2**63 - 1
 
 
 class CrossQuote(NamedTuple):
@@ -55,13 +56,14 @@ def price_cross(
     """Twin of ``profit.price_cross`` in exact rationals: take units while they earn."""
     scale = max(buy_book.size_decimals, sell_book.size_decimals)
     lot_units = max(1, round(lot * 10**scale))
-    max_units = math.inf if math.isinf(max_base) else math.floor(max_base * 10**scale + 1e-9)
+    unbounded = math.isinf(max_base) or max_base * 10**scale >= 9.2e18
+    max_units = INT64_MAX if unbounded else math.floor(max_base * 10**scale + 1e-9)
     bf, sf = Fraction(buy_fee), Fraction(sell_fee)
     asks = _units(buy_book, ASK, scale)
     bids = _units(sell_book, BID, scale)
 
     def walk(
-        limit: float, stop_at_margin: bool = True
+        limit: int, stop_at_margin: bool = True
     ) -> tuple[int, Fraction, Fraction, int, int, int, int]:
         size, buy, sell = 0, Fraction(0), Fraction(0)
         used_a: set[int] = set()
