@@ -119,6 +119,9 @@ cdef class L2Book:
     cdef readonly double price_unit      # 10**-price_decimals
     cdef readonly double size_unit       # 10**-size_decimals
     cdef double notional_unit            # price_unit * size_unit
+    cdef object _bbo                     # cached (best_bid, best_ask) tuple
+    cdef int64_t _bbo_bid_key
+    cdef int64_t _bbo_ask_key
     cdef readonly uint64_t snapshots
 
     cdef int _set(self, int side, price_t price, qty_t size) noexcept nogil

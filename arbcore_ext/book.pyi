@@ -1,5 +1,6 @@
 """L2 order book on native memory with exact fixed-point prices (see book.pyx for the layout)."""
 
+from collections.abc import Iterator
 from typing import Final
 
 import numpy as np
@@ -10,6 +11,16 @@ ASK: Final[int]
 
 Int64Array = npt.NDArray[np.int64]
 Int8Array = npt.NDArray[np.int8]
+
+class DepthFill:
+    """Result of a depth walk; unpacks as (filled, notional, worst_price, levels)."""
+
+    filled: int
+    notional: float
+    levels: int
+    @property
+    def worst_price(self) -> int | None: ...
+    def __iter__(self) -> Iterator[int | float | None]: ...
 
 class L2Book:
     """Price-level book for one instrument; prices and sizes are raw scaled int64."""
@@ -60,10 +71,10 @@ class L2Book:
         """(prices, sizes) of a side's best n levels, best first."""
     def top(self, n: int) -> tuple[Int64Array, Int64Array, Int64Array, Int64Array]:
         """(bid_prices, bid_sizes, ask_prices, ask_sizes) of the best n levels."""
-    def cost_to_fill(self, side: int, qty: int) -> tuple[int, float, int | None, int]:
-        """(filled raw, notional in quote units, worst raw price, levels used)."""
-    def qty_for_notional(self, side: int, notional: float) -> tuple[int, float, int | None, int]:
-        """(qty raw, quote spent, worst raw price, levels used)."""
+    def cost_to_fill(self, side: int, qty: int) -> DepthFill:
+        """Walk a side (ASK to buy, BID to sell) to fill qty raw units."""
+    def qty_for_notional(self, side: int, notional: float) -> DepthFill:
+        """How much qty notional quote units buy (ASK) or raise (BID)."""
     @property
     def nbytes(self) -> int: ...
     @property

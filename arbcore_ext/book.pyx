@@ -12,6 +12,7 @@ Keys: bids store the raw price, asks the negated raw price, so "best" is always 
 and one set of routines serves both sides.
 """
 
+cimport cython
 from cpython.long cimport PyLong_AsLongLong
 from libc.stdint cimport int8_t, int64_t, uint64_t
 from libc.stdlib cimport calloc, free, realloc
@@ -485,6 +486,49 @@ cdef object fill_levels(const Side* s, int side, Py_ssize_t n):
     return prices, sizes
 
 
+@cython.freelist(16)
+cdef class DepthFill:
+    """Result of a depth walk: what a market order of that size would do to the book.
+
+    ``filled`` (raw qty) and ``worst_price`` (raw; None when nothing fills) are exact;
+    ``notional`` is quote units (float, derived); ``levels`` counts the levels touched. Unpacks
+    as ``filled, notional, worst_price, levels``.
+    """
+
+    cdef readonly int64_t filled
+    cdef readonly double notional
+    cdef int64_t _worst
+    cdef readonly Py_ssize_t levels
+
+    @property
+    def worst_price(self):
+        return self._worst if self.levels else None
+
+    def __iter__(self):
+        return iter((self.filled, self.notional, self.worst_price, self.levels))
+
+    def __eq__(self, other):
+        if isinstance(other, DepthFill):
+            other = tuple(other)
+        return tuple(self) == other
+
+    def __hash__(self):
+        return hash(tuple(self))
+
+    def __repr__(self):
+        return (f"DepthFill(filled={self.filled}, notional={self.notional!r}, "
+                f"worst_price={self.worst_price}, levels={self.levels})")
+
+
+cdef inline DepthFill new_fill(int64_t filled, double notional, int64_t worst, Py_ssize_t levels):
+    cdef DepthFill fill = DepthFill.__new__(DepthFill)
+    fill.filled = filled
+    fill.notional = notional
+    fill._worst = worst
+    fill.levels = levels
+    return fill
+
+
 cdef int64_t _side_best_price(object prices, object sizes, bint highest):
     live = np.asarray(prices)[np.asarray(sizes) > 0]
     if live.size == 0:
@@ -705,7 +749,10 @@ cdef class L2Book:
         cdef int64_t q = to_raw_int(size, self.size_decimals)
         cdef int status = check_level(side, p, q)
         if status == STATUS_OK:
-            status = self._set(side, p, q)
+            if self.width_chosen and self.max_depth == 0:
+                status = side_set(&self.sides[side], -p if side else p, q)
+            else:
+                status = self._set(side, p, q)
             if self.adaptive and self.sides[side].period_updates >= ADAPT_PERIOD:
                 self._adapt()
         if status != STATUS_OK:
@@ -774,9 +821,17 @@ cdef class L2Book:
         return float("nan") if k == KEY_NONE else -k * self.price_unit
 
     def bbo(self):
-        """``(best_bid, best_ask)`` raw prices in one call; None for an empty side."""
+        """``(best_bid, best_ask)`` raw prices in one call; None for an empty side.
+
+        The tuple is cached while the touch does not move: reading the top after every message
+        then allocates nothing.
+        """
         cdef int64_t b = self.sides[0].best, a = self.sides[1].best
-        return (None if b == KEY_NONE else b, None if a == KEY_NONE else -a)
+        if b != self._bbo_bid_key or a != self._bbo_ask_key or self._bbo is None:
+            self._bbo = (None if b == KEY_NONE else b, None if a == KEY_NONE else -a)
+            self._bbo_bid_key = b
+            self._bbo_ask_key = a
+        return self._bbo
 
     def depth(self, int side):
         """Number of levels on a side."""
@@ -802,7 +857,7 @@ cdef class L2Book:
         return bp, bq, ap, aq
 
     def cost_to_fill(self, int side, qty_t qty):
-        """Walk a side to fill ``qty`` raw units: ``(filled, notional, worst_price, levels)``.
+        """Walk a side to fill ``qty`` raw units; a :class:`DepthFill`.
 
         ``side`` is the side consumed (ASK to buy, BID to sell). ``notional`` is in quote units
         (float); ``worst_price`` is raw, None when nothing could be filled.
@@ -824,13 +879,13 @@ cdef class L2Book:
             notional += <double>worst * <double>take
             filled += take
             used += 1
-        return filled, notional * self.notional_unit, (worst if used else None), used
+        return new_fill(filled, notional * self.notional_unit, worst, used)
 
     def qty_for_notional(self, int side, double notional):
         """How much can ``notional`` quote units buy (ASK) or raise (BID) walking the side.
 
-        Returns ``(qty, spent, worst_price, levels)``: raw qty, quote units actually used, raw worst
-        price (None when nothing fits) and levels touched.
+        Returns a :class:`DepthFill`: ``filled`` is the raw qty bought (or sold), ``notional``
+        the quote units actually used, ``worst_price`` raw (None when nothing fits).
         """
         cdef Walker it
         cdef int64_t k, v, price, take, qty = 0, worst = 0
@@ -859,7 +914,7 @@ cdef class L2Book:
             used += 1
             if take < v:
                 break
-        return qty, spent * self.notional_unit, (worst if used else None), used
+        return new_fill(qty, spent * self.notional_unit, worst, used)
 
     @property
     def nbytes(self):

@@ -8,11 +8,12 @@ answer on every random input hypothesis finds.
 from __future__ import annotations
 
 from arbcore_ext.reference import affinity, book, fixedpoint, profit
-from arbcore_ext.reference.book import L2Book, ReferenceBook
+from arbcore_ext.reference.book import DepthFill, L2Book, ReferenceBook
 from arbcore_ext.reference.profit import CrossQuote, limit_price, price_cross
 
 __all__ = [
     "CrossQuote",
+    "DepthFill",
     "L2Book",
     "ReferenceBook",
     "affinity",

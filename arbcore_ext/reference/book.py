@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -10,6 +11,15 @@ from arbcore_ext.errors import BookError
 
 BID = 0
 ASK = 1
+
+
+class DepthFill(NamedTuple):
+    """Twin of ``book.DepthFill``."""
+
+    filled: int
+    notional: float
+    worst_price: int | None
+    levels: int
 
 
 class L2Book:
@@ -128,7 +138,7 @@ class L2Book:
     def top(self, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         return (*self.levels(BID, n), *self.levels(ASK, n))
 
-    def cost_to_fill(self, side: int, qty: int) -> tuple[int, float, int | None, int]:
+    def cost_to_fill(self, side: int, qty: int) -> DepthFill:
         filled = 0
         notional_raw = 0
         worst = None
@@ -142,9 +152,9 @@ class L2Book:
             worst = price
             used += 1
         unit = 10.0 ** -(self.price_decimals + self.size_decimals)
-        return filled, notional_raw * unit, worst, used
+        return DepthFill(filled, notional_raw * unit, worst, used)
 
-    def qty_for_notional(self, side: int, notional: float) -> tuple[int, float, int | None, int]:
+    def qty_for_notional(self, side: int, notional: float) -> DepthFill:
         budget = notional * 10.0 ** (self.price_decimals + self.size_decimals)
         qty = 0
         spent = 0.0
@@ -162,7 +172,7 @@ class L2Book:
             if take < size:
                 break
         unit = 10.0 ** -(self.price_decimals + self.size_decimals)
-        return qty, spent * unit, worst, used
+        return DepthFill(qty, spent * unit, worst, used)
 
 
 #: The name the tests and benchmarks use beside the compiled class.

@@ -8,6 +8,7 @@ and spills into the overflow often) and the flat layout, with and without max_de
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
@@ -99,10 +100,14 @@ class BookComparison(RuleBasedStateMachine):
     def same_depth_walks(self) -> None:
         for side in (BID, ASK):
             for qty in (1, 2500, 40_000):
-                filled, notional, worst, used = self.book.cost_to_fill(side, qty)
+                fill = self.book.cost_to_fill(side, qty)
                 ref = self.reference.cost_to_fill(side, qty)
-                assert (filled, worst, used) == (ref[0], ref[2], ref[3])
-                assert notional == ref[1] or abs(notional - ref[1]) <= 1e-9 * abs(ref[1])
+                assert (fill.filled, fill.worst_price, fill.levels) == (
+                    ref.filled,
+                    ref.worst_price,
+                    ref.levels,
+                )
+                assert fill.notional == pytest.approx(ref.notional, rel=1e-9)
 
 
 def _best_size(book: ReferenceBook, side: int) -> int | None:

@@ -183,8 +183,10 @@ def test_book_cost_to_fill_walks_levels(book: L2Book) -> None:
     assert (filled, worst, used) == (25, 6173800, 2)
     assert notional == pytest.approx((10 * 61737.64 + 15 * 61738.00) * 1e-8)
     # more than the side holds: all 60 units, three levels
-    assert book.cost_to_fill(ASK, 10**6)[0::2] == (60, 6300000)
+    everything = book.cost_to_fill(ASK, 10**6)
+    assert (everything.filled, everything.worst_price, everything.levels) == (60, 6300000, 3)
     assert book.cost_to_fill(ASK, 0) == (0, 0.0, None, 0)
+    assert book.cost_to_fill(ASK, 0).worst_price is None
 
 
 def test_book_qty_for_notional_stops_inside_a_level(book: L2Book) -> None:

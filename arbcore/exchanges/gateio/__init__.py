@@ -1,0 +1,3 @@
+"""Gate.io spot: constants and instrument provider (``providers.parse_instruments``)."""
+
+__all__: list[str] = []

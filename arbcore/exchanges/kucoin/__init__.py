@@ -1,0 +1,3 @@
+"""KuCoin spot: constants and instrument provider (``providers.parse_instruments``)."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""OKX spot: constants and instrument provider (``providers.parse_instruments``)."""
+
+__all__: list[str] = []
