@@ -18,7 +18,8 @@ def test_build_unbuilt_tree_fails_with_instructions(tmp_path: Path) -> None:
     copy = tmp_path / "arbcore_ext"
     shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("*.so", "*.c", "*.html"))
     result = subprocess.run(
-        [sys.executable, "-c", "import arbcore_ext"],
+        # -S: no site-packages, so an editable install's import hook cannot supply the build
+        [sys.executable, "-S", "-c", "import arbcore_ext"],
         cwd=tmp_path,
         env={"PYTHONPATH": str(tmp_path), "PATH": ""},
         capture_output=True,
