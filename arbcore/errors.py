@@ -6,6 +6,7 @@
     ├── DecimalFormatError (ValueError)     venue decimal text that cannot be exact fixed point
     ├── BookError (ValueError)              an order-book call with unusable arguments
     ├── AffinityError (OSError)             CPU pinning refused by the platform or the CPU set
+    ├── GraphError (ValueError)             a market graph that cannot be built
     ├── ConfigError (ValueError)            names the file, the key and the reason
     ├── FeedError                           market data that cannot be trusted
     │   ├── SequenceGap                     an update id skipped: the book must resync
@@ -21,14 +22,20 @@
         ├── NetworkError
         └── ExchangeNotAvailable
 
-The first three live in ``arbcore_ext.errors`` so the compiled kernels can raise them without
+The first four live in ``arbcore_ext.errors`` so the compiled kernels can raise them without
 importing ``arbcore``; they are the same classes here. ``is_retryable(error)`` says whether
 sending the same request again may succeed.
 """
 
 from __future__ import annotations
 
-from arbcore_ext.errors import AffinityError, ArbcoreError, BookError, DecimalFormatError
+from arbcore_ext.errors import (
+    AffinityError,
+    ArbcoreError,
+    BookError,
+    DecimalFormatError,
+    GraphError,
+)
 
 __all__ = [
     "AffinityError",
@@ -41,6 +48,7 @@ __all__ = [
     "ExchangeError",
     "ExchangeNotAvailable",
     "FeedError",
+    "GraphError",
     "InsufficientFunds",
     "InvalidOrder",
     "MalformedMessage",

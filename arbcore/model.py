@@ -220,10 +220,12 @@ class Opportunity:
     venue: str  # the venue, or "A->B" for a cross-exchange pair
     legs: tuple[OpportunityLeg, ...]
     rate: float  # product of top-of-book rates after taker fees
-    profit_bps: float
-    size: float
-    expected_profit: float
+    profit_bps: float  # sized: expected_profit / size
+    size: float  # amount of `asset` committed
+    expected_profit: float  # in `asset`
     detected_at_ns: int
+    asset: str = ""  # what size and expected_profit are counted in
+    expected_profit_usd: float | None = None  # None when no USD price was known
 
 
 @attrs.frozen(kw_only=True)

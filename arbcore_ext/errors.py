@@ -26,3 +26,7 @@ class BookError(ArbcoreError, ValueError):
 
 class AffinityError(ArbcoreError, OSError):
     """The process or thread could not be pinned to the requested CPUs."""
+
+
+class GraphError(ArbcoreError, ValueError):
+    """A market graph that cannot be built (mismatched lists, unknown asset, bad option)."""

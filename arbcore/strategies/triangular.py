@@ -1,0 +1,159 @@
+"""Triangular arbitrage on one venue: the compiled cycle engine fed by live books.
+
+``TriangularScanner`` is :class:`arbcore_ext.cycles.CycleEngine` built from a venue's
+``Instrument`` list: taker fees, lots and minimums come from the instruments, and results come
+back as :class:`arbcore.model.Opportunity` values sized over book depth. ``on_book`` stays in
+compiled code unless a cycle actually changed and became profitable, so the common case (a book
+moved and nothing crossed) costs one call.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping
+
+import numpy as np
+from numpy.typing import NDArray
+
+from arbcore.errors import GraphError
+from arbcore.model import Instrument, Opportunity, OpportunityLeg, OrderSide
+from arbcore_ext.cycles import BUY, CycleEngine, SizedCycle
+
+__all__ = ["USD_ASSETS", "TriangularScanner"]
+
+#: Assets counted at 1 USD when reporting profit in USD terms.
+USD_ASSETS = frozenset({"USD", "USDT", "USDC", "BUSD", "FDUSD", "TUSD", "DAI", "USDP"})
+
+
+class TriangularScanner(CycleEngine):
+    """Every cycle through ``start_assets`` on one venue, re-evaluated as books change.
+
+    ``min_profit_bps`` is the threshold on the top-of-book rate after fees (and the slippage
+    allowance, ``slippage_bps``); ``fee_overrides`` maps a unified symbol to its taker fee when
+    the account's tier differs from the instrument's. ``clock`` returns nanoseconds (inject one
+    for replay and tests).
+    """
+
+    def __init__(
+        self,
+        instruments: Iterable[Instrument],
+        start_assets: tuple[str, ...] = ("USDT",),
+        max_legs: int = 3,
+        min_profit_bps: float = 0.0,
+        fee_overrides: Mapping[str, float] | None = None,
+        *,
+        slippage_bps: float = 0.0,
+        clock: Callable[[], int] = time.time_ns,
+    ) -> None:
+        listed = tuple(instruments)
+        venues = {instrument.venue for instrument in listed}
+        if len(venues) != 1:
+            raise GraphError(f"a triangular scanner needs one venue's instruments, had {venues}")
+        overrides = dict(fee_overrides or {})
+        unknown = set(overrides) - {instrument.symbol for instrument in listed}
+        if unknown:
+            raise GraphError(f"fee_overrides name symbols that are not listed: {sorted(unknown)}")
+        super().__init__(
+            [i.symbol for i in listed],
+            [i.base for i in listed],
+            [i.quote for i in listed],
+            start_assets=tuple(start_assets),
+            max_legs=max_legs,
+            taker_fees=[overrides.get(i.symbol, i.taker_fee) for i in listed],
+            slippage_bps=slippage_bps,
+            min_profit_bps=min_profit_bps,
+            lots=[i.lot_size / 10**i.size_decimals for i in listed],
+            min_qty=[i.min_qty / 10**i.size_decimals for i in listed],
+            min_notional=[i.min_notional / 10**i.price_decimals for i in listed],
+        )
+        self.venue = venues.pop()
+        self.instruments = listed
+        self._clock = clock
+
+    # CycleEngine calls this from on_book only when cycles changed and are profitable
+    def _emit(self, ids: NDArray[np.int32]) -> tuple[Opportunity, ...]:
+        now = self._clock()
+        return tuple(self.opportunity(int(cycle), detected_at_ns=now) for cycle in ids)
+
+    def scan(self) -> list[Opportunity]:  # type: ignore[override]
+        """Every profitable cycle now, sized over depth, most expected profit (USD) first.
+
+        (``CycleEngine.scan(scanner)`` gives the bare cycle ids, best rate first.)
+        """
+        now = self._clock()
+        cycles = CycleEngine.scan(self)
+        found = [self.opportunity(int(cycle), detected_at_ns=now) for cycle in cycles]
+        return sorted(found, key=_ranking)
+
+    def opportunity(self, cycle: int, *, detected_at_ns: int | None = None) -> Opportunity:
+        """Price one cycle: top-of-book rate, and the depth-aware size when its books are known."""
+        start = self.cycle_assets(cycle)[0]
+        try:
+            sized: SizedCycle | None = self.size(cycle)
+        except ValueError:  # a leg's book has not been seen yet: rate only
+            sized = None
+        legs = self._legs(cycle, sized)
+        size = sized.start_amount if sized else 0.0
+        profit = sized.profit if sized else 0.0
+        usd = self.usd_price(start)
+        return Opportunity(
+            kind="triangular",
+            venue=self.venue,
+            legs=legs,
+            rate=self.rate(cycle),
+            profit_bps=sized.profit_bps if sized else 0.0,
+            size=size,
+            expected_profit=profit,
+            detected_at_ns=self._clock() if detected_at_ns is None else detected_at_ns,
+            asset=start,
+            expected_profit_usd=None if usd is None else profit * usd,
+        )
+
+    def _legs(self, cycle: int, sized: SizedCycle | None) -> tuple[OpportunityLeg, ...]:
+        if sized:
+            return tuple(
+                OpportunityLeg(
+                    venue=self.venue,
+                    symbol=self.symbols[leg.market],
+                    side=OrderSide.BUY if leg.direction == BUY else OrderSide.SELL,
+                    price=leg.limit_price / 10 ** self.instruments[leg.market].price_decimals,
+                    size=leg.qty,
+                )
+                for leg in sized.legs
+            )
+        return tuple(
+            OpportunityLeg(
+                venue=self.venue,
+                symbol=self.symbols[market],
+                side=OrderSide.BUY if direction == BUY else OrderSide.SELL,
+                price=math.nan,
+                size=0.0,
+            )
+            for market, direction in self.cycle(cycle)
+        )
+
+    def usd_price(self, asset: str) -> float | None:
+        """USD value of one unit of ``asset``: 1 for dollar assets, else a dollar market's mid."""
+        if asset in USD_ASSETS:
+            return 1.0
+        for market, (base, quote) in enumerate(self.pairs):
+            if base == asset and quote in USD_ASSETS:
+                mid = self._mid(market)
+                if mid is not None:
+                    return mid
+        return None
+
+    def _mid(self, market: int) -> float | None:
+        book = self.book(market)
+        if book is None:
+            return None
+        bid, ask = book.bbo()
+        if bid is None or ask is None:
+            return None
+        return (bid + ask) / 2 / 10**book.price_decimals
+
+
+def _ranking(opportunity: Opportunity) -> tuple[float, float]:
+    usd = opportunity.expected_profit_usd
+    return (-(usd if usd is not None else opportunity.expected_profit), -opportunity.rate)

@@ -1,0 +1,59 @@
+# C API of the triangular-cycle engine.
+from libc.stdint cimport int8_t, int32_t
+
+cimport numpy as cnp
+
+
+cdef struct Ranked:
+    double rate
+    int32_t cycle
+
+
+cdef class CycleEngine:
+    cdef readonly int n_assets
+    cdef readonly int n_markets
+    cdef readonly int cycle_count
+    cdef readonly int max_legs
+    cdef readonly double threshold
+    cdef readonly tuple assets
+    cdef readonly tuple symbols
+    cdef readonly tuple pairs           # (base, quote) per market
+    cdef readonly double slippage_bps
+
+    # flat arrays (numpy-owned; the pointers below point into them)
+    cdef object _edges_arr          # int32 [cycle_count * max_legs], edge = 2 * market + direction
+    cdef object _lengths_arr        # int8 [cycle_count]
+    cdef object _starts_arr         # int32 [cycle_count]: start asset id
+    cdef object _edge_rate_arr      # float64 [2 * n_markets + 1]; the last edge is 1.0 (padding)
+    cdef object _cycle_rate_arr     # float64 [cycle_count]
+    cdef object _ptr_arr            # int32 [n_markets + 1]: CSR market -> cycles
+    cdef object _idx_arr            # int32 [sum of legs]: cycle ids, market by market
+    cdef object _member_edges_arr   # int32 [sum of legs * max_legs]: those cycles' edges
+    cdef object _ranked_arr         # Ranked [cycle_count] scratch for scan()
+    cdef object _changed_arr        # int32 [most cycles on one market]
+    cdef object _scan_arr           # int32 [cycle_count]
+    cdef object _keep_fee_arr       # float64 [n_markets]: 1 - taker fee
+    cdef object _lot_arr            # float64 [n_markets], base units, 0 = any
+    cdef object _min_qty_arr        # float64 [n_markets], base units
+    cdef object _min_notional_arr   # float64 [n_markets], quote units
+    cdef int32_t* _edges
+    cdef int8_t* _lengths
+    cdef double* _edge_rate
+    cdef double* _cycle_rate
+    cdef int32_t* _ptr
+    cdef int32_t* _idx
+    cdef int32_t* _member_edges
+    cdef Ranked* _ranked
+    cdef int32_t* _changed
+    cdef int32_t* _scan
+    cdef double* _keep_fee
+    cdef double _slip_up
+    cdef double _slip_down
+    cdef Py_ssize_t _n_changed
+    cdef dict _market_ids
+    cdef list _books
+
+    cdef _build(self, cnp.ndarray base_ids, cnp.ndarray quote_ids, cnp.ndarray starts)
+    cdef int _market(self, object key) except -1
+    cdef _check_cycle(self, int cycle)
+    cdef Py_ssize_t _update(self, int market, double bid, double ask) noexcept nogil
