@@ -151,7 +151,7 @@ class TriangularScanner(CycleEngine):
         bid, ask = book.bbo()
         if bid is None or ask is None:
             return None
-        return (bid + ask) / 2 / 10**book.price_decimals
+        return float((bid + ask) / 2 / 10**book.price_decimals)
 
 
 def _ranking(opportunity: Opportunity) -> tuple[float, float]:
