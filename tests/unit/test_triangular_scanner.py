@@ -50,12 +50,9 @@ def test_scanner_counts_cycles_both_directions(scanner: TriangularScanner) -> No
 def test_scanner_on_book_emits_sized_opportunity_when_cycle_turns_profitable(
     scanner: TriangularScanner,
 ) -> None:
-    assert (
-        scanner.on_book("BTC/USDT", one_level_book(INSTRUMENTS[0], "60000", "60000.01", "1")) == ()
-    )
-    assert (
-        scanner.on_book("ETH/USDT", one_level_book(INSTRUMENTS[1], "3000", "3000.01", "10")) == ()
-    )
+    btc, eth, eth_btc = INSTRUMENTS
+    assert scanner.on_book("BTC/USDT", one_level_book(btc, "60000", "60000.01", "1")) == ()
+    assert scanner.on_book("ETH/USDT", one_level_book(eth, "3000", "3000.01", "10")) == ()
     # ETH at 0.0491 BTC while it sells for 3000 / 60000.01 = 0.049999 BTC via USDT
     (found,) = scanner.on_book("ETH/BTC", one_level_book(eth_btc, "0.049", "0.0491", "10"))
     # USDT -> BTC (buy at 60000.01) -> ETH (buy at 0.0491) -> USDT (sell at 3000), 0.1 % each
