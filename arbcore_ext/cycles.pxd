@@ -56,4 +56,5 @@ cdef class CycleEngine:
     cdef _build(self, cnp.ndarray base_ids, cnp.ndarray quote_ids, cnp.ndarray starts)
     cdef int _market(self, object key) except -1
     cdef _check_cycle(self, int cycle)
+    cdef tuple _changed_tuple(self)
     cdef Py_ssize_t _update(self, int market, double bid, double ask) noexcept nogil

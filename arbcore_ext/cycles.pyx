@@ -19,6 +19,8 @@ cimport numpy as cnp
 from arbcore_ext.book cimport KEY_NONE, L2Book, Side, Walker, walker_init, walker_next
 from arbcore_ext.profit cimport limit_raw
 
+import operator
+
 import numpy as np
 
 from arbcore_ext.errors import BookError, GraphError
@@ -120,7 +122,7 @@ cdef object per_market(object value, int n, str name, double default):
     if value is None:
         return np.full(n, default, dtype=np.float64)
     if np.ndim(value) == 0:
-        return np.full(n, float(value), dtype=np.float64)
+        value = [float(value)] * n
     arr = np.ascontiguousarray(value, dtype=np.float64)
     if arr.shape != (n,):
         raise GraphError(f"{name} must be one number or one per market ({n}), was {arr.shape}")
@@ -258,7 +260,8 @@ cdef void fill_leg(const Side* side, bint buy, double price_scale, double size_s
     qty = floor_lot(qty, lot)
     left = qty
     walker_init(&it, side)
-    while left > 0.0 and walker_next(&it, &key, &size):
+    # float dust (0.8 + 0.3 != 1.1) must not reach, and price, one more level
+    while left > EXHAUSTED * qty and walker_next(&it, &key, &size):
         price = (-key if key < 0 else key) / price_scale
         take = size / size_scale
         if take > left:
@@ -481,8 +484,8 @@ cdef class CycleEngine:
 
     cdef int _market(self, object key) except -1:
         cdef int m
-        if type(key) is int:
-            m = key
+        if not isinstance(key, str):   # any integer, numpy's included
+            m = operator.index(key)
             if m < 0 or m >= self.n_markets:
                 raise GraphError(f"market id {m} is out of range (0..{self.n_markets - 1})")
             return m
@@ -510,7 +513,7 @@ cdef class CycleEngine:
         if self._update(m, bid_key / scale if bid_key != KEY_NONE else 0.0,
                         -ask_key / scale if ask_key != KEY_NONE else 0.0) == 0:
             return ()
-        return self._emit(self.changed())
+        return self._emit(self._changed_tuple())
 
     def book(self, market):
         """The book last given for a market (symbol or id), or None."""
@@ -520,9 +523,14 @@ cdef class CycleEngine:
         """Attach the book used for sizing a market without touching its top."""
         self._books[self._market_ids[symbol]] = book
 
+    cdef tuple _changed_tuple(self):
+        cdef Py_ssize_t i
+        return tuple([self._changed[i] for i in range(self._n_changed)])
+
     def _emit(self, ids):
-        """Hook: what ``on_book`` returns when cycles changed and are profitable."""
-        return tuple(ids.tolist())
+        """Hook: what ``on_book`` returns when cycles changed and are profitable (a tuple of
+        cycle ids, ascending); subclasses turn them into opportunities."""
+        return ids
 
     def changed(self):
         """Ids of the cycles the last update changed and left profitable, ascending."""

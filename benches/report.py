@@ -6,6 +6,9 @@ Usage: ``python benches/report.py .benchmarks/latest.json [more.json ...] [-o do
 Each bench records ``extra_info``: ``contender``, ``ops`` (operations per round), ``unit``,
 ``baseline`` (the contender its group is compared with), optional ``target_ns`` and ``note``;
 the memory benches add ``nbytes``. Times per operation are the round's median / ``ops``.
+The cycle benches may add ``samples_ns`` (one figure per round, used instead of the round
+times: the median-market rows), ``target_speedup`` (``{contender: minimum speed-up}`` over other
+rows of the group) and ``about`` (a paragraph shown above the group's table).
 """
 
 from __future__ import annotations
@@ -39,6 +42,18 @@ ratios are the steadier figure. `arbcore bench` prints a quick version of the re
 BARE_LOOP = "bare loop"
 #: Groups shown first, in this order; any other group follows alphabetically.
 GROUP_ORDER = ("replay BTCUSDT", "replay ETHUSDT", "replay synthetic 1M")
+#: Groups with this prefix (the triangular-cycle benches) come last, after the memory table, in
+#: the order the run has them.
+LAST_PREFIX = "cycles: "
+CYCLES_INTRO = """\
+## Triangular cycles
+
+`benches/bench_cycles.py` on the Binance spot pair universe (recorded `exchangeInfo`) with
+seeded prices. Rows marked "median over all markets" time each market separately (a loop of
+calls alternating its touch) and take the median of the per-market means; their min and mean
+are over rounds of that figure. Targets with an "x" compare this row's fastest round with the
+named row's (like the speed-up column).\
+"""
 
 
 def _ns(seconds: float, ops: int) -> float:
@@ -51,6 +66,8 @@ def _fmt_ns(ns: float) -> str:
 
 def _rate(ns: float) -> str:
     per_s = 1e9 / ns
+    if per_s < 1e3:
+        return f"{per_s:,.1f}"
     return f"{per_s / 1e6:,.2f} M" if per_s >= 1e6 else f"{per_s / 1e3:,.0f} k"
 
 
@@ -60,20 +77,51 @@ def _table(rows: list[list[str]]) -> list[str]:
     return lines
 
 
+def _samples(bench: dict[str, Any]) -> list[float] | None:
+    samples: list[float] | None = bench["extra_info"].get("samples_ns")
+    return samples or None
+
+
+def _stat_ns(bench: dict[str, Any], stat: str) -> float:
+    """``median``/``mean``/``min`` ns per operation (from ``samples_ns`` when recorded)."""
+    samples = _samples(bench)
+    if samples is None:
+        return _ns(bench["stats"][stat], bench["extra_info"]["ops"])
+    ordered = sorted(samples)
+    if stat == "min":
+        return ordered[0]
+    if stat == "mean":
+        return sum(ordered) / len(ordered)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def _rounds(bench: dict[str, Any]) -> int:
+    samples = _samples(bench)
+    return len(samples) if samples is not None else int(bench["stats"]["rounds"])
+
+
+def _speedup_targets(info: dict[str, Any], fastest: dict[str, float]) -> str:
+    cells = []
+    for peer, factor in info.get("target_speedup", {}).items():
+        if peer not in fastest:
+            cells.append(f"{factor:g}x vs {peer}: no row")
+            continue
+        ratio = fastest[peer] / fastest[info["contender"]]
+        verdict = "met" if ratio >= factor else "MISSED"
+        cells.append(f"{factor:g}x vs {peer}: {ratio:,.1f}x ({verdict})")
+    return "; ".join(cells)
+
+
 def group_table(benches: list[dict[str, Any]]) -> list[str]:
     """One markdown table for the benches of one group, with speed-ups vs its baseline."""
     info = [b["extra_info"] for b in benches]
     unit = info[0].get("unit", "op")
-    median = {
-        i["contender"]: _ns(b["stats"]["median"], i["ops"])
-        for b, i in zip(benches, info, strict=True)
-    }
-    fastest = {
-        i["contender"]: _ns(b["stats"]["min"], i["ops"]) for b, i in zip(benches, info, strict=True)
-    }
+    median = {i["contender"]: _stat_ns(b, "median") for b, i in zip(benches, info, strict=True)}
+    fastest = {i["contender"]: _stat_ns(b, "min") for b, i in zip(benches, info, strict=True)}
     baseline = next((i["baseline"] for i in info if i.get("baseline")), "")
     base_ns = fastest.get(baseline)
-    has_target = any("target_ns" in i for i in info)
+    has_target = any("target_ns" in i or "target_speedup" in i for i in info)
     loop_ns = median.get(BARE_LOOP)
     header = ["contender", f"median ns/{unit}", f"mean ns/{unit}", f"min ns/{unit}", f"{unit}s/s"]
     if base_ns is not None:
@@ -81,17 +129,17 @@ def group_table(benches: list[dict[str, Any]]) -> list[str]:
     if loop_ns is not None:
         header.append(f"ns/{unit} net of the loop")
     if has_target:
-        header.append("target ns")
+        header.append("target" if any("target_speedup" in i for i in info) else "target ns")
     header.append("rounds")
     rows = [header]
     notes = []
     for bench, i in zip(benches, info, strict=True):
-        stats, ops, ns = bench["stats"], i["ops"], median[i["contender"]]
+        ns = median[i["contender"]]
         row = [
             f"**{i['contender']}**" if i["contender"] == baseline else i["contender"],
             _fmt_ns(ns),
-            _fmt_ns(_ns(stats["mean"], ops)),
-            _fmt_ns(_ns(stats["min"], ops)),
+            _fmt_ns(_stat_ns(bench, "mean")),
+            _fmt_ns(_stat_ns(bench, "min")),
             _rate(ns),
         ]
         if base_ns is not None:
@@ -101,8 +149,9 @@ def group_table(benches: list[dict[str, Any]]) -> list[str]:
         if has_target:
             target = i.get("target_ns")
             verdict = "met" if target is not None and ns <= target else "MISSED"
-            row.append("" if target is None else f"{target:g} ({verdict})")
-        row.append(str(stats["rounds"]))
+            cell = "" if target is None else f"{target:g} ({verdict})"
+            row.append(cell or _speedup_targets(i, fastest))
+        row.append(str(_rounds(bench)))
         rows.append(row)
         if i.get("note"):
             notes.append(f"{i['contender']}: {i['note']}.")
@@ -114,6 +163,9 @@ def group_table(benches: list[dict[str, Any]]) -> list[str]:
         }
     )
     lines = [f"Input: {'; '.join(streams)}.", ""] if streams else []
+    about = next((i["about"] for i in info if i.get("about")), "")
+    if about:
+        lines += [about, ""]
     lines += _table(rows)
     if notes:
         lines += ["", *(f"- {note}" for note in notes)]
@@ -154,7 +206,10 @@ def render(data: dict[str, Any]) -> str:
     groups: dict[str, list[dict[str, Any]]] = {}
     for bench in data["benchmarks"]:
         groups.setdefault(bench["group"] or bench["name"], []).append(bench)
-    order = [g for g in GROUP_ORDER if g in groups] + sorted(set(groups) - set(GROUP_ORDER))
+    last = [g for g in groups if g.startswith(LAST_PREFIX)]
+    order = [g for g in GROUP_ORDER if g in groups] + sorted(
+        set(groups) - set(GROUP_ORDER) - set(last)
+    )
     machine = data.get("machine_info", {})
     commit = data.get("commit_info", {})
     cpu = machine.get("cpu", {}).get("brand_raw", machine.get("processor", "?"))
@@ -190,6 +245,10 @@ def render(data: dict[str, Any]) -> str:
             *memory,
             "",
         ]
+    if last:
+        lines += [CYCLES_INTRO, ""]
+    for group in last:
+        lines += [f"### {group[len(LAST_PREFIX) :]}", "", *group_table(groups[group]), ""]
     return "\n".join(lines)
 
 
@@ -199,7 +258,7 @@ def merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
     for run in runs:
         for bench in run["benchmarks"]:
             kept = best.get(bench["fullname"])
-            if kept is None or bench["stats"]["median"] < kept["stats"]["median"]:
+            if kept is None or _stat_ns(bench, "median") < _stat_ns(kept, "median"):
                 best[bench["fullname"]] = bench
     merged = dict(runs[-1])
     merged["benchmarks"] = [best[b["fullname"]] for b in runs[-1]["benchmarks"]]

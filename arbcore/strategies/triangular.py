@@ -13,9 +13,6 @@ import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 
-import numpy as np
-from numpy.typing import NDArray
-
 from arbcore.errors import GraphError
 from arbcore.model import Instrument, Opportunity, OpportunityLeg, OrderSide
 from arbcore_ext.cycles import BUY, CycleEngine, SizedCycle
@@ -72,9 +69,9 @@ class TriangularScanner(CycleEngine):
         self._clock = clock
 
     # CycleEngine calls this from on_book only when cycles changed and are profitable
-    def _emit(self, ids: NDArray[np.int32]) -> tuple[Opportunity, ...]:
+    def _emit(self, ids: tuple[int, ...]) -> tuple[Opportunity, ...]:
         now = self._clock()
-        return tuple(self.opportunity(int(cycle), detected_at_ns=now) for cycle in ids)
+        return tuple(self.opportunity(cycle, detected_at_ns=now) for cycle in ids)
 
     def scan(self) -> list[Opportunity]:  # type: ignore[override]
         """Every profitable cycle now, sized over depth, most expected profit (USD) first.
