@@ -29,6 +29,7 @@ __all__ = [
     "OrderStatus",
     "OrderType",
     "Position",
+    "Quote",
     "TimeInForce",
 ]
 
@@ -201,6 +202,25 @@ class BookEvent:
     def __attrs_post_init__(self) -> None:
         if not len(self.sides) == len(self.prices) == len(self.sizes):
             raise ValueError("sides, prices and sizes must have the same length")
+
+
+@attrs.frozen(kw_only=True)
+class Quote:
+    """A venue's best bid and ask message (Binance bookTicker, tickers): raw prices and sizes.
+
+    ``update_id`` is the book update the venue says the quote reflects (0 when it does not say),
+    which lets the quality monitor compare it with the local book at exactly that update.
+    """
+
+    venue: str
+    symbol: str
+    bid_price: int
+    bid_size: int
+    ask_price: int
+    ask_size: int
+    update_id: int = 0
+    ts_event_ns: int = 0
+    ts_recv_ns: int = 0
 
 
 @attrs.frozen(kw_only=True)

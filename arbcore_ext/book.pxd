@@ -108,6 +108,24 @@ cdef inline int64_t side_level_count(const Side* s) noexcept nogil:
     return s.win_count + s.ov_len
 
 
+cdef class LevelBuffer:
+    # level changes parsed straight from a frame, applied by L2Book.apply_buffer in one call
+    cdef readonly Py_ssize_t count
+    cdef readonly Py_ssize_t capacity
+    cdef object _sides_arr
+    cdef object _prices_arr
+    cdef object _sizes_arr
+    cdef int8_t* sides
+    cdef int64_t* prices
+    cdef int64_t* sizes
+    cdef int reserve(self, Py_ssize_t extra) except -1
+    cdef inline void push(self, int8_t side, int64_t price, int64_t size) noexcept:
+        self.sides[self.count] = side
+        self.prices[self.count] = price
+        self.sizes[self.count] = size
+        self.count += 1
+
+
 cdef class L2Book:
     cdef Side sides[2]
     cdef readonly int price_decimals

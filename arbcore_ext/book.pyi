@@ -12,6 +12,17 @@ ASK: Final[int]
 Int64Array = npt.NDArray[np.int64]
 Int8Array = npt.NDArray[np.int8]
 
+class LevelBuffer:
+    """Level changes parsed from one message; L2Book.apply_buffer applies them in one call."""
+
+    count: int
+    capacity: int
+    def __init__(self, capacity: int = 256) -> None: ...
+    def clear(self) -> None: ...
+    def append(self, side: int, price: int, size: int) -> None: ...
+    def arrays(self) -> tuple[Int8Array, Int64Array, Int64Array]: ...
+    def __len__(self) -> int: ...
+
 class DepthFill:
     """Result of a depth walk; unpacks as (filled, notional, worst_price, levels)."""
 
@@ -42,6 +53,8 @@ class L2Book:
     ) -> None: ...
     def apply_deltas(self, sides: Int8Array, prices: Int64Array, sizes: Int64Array) -> None:
         """Apply a message's level changes in one call (size 0 deletes); validated first."""
+    def apply_buffer(self, levels: LevelBuffer) -> None:
+        """Apply a parser's LevelBuffer in one call (validated first, like apply_deltas)."""
     def apply_snapshot(
         self,
         bid_prices: Int64Array,

@@ -486,6 +486,55 @@ cdef object fill_levels(const Side* s, int side, Py_ssize_t n):
     return prices, sizes
 
 
+cdef class LevelBuffer:
+    """Level changes for one message, filled by a parser without Python objects per level.
+
+    ``L2Book.apply_buffer(buffer)`` applies them in one call; ``arrays()`` gives numpy views of
+    the filled part for everything else. Reuse one buffer per feed: ``clear()`` keeps the memory.
+    """
+
+    def __cinit__(self, Py_ssize_t capacity=256):
+        self.count = 0
+        self.capacity = 0
+        self.reserve(max(capacity, 16))
+
+    cdef int reserve(self, Py_ssize_t extra) except -1:
+        cdef Py_ssize_t needed = self.count + extra, size = max(self.capacity, 16)
+        if needed <= self.capacity:
+            return 0
+        while size < needed:
+            size *= 2
+        sides = np.zeros(size, dtype=np.int8)
+        prices = np.zeros(size, dtype=np.int64)
+        sizes = np.zeros(size, dtype=np.int64)
+        if self.count:
+            sides[:self.count] = self._sides_arr[:self.count]
+            prices[:self.count] = self._prices_arr[:self.count]
+            sizes[:self.count] = self._sizes_arr[:self.count]
+        self._sides_arr, self._prices_arr, self._sizes_arr = sides, prices, sizes
+        self.sides = <int8_t*>cnp.PyArray_DATA(sides)
+        self.prices = <int64_t*>cnp.PyArray_DATA(prices)
+        self.sizes = <int64_t*>cnp.PyArray_DATA(sizes)
+        self.capacity = size
+        return 0
+
+    def clear(self):
+        self.count = 0
+
+    def append(self, int side, int64_t price, int64_t size):
+        """Add one level change (for tests and slow paths)."""
+        self.reserve(1)
+        self.push(side, price, size)
+
+    def arrays(self):
+        """``(sides, prices, sizes)`` numpy views of the filled part (valid until refilled)."""
+        n = self.count
+        return self._sides_arr[:n], self._prices_arr[:n], self._sizes_arr[:n]
+
+    def __len__(self):
+        return self.count
+
+
 @cython.freelist(16)
 cdef class DepthFill:
     """Result of a depth walk: what a market order of that size would do to the book.
@@ -711,6 +760,17 @@ cdef class L2Book:
             status = self._apply_many(s, p, q, n)
         if status != STATUS_OK:
             raise_status(status, "apply_deltas")
+
+    def apply_buffer(self, LevelBuffer levels not None):
+        """Apply a parser's LevelBuffer in one call, exactly like ``apply_deltas``."""
+        cdef int status
+        if levels.count > NOGIL_MIN_LEVELS:
+            with nogil:
+                status = self._apply_many(levels.sides, levels.prices, levels.sizes, levels.count)
+        else:
+            status = self._apply_many(levels.sides, levels.prices, levels.sizes, levels.count)
+        if status != STATUS_OK:
+            raise_status(status, "apply_buffer")
 
     def apply_snapshot(self, bid_prices, bid_sizes, ask_prices, ask_sizes):
         """Replace both sides with a snapshot (int64 raw arrays, any order, zero sizes skipped)."""

@@ -1,0 +1,194 @@
+"""Binance spot frames -> arbcore events. Pure functions: bytes in, values out.
+
+Depth diffs take the fast path: the strict scanner (``arbcore_ext.jsonscan``) reads the level
+arrays straight from the frame into int64 arrays. Anything it does not recognise goes to the
+validating path, a full cysimdjson parse, which is also the reference the scanner is tested
+against. Both produce the same :class:`~arbcore.model.BookEvent`.
+
+Frames arrive raw (``/ws/<stream>``) or wrapped by the combined endpoint
+(``{"stream": "btcusdt@depth@100ms", "data": {...}}``); both are accepted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cysimdjson
+import numpy as np
+
+from arbcore.errors import MalformedMessage
+from arbcore.exchanges.binance.constants import VENUE
+from arbcore.exchanges.symbols import SymbolMap
+from arbcore.model import BookEvent, BookEventKind, Instrument, Quote
+from arbcore_ext.book import ASK, BID, LevelBuffer
+from arbcore_ext.fixedpoint import to_raw, to_raw_array
+from arbcore_ext.jsonscan import ScanError, find_value, scan_int, scan_levels_at
+
+__all__ = [
+    "Event",
+    "parse_book_ticker",
+    "parse_depth_snapshot",
+    "parse_depth_update",
+    "parse_frame",
+]
+
+Event = BookEvent | Quote
+
+_parser = cysimdjson.JSONParser()
+
+
+def _instrument(symbols: SymbolMap, native: str) -> Instrument:
+    instrument = symbols.get(native)
+    if instrument is None:
+        raise MalformedMessage(f"unknown symbol {native!r}", venue=VENUE)
+    return instrument
+
+
+def _string_at(frame: bytes, key: bytes) -> str | None:
+    at = find_value(frame, key)
+    if at < 0 or frame[at : at + 1] != b'"':
+        return None
+    end = frame.find(b'"', at + 1)
+    return frame[at + 1 : end].decode("ascii") if end > 0 else None
+
+
+def parse_depth_update(frame: bytes, symbols: SymbolMap, ts_recv_ns: int = 0) -> BookEvent:
+    """A ``depthUpdate`` diff (raw or combined-stream frame) as a DELTA with U/u."""
+    native = _string_at(frame, b"s")
+    try:
+        if native is None:
+            raise ScanError("no symbol", 0)
+        instrument = _instrument(symbols, native)
+        levels = LevelBuffer(64)
+        end = scan_levels_at(
+            frame, b"b", BID, instrument.price_decimals, instrument.size_decimals, levels
+        )
+        scan_levels_at(
+            frame, b"a", ASK, instrument.price_decimals, instrument.size_decimals, levels, end
+        )
+        first, _ = scan_int(frame, find_value(frame, b"U"))
+        last, _ = scan_int(frame, find_value(frame, b"u"))
+        event_time, _ = scan_int(frame, find_value(frame, b"E"))
+    except ScanError:
+        return _validated_depth_update(frame, symbols, ts_recv_ns)
+    sides, prices, sizes = levels.arrays()
+    return BookEvent(
+        venue=VENUE,
+        symbol=instrument.symbol,
+        kind=BookEventKind.DELTA,
+        sides=sides,
+        prices=prices,
+        sizes=sizes,
+        first_seq=first,
+        last_seq=last,
+        ts_event_ns=event_time * 1_000_000,
+        ts_recv_ns=ts_recv_ns,
+    )
+
+
+def _payload(frame: bytes) -> Any:
+    try:
+        message = _parser.parse(frame).export()
+    except ValueError as exc:
+        raise MalformedMessage(f"not JSON: {exc}", venue=VENUE) from exc
+    if isinstance(message, dict) and isinstance(message.get("data"), dict):
+        return message["data"]
+    return message
+
+
+def _levels(
+    pairs: Any, side: int, instrument: Instrument
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    try:
+        prices = to_raw_array([pair[0] for pair in pairs], instrument.price_decimals)
+        sizes = to_raw_array([pair[1] for pair in pairs], instrument.size_decimals)
+    except (TypeError, IndexError, KeyError) as exc:
+        raise MalformedMessage(f"levels are not [price, size] pairs: {exc}", venue=VENUE) from exc
+    return np.full(len(prices), side, dtype=np.int8), prices, sizes
+
+
+def _validated_depth_update(frame: bytes, symbols: SymbolMap, ts_recv_ns: int) -> BookEvent:
+    """The reference path: a full parse with every field checked."""
+    data = _payload(frame)
+    try:
+        if data["e"] != "depthUpdate":
+            raise MalformedMessage(f"not a depthUpdate: {data['e']!r}", venue=VENUE)
+        instrument = _instrument(symbols, data["s"])
+        bid = _levels(data["b"], BID, instrument)
+        ask = _levels(data["a"], ASK, instrument)
+        first, last, event_time = int(data["U"]), int(data["u"]), int(data["E"])
+    except (KeyError, TypeError) as exc:
+        raise MalformedMessage(f"depthUpdate without {exc}", venue=VENUE) from exc
+    return BookEvent(
+        venue=VENUE,
+        symbol=instrument.symbol,
+        kind=BookEventKind.DELTA,
+        sides=np.concatenate([bid[0], ask[0]]),
+        prices=np.concatenate([bid[1], ask[1]]),
+        sizes=np.concatenate([bid[2], ask[2]]),
+        first_seq=first,
+        last_seq=last,
+        ts_event_ns=event_time * 1_000_000,
+        ts_recv_ns=ts_recv_ns,
+    )
+
+
+def parse_depth_snapshot(body: bytes, instrument: Instrument, ts_recv_ns: int = 0) -> BookEvent:
+    """``GET /api/v3/depth`` as a SNAPSHOT whose sequence is ``lastUpdateId``."""
+    data = _payload(body)
+    try:
+        bid = _levels(data["bids"], BID, instrument)
+        ask = _levels(data["asks"], ASK, instrument)
+        last = int(data["lastUpdateId"])
+    except (KeyError, TypeError) as exc:
+        raise MalformedMessage(f"depth snapshot without {exc}", venue=VENUE) from exc
+    return BookEvent(
+        venue=VENUE,
+        symbol=instrument.symbol,
+        kind=BookEventKind.SNAPSHOT,
+        sides=np.concatenate([bid[0], ask[0]]),
+        prices=np.concatenate([bid[1], ask[1]]),
+        sizes=np.concatenate([bid[2], ask[2]]),
+        first_seq=last,
+        last_seq=last,
+        ts_recv_ns=ts_recv_ns,
+    )
+
+
+def parse_book_ticker(frame: bytes, symbols: SymbolMap, ts_recv_ns: int = 0) -> Quote:
+    """A ``bookTicker`` message: best bid/ask at update id ``u``."""
+    data = _payload(frame)
+    try:
+        instrument = _instrument(symbols, data["s"])
+        return Quote(
+            venue=VENUE,
+            symbol=instrument.symbol,
+            bid_price=to_raw(data["b"], instrument.price_decimals),
+            bid_size=to_raw(data["B"], instrument.size_decimals),
+            ask_price=to_raw(data["a"], instrument.price_decimals),
+            ask_size=to_raw(data["A"], instrument.size_decimals),
+            update_id=int(data["u"]),
+            ts_recv_ns=ts_recv_ns,
+        )
+    except (KeyError, TypeError) as exc:
+        raise MalformedMessage(f"bookTicker without {exc}", venue=VENUE) from exc
+
+
+def parse_frame(frame: bytes, symbols: SymbolMap, ts_recv_ns: int = 0) -> list[Event]:
+    """Any market-data frame: depth diffs and bookTickers become events; the rest is ignored.
+
+    Subscription acknowledgements, trades and klines return ``[]``; a frame for a symbol not in
+    ``symbols`` also returns ``[]`` (the caller did not ask for it).
+    """
+    kind = _string_at(frame, b"e")
+    if kind == "depthUpdate":
+        native = _string_at(frame, b"s")
+        if native is None or symbols.get(native) is None:
+            return []
+        return [parse_depth_update(frame, symbols, ts_recv_ns)]
+    if kind is None and find_value(frame, b"B") >= 0 and find_value(frame, b"A") >= 0:
+        native = _string_at(frame, b"s")
+        if native is None or symbols.get(native) is None:
+            return []
+        return [parse_book_ticker(frame, symbols, ts_recv_ns)]
+    return []

@@ -1,0 +1,232 @@
+"""Keeping a local book provably in sync with the venue's.
+
+One :class:`BookSync` per (venue, symbol) owns an :class:`~arbcore_ext.book.L2Book` and applies
+the venue's :class:`SequenceRule` to every event: deltas are buffered while a snapshot loads; a
+gap, a bad checksum or a crossed book marks the book stale, counts it and asks for a resync
+(``on_resync``: the data client fetches a REST snapshot or resubscribes). While a book is not in
+sync :meth:`BookSync.fresh_book` returns None, so a stale book is never handed to a strategy.
+
+The rules are small pure objects, one per documented sequencing scheme:
+
+- :class:`RangeRule`: skip ``last <= id``; gap if ``first > id + 1`` (Binance spot, Gate.io,
+  KuCoin);
+- :class:`PrevRule`: ``prev == id``, the venue names its predecessor (OKX, HTX mbp, Binance
+  futures);
+- :class:`IncrementRule`: ``last == id + 1`` (Bybit, Bitfinex);
+- :class:`ChecksumOnlyRule`: no sequence, every delta applies and checksums decide (Kraken).
+
+``id`` is the sequence of the last applied event (the snapshot's first).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections import deque
+from collections.abc import Callable
+from typing import Protocol
+
+import attrs
+import numpy as np
+
+from arbcore.model import BookEvent, BookEventKind
+from arbcore_ext.book import BID, L2Book
+
+__all__ = [
+    "BookCounters",
+    "BookSync",
+    "ChecksumFunction",
+    "ChecksumOnlyRule",
+    "Continuity",
+    "IncrementRule",
+    "PrevRule",
+    "RangeRule",
+    "SequenceRule",
+    "SyncState",
+]
+
+logger = logging.getLogger(__name__)
+
+
+class Continuity(enum.Enum):
+    APPLY = "apply"
+    SKIP = "skip"  # already contained in the book (older than the snapshot, or a repeat)
+    GAP = "gap"
+
+
+class SyncState(enum.Enum):
+    WAITING_SNAPSHOT = "waiting_snapshot"  # buffering deltas until a snapshot arrives
+    SYNCED = "synced"
+
+
+class SequenceRule(Protocol):
+    """A venue's continuity rule: may ``event`` follow a book whose sequence is ``book_id``?"""
+
+    def check(self, book_id: int, event: BookEvent) -> Continuity: ...
+
+
+@attrs.frozen
+class RangeRule:
+    """Events carry ``[first_seq, last_seq]``; each continues where the last one ended."""
+
+    def check(self, book_id: int, event: BookEvent) -> Continuity:
+        if event.last_seq <= book_id:
+            return Continuity.SKIP
+        if event.first_seq > book_id + 1:
+            return Continuity.GAP
+        return Continuity.APPLY
+
+
+@attrs.frozen
+class PrevRule:
+    """Events name their predecessor (``prev_seq``); it must be the book's sequence."""
+
+    def check(self, book_id: int, event: BookEvent) -> Continuity:
+        if event.prev_seq is None:
+            return Continuity.GAP
+        if event.last_seq <= book_id and event.prev_seq < book_id:
+            return Continuity.SKIP
+        return Continuity.APPLY if event.prev_seq == book_id else Continuity.GAP
+
+
+@attrs.frozen
+class IncrementRule:
+    """Each event's sequence is the previous one plus one."""
+
+    def check(self, book_id: int, event: BookEvent) -> Continuity:
+        if event.last_seq <= book_id:
+            return Continuity.SKIP
+        return Continuity.APPLY if event.last_seq == book_id + 1 else Continuity.GAP
+
+
+@attrs.frozen
+class ChecksumOnlyRule:
+    """No sequence numbers: every delta applies and the venue's checksum is the judge."""
+
+    def check(self, book_id: int, event: BookEvent) -> Continuity:
+        return Continuity.APPLY
+
+
+ChecksumFunction = Callable[[L2Book], int]
+
+
+@attrs.define
+class BookCounters:
+    """What happened to one book; the replay command and the quality monitor report these."""
+
+    updates: int = 0
+    snapshots: int = 0
+    skipped: int = 0
+    gaps: int = 0
+    resyncs: int = 0
+    checksum_ok: int = 0
+    checksum_failed: int = 0
+    crossed: int = 0
+    buffer_overflows: int = 0
+
+
+class BookSync:
+    """One book kept in sync by one venue's rule (see the module docstring)."""
+
+    def __init__(
+        self,
+        venue: str,
+        symbol: str,
+        book: L2Book,
+        rule: SequenceRule,
+        *,
+        checksum: ChecksumFunction | None = None,
+        on_resync: Callable[[BookSync], None] | None = None,
+        max_buffer: int = 10_000,
+    ) -> None:
+        self.venue = venue
+        self.symbol = symbol
+        self.book = book
+        self.rule = rule
+        self.checksum = checksum
+        self.on_resync = on_resync
+        self.counters = BookCounters()
+        self.state = SyncState.WAITING_SNAPSHOT
+        self.book_id = 0
+        self._buffer: deque[BookEvent] = deque(maxlen=max_buffer)
+
+    @property
+    def in_sync(self) -> bool:
+        return self.state is SyncState.SYNCED
+
+    def fresh_book(self) -> L2Book | None:
+        """The book if it is in sync, else None: strategies only ever see a synced book."""
+        return self.book if self.state is SyncState.SYNCED else None
+
+    def on_event(self, event: BookEvent) -> bool:
+        """Apply one event by the venue's rule; True when the book changed and is in sync."""
+        if event.kind is BookEventKind.SNAPSHOT:
+            return self._snapshot(event)
+        if self.state is not SyncState.SYNCED:
+            if len(self._buffer) == self._buffer.maxlen:
+                self.counters.buffer_overflows += 1
+            self._buffer.append(event)
+            return False
+        return self._delta(event)
+
+    def resync(self, reason: str) -> None:
+        """Drop the book, wait for a new snapshot and ask the data client for one."""
+        logger.warning("%s %s: %s; resyncing", self.venue, self.symbol, reason)
+        self.counters.resyncs += 1
+        self.state = SyncState.WAITING_SNAPSHOT
+        self.book.clear()
+        self._buffer.clear()
+        if self.on_resync is not None:
+            self.on_resync(self)
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _snapshot(self, event: BookEvent) -> bool:
+        self.book.apply_snapshot(*split_sides(event))
+        self.counters.snapshots += 1
+        self.book_id = event.last_seq
+        self.state = SyncState.SYNCED
+        if not self._verify(event):
+            return False
+        buffered, self._buffer = self._buffer, deque(maxlen=self._buffer.maxlen)
+        for delta in buffered:
+            if not self._delta(delta) and self.state is not SyncState.SYNCED:
+                return False
+        return True
+
+    def _delta(self, event: BookEvent) -> bool:
+        verdict = self.rule.check(self.book_id, event)
+        if verdict is Continuity.SKIP:
+            self.counters.skipped += 1
+            return False
+        if verdict is Continuity.GAP:
+            self.counters.gaps += 1
+            self.resync(
+                f"sequence gap after {self.book_id} (event {event.first_seq}..{event.last_seq})"
+            )
+            return False
+        self.book.apply_deltas(event.sides, event.prices, event.sizes)
+        self.counters.updates += 1
+        self.book_id = event.last_seq
+        return self._verify(event)
+
+    def _verify(self, event: BookEvent) -> bool:
+        if self.checksum is not None and event.checksum is not None:
+            computed = self.checksum(self.book)
+            if computed != event.checksum:
+                self.counters.checksum_failed += 1
+                self.resync(f"checksum mismatch: venue {event.checksum}, local {computed}")
+                return False
+            self.counters.checksum_ok += 1
+        if self.book.is_crossed():
+            self.counters.crossed += 1
+            self.resync(f"crossed book: bid {self.book.best_bid()} >= ask {self.book.best_ask()}")
+            return False
+        return True
+
+
+def split_sides(event: BookEvent) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(bid_prices, bid_sizes, ask_prices, ask_sizes)`` of an event's flat arrays."""
+    bids = event.sides == BID
+    asks = ~bids
+    return event.prices[bids], event.sizes[bids], event.prices[asks], event.sizes[asks]

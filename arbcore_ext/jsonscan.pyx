@@ -1,0 +1,225 @@
+"""Strict scanner for the parts of venue frames that matter per level: straight from bytes.
+
+Reading level arrays out of a JSON parser's Python objects costs microseconds a message, more
+than the book itself. These functions read the venue's level arrays (``[["61737.63","0.5"],...]``,
+or bare JSON numbers for Bitfinex and Kraken v2) from the frame's bytes into a
+:class:`~arbcore_ext.book.LevelBuffer`, exactly (fixed point, never a float), and find envelope
+values by key. They accept only the shapes venues send; anything else raises
+:class:`ScanError` with the offset, and the caller falls back to its validating parser (a full
+cysimdjson parse), which is also the reference the scanner is tested against.
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from libc.stdint cimport int8_t, int64_t
+from libc.string cimport memchr, memcmp
+
+from arbcore_ext._types cimport STATUS_OK
+from arbcore_ext.book cimport LevelBuffer
+from arbcore_ext.fixedpoint cimport parse_decimal_c
+
+from arbcore_ext.errors import ArbcoreError
+
+
+class ScanError(ArbcoreError, ValueError):
+    """The frame is not in the strict shape the scanner reads; use the validating parser."""
+
+    def __init__(self, reason: str, offset: int) -> None:
+        self.reason = reason
+        self.offset = offset
+        super().__init__(f"{reason} at byte {offset}")
+
+
+cdef inline Py_ssize_t skip_ws(const char* s, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
+    while i < n and (s[i] == b' ' or s[i] == b'\n' or s[i] == b'\r' or s[i] == b'\t'):
+        i += 1
+    return i
+
+
+cdef inline Py_ssize_t scalar_end(const char* s, Py_ssize_t i, Py_ssize_t n,
+                                  Py_ssize_t* start, Py_ssize_t* length) noexcept nogil:
+    """Bounds of a string (without quotes; no escapes) or bare number at i; -1 if neither."""
+    cdef Py_ssize_t j
+    if i >= n:
+        return -1
+    if s[i] == b'"':
+        j = i + 1
+        while j < n and s[j] != b'"':
+            if s[j] == b'\\':
+                return -1
+            j += 1
+        if j >= n:
+            return -1
+        start[0] = i + 1
+        length[0] = j - i - 1
+        return j + 1
+    j = i
+    while j < n and (b'0' <= s[j] <= b'9' or s[j] == b'.' or s[j] == b'-' or s[j] == b'+'
+                     or s[j] == b'e' or s[j] == b'E'):
+        j += 1
+    if j == i:
+        return -1
+    start[0] = i
+    length[0] = j - i
+    return j
+
+
+cdef int64_t POW10[19]
+POW10[0] = 1
+for _i in range(1, 19):
+    POW10[_i] = POW10[_i - 1] * 10
+
+
+cdef inline int decimal_at(const char* s, Py_ssize_t n, int decimals, int64_t* out) noexcept nogil:
+    """Plain ``digits[.digits]`` with at most 18 significant digits, else the full parser.
+
+    Venues send plain decimals, so this loop is the common case; exponents, signs, long
+    mantissas and every error go to ``parse_decimal_c``, which classifies them exactly.
+    """
+    cdef int64_t value = 0
+    cdef int digits = 0, places = -1
+    cdef Py_ssize_t i
+    cdef char c
+    for i in range(n):
+        c = s[i]
+        if b'0' <= c <= b'9':
+            if places >= decimals:
+                if c != b'0':
+                    return parse_decimal_c(s, n, decimals, False, out)
+                continue
+            if value or c != b'0':
+                digits += 1
+                if digits > 18:
+                    return parse_decimal_c(s, n, decimals, False, out)
+            value = value * 10 + (c - 48)   # '0' is 48
+            if places >= 0:
+                places += 1
+        elif c == b'.' and places < 0:
+            places = 0
+        else:
+            return parse_decimal_c(s, n, decimals, False, out)
+    if n == 0 or (places == 0 and n == 1):
+        return parse_decimal_c(s, n, decimals, False, out)
+    if places < 0:
+        places = 0
+    if digits + decimals - places > 18:
+        return parse_decimal_c(s, n, decimals, False, out)
+    out[0] = value * POW10[decimals - places]
+    return STATUS_OK
+
+
+cdef Py_ssize_t scan_levels_c(const char* s, Py_ssize_t n, Py_ssize_t i, int8_t side,
+                              int price_decimals, int size_decimals, LevelBuffer out,
+                              const char** reason) except? -2:
+    """Parse ``[[p, q, ...], ...]`` at i into out; the offset after the closing bracket, or -1."""
+    cdef Py_ssize_t start, length, j
+    cdef int64_t price, size
+    i = skip_ws(s, i, n)
+    if i >= n or s[i] != b'[':
+        reason[0] = "expected '[' opening the level array"
+        return -1
+    i = skip_ws(s, i + 1, n)
+    if i < n and s[i] == b']':
+        return i + 1
+    while True:
+        if i >= n or s[i] != b'[':
+            reason[0] = "expected '[' opening a level"
+            return -1
+        i = scalar_end(s, skip_ws(s, i + 1, n), n, &start, &length)
+        if i < 0 or decimal_at(s + start, length, price_decimals, &price) != STATUS_OK:
+            reason[0] = "level price is not a decimal at the price scale"
+            return -1
+        i = skip_ws(s, i, n)
+        if i >= n or s[i] != b',':
+            reason[0] = "expected ',' after the price"
+            return -1
+        i = scalar_end(s, skip_ws(s, i + 1, n), n, &start, &length)
+        if i < 0 or decimal_at(s + start, length, size_decimals, &size) != STATUS_OK:
+            reason[0] = "level size is not a decimal at the size scale"
+            return -1
+        i = skip_ws(s, i, n)
+        while i < n and s[i] == b',':       # extra elements: order counts, timestamps, flags
+            i = scalar_end(s, skip_ws(s, i + 1, n), n, &start, &length)
+            if i < 0:
+                reason[0] = "unreadable extra element in a level"
+                return -1
+            i = skip_ws(s, i, n)
+        if i >= n or s[i] != b']':
+            reason[0] = "expected ']' closing a level"
+            return -1
+        if out.count == out.capacity:
+            out.reserve(1)
+        out.push(side, price, size)
+        i = skip_ws(s, i + 1, n)
+        if i < n and s[i] == b',':
+            i = skip_ws(s, i + 1, n)
+            continue
+        if i < n and s[i] == b']':
+            return i + 1
+        reason[0] = "expected ',' or ']' after a level"
+        return -1
+
+
+def scan_levels(bytes frame not None, Py_ssize_t offset, int side, int price_decimals,
+                int size_decimals, LevelBuffer out not None):
+    """Append the level array at ``offset`` to ``out``; returns the offset after it."""
+    cdef const char* reason = NULL
+    cdef Py_ssize_t end = scan_levels_c(PyBytes_AS_STRING(frame), PyBytes_GET_SIZE(frame), offset,
+                                        side, price_decimals, size_decimals, out, &reason)
+    if end < 0:
+        raise ScanError(reason.decode(), offset)
+    return end
+
+
+cdef Py_ssize_t find_value_c(const char* s, Py_ssize_t n, const char* key, Py_ssize_t k,
+                             Py_ssize_t start) noexcept nogil:
+    """Offset of the value after ``"key":`` (first occurrence from start), or -1."""
+    cdef const char* p
+    cdef Py_ssize_t i = start, j
+    while i + k + 3 <= n:
+        p = <const char*>memchr(s + i, b'"', n - i)
+        if p == NULL:
+            return -1
+        i = p - s
+        if i + k + 2 <= n and s[i + k + 1] == b'"' and memcmp(s + i + 1, key, k) == 0:
+            j = skip_ws(s, i + k + 2, n)
+            if j < n and s[j] == b':':
+                return skip_ws(s, j + 1, n)
+        i += 1
+    return -1
+
+
+def find_value(bytes frame not None, bytes key not None, Py_ssize_t start=0):
+    """Offset of the value of ``"key":`` in frame (searching from start), or -1.
+
+    A byte search, not a parse: the caller names keys that occur once per frame in the
+    venue's documented shape (``"U"``, ``"b"``, ``"seqId"``).
+    """
+    return find_value_c(PyBytes_AS_STRING(frame), PyBytes_GET_SIZE(frame), key,
+                        PyBytes_GET_SIZE(key), start)
+
+
+def scan_int(bytes frame not None, Py_ssize_t offset):
+    """``(value, end)`` of the integer (bare or quoted) at offset."""
+    cdef const char* s = PyBytes_AS_STRING(frame)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(frame), start, length
+    cdef Py_ssize_t end = scalar_end(s, offset, n, &start, &length)
+    cdef int64_t value
+    if end < 0 or parse_decimal_c(s + start, length, 0, True, &value) != STATUS_OK:
+        raise ScanError("expected an integer", offset)
+    return value, end
+
+
+def scan_levels_at(bytes frame not None, bytes key not None, int side, int price_decimals,
+                   int size_decimals, LevelBuffer out not None, Py_ssize_t start=0):
+    """Find ``"key":`` then scan its level array into out; returns the offset after it."""
+    cdef const char* s = PyBytes_AS_STRING(frame)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(frame)
+    cdef Py_ssize_t at = find_value_c(s, n, key, PyBytes_GET_SIZE(key), start)
+    cdef const char* reason = NULL
+    if at < 0:
+        raise ScanError(f"no {key.decode()!r} key", start)
+    cdef Py_ssize_t end = scan_levels_c(s, n, at, side, price_decimals, size_decimals, out,
+                                        &reason)
+    if end < 0:
+        raise ScanError(reason.decode(), at)
+    return end
