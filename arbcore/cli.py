@@ -36,16 +36,23 @@ def _parser() -> argparse.ArgumentParser:
         help="replay the Binance recording through arbcore and its peers",
         add_help=False,
     )
+    commands.add_parser(
+        "replay", help="recorded traffic through the live parsing and sync", add_help=False
+    )
     commands.add_parser("info", help="build, CPUs and recordings on this machine")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
-    if arguments and arguments[0] == "bench":  # the bench command owns its own options
+    if arguments and arguments[0] == "bench":  # these commands own their options
         from arbcore.cli_bench import run_bench
 
         return run_bench(arguments[1:])
+    if arguments and arguments[0] == "replay":
+        from arbcore.cli_replay import run_replay
+
+        return run_replay(arguments[1:])
     namespace = _parser().parse_args(arguments)
     return _info(namespace)
 

@@ -135,6 +135,7 @@ def build_instrument(
     min_qty: str = "0",
     min_notional: str | tuple[str, ...] = "0",
     fees: FeeSchedule,
+    size_precision: int = 0,
 ) -> Instrument:
     """An Instrument from the venue's decimal strings, exact; minimums rounded up (module doc).
 
@@ -144,9 +145,13 @@ def build_instrument(
     Unlike ``Instrument.from_text`` this accepts minimums finer than the tick or lot (Binance
     WBTCETH: minNotional 0.005 at a 0.01 tick; Gate BTC_SGD: min_base_amount 0.0001 at 3 amount
     decimals) and says which field was wrong.
+
+    ``size_precision`` is the venue's own precision for quantities where it states one (Binance
+    ``baseAssetPrecision``): book sizes are sums of orders and lots change over time, so books
+    are kept at the finer of that and the lot's decimals.
     """
     price_decimals = decimals_of(tick_size, "tick size")
-    size_decimals = decimals_of(lot_size, "lot size")
+    size_decimals = max(decimals_of(lot_size, "lot size"), size_precision)
     tick_raw = _raw_field(tick_size, price_decimals, "tick size")
     lot_raw = _raw_field(lot_size, size_decimals, "lot size")
     if tick_raw == 0 or lot_raw == 0:

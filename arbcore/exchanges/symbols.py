@@ -17,6 +17,11 @@ class SymbolMap:
 
     venue: str
     by_native: Mapping[str, Instrument]
+    by_symbol: Mapping[str, Instrument] = attrs.field(init=False)
+
+    @by_symbol.default
+    def _index_unified(self) -> Mapping[str, Instrument]:
+        return {instrument.symbol: instrument for instrument in self.by_native.values()}
 
     @classmethod
     def of(cls, venue: str, instruments: Iterable[Instrument]) -> SymbolMap:

@@ -18,6 +18,7 @@ from arbcore.exchanges.base import (
     build_instrument,
     collect_instruments,
     expect_list,
+    int_field,
     text_field,
 )
 from arbcore.exchanges.binance import constants
@@ -46,6 +47,10 @@ def parse_instruments(payload: Any, *, fees: FeeSchedule | None = None) -> Parse
     )
 
 
+def _HAS_PRECISION(entry: Mapping[str, Any]) -> bool:  # noqa: N802 - reads like a flag
+    return "baseAssetPrecision" in entry
+
+
 def _parse_entry(entry: Mapping[str, Any], fees: FeeSchedule) -> Instrument | None:
     if text_field(entry, "status") != constants.TRADING_STATUS:
         return None
@@ -68,6 +73,9 @@ def _parse_entry(entry: Mapping[str, Any], fees: FeeSchedule) -> Instrument | No
             if name in filters
         ),
         fees=fees,
+        size_precision=int_field(entry, "baseAssetPrecision")
+        if "baseAssetPrecision" in entry
+        else 0,
     )
 
 

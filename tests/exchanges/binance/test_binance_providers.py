@@ -23,6 +23,7 @@ def recorded(shared_data: Path) -> ParsedInstruments:
 
 
 def _expected(native: str, base: str, quote: str, **raw: int) -> Instrument:
+    # sizes are held at baseAssetPrecision (8): lots change, book levels are sums of orders
     return Instrument(
         venue="binance",
         symbol=f"{base}/{quote}",
@@ -48,20 +49,20 @@ def test_recorded_exchange_info_counts_trading_spot_symbols(recorded: ParsedInst
     "expected",
     [
         # tickSize 0.01000000, stepSize = minQty 0.00001000, MIN_NOTIONAL 10.00000000
-        _expected("BTCUSDT", "BTC", "USDT", price_decimals=2, size_decimals=5, tick_size=1,
-                  lot_size=1, min_qty=1, min_notional=1000),
+        _expected("BTCUSDT", "BTC", "USDT", price_decimals=2, size_decimals=8, tick_size=1,
+                  lot_size=1000, min_qty=1000, min_notional=1000),
         # minNotional 0.00500000 is finer than the 0.01 tick: rounded up to 0.01
-        _expected("WBTCETH", "WBTC", "ETH", price_decimals=2, size_decimals=5, tick_size=1,
-                  lot_size=1, min_qty=1, min_notional=1),
+        _expected("WBTCETH", "WBTC", "ETH", price_decimals=2, size_decimals=8, tick_size=1,
+                  lot_size=1000, min_qty=1000, min_notional=1),
         # tickSize "1.00" (two decimals only), stepSize 0.00100000, minNotional "20000.00"
-        _expected("BNBIDRT", "BNB", "IDRT", price_decimals=0, size_decimals=3, tick_size=1,
-                  lot_size=1, min_qty=1, min_notional=20000),
+        _expected("BNBIDRT", "BNB", "IDRT", price_decimals=0, size_decimals=8, tick_size=1,
+                  lot_size=100000, min_qty=100000, min_notional=20000),
         # tickSize 0.00000001, stepSize = minQty "1.00": whole units, notional 10 at 8 decimals
-        _expected("SHIBUSDT", "SHIB", "USDT", price_decimals=8, size_decimals=0, tick_size=1,
-                  lot_size=1, min_qty=1, min_notional=1_000_000_000),
+        _expected("SHIBUSDT", "SHIB", "USDT", price_decimals=8, size_decimals=2, tick_size=1,
+                  lot_size=100, min_qty=100, min_notional=1_000_000_000),
         # tickSize 0.00010000, stepSize 1.00000000
-        _expected("DOGEUSDT", "DOGE", "USDT", price_decimals=4, size_decimals=0, tick_size=1,
-                  lot_size=1, min_qty=1, min_notional=100_000),
+        _expected("DOGEUSDT", "DOGE", "USDT", price_decimals=4, size_decimals=8, tick_size=1,
+                  lot_size=100000000, min_qty=100000000, min_notional=100_000),
     ],
     ids=lambda instrument: instrument.native_symbol,
 )  # fmt: skip

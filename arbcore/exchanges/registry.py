@@ -1,0 +1,42 @@
+"""The venue registry: one :class:`VenueSpec` per venue, found by name."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from arbcore.exchanges.base import ParsedInstruments
+from arbcore.exchanges.symbols import SymbolMap
+from arbcore.marketdata.feed import VenueFeed
+
+__all__ = ["VENUE_NAMES", "VenueSpec", "get_venue"]
+
+#: Every venue arbcore speaks, by the name used everywhere (configuration, CLI, events).
+VENUE_NAMES = ("binance", "okx", "htx", "bybit", "kucoin", "gateio", "kraken", "bitfinex")
+
+
+@attrs.frozen
+class VenueSpec:
+    """What the venue-neutral code needs from a venue package."""
+
+    name: str
+    parse_instruments: Callable[[Any], ParsedInstruments]
+    feed: Callable[[SymbolMap], VenueFeed]
+    #: cryptofeed's capture of the instrument list (``BINANCE.0``) and its REST URL's path part
+    instruments_file: str
+    instruments_path: str
+
+
+def get_venue(name: str) -> VenueSpec:
+    """The spec of a venue (``arbcore.exchanges.<name>.data.SPEC``)."""
+    if name not in VENUE_NAMES:
+        raise KeyError(f"unknown venue {name!r}; known: {', '.join(VENUE_NAMES)}")
+    try:
+        module = importlib.import_module(f"arbcore.exchanges.{name}.data")
+    except ModuleNotFoundError as exc:
+        raise KeyError(f"venue {name!r} has no market-data support in this version") from exc
+    spec: VenueSpec = module.SPEC
+    return spec

@@ -1,0 +1,169 @@
+"""The contract every venue's market-data package fills in, and the replay that drives it.
+
+A venue's ``data.py`` provides a :class:`VenueFeed`: it turns the venue's frames and REST bodies
+into :class:`~arbcore.model.BookEvent` and :class:`~arbcore.model.Quote` values (through its
+``parsing.py``) and says how a book of that venue stays in sync (its
+:class:`~arbcore.marketdata.sync.SequenceRule` and checksum). Everything after that is
+venue-neutral: :func:`replay` runs recorded traffic through exactly the code a live feed runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
+
+import attrs
+
+from arbcore.errors import FeedError
+from arbcore.exchanges.symbols import SymbolMap
+from arbcore.marketdata.records import Record
+from arbcore.marketdata.sync import BookSync
+from arbcore.model import BookEvent, Instrument, Quote
+from arbcore_ext.book import L2Book
+from arbcore_ext.fixedpoint import to_text
+
+__all__ = ["BookReport", "ReplayReport", "VenueFeed", "replay"]
+
+logger = logging.getLogger(__name__)
+
+
+class VenueFeed(Protocol):
+    """One venue's market-data protocol, minus the socket."""
+
+    venue: str
+    symbols: SymbolMap
+
+    def parse_ws(
+        self, frame: bytes, ts_recv_ns: int, connection: int
+    ) -> Sequence[BookEvent | Quote]:
+        """Events in one WebSocket frame; [] for frames that carry none (acks, trades, pongs)."""
+        ...
+
+    def parse_rest(self, url: str | None, body: bytes, ts_recv_ns: int) -> Sequence[BookEvent]:
+        """Snapshots in one REST body; [] for bodies that are not book snapshots."""
+        ...
+
+    def new_sync(self, instrument: Instrument) -> BookSync:
+        """A book for one instrument with the venue's sequencing rule and checksum."""
+        ...
+
+
+@attrs.define
+class BookReport:
+    """One book's replay outcome (the ``books`` entries of ``arbcore replay --json``)."""
+
+    sync: BookSync
+    instrument: Instrument
+    bbo_matches: int = 0
+    bbo_mismatches: int = 0
+    pending: dict[int, Quote] = attrs.Factory(dict)
+
+    def as_json(self) -> dict[str, Any]:
+        counters = self.sync.counters
+        bid, ask = self.sync.book.bbo() if self.sync.in_sync else (None, None)
+        decimals = self.instrument.price_decimals
+        return {
+            "updates": counters.updates,
+            "snapshots": counters.snapshots,
+            "gaps": counters.gaps,
+            "resyncs": counters.resyncs,
+            "checksum_ok": counters.checksum_ok,
+            "checksum_failed": counters.checksum_failed,
+            "crossed": counters.crossed,
+            "best_bid": None if bid is None else to_text(bid, decimals),
+            "best_ask": None if ask is None else to_text(ask, decimals),
+            "bbo_matches": self.bbo_matches,
+            "bbo_mismatches": self.bbo_mismatches,
+        }
+
+
+@attrs.define
+class ReplayReport:
+    venue: str
+    messages: int = 0
+    book_events: int = 0
+    malformed: int = 0
+    elapsed_s: float = 0.0
+    books: dict[str, BookReport] = attrs.Factory(dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "venue": self.venue,
+            "messages": self.messages,
+            "book_events": self.book_events,
+            "malformed": self.malformed,
+            "elapsed_s": round(self.elapsed_s, 6),
+            "messages_per_s": round(self.messages / self.elapsed_s, 1) if self.elapsed_s else None,
+            "books": {symbol: report.as_json() for symbol, report in sorted(self.books.items())},
+        }
+
+
+def _compare(report: BookReport, quote: Quote) -> None:
+    book = report.sync.book
+    shown = (book.best_bid(), book.best_bid_size(), book.best_ask(), book.best_ask_size())
+    if shown == (quote.bid_price, quote.bid_size, quote.ask_price, quote.ask_size):
+        report.bbo_matches += 1
+    else:
+        report.bbo_mismatches += 1
+
+
+def _on_quote(report: BookReport, quote: Quote) -> None:
+    """Check a venue BBO against the book at exactly the update it names (it may come first)."""
+    if not quote.update_id or not report.sync.in_sync:
+        return
+    if quote.update_id == report.sync.book_id:
+        _compare(report, quote)
+    elif quote.update_id > report.sync.book_id:
+        report.pending[quote.update_id] = quote
+
+
+def _after_update(report: BookReport) -> None:
+    if not report.pending:
+        return
+    book_id = report.sync.book_id
+    quote = report.pending.pop(book_id, None)
+    if quote is not None and report.sync.in_sync:
+        _compare(report, quote)
+    for stale in [update for update in report.pending if update < book_id]:
+        del report.pending[stale]
+
+
+def replay(records: Iterable[Record], feed: VenueFeed) -> ReplayReport:
+    """Run recorded traffic through the feed's parsing and sync, as fast as it goes."""
+    result = ReplayReport(feed.venue)
+    started = time.perf_counter()
+    for record in records:
+        if record.kind not in ("ws", "rest"):
+            continue
+        result.messages += 1
+        try:
+            events: Sequence[BookEvent | Quote]
+            if record.kind == "ws":
+                events = feed.parse_ws(record.payload, record.ts_ns, record.connection)
+            else:
+                events = feed.parse_rest(record.url, record.payload, record.ts_ns)
+        except (FeedError, ValueError) as exc:
+            result.malformed += 1
+            logger.warning("%s: %s", record.source, exc)
+            continue
+        for event in events:
+            report = result.books.get(event.symbol)
+            if report is None:
+                instrument = feed.symbols.by_symbol[event.symbol]
+                report = BookReport(feed.new_sync(instrument), instrument)
+                result.books[event.symbol] = report
+            if isinstance(event, Quote):
+                _on_quote(report, event)
+                continue
+            result.book_events += 1
+            if report.sync.on_event(event):
+                _after_update(report)
+    result.elapsed_s = time.perf_counter() - started
+    return result
+
+
+def new_book(instrument: Instrument) -> L2Book:
+    """The book a venue feed keeps for an instrument."""
+    return L2Book(instrument.price_decimals, instrument.size_decimals)
