@@ -10,6 +10,8 @@ Three formats are read:
   ``<url> <-> <ts>`` connection opens; binary frames as Python bytes literals).
 - ``hftbacktest``: ``<recv_ns> <json>`` lines, gzipped; a line whose JSON has ``lastUpdateId``
   and no ``stream`` is the collector's REST depth snapshot.
+- ``ndjson``: one WebSocket frame per line with no receive time (Bybit's archive downloads);
+  the file may be gzipped or a zip holding one such file.
 
 Several files are one continuous session, read in the order given.
 """
@@ -19,7 +21,9 @@ from __future__ import annotations
 import ast
 import base64
 import gzip
+import io
 import json
+import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Literal
@@ -31,7 +35,7 @@ from arbcore.errors import MalformedMessage
 __all__ = ["FORMATS", "Record", "RecordKind", "detect_format", "read_records", "write_record"]
 
 RecordKind = Literal["ws", "rest", "sent", "open"]
-FORMATS = ("arbcore", "cryptofeed", "hftbacktest")
+FORMATS = ("arbcore", "cryptofeed", "hftbacktest", "ndjson")
 
 
 @attrs.frozen
@@ -48,9 +52,13 @@ class Record:
 
 def _open(path: Path) -> IO[str]:
     with path.open("rb") as probe:
-        gzipped = probe.read(2) == b"\x1f\x8b"
-    if gzipped:
+        magic = probe.read(4)
+    if magic[:2] == b"\x1f\x8b":
         return gzip.open(path, "rt", encoding="utf-8")
+    if magic == b"PK\x03\x04":
+        archive = zipfile.ZipFile(path)
+        (member,) = archive.namelist()
+        return io.TextIOWrapper(archive.open(member), encoding="utf-8")
     return path.open("r", encoding="utf-8")
 
 
@@ -60,6 +68,8 @@ def detect_format(path: Path) -> str:
         first = handle.readline()
     if first.startswith("{") and '"t"' in first and '"k"' in first:
         return "arbcore"
+    if first.startswith(("{", "[")):
+        return "ndjson"
     head, _, rest = first.partition(" ")
     if head.isdigit() and rest.lstrip().startswith("{"):
         return "hftbacktest"
@@ -131,6 +141,16 @@ def _hftbacktest(path: Path, connection: int) -> Iterator[Record]:
             yield Record(kind, int(head), body.encode("utf-8"), connection, None, where)
 
 
+def _ndjson(path: Path, connection: int) -> Iterator[Record]:
+    with _open(path) as handle:
+        for number, raw in enumerate(handle, 1):
+            line = raw.strip()
+            if line:
+                yield Record(
+                    "ws", 0, line.encode("utf-8"), connection, None, f"{path.name}:{number}"
+                )
+
+
 def _arbcore(path: Path) -> Iterator[Record]:
     with _open(path) as handle:
         for number, raw in enumerate(handle, 1):
@@ -156,6 +176,8 @@ def read_records(paths: Iterable[str | Path], fmt: str | None = None) -> Iterato
             yield from _hftbacktest(path, connection=index * 1000)
         elif kind == "arbcore":
             yield from _arbcore(path)
+        elif kind == "ndjson":
+            yield from _ndjson(path, connection=index * 1000)
         else:
             raise ValueError(f"unknown record format {kind!r}; known: {', '.join(FORMATS)}")
 
