@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import itertools
+import json
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import httpx
+
 from arbcore.exchanges.binance import parsing
-from arbcore.exchanges.binance.constants import INSTRUMENTS_PATH, VENUE
+from arbcore.exchanges.binance.constants import (
+    DEPTH_STREAM,
+    INSTRUMENTS_PATH,
+    REST_BASE_URL,
+    SNAPSHOT_LIMIT,
+    SNAPSHOT_PATH,
+    TICKER_STREAM,
+    VENUE,
+    WS_URL,
+)
 from arbcore.exchanges.binance.providers import parse_instruments
 from arbcore.exchanges.registry import VenueSpec
 from arbcore.exchanges.symbols import SymbolMap
+from arbcore.marketdata.client import BookClient
 from arbcore.marketdata.feed import new_book
 from arbcore.marketdata.sync import BookSync, RangeRule
 from arbcore.model import BookEvent, Instrument, Quote
 
-__all__ = ["SPEC", "BinanceBookFeed"]
+__all__ = ["SPEC", "BinanceBookFeed", "BinanceDataClient", "stream_messages"]
 
 
 class BinanceBookFeed:
@@ -55,6 +71,45 @@ class BinanceBookFeed:
 
     def new_sync(self, instrument: Instrument) -> BookSync:
         return BookSync(VENUE, instrument.symbol, new_book(instrument), RangeRule())
+
+
+_request_ids = itertools.count(1)
+
+
+def stream_messages(method: str, natives: Iterable[str]) -> list[str]:
+    """SUBSCRIBE / UNSUBSCRIBE frames for the depth and bookTicker streams of some symbols."""
+    params = [
+        template.format(symbol=native.lower())
+        for native in sorted(natives)
+        for template in (DEPTH_STREAM, TICKER_STREAM)
+    ]
+    return [json.dumps({"method": method, "params": params, "id": next(_request_ids)})]
+
+
+class BinanceDataClient(BookClient):
+    """Live Binance spot books: combined depth + bookTicker streams, REST snapshots to sync."""
+
+    def __init__(
+        self,
+        instruments: Iterable[Instrument],
+        *,
+        ws_url: str = WS_URL,
+        rest_url: str = REST_BASE_URL,
+        http: httpx.AsyncClient | None = None,
+        snapshot_limit: int = SNAPSHOT_LIMIT,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            BinanceBookFeed(SymbolMap.of(VENUE, instruments)),
+            url=ws_url,
+            subscribe=lambda natives: stream_messages("SUBSCRIBE", natives),
+            unsubscribe=lambda natives: stream_messages("UNSUBSCRIBE", natives),
+            snapshot_url=lambda native: (
+                rest_url + SNAPSHOT_PATH.format(symbol=native, limit=snapshot_limit)
+            ),
+            http=http or httpx.AsyncClient(timeout=10.0),
+            **kwargs,
+        )
 
 
 SPEC = VenueSpec(VENUE, parse_instruments, BinanceBookFeed, "BINANCE.0", INSTRUMENTS_PATH)

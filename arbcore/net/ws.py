@@ -1,0 +1,205 @@
+"""One reconnecting WebSocket connection: backoff with jitter, keepalive, resubscription.
+
+The connection knows nothing of any venue: a venue supplies how to subscribe (messages built
+from the current symbol set), its keepalive (an application-level ping to send, a server ping to
+answer) and what to do with each frame. After every reconnect the connection resubscribes to
+every symbol it holds and calls ``on_connect``, where the data client marks its books stale and
+resyncs them: nothing received before a drop is trusted after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+import attrs
+import websockets
+from websockets.asyncio.client import ClientConnection, connect
+
+__all__ = ["Backoff", "ConnectionCounters", "Keepalive", "WsConnection"]
+
+logger = logging.getLogger(__name__)
+
+Frame = bytes
+SubscribeBuilder = Callable[[frozenset[str]], list[str]]
+
+
+@attrs.frozen
+class Backoff:
+    """Exponential backoff with full jitter: attempt n waits uniform(0, min(max, initial*2^n))."""
+
+    initial_s: float = 0.5
+    maximum_s: float = 30.0
+    factor: float = 2.0
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        return rng.uniform(0.0, min(self.maximum_s, self.initial_s * self.factor**attempt))
+
+
+@attrs.frozen
+class Keepalive:
+    """A venue's keepalive rule.
+
+    ``ping`` builds the application-level ping to send every ``interval_s`` (None: rely on
+    WebSocket ping frames, which ``websockets`` sends and answers itself); ``answer`` returns the
+    reply to a server-initiated ping frame (HTX ``{"ping": n}`` -> ``{"pong": n}``) or None.
+    """
+
+    interval_s: float = 20.0
+    ping: Callable[[], str] | None = None
+    answer: Callable[[Frame], str | None] | None = None
+
+
+@attrs.define
+class ConnectionCounters:
+    connects: int = 0
+    disconnects: int = 0
+    failed_connects: int = 0
+    messages_in: int = 0
+    bytes_in: int = 0
+    messages_out: int = 0
+    pings_sent: int = 0
+    pings_answered: int = 0
+    handler_errors: int = 0
+    last_message_ns: int = 0
+
+
+class WsConnection:
+    """Keeps one venue connection alive until :meth:`close`; see the module docstring."""
+
+    def __init__(
+        self,
+        url: str | Callable[[], Awaitable[str]],
+        *,
+        on_frame: Callable[[Frame, int], None],
+        subscribe: SubscribeBuilder,
+        unsubscribe: SubscribeBuilder | None = None,
+        on_connect: Callable[[], Awaitable[None] | None] | None = None,
+        keepalive: Keepalive | None = None,
+        backoff: Backoff | None = None,
+        name: str = "ws",
+        clock: Callable[[], int] = time.time_ns,
+        rng: random.Random | None = None,
+        connect_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        self._url = url
+        self._on_frame = on_frame
+        self._subscribe = subscribe
+        self._unsubscribe = unsubscribe
+        self._on_connect = on_connect
+        self._keepalive = keepalive
+        self._backoff = backoff or Backoff()
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._connect_kwargs = connect_kwargs or {}
+        self.name = name
+        self.counters = ConnectionCounters()
+        self.symbols: frozenset[str] = frozenset()
+        self._socket: ClientConnection | None = None
+        self._closing = False
+        self.connected = asyncio.Event()
+
+    # -- symbols at runtime ---------------------------------------------------------------------
+
+    async def add_symbols(self, symbols: Iterable[str]) -> None:
+        new = frozenset(symbols) - self.symbols
+        self.symbols |= new
+        if new and self._socket is not None:
+            await self._send_all(self._subscribe(new))
+
+    async def remove_symbols(self, symbols: Iterable[str]) -> None:
+        gone = frozenset(symbols) & self.symbols
+        self.symbols -= gone
+        if gone and self._socket is not None and self._unsubscribe is not None:
+            await self._send_all(self._unsubscribe(gone))
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._socket is not None:
+            await self._socket.close()
+
+    async def run(self) -> None:
+        """Connect, subscribe and read until :meth:`close`; reconnect after every drop."""
+        attempt = 0
+        while not self._closing:
+            try:
+                url = self._url if isinstance(self._url, str) else await self._url()
+                async with connect(url, **self._connect_kwargs) as socket:
+                    self._socket = socket
+                    self.counters.connects += 1
+                    attempt = 0
+                    await self._session(socket)
+            except (OSError, websockets.exceptions.WebSocketException, TimeoutError) as exc:
+                if self._socket is None:
+                    self.counters.failed_connects += 1
+                logger.warning("%s: connection lost: %s", self.name, exc)
+            finally:
+                if self._socket is not None:
+                    self.counters.disconnects += 1
+                self._socket = None
+                self.connected.clear()
+            if self._closing:
+                break
+            delay = self._backoff.delay(attempt, self._rng)
+            attempt += 1
+            await asyncio.sleep(delay)
+
+    async def _session(self, socket: ClientConnection) -> None:
+        if self.symbols:
+            await self._send_all(self._subscribe(self.symbols))
+        if self._on_connect is not None:
+            result = self._on_connect()
+            if result is not None:
+                await result
+        self.connected.set()
+        pinger = asyncio.create_task(self._ping_loop(socket)) if self._keepalive else None
+        try:
+            async for message in socket:
+                frame = message.encode() if isinstance(message, str) else bytes(message)
+                now = self._clock()
+                self.counters.messages_in += 1
+                self.counters.bytes_in += len(frame)
+                self.counters.last_message_ns = now
+                if await self._answer_ping(socket, frame):
+                    continue
+                try:
+                    self._on_frame(frame, now)
+                except Exception:  # a handler bug must not kill the connection
+                    self.counters.handler_errors += 1
+                    logger.exception("%s: frame handler failed", self.name)
+        finally:
+            if pinger is not None:
+                pinger.cancel()
+
+    async def _answer_ping(self, socket: ClientConnection, frame: Frame) -> bool:
+        if self._keepalive is None or self._keepalive.answer is None:
+            return False
+        reply = self._keepalive.answer(frame)
+        if reply is None:
+            return False
+        await socket.send(reply)
+        self.counters.pings_answered += 1
+        return True
+
+    async def _ping_loop(self, socket: ClientConnection) -> None:
+        assert self._keepalive is not None
+        build = self._keepalive.ping
+        while True:
+            await asyncio.sleep(self._keepalive.interval_s)
+            if build is not None:
+                await socket.send(build())
+            else:
+                await socket.ping()
+            self.counters.pings_sent += 1
+
+    async def _send_all(self, messages: list[str]) -> None:
+        assert self._socket is not None
+        for message in messages:
+            await self._socket.send(message)
+            self.counters.messages_out += 1
