@@ -36,3 +36,9 @@ def scan_levels_at(
     start: int = 0,
 ) -> int:
     """Find "key": then scan its level array into out; the offset after it."""
+
+def scan_message(
+    frame: bytes, int_keys: tuple[bytes, ...], level_keys: tuple[bytes, ...],
+    price_decimals: int, size_decimals: int, out: LevelBuffer,
+) -> tuple[int, ...]:
+    """Integers of int_keys and the level arrays of level_keys (side i) in one call."""

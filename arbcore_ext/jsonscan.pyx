@@ -69,42 +69,62 @@ for _i in range(1, 19):
     POW10[_i] = POW10[_i - 1] * 10
 
 
-cdef inline int decimal_at(const char* s, Py_ssize_t n, int decimals, int64_t* out) noexcept nogil:
-    """Plain ``digits[.digits]`` with at most 18 significant digits, else the full parser.
+cdef inline Py_ssize_t read_decimal(const char* s, Py_ssize_t i, Py_ssize_t n, int decimals,
+                                    int64_t* out) noexcept nogil:
+    """Read a quoted or bare plain decimal at i in one pass; the offset after it, or -1.
 
-    Venues send plain decimals, so this loop is the common case; exponents, signs, long
-    mantissas and every error go to ``parse_decimal_c``, which classifies them exactly.
+    Venues send plain decimals, so this loop is the common case. Exponents, signs, escapes,
+    more than 18 significant digits and every error return -1: the caller then hands the
+    value's bounds to ``parse_decimal_c``, which decides (and classifies errors) exactly.
     """
     cdef int64_t value = 0
-    cdef int digits = 0, places = -1
-    cdef Py_ssize_t i
-    cdef char c
-    for i in range(n):
-        c = s[i]
-        if b'0' <= c <= b'9':
-            if places >= decimals:
-                if c != b'0':
-                    return parse_decimal_c(s, n, decimals, False, out)
-                continue
-            if value or c != b'0':
-                digits += 1
-                if digits > 18:
-                    return parse_decimal_c(s, n, decimals, False, out)
-            value = value * 10 + (c - 48)   # '0' is 48
-            if places >= 0:
+    cdef int places = 0, int_digits = 0
+    cdef unsigned int digit
+    cdef bint quoted = i < n and s[i] == 34          # '"'
+    if quoted:
+        i += 1
+    cdef Py_ssize_t start = i
+    while i < n:
+        digit = <unsigned char>s[i] - 48
+        if digit > 9:
+            break
+        value = value * 10 + digit
+        i += 1
+    int_digits = <int>(i - start)
+    if int_digits == 0 or int_digits + decimals > 18:
+        return -1
+    if i < n and s[i] == 46:                          # '.'
+        i += 1
+        while i < n:
+            digit = <unsigned char>s[i] - 48
+            if digit > 9:
+                break
+            if places < decimals:
+                value = value * 10 + digit
                 places += 1
-        elif c == b'.' and places < 0:
-            places = 0
-        else:
-            return parse_decimal_c(s, n, decimals, False, out)
-    if n == 0 or (places == 0 and n == 1):
-        return parse_decimal_c(s, n, decimals, False, out)
-    if places < 0:
-        places = 0
-    if digits + decimals - places > 18:
-        return parse_decimal_c(s, n, decimals, False, out)
+            elif digit:
+                return -1                             # a non-zero digit beyond the scale
+            i += 1
+    if quoted:
+        if i >= n or s[i] != 34:
+            return -1
+        i += 1
+    elif i < n and (s[i] == 101 or s[i] == 69):       # 'e' / 'E'
+        return -1
     out[0] = value * POW10[decimals - places]
-    return STATUS_OK
+    return i
+
+
+cdef inline Py_ssize_t decimal_value(const char* s, Py_ssize_t i, Py_ssize_t n, int decimals,
+                                     int64_t* out) noexcept nogil:
+    """The fast reader, or the exact parser on the value's bounds when it declines."""
+    cdef Py_ssize_t end = read_decimal(s, i, n, decimals, out), start, length
+    if end >= 0:
+        return end
+    end = scalar_end(s, i, n, &start, &length)
+    if end < 0 or parse_decimal_c(s + start, length, decimals, False, out) != STATUS_OK:
+        return -1
+    return end
 
 
 cdef Py_ssize_t scan_levels_c(const char* s, Py_ssize_t n, Py_ssize_t i, int8_t side,
@@ -124,16 +144,16 @@ cdef Py_ssize_t scan_levels_c(const char* s, Py_ssize_t n, Py_ssize_t i, int8_t 
         if i >= n or s[i] != b'[':
             reason[0] = "expected '[' opening a level"
             return -1
-        i = scalar_end(s, skip_ws(s, i + 1, n), n, &start, &length)
-        if i < 0 or decimal_at(s + start, length, price_decimals, &price) != STATUS_OK:
+        i = decimal_value(s, skip_ws(s, i + 1, n), n, price_decimals, &price)
+        if i < 0:
             reason[0] = "level price is not a decimal at the price scale"
             return -1
         i = skip_ws(s, i, n)
         if i >= n or s[i] != b',':
             reason[0] = "expected ',' after the price"
             return -1
-        i = scalar_end(s, skip_ws(s, i + 1, n), n, &start, &length)
-        if i < 0 or decimal_at(s + start, length, size_decimals, &size) != STATUS_OK:
+        i = decimal_value(s, skip_ws(s, i + 1, n), n, size_decimals, &size)
+        if i < 0:
             reason[0] = "level size is not a decimal at the size scale"
             return -1
         i = skip_ws(s, i, n)
@@ -223,3 +243,34 @@ def scan_levels_at(bytes frame not None, bytes key not None, int side, int price
     if end < 0:
         raise ScanError(reason.decode(), at)
     return end
+
+
+def scan_message(bytes frame not None, tuple int_keys not None, tuple level_keys not None,
+                 int price_decimals, int size_decimals, LevelBuffer out not None):
+    """One call for a whole delta frame: the integers of ``int_keys`` (a tuple of ints, in order)
+    and the level arrays of ``level_keys`` appended to ``out`` (the i-th key as side i: bids
+    first, then asks). Raises ScanError when any of them is missing or out of shape."""
+    cdef const char* s = PyBytes_AS_STRING(frame)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(frame), at, end = 0, start, length
+    cdef const char* reason = NULL
+    cdef int64_t value
+    cdef int8_t side = 0
+    cdef bytes key
+    values = []
+    for key in int_keys:
+        at = find_value_c(s, n, key, PyBytes_GET_SIZE(key), 0)
+        if at < 0:
+            raise ScanError(f"no {key.decode()!r} key", 0)
+        if (scalar_end(s, at, n, &start, &length) < 0
+                or parse_decimal_c(s + start, length, 0, True, &value) != STATUS_OK):
+            raise ScanError(f"{key.decode()!r} is not an integer", at)
+        values.append(value)
+    for key in level_keys:
+        at = find_value_c(s, n, key, PyBytes_GET_SIZE(key), end)
+        if at < 0:
+            raise ScanError(f"no {key.decode()!r} key", end)
+        end = scan_levels_c(s, n, at, side, price_decimals, size_decimals, out, &reason)
+        if end < 0:
+            raise ScanError(reason.decode(), at)
+        side += 1
+    return tuple(values)

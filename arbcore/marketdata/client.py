@@ -18,11 +18,11 @@ import attrs
 import httpx
 
 from arbcore.errors import FeedError
-from arbcore.marketdata.feed import VenueFeed
+from arbcore.marketdata.feed import FastDeltaFeed, VenueFeed
 from arbcore.marketdata.sync import BookSync
 from arbcore.model import Quote
 from arbcore.net.ws import Backoff, Keepalive, SubscribeBuilder, WsConnection
-from arbcore_ext.book import L2Book
+from arbcore_ext.book import L2Book, LevelBuffer
 
 __all__ = ["BookClient", "ClientCounters"]
 
@@ -64,6 +64,8 @@ class BookClient:
         self._on_book = on_book
         self._on_quote = on_quote
         self._pending: dict[str, asyncio.Task[None]] = {}
+        self._fast: FastDeltaFeed | None = feed if hasattr(feed, "parse_delta_into") else None  # type: ignore[assignment]
+        self._levels = LevelBuffer(256)
         self.connection = WsConnection(
             url,
             on_frame=self._on_frame,
@@ -120,6 +122,15 @@ class BookClient:
     # -- internals --------------------------------------------------------------------------------
 
     def _on_frame(self, frame: bytes, ts_ns: int) -> None:
+        if self._fast is not None:
+            scanned = self._fast.parse_delta_into(frame, ts_ns, 0, self._levels)
+            if scanned is not None:
+                symbol, seq = scanned
+                sync = self.syncs.get(symbol)
+                applied = sync is not None and sync.on_levels(seq, self._levels, symbol)
+                if applied and sync is not None and self._on_book is not None:
+                    self._on_book(symbol, sync.book)
+                return
         try:
             events = self.feed.parse_ws(frame, ts_ns, 0)
         except (FeedError, ValueError) as exc:

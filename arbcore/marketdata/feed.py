@@ -19,9 +19,9 @@ import attrs
 from arbcore.errors import FeedError
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.marketdata.records import Record
-from arbcore.marketdata.sync import BookSync
+from arbcore.marketdata.sync import BookSync, SeqView
 from arbcore.model import BookEvent, Instrument, Quote
-from arbcore_ext.book import L2Book
+from arbcore_ext.book import L2Book, LevelBuffer
 from arbcore_ext.fixedpoint import to_text
 
 __all__ = ["BookReport", "ReplayReport", "VenueFeed", "replay"]
@@ -130,14 +130,45 @@ def _after_update(report: BookReport) -> None:
         del report.pending[stale]
 
 
+class FastDeltaFeed(Protocol):
+    """Optional fast path of a feed: plain deltas scanned straight into a LevelBuffer."""
+
+    def parse_delta_into(
+        self, frame: bytes, ts_recv_ns: int, connection: int, levels: LevelBuffer
+    ) -> tuple[str, SeqView] | None: ...
+
+
+def _report(result: ReplayReport, feed: VenueFeed, symbol: str) -> BookReport:
+    report = result.books.get(symbol)
+    if report is None:
+        instrument = feed.symbols.by_symbol[symbol]
+        report = result.books[symbol] = BookReport(feed.new_sync(instrument), instrument)
+    return report
+
+
 def replay(records: Iterable[Record], feed: VenueFeed) -> ReplayReport:
-    """Run recorded traffic through the feed's parsing and sync, as fast as it goes."""
+    """Run recorded traffic through the feed's parsing and sync, as fast as it goes.
+
+    Plain deltas take the feed's fast path when it has one (``parse_delta_into``), exactly as
+    the live client does; everything else goes through ``parse_ws``/``parse_rest``.
+    """
     result = ReplayReport(feed.venue)
+    fast: FastDeltaFeed | None = getattr(feed, "parse_delta_into", None) and feed  # type: ignore[assignment]
+    levels = LevelBuffer(256)
     started = time.perf_counter()
     for record in records:
         if record.kind not in ("ws", "rest"):
             continue
         result.messages += 1
+        if fast is not None and record.kind == "ws":
+            scanned = fast.parse_delta_into(record.payload, record.ts_ns, record.connection, levels)
+            if scanned is not None:
+                symbol, seq = scanned
+                report = _report(result, feed, symbol)
+                result.book_events += 1
+                if report.sync.on_levels(seq, levels, symbol):
+                    _after_update(report)
+                continue
         try:
             events: Sequence[BookEvent | Quote]
             if record.kind == "ws":
@@ -149,11 +180,7 @@ def replay(records: Iterable[Record], feed: VenueFeed) -> ReplayReport:
             logger.warning("%s: %s", record.source, exc)
             continue
         for event in events:
-            report = result.books.get(event.symbol)
-            if report is None:
-                instrument = feed.symbols.by_symbol[event.symbol]
-                report = BookReport(feed.new_sync(instrument), instrument)
-                result.books[event.symbol] = report
+            report = _report(result, feed, event.symbol)
             if isinstance(event, Quote):
                 _on_quote(report, event)
                 continue

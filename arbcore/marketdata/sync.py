@@ -30,7 +30,7 @@ import attrs
 import numpy as np
 
 from arbcore.model import BookEvent, BookEventKind
-from arbcore_ext.book import BID, L2Book
+from arbcore_ext.book import BID, L2Book, LevelBuffer
 
 __all__ = [
     "BookCounters",
@@ -41,6 +41,8 @@ __all__ = [
     "IncrementRule",
     "PrevRule",
     "RangeRule",
+    "SeqView",
+    "SequenceInfo",
     "SequenceRule",
     "SyncState",
 ]
@@ -59,17 +61,41 @@ class SyncState(enum.Enum):
     SYNCED = "synced"
 
 
+class SequenceInfo(Protocol):
+    """The sequence fields a rule reads: a :class:`BookEvent` or a parser's :class:`SeqView`."""
+
+    @property
+    def first_seq(self) -> int: ...
+    @property
+    def last_seq(self) -> int: ...
+    @property
+    def prev_seq(self) -> int | None: ...
+    @property
+    def checksum(self) -> int | None: ...
+
+
+@attrs.define(slots=True)
+class SeqView:
+    """Sequence fields of the delta a fast parser just scanned into a LevelBuffer (reused)."""
+
+    first_seq: int = 0
+    last_seq: int = 0
+    prev_seq: int | None = None
+    checksum: int | None = None
+    ts_event_ns: int = 0
+
+
 class SequenceRule(Protocol):
     """A venue's continuity rule: may ``event`` follow a book whose sequence is ``book_id``?"""
 
-    def check(self, book_id: int, event: BookEvent) -> Continuity: ...
+    def check(self, book_id: int, event: SequenceInfo) -> Continuity: ...
 
 
 @attrs.frozen
 class RangeRule:
     """Events carry ``[first_seq, last_seq]``; each continues where the last one ended."""
 
-    def check(self, book_id: int, event: BookEvent) -> Continuity:
+    def check(self, book_id: int, event: SequenceInfo) -> Continuity:
         if event.last_seq <= book_id:
             return Continuity.SKIP
         if event.first_seq > book_id + 1:
@@ -81,7 +107,7 @@ class RangeRule:
 class PrevRule:
     """Events name their predecessor (``prev_seq``); it must be the book's sequence."""
 
-    def check(self, book_id: int, event: BookEvent) -> Continuity:
+    def check(self, book_id: int, event: SequenceInfo) -> Continuity:
         if event.prev_seq is None:
             return Continuity.GAP
         if event.last_seq <= book_id and event.prev_seq < book_id:
@@ -93,7 +119,7 @@ class PrevRule:
 class IncrementRule:
     """Each event's sequence is the previous one plus one."""
 
-    def check(self, book_id: int, event: BookEvent) -> Continuity:
+    def check(self, book_id: int, event: SequenceInfo) -> Continuity:
         if event.last_seq <= book_id:
             return Continuity.SKIP
         return Continuity.APPLY if event.last_seq == book_id + 1 else Continuity.GAP
@@ -103,7 +129,7 @@ class IncrementRule:
 class ChecksumOnlyRule:
     """No sequence numbers: every delta applies and the venue's checksum is the judge."""
 
-    def check(self, book_id: int, event: BookEvent) -> Continuity:
+    def check(self, book_id: int, event: SequenceInfo) -> Continuity:
         return Continuity.APPLY
 
 
@@ -169,6 +195,36 @@ class BookSync:
             return False
         return self._delta(event)
 
+    def on_levels(self, seq: SequenceInfo, levels: LevelBuffer, symbol: str) -> bool:
+        """The fast path: a delta scanned straight into ``levels``, no BookEvent built.
+
+        While the book waits for a snapshot the delta is kept as a BookEvent (a copy), exactly
+        as :meth:`on_event` would keep it.
+        """
+        if self.state is not SyncState.SYNCED:
+            sides, prices, sizes = levels.arrays()
+            return self.on_event(
+                BookEvent(
+                    venue=self.venue,
+                    symbol=symbol,
+                    kind=BookEventKind.DELTA,
+                    sides=sides.copy(),
+                    prices=prices.copy(),
+                    sizes=sizes.copy(),
+                    first_seq=seq.first_seq,
+                    last_seq=seq.last_seq,
+                    prev_seq=seq.prev_seq,
+                    checksum=seq.checksum,
+                )
+            )
+        verdict = self.rule.check(self.book_id, seq)
+        if verdict is not Continuity.APPLY:
+            return self._refuse(verdict, seq)
+        self.book.apply_buffer(levels)
+        self.counters.updates += 1
+        self.book_id = seq.last_seq
+        return self._verify(seq)
+
     def resync(self, reason: str) -> None:
         """Drop the book, wait for a new snapshot and ask the data client for one."""
         logger.warning("%s %s: %s; resyncing", self.venue, self.symbol, reason)
@@ -194,23 +250,25 @@ class BookSync:
                 return False
         return True
 
-    def _delta(self, event: BookEvent) -> bool:
-        verdict = self.rule.check(self.book_id, event)
+    def _refuse(self, verdict: Continuity, event: SequenceInfo) -> bool:
         if verdict is Continuity.SKIP:
             self.counters.skipped += 1
-            return False
-        if verdict is Continuity.GAP:
+        else:
             self.counters.gaps += 1
-            self.resync(
-                f"sequence gap after {self.book_id} (event {event.first_seq}..{event.last_seq})"
-            )
-            return False
+            span = f"{event.first_seq}..{event.last_seq}"
+            self.resync(f"sequence gap after {self.book_id} (event {span})")
+        return False
+
+    def _delta(self, event: BookEvent) -> bool:
+        verdict = self.rule.check(self.book_id, event)
+        if verdict is not Continuity.APPLY:
+            return self._refuse(verdict, event)
         self.book.apply_deltas(event.sides, event.prices, event.sizes)
         self.counters.updates += 1
         self.book_id = event.last_seq
         return self._verify(event)
 
-    def _verify(self, event: BookEvent) -> bool:
+    def _verify(self, event: SequenceInfo) -> bool:
         if self.checksum is not None and event.checksum is not None:
             computed = self.checksum(self.book)
             if computed != event.checksum:

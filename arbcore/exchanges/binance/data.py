@@ -26,8 +26,10 @@ from arbcore.exchanges.registry import VenueSpec
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.marketdata.client import BookClient
 from arbcore.marketdata.feed import new_book
-from arbcore.marketdata.sync import BookSync, RangeRule
+from arbcore.marketdata.sync import BookSync, RangeRule, SeqView
 from arbcore.model import BookEvent, Instrument, Quote
+from arbcore_ext.book import LevelBuffer
+from arbcore_ext.jsonscan import ScanError
 
 __all__ = ["SPEC", "BinanceBookFeed", "BinanceDataClient", "stream_messages"]
 
@@ -44,6 +46,31 @@ class BinanceBookFeed:
     def __init__(self, symbols: SymbolMap) -> None:
         self.symbols = symbols
         self._last_symbol: str | None = None  # for snapshots recorded without their URL
+        self._by_wire = {native.encode(): i for native, i in symbols.by_native.items()}
+        self._seq = SeqView()
+
+    def parse_delta_into(
+        self, frame: bytes, ts_recv_ns: int, connection: int, levels: LevelBuffer
+    ) -> tuple[str, SeqView] | None:
+        """Fast path for plain depth diffs: levels scanned into ``levels``, no event objects.
+
+        None when the frame is anything else (or not in the strict shape): use parse_ws.
+        """
+        if b'"depthUpdate"' not in frame[:96]:
+            return None
+        wire = parsing.symbol_bytes(frame)
+        instrument = self._by_wire.get(wire) if wire is not None else None
+        if instrument is None:
+            return None
+        levels.clear()
+        try:
+            first, last, event_time = parsing.scan_depth_update(frame, instrument, levels)
+        except ScanError:
+            return None
+        seq = self._seq
+        seq.first_seq, seq.last_seq, seq.ts_event_ns = first, last, event_time * 1_000_000
+        self._last_symbol = instrument.symbol
+        return instrument.symbol, seq
 
     def parse_ws(
         self, frame: bytes, ts_recv_ns: int, connection: int = 0

@@ -22,7 +22,7 @@ from arbcore.exchanges.symbols import SymbolMap
 from arbcore.model import BookEvent, BookEventKind, Instrument, Quote
 from arbcore_ext.book import ASK, BID, LevelBuffer
 from arbcore_ext.fixedpoint import to_raw, to_raw_array
-from arbcore_ext.jsonscan import ScanError, find_value, scan_int, scan_levels_at
+from arbcore_ext.jsonscan import ScanError, find_value, scan_int, scan_levels_at, scan_message
 
 __all__ = [
     "Event",
@@ -30,6 +30,8 @@ __all__ = [
     "parse_depth_snapshot",
     "parse_depth_update",
     "parse_frame",
+    "scan_depth_update",
+    "symbol_bytes",
 ]
 
 Event = BookEvent | Quote
@@ -50,6 +52,31 @@ def _string_at(frame: bytes, key: bytes) -> str | None:
         return None
     end = frame.find(b'"', at + 1)
     return frame[at + 1 : end].decode("ascii") if end > 0 else None
+
+
+_DEPTH_INTS = (b"U", b"u", b"E")
+_DEPTH_LEVELS = (b"b", b"a")
+
+
+def scan_depth_update(frame: bytes, instrument: Instrument, levels: LevelBuffer) -> tuple[int, ...]:
+    """The fast path's one call: ``(U, u, E)`` and both level arrays appended to ``levels``.
+
+    Raises ``ScanError`` when the frame is not in the shape Binance sends; the caller then
+    takes the validating path.
+    """
+    return scan_message(
+        frame, _DEPTH_INTS, _DEPTH_LEVELS, instrument.price_decimals, instrument.size_decimals,
+        levels,
+    )  # fmt: skip
+
+
+def symbol_bytes(frame: bytes) -> bytes | None:
+    """The raw ``"s"`` value of a frame, without decoding (a dict key for the fast path)."""
+    at = find_value(frame, b"s")
+    if at < 0 or frame[at : at + 1] != b'"':
+        return None
+    end = frame.find(b'"', at + 1)
+    return frame[at + 1 : end] if end > 0 else None
 
 
 def parse_depth_update(frame: bytes, symbols: SymbolMap, ts_recv_ns: int = 0) -> BookEvent:

@@ -1,0 +1,122 @@
+"""Parse + apply per venue message, from raw frame bytes to an updated book, side by side.
+
+arbcore: the venue feed's fast path (strict scanner into a LevelBuffer, the venue's sequence
+rule, one ``apply_buffer`` call), exactly what the live client and ``arbcore replay`` run.
+Peer: the pipeline a cryptofeed-style user has: ``json.loads``, ``Decimal`` for every price and
+size, bmoscon's ``order_book.OrderBook``. Both start from the same REST snapshot and must end
+with the same top of book.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from peers import bench_calls
+
+from arbcore.testing.conformance import Recording, load_recording
+from arbcore.testing.recordings import shared_data_dir
+from arbcore_ext.book import LevelBuffer
+
+GROUP = "market data: Binance BTCUSDT depth frame -> applied book"
+
+
+@pytest.fixture(scope="module")
+def binance() -> Recording:
+    root = shared_data_dir()
+    if root is None:
+        pytest.skip("the real recordings (../shared/data or $ARBCORE_SHARED_DATA) are absent")
+    return load_recording("binance", [root / "real/binance/spot/btcusdt_20240808.gz"])
+
+
+def _frames(recording: Recording) -> tuple[bytes, list[bytes]]:
+    snapshot = next(r.payload for r in recording.records if r.kind == "rest")
+    frames = [r.payload for r in recording.records if b"depthUpdate" in r.payload]
+    return snapshot, frames
+
+
+def _arbcore(recording: Recording) -> tuple[Any, Any]:
+    snapshot, frames = _frames(recording)
+    feed = recording.feed()
+    instrument = feed.symbols.by_symbol["BTC/USDT"]
+    levels = LevelBuffer(256)
+    state: dict[str, Any] = {}
+
+    def setup() -> None:
+        sync = feed.new_sync(instrument)
+        (event,) = feed.parse_rest("depth?symbol=BTCUSDT", snapshot, 0)
+        sync.on_event(event)
+        state["sync"] = sync
+
+    def loop() -> None:
+        parse, on_levels = feed.parse_delta_into, state["sync"].on_levels
+        for frame in frames:
+            symbol, seq = parse(frame, 0, 0, levels)
+            on_levels(seq, levels, symbol)
+
+    def top() -> tuple[str, str]:
+        book = state["sync"].book
+        bid, ask = book.bbo()
+        return f"{bid / 100:.2f}", f"{ask / 100:.2f}"
+
+    return (setup, loop), top
+
+
+def _cryptofeed_style(recording: Recording) -> tuple[Any, Any]:
+    from order_book import OrderBook
+
+    snapshot, frames = _frames(recording)
+    state: dict[str, Any] = {}
+
+    def setup() -> None:
+        book = OrderBook(max_depth=0)
+        body = json.loads(snapshot)
+        for price, size in body["bids"]:
+            book.bids[Decimal(price)] = Decimal(size)
+        for price, size in body["asks"]:
+            book.asks[Decimal(price)] = Decimal(size)
+        state["book"], state["id"] = book, body["lastUpdateId"]
+
+    def loop() -> None:
+        book = state["book"]
+        last = state["id"]
+        for frame in frames:
+            data = json.loads(frame)["data"]
+            if data["u"] <= last:
+                continue
+            last = data["u"]
+            for side, key in ((book.bids, "b"), (book.asks, "a")):
+                for price_text, size_text in data[key]:
+                    price, size = Decimal(price_text), Decimal(size_text)
+                    if size:
+                        side[price] = size
+                    elif price in side:
+                        del side[price]
+
+    def top() -> tuple[str, str]:
+        book = state["book"]
+        return f"{book.bids.index(0)[0]:.2f}", f"{book.asks.index(0)[0]:.2f}"
+
+    return (setup, loop), top
+
+
+CONTENDERS = {"arbcore feed fast path": _arbcore, "cryptofeed-style (json+Decimal+order-book)":
+              _cryptofeed_style}  # fmt: skip
+
+
+@pytest.mark.parametrize("contender", list(CONTENDERS))
+def test_parse_and_apply(benchmark: Any, binance: Recording, contender: str) -> None:
+    if contender.startswith("cryptofeed"):
+        pytest.importorskip("order_book")
+    (setup, loop), top = CONTENDERS[contender](binance)
+    _, frames = _frames(binance)
+    bench_calls(
+        benchmark, loop, len(frames), group=GROUP, contender=contender, unit="message",
+        baseline="cryptofeed-style (json+Decimal+order-book)", setup=setup,
+        target_ns=1500.0 if contender.startswith("arbcore") else None,
+    )  # fmt: skip
+    setup()
+    loop()
+    assert top() == ("61685.99", "61686.00")  # both end on the recording's last top
