@@ -39,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "replay", help="recorded traffic through the live parsing and sync", add_help=False
     )
+    commands.add_parser("record", help="write a live feed's frames to a file", add_help=False)
     commands.add_parser("info", help="build, CPUs and recordings on this machine")
     return parser
 
@@ -53,6 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from arbcore.cli_replay import run_replay
 
         return run_replay(arguments[1:])
+    if arguments and arguments[0] == "record":
+        from arbcore.cli_record import run_record
+
+        return run_record(arguments[1:])
     namespace = _parser().parse_args(arguments)
     return _info(namespace)
 

@@ -28,6 +28,8 @@ class VenueSpec:
     #: cryptofeed's capture of the instrument list (``BINANCE.0``) and its REST URL's path part
     instruments_file: str
     instruments_path: str
+    #: the live client (``BookClient`` subclass) taking instruments, ws_url=, rest_url=, ...
+    client: Callable[..., Any] | None = None
 
 
 def get_venue(name: str) -> VenueSpec:

@@ -19,6 +19,7 @@ import httpx
 
 from arbcore.errors import FeedError
 from arbcore.marketdata.feed import FastDeltaFeed, VenueFeed
+from arbcore.marketdata.recorder import Recorder
 from arbcore.marketdata.sync import BookSync
 from arbcore.model import Quote
 from arbcore.net.ws import Backoff, Keepalive, SubscribeBuilder, WsConnection
@@ -55,8 +56,10 @@ class BookClient:
         keepalive: Keepalive | None = None,
         backoff: Backoff | None = None,
         clock: Callable[[], int] = time.time_ns,
+        recorder: Recorder | None = None,
     ) -> None:
         self.feed = feed
+        self.recorder = recorder
         self.syncs: dict[str, BookSync] = {}
         self.counters = ClientCounters()
         self._snapshot_url = snapshot_url
@@ -122,6 +125,8 @@ class BookClient:
     # -- internals --------------------------------------------------------------------------------
 
     def _on_frame(self, frame: bytes, ts_ns: int) -> None:
+        if self.recorder is not None:
+            self.recorder.write("ws", ts_ns, frame)
         if self._fast is not None:
             scanned = self._fast.parse_delta_into(frame, ts_ns, 0, self._levels)
             if scanned is not None:
@@ -170,7 +175,10 @@ class BookClient:
         try:
             response = await self._http.get(url)
             response.raise_for_status()
-            events = self.feed.parse_rest(url, response.content, time.time_ns())
+            received = time.time_ns()
+            if self.recorder is not None:
+                self.recorder.write("rest", received, response.content, url=url)
+            events = self.feed.parse_rest(url, response.content, received)
         except (httpx.HTTPError, FeedError, ValueError) as exc:
             self.counters.snapshot_failures += 1
             logger.warning("%s %s: snapshot failed: %s", self.feed.venue, sync.symbol, exc)

@@ -14,77 +14,25 @@ from pathlib import Path
 
 import httpx
 import pytest
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import serve
 
+from arbcore.cli_replay import run_replay
 from arbcore.exchanges.binance.data import BinanceDataClient
+from arbcore.marketdata.recorder import Recorder
 from arbcore.net.ws import Backoff
 from arbcore.testing.conformance import load_recording
-from arbcore_ext.book import ASK, BID, L2Book
+from arbcore.testing.loopback import FRAMES, RecordedBinance
+from arbcore_ext.book import L2Book
 from arbcore_ext.fixedpoint import to_text
 
 pytestmark = pytest.mark.recording
 
-FRAMES = 1200  # recorded frames to serve in all
-DROP_AFTER = 400  # the first connection is cut after this many
 
-
-class RecordedBinance:
-    """Serves the recording's frames in order and snapshots of the book they build."""
-
-    def __init__(self, recording) -> None:  # type: ignore[no-untyped-def]
-        records = [r for r in recording.records if r.kind == "ws"]
-        self.frames = [r.payload for r in records if b"depthUpdate" in r.payload
-                       or b"bookTicker" in r.payload][:FRAMES]  # fmt: skip
-        self.instrument = next(i for i in recording.instruments if i.symbol == "BTC/USDT")
-        snapshot = next(r for r in recording.records if r.kind == "rest")
-        body = json.loads(snapshot.payload)
-        self.book = L2Book(self.instrument.price_decimals, self.instrument.size_decimals)
-        self.update_id = body["lastUpdateId"]
-        for side, key in ((BID, "bids"), (ASK, "asks")):
-            for price, size in body[key]:
-                self.book.set_level(side, price, size)
-        self.sent = 0
-        self.connections = 0
-        self.subscriptions: list[dict[str, object]] = []
-        self.done = asyncio.Event()
-
-    def _apply(self, frame: bytes) -> None:
-        data = json.loads(frame)["data"]
-        if data.get("e") != "depthUpdate" or data["u"] <= self.update_id:
-            return
-        for side, key in ((BID, "b"), (ASK, "a")):
-            for price, size in data[key]:
-                self.book.set_level(side, price, size)
-        self.update_id = data["u"]
-
-    async def handler(self, socket: ServerConnection) -> None:
-        self.connections += 1
-        self.subscriptions.append(json.loads(await socket.recv()))
-        limit = DROP_AFTER if self.connections == 1 else FRAMES
-        while self.sent < limit:
-            frame = self.frames[self.sent]
-            self._apply(frame)
-            await socket.send(frame.decode())
-            self.sent += 1
-            await asyncio.sleep(0)
-        if self.sent >= FRAMES:
-            self.done.set()
-            await socket.wait_closed()
-
-    def snapshot(self, request: httpx.Request) -> httpx.Response:
-        bids, bid_sizes, asks, ask_sizes = self.book.top(1000)
-        d, s = self.instrument.price_decimals, self.instrument.size_decimals
-        body = {
-            "lastUpdateId": self.update_id,
-            "bids": [[to_text(p, d), to_text(q, s)] for p, q in zip(bids, bid_sizes, strict=True)],
-            "asks": [[to_text(p, d), to_text(q, s)] for p, q in zip(asks, ask_sizes, strict=True)],
-        }
-        return httpx.Response(200, json=body)
-
-
-async def _play(shared_data: Path) -> tuple[RecordedBinance, BinanceDataClient, list[bool]]:
+async def _play(
+    shared_data: Path, recorder: Recorder | None = None
+) -> tuple[RecordedBinance, BinanceDataClient, list[bool]]:
     recording = load_recording("binance", [shared_data / "real/binance/spot/btcusdt_20240808.gz"])
-    server = RecordedBinance(recording)
+    server = RecordedBinance(recording, frames=FRAMES)
     served_in_sync: list[bool] = []
     async with serve(server.handler, "127.0.0.1", 0) as listener:
         port = listener.sockets[0].getsockname()[1]
@@ -100,6 +48,7 @@ async def _play(shared_data: Path) -> tuple[RecordedBinance, BinanceDataClient, 
             http=httpx.AsyncClient(transport=httpx.MockTransport(server.snapshot)),
             backoff=Backoff(initial_s=0.01, maximum_s=0.05),
             on_book=on_book,
+            recorder=recorder,
         )
         await client.add_symbols(["BTC/USDT"])
         runner = asyncio.create_task(client.run())
@@ -132,3 +81,23 @@ def test_binance_client_survives_a_drop_and_ends_with_the_servers_book(shared_da
         assert mine.tolist() == theirs.tolist()
     assert served_in_sync
     assert all(served_in_sync)  # never a stale book handed out
+
+
+def test_binance_recorded_session_replays_to_the_same_book(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "session.arbcore.gz"
+    with Recorder(path) as recorder:
+        _, client, _ = asyncio.run(_play(shared_data, recorder))
+    assert recorder.records >= FRAMES  # every frame and every snapshot body
+    instruments = shared_data / "real/binance/BINANCE.0"
+    code = run_replay(
+        [str(path), "--venue", "binance", "--instruments", str(instruments), "--json"]
+    )
+    assert code == 0
+    book = json.loads(capsys.readouterr().out)["books"]["BTC/USDT"]
+    live = client.syncs["BTC/USDT"]
+    assert book["best_bid"] == to_text(live.book.best_bid(), 2)
+    assert book["best_ask"] == to_text(live.book.best_ask(), 2)
+    assert book["snapshots"] == live.counters.snapshots
+    assert book["updates"] == live.counters.updates

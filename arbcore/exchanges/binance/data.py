@@ -139,4 +139,6 @@ class BinanceDataClient(BookClient):
         )
 
 
-SPEC = VenueSpec(VENUE, parse_instruments, BinanceBookFeed, "BINANCE.0", INSTRUMENTS_PATH)
+SPEC = VenueSpec(
+    VENUE, parse_instruments, BinanceBookFeed, "BINANCE.0", INSTRUMENTS_PATH, BinanceDataClient
+)
