@@ -1,0 +1,175 @@
+"""Gate.io v4 spot frames -> arbcore events. Pure functions: bytes in, values out.
+
+Book messages take the fast path: the strict scanner (``arbcore_ext.jsonscan``) reads the
+``b``/``a`` level arrays of ``result`` straight from the frame into int64 arrays. Anything it does
+not recognise goes to the validating path, a full cysimdjson parse, which is also the reference
+the scanner is tested against. Two channels:
+
+- ``spot.order_book_update`` (legacy): ``result.s`` is the pair, ``U``/``u`` the first/last update
+  id; a DELTA synced against the REST snapshot's ``id``. ``full: true`` (a complete book) becomes
+  a SNAPSHOT at ``u``.
+- ``spot.obu`` (Order Book V2): ``result.s`` is ``ob.<pair>.<depth>``; ``full: true`` (only ``u``)
+  is a SNAPSHOT, incrementals carry ``U``/``u``.
+
+Gate's ``spot.tickers`` carry no sizes and no update id, so they give no quote.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cysimdjson
+import numpy as np
+
+from arbcore.errors import MalformedMessage
+from arbcore.exchanges.gateio.constants import OBU_CHANNEL, ORDER_BOOK_UPDATE_CHANNEL, VENUE
+from arbcore.exchanges.kucoin.wire import find_instrument, level_arrays, string_at
+from arbcore.exchanges.symbols import SymbolMap
+from arbcore.model import BookEvent, BookEventKind, Instrument
+from arbcore_ext.book import ASK, BID, LevelBuffer
+from arbcore_ext.jsonscan import ScanError, find_value, scan_int, scan_levels_at
+
+__all__ = ["parse_book_update", "parse_frame", "parse_order_book_snapshot"]
+
+_parser = cysimdjson.JSONParser()
+
+
+def _native(channel: str, stream: str) -> str:
+    """The pair a book message names: ``OMG_USDT``, or the middle of ``ob.OMG_USDT.50``."""
+    if channel == OBU_CHANNEL:
+        parts = stream.split(".")
+        if len(parts) != 3 or parts[0] != "ob":
+            raise MalformedMessage(f"not an ob.<pair>.<depth> stream: {stream!r}", venue=VENUE)
+        return parts[1]
+    return stream
+
+
+def _channel(frame: bytes) -> str | None:
+    return string_at(frame, b"channel")
+
+
+def parse_book_update(frame: bytes, symbols: SymbolMap, ts_recv_ns: int = 0) -> BookEvent:
+    """A ``spot.order_book_update`` or ``spot.obu`` message: DELTA over U..u, or SNAPSHOT at u."""
+    try:
+        channel = _channel(frame)
+        result = find_value(frame, b"result")
+        stream = string_at(frame, b"s", result)
+        if channel is None or result < 0 or stream is None:
+            raise ScanError("no channel or result.s", 0)
+        instrument = find_instrument(symbols, _native(channel, stream), VENUE)
+        full_at = find_value(frame, b"full", result)
+        full = full_at >= 0 and frame[full_at : full_at + 4] == b"true"
+        last, _ = scan_int(frame, find_value(frame, b"u", result))
+        first_at = find_value(frame, b"U", result)
+        first = last if full and first_at < 0 else scan_int(frame, first_at)[0]
+        time_at = find_value(frame, b"t", result)
+        event_ms = scan_int(frame, time_at)[0] if time_at >= 0 else 0
+        levels = LevelBuffer(32)
+        price_decimals, size_decimals = instrument.price_decimals, instrument.size_decimals
+        scan_levels_at(frame, b"b", BID, price_decimals, size_decimals, levels, result)
+        scan_levels_at(frame, b"a", ASK, price_decimals, size_decimals, levels, result)
+    except ScanError:
+        return _validated_book_update(frame, symbols, ts_recv_ns)
+    sides, prices, sizes = levels.arrays()
+    return BookEvent(
+        venue=VENUE,
+        symbol=instrument.symbol,
+        kind=BookEventKind.SNAPSHOT if full else BookEventKind.DELTA,
+        sides=sides,
+        prices=prices,
+        sizes=sizes,
+        first_seq=first,
+        last_seq=last,
+        ts_event_ns=event_ms * 1_000_000,
+        ts_recv_ns=ts_recv_ns,
+    )
+
+
+def _decode(frame: bytes) -> Any:
+    try:
+        return _parser.parse(frame).export()
+    except ValueError as exc:
+        raise MalformedMessage(f"not JSON: {exc}", venue=VENUE) from exc
+
+
+def _book_event(
+    data: Any, instrument: Instrument, kind: BookEventKind, first: int, last: int, **times: int
+) -> BookEvent:
+    try:
+        bid = level_arrays(data["bids" if "bids" in data else "b"], BID, instrument, VENUE)
+        ask = level_arrays(data["asks" if "asks" in data else "a"], ASK, instrument, VENUE)
+    except (KeyError, TypeError) as exc:
+        raise MalformedMessage(f"book without {exc}", venue=VENUE) from exc
+    return BookEvent(
+        venue=VENUE,
+        symbol=instrument.symbol,
+        kind=kind,
+        sides=np.concatenate([bid[0], ask[0]]),
+        prices=np.concatenate([bid[1], ask[1]]),
+        sizes=np.concatenate([bid[2], ask[2]]),
+        first_seq=first,
+        last_seq=last,
+        **times,
+    )
+
+
+def _validated_book_update(frame: bytes, symbols: SymbolMap, ts_recv_ns: int) -> BookEvent:
+    """The reference path: a full parse with every field checked."""
+    message = _decode(frame)
+    try:
+        channel, result = message["channel"], message["result"]
+        if channel not in (ORDER_BOOK_UPDATE_CHANNEL, OBU_CHANNEL):
+            raise MalformedMessage(f"not a book channel: {channel!r}", venue=VENUE)
+        instrument = find_instrument(symbols, _native(channel, result["s"]), VENUE)
+        full = result.get("full") is True
+        last = int(result["u"])
+        first = int(result["U"]) if "U" in result or not full else last
+        event_ms = int(result.get("t", 0))
+    except (KeyError, TypeError) as exc:
+        raise MalformedMessage(f"book update without {exc}", venue=VENUE) from exc
+    kind = BookEventKind.SNAPSHOT if full else BookEventKind.DELTA
+    return _book_event(
+        result, instrument, kind, first, last,
+        ts_event_ns=event_ms * 1_000_000, ts_recv_ns=ts_recv_ns,
+    )  # fmt: skip
+
+
+def parse_order_book_snapshot(
+    body: bytes, instrument: Instrument, ts_recv_ns: int = 0
+) -> BookEvent:
+    """``GET /spot/order_book?...&with_id=true`` as a SNAPSHOT whose sequence is ``id``."""
+    data = _decode(body)
+    if not isinstance(data, dict):
+        raise MalformedMessage("order book response is not a JSON object", venue=VENUE)
+    if "id" not in data:
+        raise MalformedMessage("order book without id: request it with with_id=true", venue=VENUE)
+    update_ms = int(data.get("update", 0))
+    book_id = int(data["id"])
+    return _book_event(
+        data, instrument, BookEventKind.SNAPSHOT, book_id, book_id,
+        ts_event_ns=update_ms * 1_000_000, ts_recv_ns=ts_recv_ns,
+    )  # fmt: skip
+
+
+def parse_frame(frame: bytes, symbols: SymbolMap, ts_recv_ns: int = 0) -> list[BookEvent]:
+    """Any market-data frame: book messages become events; the rest is ignored.
+
+    Subscription acks, tickers, trades, candles and pongs return ``[]``; so does a book message
+    for a pair not in ``symbols`` (the caller did not ask for it).
+    """
+    channel = _channel(frame)
+    if channel not in (ORDER_BOOK_UPDATE_CHANNEL, OBU_CHANNEL):
+        return []
+    if string_at(frame, b"event") not in (None, "update", "all"):
+        return []  # subscribe / unsubscribe acks
+    result = find_value(frame, b"result")
+    stream = string_at(frame, b"s", max(result, 0))
+    if stream is None:
+        return []
+    try:
+        native = _native(channel, stream)
+    except MalformedMessage:
+        return []
+    if symbols.get(native) is None:
+        return []
+    return [parse_book_update(frame, symbols, ts_recv_ns)]

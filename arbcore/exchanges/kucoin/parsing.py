@@ -1,0 +1,239 @@
+"""KuCoin spot frames -> arbcore events. Pure functions: bytes in, values out.
+
+``trade.l2update`` messages (topic ``/market/level2:<symbol>``) take the fast path: the strict
+scanner reads ``changes.asks``/``changes.bids`` (rows ``[price, size, sequence]``; it skips the
+third element) straight into int64 arrays. A message spanning several sequences
+(``sequenceStart < sequenceEnd``) goes to the validating path, which also keeps each row's own
+sequence: the sync needs them to skip the rows a snapshot already holds (protocol notes 4.2
+step 5). When start equals end every row carries that one sequence, so the scanner loses
+nothing. Rows with price "0" only advance the sequence and are dropped here.
+
+REST snapshots (``/api/v3/market/orderbook/level2``, ``level2_20``/``level2_100``) carry the
+book ``sequence`` as a string; ``trade.ticker`` messages carry ``bestBid``/``bestAsk`` and the
+book ``sequence`` they reflect, which becomes the quote's update id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import cysimdjson
+import numpy as np
+from numpy.typing import NDArray
+
+from arbcore.errors import MalformedMessage
+from arbcore.exchanges.kucoin.constants import LEVEL2_SUBJECT, OK_CODE, TICKER_SUBJECT, VENUE
+from arbcore.exchanges.kucoin.wire import find_instrument, level_arrays, string_at
+from arbcore.exchanges.symbols import SymbolMap
+from arbcore.model import BookEvent, BookEventKind, Instrument, Quote
+from arbcore_ext.book import ASK, BID, LevelBuffer
+from arbcore_ext.fixedpoint import to_raw
+from arbcore_ext.jsonscan import ScanError, find_value, scan_int, scan_levels_at
+
+__all__ = [
+    "Event",
+    "KucoinDelta",
+    "parse_frame",
+    "parse_level2_snapshot",
+    "parse_level2_update",
+    "parse_ticker",
+]
+
+Event = BookEvent | Quote
+
+_parser = cysimdjson.JSONParser()
+
+
+def _row_seqs(value: object) -> NDArray[np.int64] | None:
+    return None if value is None else np.ascontiguousarray(value, dtype=np.int64)
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class KucoinDelta(BookEvent):
+    """An l2update delta; ``row_seqs`` are the rows' own sequences (None: all equal last_seq)."""
+
+    row_seqs: NDArray[np.int64] | None = attrs.field(default=None, converter=_row_seqs)
+
+    def after(self, book_id: int) -> KucoinDelta:
+        """Only the rows newer than ``book_id``: the rest are already in the snapshot."""
+        if self.row_seqs is None or self.first_seq > book_id:
+            return self
+        keep = self.row_seqs > book_id
+        return attrs.evolve(
+            self,
+            sides=self.sides[keep],
+            prices=self.prices[keep],
+            sizes=self.sizes[keep],
+            row_seqs=self.row_seqs[keep],
+        )
+
+
+def _instrument(symbols: SymbolMap, native: str) -> Instrument:
+    return find_instrument(symbols, native, VENUE)
+
+
+def parse_level2_update(frame: bytes, symbols: SymbolMap, ts_recv_ns: int = 0) -> KucoinDelta:
+    """A ``trade.l2update`` as a DELTA over ``[sequenceStart, sequenceEnd]``."""
+    try:
+        data = find_value(frame, b"data")
+        native = string_at(frame, b"symbol", data)
+        if data < 0 or native is None:
+            raise ScanError("no data.symbol", 0)
+        first, _ = scan_int(frame, find_value(frame, b"sequenceStart", data))
+        last, _ = scan_int(frame, find_value(frame, b"sequenceEnd", data))
+        if first != last:
+            raise ScanError("rows of several sequences: keep each row's own", data)
+        instrument = _instrument(symbols, native)
+        changes = find_value(frame, b"changes", data)
+        if changes < 0:
+            raise ScanError("no changes", data)
+        levels = LevelBuffer(16)
+        price_decimals, size_decimals = instrument.price_decimals, instrument.size_decimals
+        scan_levels_at(frame, b"asks", ASK, price_decimals, size_decimals, levels, changes)
+        scan_levels_at(frame, b"bids", BID, price_decimals, size_decimals, levels, changes)
+        time_at = find_value(frame, b"time", data)
+        event_ms = scan_int(frame, time_at)[0] if time_at >= 0 else 0
+    except ScanError:
+        return _validated_level2_update(frame, symbols, ts_recv_ns)
+    sides, prices, sizes = levels.arrays()
+    if not prices.all():  # price "0": nothing to change, the sequence still advances
+        kept = prices != 0
+        sides, prices, sizes = sides[kept], prices[kept], sizes[kept]
+    return KucoinDelta(
+        venue=VENUE,
+        symbol=instrument.symbol,
+        kind=BookEventKind.DELTA,
+        sides=sides,
+        prices=prices,
+        sizes=sizes,
+        first_seq=first,
+        last_seq=last,
+        ts_event_ns=event_ms * 1_000_000,
+        ts_recv_ns=ts_recv_ns,
+    )
+
+
+def _payload(frame: bytes) -> Any:
+    try:
+        message = _parser.parse(frame).export()
+    except ValueError as exc:
+        raise MalformedMessage(f"not JSON: {exc}", venue=VENUE) from exc
+    if not isinstance(message, dict) or not isinstance(message.get("data"), dict):
+        raise MalformedMessage("no data object", venue=VENUE)
+    return message
+
+
+def _levels(
+    rows: Any, side: int, instrument: Instrument
+) -> tuple[NDArray[np.int8], NDArray[np.int64], NDArray[np.int64]]:
+    return level_arrays(rows, side, instrument, VENUE)
+
+
+def _validated_level2_update(frame: bytes, symbols: SymbolMap, ts_recv_ns: int) -> KucoinDelta:
+    """The reference path: a full parse with every field checked, each row's sequence kept."""
+    message = _payload(frame)
+    data = message["data"]
+    try:
+        if message.get("subject") != LEVEL2_SUBJECT:
+            raise MalformedMessage(f"not an l2update: {message.get('subject')!r}", venue=VENUE)
+        instrument = _instrument(symbols, data["symbol"])
+        asks, bids = data["changes"]["asks"], data["changes"]["bids"]
+        ask = _levels(asks, ASK, instrument)
+        bid = _levels(bids, BID, instrument)
+        row_seqs = np.array([int(row[2]) for row in (*asks, *bids)], dtype=np.int64)
+        first, last = int(data["sequenceStart"]), int(data["sequenceEnd"])
+        event_ms = int(data.get("time", 0))
+    except (KeyError, TypeError, IndexError) as exc:
+        raise MalformedMessage(f"l2update without {exc}", venue=VENUE) from exc
+    if len(row_seqs) and not (first <= row_seqs.min() and row_seqs.max() <= last):
+        raise MalformedMessage(f"row sequence outside {first}..{last}", venue=VENUE)
+    prices = np.concatenate([ask[1], bid[1]])
+    kept = prices != 0  # price "0": nothing to change, the sequence still advances
+    return KucoinDelta(
+        venue=VENUE,
+        symbol=instrument.symbol,
+        kind=BookEventKind.DELTA,
+        sides=np.concatenate([ask[0], bid[0]])[kept],
+        prices=prices[kept],
+        sizes=np.concatenate([ask[2], bid[2]])[kept],
+        first_seq=first,
+        last_seq=last,
+        row_seqs=row_seqs[kept] if first != last else None,
+        ts_event_ns=event_ms * 1_000_000,
+        ts_recv_ns=ts_recv_ns,
+    )
+
+
+def parse_level2_snapshot(body: bytes, instrument: Instrument, ts_recv_ns: int = 0) -> BookEvent:
+    """A REST level2 response as a SNAPSHOT whose sequence is ``data.sequence``."""
+    message = _payload(body)
+    if str(message.get("code")) != OK_CODE:
+        raise MalformedMessage(f"level2 snapshot failed: code {message.get('code')!r}", venue=VENUE)
+    data = message["data"]
+    try:
+        bid = _levels(data["bids"], BID, instrument)
+        ask = _levels(data["asks"], ASK, instrument)
+        sequence = int(data["sequence"])
+        event_ms = int(data.get("time", 0))
+    except (KeyError, TypeError) as exc:
+        raise MalformedMessage(f"level2 snapshot without {exc}", venue=VENUE) from exc
+    return BookEvent(
+        venue=VENUE,
+        symbol=instrument.symbol,
+        kind=BookEventKind.SNAPSHOT,
+        sides=np.concatenate([bid[0], ask[0]]),
+        prices=np.concatenate([bid[1], ask[1]]),
+        sizes=np.concatenate([bid[2], ask[2]]),
+        first_seq=sequence,
+        last_seq=sequence,
+        ts_event_ns=event_ms * 1_000_000,
+        ts_recv_ns=ts_recv_ns,
+    )
+
+
+def _topic_symbol(topic: object) -> str:
+    if not isinstance(topic, str) or ":" not in topic:
+        raise MalformedMessage(f"topic without a symbol: {topic!r}", venue=VENUE)
+    return topic.rpartition(":")[2]
+
+
+def parse_ticker(frame: bytes, symbols: SymbolMap, ts_recv_ns: int = 0) -> Quote:
+    """A ``trade.ticker`` message: best bid/ask as of book ``sequence``."""
+    message = _payload(frame)
+    data = message["data"]
+    try:
+        instrument = _instrument(symbols, _topic_symbol(message.get("topic")))
+        return Quote(
+            venue=VENUE,
+            symbol=instrument.symbol,
+            bid_price=to_raw(data["bestBid"], instrument.price_decimals),
+            bid_size=to_raw(data["bestBidSize"], instrument.size_decimals),
+            ask_price=to_raw(data["bestAsk"], instrument.price_decimals),
+            ask_size=to_raw(data["bestAskSize"], instrument.size_decimals),
+            update_id=int(data["sequence"]),
+            ts_event_ns=int(data.get("time", 0)) * 1_000_000,
+            ts_recv_ns=ts_recv_ns,
+        )
+    except (KeyError, TypeError) as exc:
+        raise MalformedMessage(f"ticker without {exc}", venue=VENUE) from exc
+
+
+def parse_frame(frame: bytes, symbols: SymbolMap, ts_recv_ns: int = 0) -> list[Event]:
+    """Any market-data frame: l2updates and tickers become events; the rest is ignored.
+
+    Welcome, ack and pong frames, trades and candles return ``[]``; so does a frame for a symbol
+    not in ``symbols`` (the caller did not ask for it).
+    """
+    subject = string_at(frame, b"subject")
+    if subject == LEVEL2_SUBJECT:
+        native = string_at(frame, b"symbol", max(find_value(frame, b"data"), 0))
+        if native is None or symbols.get(native) is None:
+            return []
+        return [parse_level2_update(frame, symbols, ts_recv_ns)]
+    if subject == TICKER_SUBJECT:
+        topic = string_at(frame, b"topic")
+        if topic is None or symbols.get(topic.rpartition(":")[2]) is None:
+            return []
+        return [parse_ticker(frame, symbols, ts_recv_ns)]
+    return []

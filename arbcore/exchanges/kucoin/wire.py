@@ -1,0 +1,73 @@
+"""Frame helpers the KuCoin and Gate.io parsers share (one copy, not two).
+
+Both venues send levels as ``[price, size, ...]`` rows of quoted decimals and name the symbol in
+a plain string field, so the same three small readers serve both. Venue-neutral in substance;
+they live here until a shared home for wire helpers exists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import numpy as np
+from numpy.typing import NDArray
+
+from arbcore.errors import MalformedMessage
+from arbcore.exchanges.symbols import SymbolMap
+from arbcore.model import Instrument
+from arbcore_ext.fixedpoint import rescale, to_raw_array
+from arbcore_ext.jsonscan import find_value
+
+__all__ = ["find_instrument", "level_arrays", "rescaled", "string_at"]
+
+
+def string_at(frame: bytes, key: bytes, start: int = 0) -> str | None:
+    """The string value of the first ``"key":`` from ``start`` on; None if absent or not text."""
+    at = find_value(frame, key, start)
+    if at < 0 or frame[at : at + 1] != b'"':
+        return None
+    end = frame.find(b'"', at + 1)
+    return frame[at + 1 : end].decode("ascii") if end > 0 else None
+
+
+def find_instrument(symbols: SymbolMap, native: str, venue: str) -> Instrument:
+    """The instrument of a native symbol; a frame naming an unknown one is malformed."""
+    instrument = symbols.get(native)
+    if instrument is None:
+        raise MalformedMessage(f"unknown symbol {native!r}", venue=venue)
+    return instrument
+
+
+def level_arrays(
+    rows: Any, side: int, instrument: Instrument, venue: str
+) -> tuple[NDArray[np.int8], NDArray[np.int64], NDArray[np.int64]]:
+    """``(sides, prices, sizes)`` of decoded ``[price, size, ...]`` rows, exact."""
+    try:
+        prices = to_raw_array([row[0] for row in rows], instrument.price_decimals)
+        sizes = to_raw_array([row[1] for row in rows], instrument.size_decimals)
+    except (TypeError, IndexError, KeyError) as exc:
+        raise MalformedMessage(f"levels are not [price, size] rows: {exc}", venue=venue) from exc
+    return np.full(len(prices), side, dtype=np.int8), prices, sizes
+
+
+def rescaled(instrument: Instrument, price_decimals: int, size_decimals: int) -> Instrument:
+    """The same instrument with prices and sizes held at finer scales (steps kept exact).
+
+    For venues whose books carry more digits than the instrument list states: a book at the
+    stated scale would reject those levels.
+    """
+    price_decimals = max(price_decimals, instrument.price_decimals)
+    size_decimals = max(size_decimals, instrument.size_decimals)
+    if (price_decimals, size_decimals) == (instrument.price_decimals, instrument.size_decimals):
+        return instrument
+    old_price, old_size = instrument.price_decimals, instrument.size_decimals
+    return attrs.evolve(
+        instrument,
+        price_decimals=price_decimals,
+        size_decimals=size_decimals,
+        tick_size=rescale(instrument.tick_size, old_price, price_decimals),
+        min_notional=rescale(instrument.min_notional, old_price, price_decimals),
+        lot_size=rescale(instrument.lot_size, old_size, size_decimals),
+        min_qty=rescale(instrument.min_qty, old_size, size_decimals),
+    )
