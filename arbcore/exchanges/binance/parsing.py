@@ -17,11 +17,12 @@ import cysimdjson
 import numpy as np
 
 from arbcore.errors import MalformedMessage
+from arbcore.exchanges import wire
 from arbcore.exchanges.binance.constants import VENUE
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.model import BookEvent, BookEventKind, Instrument, Quote
 from arbcore_ext.book import ASK, BID, LevelBuffer
-from arbcore_ext.fixedpoint import to_raw, to_raw_array
+from arbcore_ext.fixedpoint import to_raw
 from arbcore_ext.jsonscan import ScanError, find_value, scan_int, scan_levels_at, scan_message
 
 __all__ = [
@@ -40,18 +41,11 @@ _parser = cysimdjson.JSONParser()
 
 
 def _instrument(symbols: SymbolMap, native: str) -> Instrument:
-    instrument = symbols.get(native)
-    if instrument is None:
-        raise MalformedMessage(f"unknown symbol {native!r}", venue=VENUE)
-    return instrument
+    return wire.find_instrument(symbols, native, VENUE)
 
 
-def _string_at(frame: bytes, key: bytes) -> str | None:
-    at = find_value(frame, key)
-    if at < 0 or frame[at : at + 1] != b'"':
-        return None
-    end = frame.find(b'"', at + 1)
-    return frame[at + 1 : end].decode("ascii") if end > 0 else None
+def _string_at(frame: bytes, key: bytes, start: int = 0) -> str | None:
+    return wire.string_at(frame, key, start)
 
 
 _DEPTH_INTS = (b"U", b"u", b"E")
@@ -123,15 +117,8 @@ def _payload(frame: bytes) -> Any:
     return message
 
 
-def _levels(
-    pairs: Any, side: int, instrument: Instrument
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    try:
-        prices = to_raw_array([pair[0] for pair in pairs], instrument.price_decimals)
-        sizes = to_raw_array([pair[1] for pair in pairs], instrument.size_decimals)
-    except (TypeError, IndexError, KeyError) as exc:
-        raise MalformedMessage(f"levels are not [price, size] pairs: {exc}", venue=VENUE) from exc
-    return np.full(len(prices), side, dtype=np.int8), prices, sizes
+def _levels(pairs: Any, side: int, instrument: Instrument) -> wire.LevelArrays:
+    return wire.level_arrays(pairs, side, instrument, VENUE)
 
 
 def _validated_depth_update(frame: bytes, symbols: SymbolMap, ts_recv_ns: int) -> BookEvent:

@@ -21,11 +21,12 @@ import cysimdjson
 import numpy as np
 
 from arbcore.errors import MalformedMessage
+from arbcore.exchanges import wire
 from arbcore.exchanges.bybit.constants import BOOK_TOPIC, TOP_DEPTH, VENUE
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.model import BookEvent, BookEventKind, Instrument, Quote
 from arbcore_ext.book import ASK, BID, LevelBuffer
-from arbcore_ext.fixedpoint import to_raw, to_raw_array
+from arbcore_ext.fixedpoint import to_raw
 from arbcore_ext.jsonscan import ScanError, find_value, scan_int, scan_levels_at, scan_message
 
 __all__ = [
@@ -55,11 +56,7 @@ def book_topic(topic: str) -> tuple[str, str] | None:
 
 
 def _string_at(frame: bytes, key: bytes, start: int = 0) -> str | None:
-    at = find_value(frame, key, start)
-    if at < 0 or frame[at : at + 1] != b'"':
-        return None
-    end = frame.find(b'"', at + 1)
-    return frame[at + 1 : end].decode("ascii") if end > 0 else None
+    return wire.string_at(frame, key, start)
 
 
 def _int_at(frame: bytes, key: bytes, start: int = 0) -> int:
@@ -89,10 +86,7 @@ def scan_delta(frame: bytes, instrument: Instrument, levels: LevelBuffer) -> tup
 
 
 def _instrument(symbols: SymbolMap, native: str) -> Instrument:
-    instrument = symbols.get(native)
-    if instrument is None:
-        raise MalformedMessage(f"unknown symbol {native!r}", venue=VENUE)
-    return instrument
+    return wire.find_instrument(symbols, native, VENUE)
 
 
 def parse_book_message(frame: bytes, symbols: SymbolMap, ts_recv_ns: int = 0) -> BookEvent:
@@ -136,17 +130,8 @@ def _decode(frame: bytes) -> Any:
         raise MalformedMessage(f"not JSON: {exc}", venue=VENUE) from exc
 
 
-def _levels(
-    pairs: Any, side: int, instrument: Instrument
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    try:
-        if any(not isinstance(pair[0], str) or not isinstance(pair[1], str) for pair in pairs):
-            raise TypeError("prices and sizes must be quoted decimals")
-        prices = to_raw_array([pair[0] for pair in pairs], instrument.price_decimals)
-        sizes = to_raw_array([pair[1] for pair in pairs], instrument.size_decimals)
-    except (TypeError, IndexError, KeyError) as exc:
-        raise MalformedMessage(f"levels are not [price, size] pairs: {exc}", venue=VENUE) from exc
-    return np.full(len(prices), side, dtype=np.int8), prices, sizes
+def _levels(pairs: Any, side: int, instrument: Instrument) -> wire.LevelArrays:
+    return wire.level_arrays(pairs, side, instrument, VENUE)
 
 
 def _book(

@@ -23,8 +23,8 @@ import numpy as np
 
 from arbcore.errors import MalformedMessage
 from arbcore.exchanges.gateio.constants import OBU_CHANNEL, ORDER_BOOK_UPDATE_CHANNEL, VENUE
-from arbcore.exchanges.kucoin.wire import find_instrument, level_arrays, string_at
 from arbcore.exchanges.symbols import SymbolMap
+from arbcore.exchanges.wire import find_instrument, level_arrays, string_at
 from arbcore.model import BookEvent, BookEventKind, Instrument
 from arbcore_ext.book import ASK, BID, LevelBuffer
 from arbcore_ext.jsonscan import ScanError, find_value, scan_int, scan_levels_at

@@ -11,9 +11,9 @@ from arbcore.exchanges.kucoin.constants import (
     VENUE,
 )
 from arbcore.exchanges.kucoin.providers import parse_instruments
-from arbcore.exchanges.kucoin.wire import rescaled
 from arbcore.exchanges.registry import VenueSpec
 from arbcore.exchanges.symbols import SymbolMap
+from arbcore.exchanges.wire import rescaled
 from arbcore.marketdata.feed import new_book
 from arbcore.marketdata.sync import BookSync, RangeRule
 from arbcore.model import BookEvent, Instrument, Quote

@@ -24,8 +24,8 @@ from numpy.typing import NDArray
 
 from arbcore.errors import MalformedMessage
 from arbcore.exchanges.kucoin.constants import LEVEL2_SUBJECT, OK_CODE, TICKER_SUBJECT, VENUE
-from arbcore.exchanges.kucoin.wire import find_instrument, level_arrays, string_at
 from arbcore.exchanges.symbols import SymbolMap
+from arbcore.exchanges.wire import find_instrument, level_arrays, string_at
 from arbcore.model import BookEvent, BookEventKind, Instrument, Quote
 from arbcore_ext.book import ASK, BID, LevelBuffer
 from arbcore_ext.fixedpoint import to_raw

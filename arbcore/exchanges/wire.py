@@ -1,8 +1,7 @@
-"""Frame helpers the KuCoin and Gate.io parsers share (one copy, not two).
+"""Frame helpers every venue parser shares: one copy, not one per venue.
 
-Both venues send levels as ``[price, size, ...]`` rows of quoted decimals and name the symbol in
-a plain string field, so the same three small readers serve both. Venue-neutral in substance;
-they live here until a shared home for wire helpers exists.
+Venues send levels as ``[price, size, ...]`` rows and name the symbol in a plain string field,
+so the same small readers serve them all.
 """
 
 from __future__ import annotations
@@ -19,7 +18,10 @@ from arbcore.model import Instrument
 from arbcore_ext.fixedpoint import rescale, to_raw_array
 from arbcore_ext.jsonscan import find_value
 
-__all__ = ["find_instrument", "level_arrays", "rescaled", "string_at"]
+__all__ = ["LevelArrays", "find_instrument", "level_arrays", "rescaled", "string_at"]
+
+#: ``(sides, prices, sizes)`` of one side's levels.
+LevelArrays = tuple[NDArray[np.int8], NDArray[np.int64], NDArray[np.int64]]
 
 
 def string_at(frame: bytes, key: bytes, start: int = 0) -> str | None:
@@ -39,10 +41,12 @@ def find_instrument(symbols: SymbolMap, native: str, venue: str) -> Instrument:
     return instrument
 
 
-def level_arrays(
-    rows: Any, side: int, instrument: Instrument, venue: str
-) -> tuple[NDArray[np.int8], NDArray[np.int64], NDArray[np.int64]]:
-    """``(sides, prices, sizes)`` of decoded ``[price, size, ...]`` rows, exact."""
+def level_arrays(rows: Any, side: int, instrument: Instrument, venue: str) -> LevelArrays:
+    """``(sides, prices, sizes)`` of decoded ``[price, size, ...]`` rows, exact.
+
+    Prices and sizes must be text: a JSON number decoded to a float is refused (TypeError from
+    ``to_raw_array``), so a float can never slip into a book.
+    """
     try:
         prices = to_raw_array([row[0] for row in rows], instrument.price_decimals)
         sizes = to_raw_array([row[1] for row in rows], instrument.size_decimals)
