@@ -10,8 +10,9 @@ The rules are small pure objects, one per documented sequencing scheme:
 
 - :class:`RangeRule`: skip ``last <= id``; gap if ``first > id + 1`` (Binance spot, Gate.io,
   KuCoin);
-- :class:`PrevRule`: ``prev == id``, the venue names its predecessor (OKX, HTX mbp, Binance
-  futures);
+- :class:`PrevRule`: ``prev == id``, the venue names its predecessor (HTX mbp, Bitfinex
+  channels, Binance futures; OKX refines it in ``okx.data.OKXSeqRule`` to align REST snapshots
+  and accept the pre-2023 pushes that carry no sequence);
 - :class:`IncrementRule`: ``last == id + 1`` (Bybit, Bitfinex);
 - :class:`ChecksumOnlyRule`: no sequence, every delta applies and checksums decide (Kraken).
 

@@ -1,0 +1,166 @@
+"""OKX spot market data: the feed (frames -> events, sync rule, checksum) for live and replay."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import attrs
+import httpx
+
+from arbcore.exchanges.okx import parsing
+from arbcore.exchanges.okx.constants import (
+    BOOKS_CHANNEL,
+    INSTRUMENTS_PATH,
+    PING,
+    PING_INTERVAL_S,
+    REST_BASE_URL,
+    SNAPSHOT_DEPTH,
+    SNAPSHOT_PATH,
+    VENUE,
+    WS_URL,
+)
+from arbcore.exchanges.okx.providers import parse_instruments
+from arbcore.exchanges.registry import VenueSpec
+from arbcore.exchanges.symbols import SymbolMap
+from arbcore.marketdata.client import BookClient
+from arbcore.marketdata.feed import new_book
+from arbcore.marketdata.sync import BookSync, Continuity, SequenceInfo, SeqView
+from arbcore.model import BookEvent, Instrument, Quote
+from arbcore.net.ws import Keepalive
+from arbcore_ext.book import LevelBuffer
+from arbcore_ext.jsonscan import ScanError
+
+__all__ = ["SPEC", "OKXBookFeed", "OKXDataClient", "OKXSeqRule", "subscribe_messages"]
+
+
+@attrs.frozen
+class OKXSeqRule:
+    """OKX's ``books`` continuity (protocols notes 2.2), one rule for both ways to get a snapshot.
+
+    - ``prevSeqId == book id``: apply. This covers the keep-alive push (``prevSeqId == seqId``,
+      no levels) and the maintenance reset (``seqId < prevSeqId``, its prevSeqId still chains).
+    - ``seqId <= book id``: skip, already in a REST snapshot (buffered while it loaded).
+    - ``prevSeqId < book id < seqId``: apply; the first push after a REST snapshot straddles
+      it. An intact chain never straddles, so this accepts nothing a gap would explain.
+    - otherwise a gap: resync.
+    - no ``prevSeqId`` at all (pushes from before OKX added seqId): apply, and the checksum
+      every such push carries is the only guard.
+    """
+
+    def check(self, book_id: int, event: SequenceInfo) -> Continuity:
+        prev = event.prev_seq
+        if prev is None:
+            return Continuity.APPLY
+        if prev == book_id:
+            return Continuity.APPLY
+        if event.last_seq <= book_id and prev < book_id:
+            return Continuity.SKIP
+        if prev < book_id < event.last_seq:
+            return Continuity.APPLY
+        return Continuity.GAP
+
+
+class OKXBookFeed:
+    """``books`` pushes synced by seqId/prevSeqId and the legacy checksum; BBO pushes as quotes.
+
+    Every push names its ``instId``, so no per-connection state is kept (``connection`` is
+    unused); seqIds are per instId and identical across connections.
+    """
+
+    venue = VENUE
+
+    def __init__(self, symbols: SymbolMap) -> None:
+        self.symbols = symbols
+        self._by_wire = {native.encode(): i for native, i in symbols.by_native.items()}
+        self._seq = SeqView()
+
+    def parse_delta_into(
+        self, frame: bytes, ts_recv_ns: int, connection: int, levels: LevelBuffer
+    ) -> tuple[str, SeqView] | None:
+        """Fast path for ``books`` updates: levels scanned into ``levels``, no event objects.
+
+        None for anything else (snapshots, other channels, frames not in the strict shape).
+        """
+        head = frame[:96]
+        if b'"channel":"books"' not in head or b'"action":"update"' not in frame[:160]:
+            return None
+        native = parsing.string_at(frame, b"instId")
+        instrument = self._by_wire.get(native.encode()) if native is not None else None
+        if instrument is None:
+            return None
+        levels.clear()
+        try:
+            seq_id, prev, checksum, ts = parsing.scan_book(frame, instrument, levels)
+        except ScanError:
+            return None
+        seq = self._seq
+        seq.first_seq = seq.last_seq = seq_id or 0
+        seq.prev_seq, seq.checksum, seq.ts_event_ns = prev, checksum, ts * 1_000_000
+        return instrument.symbol, seq
+
+    def parse_ws(
+        self, frame: bytes, ts_recv_ns: int, connection: int = 0
+    ) -> list[BookEvent | Quote]:
+        return parsing.parse_frame(frame, self.symbols, ts_recv_ns)
+
+    def parse_rest(self, url: str | None, body: bytes, ts_recv_ns: int = 0) -> list[BookEvent]:
+        """A ``/api/v5/market/books`` response with a seqId; [] for any other body."""
+        if url is None or "/market/books?" not in url:
+            return []
+        native = parse_qs(urlparse(url).query).get("instId", [""])[0]
+        instrument = self.symbols.get(native)
+        if instrument is None:
+            return []
+        event = parsing.parse_rest_books(body, instrument, ts_recv_ns)
+        return [] if event is None else [event]
+
+    def new_sync(self, instrument: Instrument) -> BookSync:
+        return BookSync(
+            VENUE,
+            instrument.symbol,
+            new_book(instrument),
+            OKXSeqRule(),
+            checksum=parsing.book_checksum,
+        )
+
+
+_request_ids = itertools.count(1)
+
+
+def subscribe_messages(op: str, natives: Iterable[str]) -> list[str]:
+    """``subscribe`` / ``unsubscribe`` frames for the ``books`` channel of some instIds."""
+    args = [{"channel": BOOKS_CHANNEL, "instId": native} for native in sorted(natives)]
+    return [json.dumps({"id": str(next(_request_ids)), "op": op, "args": args})]
+
+
+class OKXDataClient(BookClient):
+    """Live OKX spot books: the ``books`` channel; a gap refetches a seqId'd REST snapshot."""
+
+    def __init__(
+        self,
+        instruments: Iterable[Instrument],
+        *,
+        ws_url: str = WS_URL,
+        rest_url: str = REST_BASE_URL,
+        http: httpx.AsyncClient | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("keepalive", Keepalive(interval_s=PING_INTERVAL_S, ping=lambda: PING))
+        super().__init__(
+            OKXBookFeed(SymbolMap.of(VENUE, instruments)),
+            url=ws_url,
+            subscribe=lambda natives: subscribe_messages("subscribe", natives),
+            unsubscribe=lambda natives: subscribe_messages("unsubscribe", natives),
+            snapshot_url=lambda native: (
+                rest_url + SNAPSHOT_PATH.format(symbol=native, depth=SNAPSHOT_DEPTH)
+            ),
+            http=http or httpx.AsyncClient(timeout=10.0),
+            **kwargs,
+        )
+
+
+SPEC = VenueSpec(VENUE, parse_instruments, OKXBookFeed, "OKX.0", INSTRUMENTS_PATH)
