@@ -1,5 +1,8 @@
 """Strict scanner for venue frames: level arrays straight from bytes into a LevelBuffer."""
 
+from collections.abc import Mapping
+from typing import Any
+
 from arbcore_ext.book import LevelBuffer
 from arbcore_ext.errors import ArbcoreError
 
@@ -38,7 +41,21 @@ def scan_levels_at(
     """Find "key": then scan its level array into out; the offset after it."""
 
 def scan_message(
-    frame: bytes, int_keys: tuple[bytes, ...], level_keys: tuple[bytes, ...],
-    price_decimals: int, size_decimals: int, out: LevelBuffer,
+    frame: bytes,
+    int_keys: tuple[bytes, ...],
+    level_keys: tuple[bytes, ...],
+    price_decimals: int,
+    size_decimals: int,
+    out: LevelBuffer,
 ) -> tuple[int, ...]:
     """Integers of int_keys and the level arrays of level_keys (side i) in one call."""
+
+def scan_delta(
+    frame: bytes,
+    instruments: Mapping[bytes, tuple[int, int, Any]],
+    symbol_key: bytes,
+    int_keys: tuple[bytes, ...],
+    level_keys: tuple[bytes, ...],
+    out: LevelBuffer,
+) -> tuple[Any, ...] | None:
+    """Symbol lookup, integers and level arrays of one delta frame in one call."""

@@ -190,21 +190,30 @@ def scan_levels(bytes frame not None, Py_ssize_t offset, int side, int price_dec
     return end
 
 
+cdef extern from "string.h":
+    void* memmem(const void* haystack, size_t haystacklen, const void* needle,
+                 size_t needlelen) noexcept nogil
+
+
 cdef Py_ssize_t find_value_c(const char* s, Py_ssize_t n, const char* key, Py_ssize_t k,
                              Py_ssize_t start) noexcept nogil:
-    """Offset of the value after ``"key":`` (first occurrence from start), or -1."""
+    """Offset of the value after ``"key":`` (first occurrence from start), or -1.
+
+    memmem finds the key's text (vectorised in libc); each hit is accepted only when quotes
+    close around it and a colon follows, so a value that merely contains the text is skipped.
+    """
     cdef const char* p
     cdef Py_ssize_t i = start, j
-    while i + k + 3 <= n:
-        p = <const char*>memchr(s + i, b'"', n - i)
+    while i + k + 2 <= n:
+        p = <const char*>memmem(s + i, n - i, key, k)
         if p == NULL:
             return -1
-        i = p - s
-        if i + k + 2 <= n and s[i + k + 1] == b'"' and memcmp(s + i + 1, key, k) == 0:
-            j = skip_ws(s, i + k + 2, n)
-            if j < n and s[j] == b':':
+        j = p - s
+        if j > 0 and s[j - 1] == 34 and j + k < n and s[j + k] == 34:
+            j = skip_ws(s, j + k + 1, n)
+            if j < n and s[j] == 58:                  # ':'
                 return skip_ws(s, j + 1, n)
-        i += 1
+        i = (p - s) + 1
     return -1
 
 
@@ -274,3 +283,30 @@ def scan_message(bytes frame not None, tuple int_keys not None, tuple level_keys
             raise ScanError(reason.decode(), at)
         side += 1
     return tuple(values)
+
+
+def scan_delta(bytes frame not None, dict instruments not None, bytes symbol_key not None,
+               tuple int_keys not None, tuple level_keys not None, LevelBuffer out not None):
+    """The whole fast path of one delta frame in one call.
+
+    Reads the symbol (the string value of ``symbol_key``), looks it up in ``instruments``
+    (wire symbol bytes -> ``(price_decimals, size_decimals, tag)``), then the integers of
+    ``int_keys`` and the level arrays of ``level_keys`` into ``out``. Returns
+    ``(tag, *ints)``, or None when the symbol is not in ``instruments``; raises ScanError when
+    the frame is not in the strict shape.
+    """
+    cdef const char* s = PyBytes_AS_STRING(frame)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(frame)
+    cdef Py_ssize_t at = find_value_c(s, n, symbol_key, PyBytes_GET_SIZE(symbol_key), 0)
+    cdef const char* close
+    if at < 0 or s[at] != 34:
+        raise ScanError(f"no {symbol_key.decode()!r} string", 0)
+    close = <const char*>memchr(s + at + 1, 34, n - at - 1)
+    if close == NULL:
+        raise ScanError("unterminated symbol", at)
+    entry = instruments.get(frame[at + 1:close - s])
+    if entry is None:
+        return None
+    price_decimals, size_decimals, tag = entry
+    values = scan_message(frame, int_keys, level_keys, price_decimals, size_decimals, out)
+    return (tag, *values)

@@ -21,6 +21,7 @@ from arbcore.exchanges.binance.constants import (
     VENUE,
     WS_URL,
 )
+from arbcore.exchanges.binance.parsing import DEPTH_INTS, DEPTH_LEVELS
 from arbcore.exchanges.binance.providers import parse_instruments
 from arbcore.exchanges.registry import VenueSpec
 from arbcore.exchanges.symbols import SymbolMap
@@ -29,7 +30,7 @@ from arbcore.marketdata.feed import new_book
 from arbcore.marketdata.sync import BookSync, RangeRule, SeqView
 from arbcore.model import BookEvent, Instrument, Quote
 from arbcore_ext.book import LevelBuffer
-from arbcore_ext.jsonscan import ScanError
+from arbcore_ext.jsonscan import ScanError, scan_delta
 
 __all__ = ["SPEC", "BinanceBookFeed", "BinanceDataClient", "stream_messages"]
 
@@ -46,7 +47,10 @@ class BinanceBookFeed:
     def __init__(self, symbols: SymbolMap) -> None:
         self.symbols = symbols
         self._last_symbol: str | None = None  # for snapshots recorded without their URL
-        self._by_wire = {native.encode(): i for native, i in symbols.by_native.items()}
+        self._wire = {
+            native.encode(): (i.price_decimals, i.size_decimals, i)
+            for native, i in symbols.by_native.items()
+        }
         self._seq = SeqView()
 
     def parse_delta_into(
@@ -56,17 +60,16 @@ class BinanceBookFeed:
 
         None when the frame is anything else (or not in the strict shape): use parse_ws.
         """
-        if b'"depthUpdate"' not in frame[:96]:
-            return None
-        wire = parsing.symbol_bytes(frame)
-        instrument = self._by_wire.get(wire) if wire is not None else None
-        if instrument is None:
+        if frame.find(b'"depthUpdate"', 0, 96) < 0:
             return None
         levels.clear()
         try:
-            first, last, event_time = parsing.scan_depth_update(frame, instrument, levels)
+            scanned = scan_delta(frame, self._wire, b"s", DEPTH_INTS, DEPTH_LEVELS, levels)
         except ScanError:
             return None
+        if scanned is None:
+            return None
+        instrument, first, last, event_time = scanned
         seq = self._seq
         seq.first_seq, seq.last_seq, seq.ts_event_ns = first, last, event_time * 1_000_000
         self._last_symbol = instrument.symbol

@@ -26,6 +26,8 @@ from arbcore_ext.fixedpoint import to_raw
 from arbcore_ext.jsonscan import ScanError, find_value, scan_int, scan_levels_at, scan_message
 
 __all__ = [
+    "DEPTH_INTS",
+    "DEPTH_LEVELS",
     "Event",
     "parse_book_ticker",
     "parse_depth_snapshot",
@@ -48,8 +50,9 @@ def _string_at(frame: bytes, key: bytes, start: int = 0) -> str | None:
     return wire.string_at(frame, key, start)
 
 
-_DEPTH_INTS = (b"U", b"u", b"E")
-_DEPTH_LEVELS = (b"b", b"a")
+#: the integer fields and level arrays of a depthUpdate, in the order the fast path reads them
+DEPTH_INTS = (b"U", b"u", b"E")
+DEPTH_LEVELS = (b"b", b"a")
 
 
 def scan_depth_update(frame: bytes, instrument: Instrument, levels: LevelBuffer) -> tuple[int, ...]:
@@ -59,7 +62,7 @@ def scan_depth_update(frame: bytes, instrument: Instrument, levels: LevelBuffer)
     takes the validating path.
     """
     return scan_message(
-        frame, _DEPTH_INTS, _DEPTH_LEVELS, instrument.price_decimals, instrument.size_decimals,
+        frame, DEPTH_INTS, DEPTH_LEVELS, instrument.price_decimals, instrument.size_decimals,
         levels,
     )  # fmt: skip
 
