@@ -23,12 +23,38 @@ from arbcore.model import BookEvent, BookEventKind, Instrument
 from arbcore.testing.instruments import load_rest_body
 
 __all__ = [
+    "VENUE_RECORDINGS",
     "Recording",
     "change_one_size",
     "delta_indices",
     "load_recording",
+    "load_venue_recording",
     "replay_records",
 ]
+
+
+#: Each venue's real recording under ``shared/data``, as one session (files in order).
+VENUE_RECORDINGS: dict[str, tuple[str, ...]] = {
+    "binance": ("real/binance/spot/btcusdt_20240808.gz",),
+    "okx": ("real/okx/OKX.ws.1.0",),
+    "htx": ("real/htx/HUOBI.ws.44.0",),
+    "bybit": ("real/bybit/xrpusdt-ob500.data.zip",),
+    "kucoin": ("real/kucoin/KUCOIN.http.0.0", "real/kucoin/KUCOIN.ws.1.0"),
+    "gateio": ("real/gateio/GATEIO.http.0.0", "real/gateio/GATEIO.ws.1.0"),
+    "kraken": ("real/kraken/KRAKEN.ws.48.0", "real/kraken/KRAKEN.ws.49.0",
+               "real/kraken/KRAKEN.ws.50.0"),
+    "bitfinex": ("real/bitfinex/BITFINEX.ws.11.0",),
+}  # fmt: skip
+
+#: Instruments a recording needs that no capture beside it lists (Bybit's archive has none).
+VENUE_EXTRA_INSTRUMENTS: dict[str, tuple[Instrument, ...]] = {
+    "bybit": (
+        Instrument.from_text(
+            venue="bybit", native_symbol="XRPUSDT", base="XRP", quote="USDT",
+            tick_size="0.0001", lot_size="1",
+        ),
+    ),
+}  # fmt: skip
 
 
 @attrs.frozen
@@ -64,6 +90,12 @@ def load_recording(
         listed = {i.symbol: i for i in parsed.instruments}
     listed.update({i.symbol: i for i in instruments})
     return Recording(venue, tuple(read_records(files, fmt)), tuple(listed.values()))
+
+
+def load_venue_recording(venue: str, shared_data: Path) -> Recording:
+    """The venue's real recording (:data:`VENUE_RECORDINGS`) with the instruments it needs."""
+    files = [shared_data / name for name in VENUE_RECORDINGS[venue]]
+    return load_recording(venue, files, instruments=VENUE_EXTRA_INSTRUMENTS.get(venue, ()))
 
 
 def replay_records(recording: Recording, records: Sequence[Record] | None = None) -> ReplayReport:
