@@ -9,6 +9,7 @@ with the same top of book.
 
 from __future__ import annotations
 
+import gzip
 import json
 from decimal import Decimal
 from typing import Any
@@ -16,11 +17,18 @@ from typing import Any
 import pytest
 from peers import bench_calls
 
-from arbcore.testing.conformance import Recording, load_recording
+from arbcore.exchanges.registry import VENUE_NAMES
+from arbcore.testing.conformance import (
+    Recording,
+    load_recording,
+    load_venue_recording,
+    replay_records,
+)
 from arbcore.testing.recordings import shared_data_dir
 from arbcore_ext.book import LevelBuffer
 
 GROUP = "market data: Binance BTCUSDT depth frame -> applied book"
+VENUE_GROUP = "market data: every venue's recording replayed, per message"
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +128,74 @@ def test_parse_and_apply(benchmark: Any, binance: Recording, contender: str) -> 
     setup()
     loop()
     assert top() == ("61685.99", "61686.00")  # both end on the recording's last top
+
+
+# -- every venue: replay of its real recording vs the same messages through json+Decimal+books --
+
+
+def _decimal_pipeline(payloads: list[bytes]) -> Any:
+    """The least a json + Decimal + order-book stack must do with the same frames.
+
+    Decode each frame (gunzip for HTX), parse it with ``json``, and put every ``[price, size,
+    ...]`` row it holds into a bmoscon book as Decimals (bids for keys starting with "b", else
+    asks). No sequencing, no checksums: a lower bound on that stack's cost, so the ratio to
+    arbcore (which does all of it) is conservative.
+    """
+    from order_book import OrderBook
+
+    def rows(node: Any, key: str, book: Any) -> None:
+        if isinstance(node, dict):
+            for name, value in node.items():
+                rows(value, name, book)
+        elif isinstance(node, list):
+            if node and all(isinstance(r, list) and len(r) >= 2 for r in node):
+                side = book.bids if key[:1].lower() == "b" else book.asks
+                for row in node:
+                    if isinstance(row[0], str | int | float) and isinstance(
+                        row[1], str | int | float
+                    ):
+                        price, size = Decimal(str(row[0])), Decimal(str(row[1]))
+                        if size:
+                            side[price] = abs(size)
+                        elif price in side:
+                            del side[price]
+            else:
+                for item in node:
+                    rows(item, key, book)
+
+    def loop() -> None:
+        book = OrderBook(max_depth=0)
+        for payload in payloads:
+            if payload[:2] == b"\x1f\x8b":
+                payload = gzip.decompress(payload)
+            try:
+                rows(json.loads(payload), "", book)
+            except ValueError:
+                continue
+
+    return loop
+
+
+@pytest.mark.parametrize("venue", VENUE_NAMES)
+@pytest.mark.parametrize("contender", ["arbcore replay", "json+Decimal+order-book (lower bound)"])
+def test_venue_replay(benchmark: Any, venue: str, contender: str) -> None:
+    root = shared_data_dir()
+    if root is None:
+        pytest.skip("the real recordings (../shared/data or $ARBCORE_SHARED_DATA) are absent")
+    recording = load_venue_recording(venue, root)
+    messages = [r for r in recording.records if r.kind in ("ws", "rest")]
+    if contender.startswith("arbcore"):
+
+        def loop() -> Any:
+            return replay_records(recording, messages)
+    else:
+        pytest.importorskip("order_book")
+        loop = _decimal_pipeline([r.payload for r in messages])
+    bench_calls(
+        benchmark, loop, len(messages), group=f"{VENUE_GROUP}: {venue}", contender=contender,
+        unit="message", baseline="json+Decimal+order-book (lower bound)",
+    )  # fmt: skip
+    if contender.startswith("arbcore"):
+        report = loop().as_json()
+        assert report["malformed"] == 0
+        assert all(book["gaps"] == 0 for book in report["books"].values())
