@@ -59,3 +59,6 @@ def scan_delta(
     out: LevelBuffer,
 ) -> tuple[Any, ...] | None:
     """Symbol lookup, integers and level arrays of one delta frame in one call."""
+
+def string_value(frame: bytes, key: bytes, start: int = 0) -> str | None:
+    """The plain string value of "key": from start on, or None."""

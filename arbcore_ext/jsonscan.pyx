@@ -310,3 +310,21 @@ def scan_delta(bytes frame not None, dict instruments not None, bytes symbol_key
     price_decimals, size_decimals, tag = entry
     values = scan_message(frame, int_keys, level_keys, price_decimals, size_decimals, out)
     return (tag, *values)
+
+
+def string_value(bytes frame not None, bytes key not None, Py_ssize_t start=0):
+    """The string value of the first ``"key":`` from ``start`` on (ASCII, no escapes), or None
+    when the key is absent or its value is not a plain string."""
+    cdef const char* s = PyBytes_AS_STRING(frame)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(frame)
+    cdef Py_ssize_t at = find_value_c(s, n, key, PyBytes_GET_SIZE(key), start), end
+    if at < 0 or at >= n or s[at] != 34:
+        return None
+    end = at + 1
+    while end < n and s[end] != 34:
+        if s[end] == 92:                     # a backslash: not a plain string
+            return None
+        end += 1
+    if end >= n:
+        return None
+    return s[at + 1:end].decode("ascii", "replace")

@@ -16,7 +16,7 @@ from arbcore.errors import MalformedMessage
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.model import Instrument
 from arbcore_ext.fixedpoint import rescale, to_raw_array
-from arbcore_ext.jsonscan import find_value
+from arbcore_ext.jsonscan import string_value
 
 __all__ = ["LevelArrays", "find_instrument", "level_arrays", "rescaled", "string_at"]
 
@@ -24,13 +24,8 @@ __all__ = ["LevelArrays", "find_instrument", "level_arrays", "rescaled", "string
 LevelArrays = tuple[NDArray[np.int8], NDArray[np.int64], NDArray[np.int64]]
 
 
-def string_at(frame: bytes, key: bytes, start: int = 0) -> str | None:
-    """The string value of the first ``"key":`` from ``start`` on; None if absent or not text."""
-    at = find_value(frame, key, start)
-    if at < 0 or frame[at : at + 1] != b'"':
-        return None
-    end = frame.find(b'"', at + 1)
-    return frame[at + 1 : end].decode("ascii") if end > 0 else None
+#: The string value of the first ``"key":`` from ``start`` on; None if absent or not text.
+string_at = string_value
 
 
 def find_instrument(symbols: SymbolMap, native: str, venue: str) -> Instrument:

@@ -55,8 +55,7 @@ def book_topic(topic: str) -> tuple[str, str] | None:
     return depth, native
 
 
-def _string_at(frame: bytes, key: bytes, start: int = 0) -> str | None:
-    return wire.string_at(frame, key, start)
+_string_at = wire.string_at
 
 
 def _int_at(frame: bytes, key: bytes, start: int = 0) -> int:
