@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
+import cysimdjson
 import numpy as np
 from numpy.typing import NDArray
 
@@ -18,10 +19,25 @@ from arbcore.model import Instrument
 from arbcore_ext.fixedpoint import rescale, to_raw_array
 from arbcore_ext.jsonscan import string_value
 
-__all__ = ["LevelArrays", "find_instrument", "level_arrays", "rescaled", "string_at"]
+__all__ = ["LevelArrays", "decode_json", "find_instrument", "level_arrays", "rescaled", "string_at"]
 
 #: ``(sides, prices, sizes)`` of one side's levels.
 LevelArrays = tuple[NDArray[np.int8], NDArray[np.int64], NDArray[np.int64]]
+
+
+_parser = cysimdjson.JSONParser()
+
+
+def decode_json(frame: bytes, venue: str) -> Any:
+    """The validating path's full parse (cysimdjson); a frame that is not JSON is malformed.
+
+    JSON numbers come back as floats: callers read prices and sizes only from strings (or use
+    ``json.loads(parse_float=str)`` for venues that send numbers).
+    """
+    try:
+        return _parser.parse(frame).export()
+    except ValueError as exc:
+        raise MalformedMessage(f"not JSON: {exc}", venue=venue) from exc
 
 
 #: The string value of the first ``"key":`` from ``start`` on; None if absent or not text.

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import cysimdjson
 import numpy as np
 
 from arbcore.errors import MalformedMessage
@@ -38,8 +37,6 @@ __all__ = [
 ]
 
 Event = BookEvent | Quote
-
-_parser = cysimdjson.JSONParser()
 
 
 def _instrument(symbols: SymbolMap, native: str) -> Instrument:
@@ -110,10 +107,7 @@ def parse_depth_update(frame: bytes, symbols: SymbolMap, ts_recv_ns: int = 0) ->
 
 
 def _payload(frame: bytes) -> Any:
-    try:
-        message = _parser.parse(frame).export()
-    except ValueError as exc:
-        raise MalformedMessage(f"not JSON: {exc}", venue=VENUE) from exc
+    message = wire.decode_json(frame, VENUE)
     if isinstance(message, dict) and isinstance(message.get("data"), dict):
         return message["data"]
     return message

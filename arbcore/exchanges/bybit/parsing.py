@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import cysimdjson
 import numpy as np
 
 from arbcore.errors import MalformedMessage
@@ -42,7 +41,6 @@ __all__ = [
 
 Event = BookEvent | Quote
 
-_parser = cysimdjson.JSONParser()
 _KINDS = {"snapshot": BookEventKind.SNAPSHOT, "delta": BookEventKind.DELTA}
 
 
@@ -123,10 +121,7 @@ def parse_book_message(frame: bytes, symbols: SymbolMap, ts_recv_ns: int = 0) ->
 
 
 def _decode(frame: bytes) -> Any:
-    try:
-        return _parser.parse(frame).export()
-    except ValueError as exc:
-        raise MalformedMessage(f"not JSON: {exc}", venue=VENUE) from exc
+    return wire.decode_json(frame, VENUE)
 
 
 def _levels(pairs: Any, side: int, instrument: Instrument) -> wire.LevelArrays:

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import cysimdjson
 import numpy as np
 
 from arbcore.errors import MalformedMessage
+from arbcore.exchanges import wire
 from arbcore.exchanges.gateio.constants import OBU_CHANNEL, ORDER_BOOK_UPDATE_CHANNEL, VENUE
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.exchanges.wire import find_instrument, level_arrays, string_at
@@ -30,8 +30,6 @@ from arbcore_ext.book import ASK, BID, LevelBuffer
 from arbcore_ext.jsonscan import ScanError, find_value, scan_int, scan_levels_at
 
 __all__ = ["parse_book_update", "parse_frame", "parse_order_book_snapshot"]
-
-_parser = cysimdjson.JSONParser()
 
 
 def _native(channel: str, stream: str) -> str:
@@ -86,10 +84,7 @@ def parse_book_update(frame: bytes, symbols: SymbolMap, ts_recv_ns: int = 0) -> 
 
 
 def _decode(frame: bytes) -> Any:
-    try:
-        return _parser.parse(frame).export()
-    except ValueError as exc:
-        raise MalformedMessage(f"not JSON: {exc}", venue=VENUE) from exc
+    return wire.decode_json(frame, VENUE)
 
 
 def _book_event(

@@ -1,6 +1,6 @@
 """Kraken spot: endpoints, channels, keepalive, limits and default fees. Data only.
 
-Sources: /work/shared/protocols/exchanges-b.md section 3 (Kraken).
+Sources: ../shared/protocols/exchanges-b.md section 3 (Kraken).
 """
 
 from typing import Final

@@ -18,11 +18,11 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
-import cysimdjson
 import numpy as np
 from numpy.typing import NDArray
 
 from arbcore.errors import MalformedMessage
+from arbcore.exchanges import wire
 from arbcore.exchanges.kucoin.constants import LEVEL2_SUBJECT, OK_CODE, TICKER_SUBJECT, VENUE
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.exchanges.wire import find_instrument, level_arrays, string_at
@@ -41,8 +41,6 @@ __all__ = [
 ]
 
 Event = BookEvent | Quote
-
-_parser = cysimdjson.JSONParser()
 
 
 def _row_seqs(value: object) -> NDArray[np.int64] | None:
@@ -115,10 +113,7 @@ def parse_level2_update(frame: bytes, symbols: SymbolMap, ts_recv_ns: int = 0) -
 
 
 def _payload(frame: bytes) -> Any:
-    try:
-        message = _parser.parse(frame).export()
-    except ValueError as exc:
-        raise MalformedMessage(f"not JSON: {exc}", venue=VENUE) from exc
+    message = wire.decode_json(frame, VENUE)
     if not isinstance(message, dict) or not isinstance(message.get("data"), dict):
         raise MalformedMessage("no data object", venue=VENUE)
     return message

@@ -17,10 +17,10 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
-import cysimdjson
 import numpy as np
 
 from arbcore.errors import MalformedMessage
+from arbcore.exchanges import wire
 from arbcore.exchanges.okx.constants import BBO_CHANNELS, BOOKS_CHANNEL, CHECKSUM_DEPTH, VENUE
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.model import BookEvent, BookEventKind, Instrument, Quote
@@ -43,7 +43,6 @@ __all__ = [
 
 Event = BookEvent | Quote
 
-_parser = cysimdjson.JSONParser()
 
 #: (seqId or None, prevSeqId or None, checksum or None, ts in ms) of a scanned ``books`` push.
 ScannedBook = tuple[int | None, int | None, int | None, int]
@@ -133,10 +132,7 @@ def parse_book(frame: bytes, symbols: SymbolMap, ts_recv_ns: int = 0) -> BookEve
 
 
 def _json(frame: bytes) -> Any:
-    try:
-        return _parser.parse(frame).export()
-    except ValueError as exc:
-        raise MalformedMessage(f"not JSON: {exc}", venue=VENUE) from exc
+    return wire.decode_json(frame, VENUE)
 
 
 def _levels(
