@@ -117,8 +117,14 @@ cdef inline Py_ssize_t read_decimal(const char* s, Py_ssize_t i, Py_ssize_t n, i
 
 cdef inline Py_ssize_t decimal_value(const char* s, Py_ssize_t i, Py_ssize_t n, int decimals,
                                      int64_t* out) noexcept nogil:
-    """The fast reader, or the exact parser on the value's bounds when it declines."""
-    cdef Py_ssize_t end = read_decimal(s, i, n, decimals, out), start, length
+    """The fast reader, or the exact parser on the value's bounds when it declines.
+
+    A bare (unquoted) number must be a JSON number: ``007`` is not one, so it is refused.
+    """
+    cdef Py_ssize_t end, start, length
+    if i + 1 < n and s[i] == 48 and 48 <= s[i + 1] <= 57:
+        return -1
+    end = read_decimal(s, i, n, decimals, out)
     if end >= 0:
         return end
     end = scalar_end(s, i, n, &start, &length)

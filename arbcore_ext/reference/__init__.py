@@ -7,7 +7,7 @@ answer on every random input hypothesis finds.
 
 from __future__ import annotations
 
-from arbcore_ext.reference import affinity, book, cycles, fixedpoint, profit
+from arbcore_ext.reference import affinity, book, cycles, fixedpoint, jsonscan, profit
 from arbcore_ext.reference.book import DepthFill, L2Book, ReferenceBook
 from arbcore_ext.reference.profit import CrossQuote, limit_price, price_cross
 
@@ -20,6 +20,7 @@ __all__ = [
     "book",
     "cycles",
     "fixedpoint",
+    "jsonscan",
     "limit_price",
     "price_cross",
     "profit",

@@ -1,0 +1,116 @@
+"""The strict frame scanner against its lenient twin (json + Decimal) on generated frames.
+
+Rule: whatever the scanner accepts it reads exactly as the twin does (values, sides, end
+offset); whatever the twin rejects, the scanner rejects too. The scanner may decline more
+(escapes, odd shapes): its callers then take their validating path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from decimal import Decimal
+
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from arbcore_ext import jsonscan
+from arbcore_ext.book import LevelBuffer
+from arbcore_ext.reference import jsonscan as twin
+
+SPACE = st.sampled_from(["", " ", "\n  ", "\t"])
+decimals_text = st.decimals(
+    min_value=Decimal("0"), max_value=Decimal("99999999"), places=8, allow_nan=False
+).map(lambda d: format(d, "f"))
+number = st.one_of(
+    decimals_text,  # plain, possibly with trailing zeros
+    decimals_text.map(lambda t: t.rstrip("0").rstrip(".") if "." in t else t),
+    st.integers(0, 10**9).map(str),
+    st.sampled_from(["1e-5", "2.5E+3", "-1", "0.000000001", "", "abc", "1.2.3", "007"]),
+)
+
+
+@st.composite
+def level_array(draw: st.DrawFn) -> str:
+    quoted = draw(st.booleans())
+    rows = []
+    for _ in range(draw(st.integers(0, 6))):
+        values = [draw(number), draw(number)]
+        extras = draw(st.lists(st.sampled_from(['"r"', "0", '"1734567890.123"', "3"]), max_size=2))
+        cells = [f'"{v}"' if quoted else (v or "0") for v in values] + extras
+        sep = draw(SPACE)
+        rows.append("[" + sep + ("," + sep).join(cells) + sep + "]")
+    return "[" + draw(SPACE) + ("," + draw(SPACE)).join(rows) + draw(SPACE) + "]"
+
+
+def _scan(frame: bytes, price_decimals: int, size_decimals: int):  # type: ignore[no-untyped-def]
+    compiled = LevelBuffer(4)
+    try:
+        end = jsonscan.scan_levels_at(frame, b"b", 1, price_decimals, size_decimals, compiled)
+        sides, prices, sizes = compiled.arrays()
+        got = (end, list(zip(sides.tolist(), prices.tolist(), sizes.tolist(), strict=True)))
+    except jsonscan.ScanError:
+        got = None
+    reference = twin.Levels()
+    try:
+        end = twin.scan_levels_at(frame, b"b", 1, price_decimals, size_decimals, reference)
+        expected = (end, reference.rows)
+    except twin.ScanError:
+        expected = None
+    return got, expected
+
+
+@given(
+    array=level_array(),
+    price_decimals=st.integers(0, 8),
+    size_decimals=st.integers(0, 8),
+    prefix=st.sampled_from(['{"b":', '{"e":"x", "b" : ', '{"data":{"a":[],"b":']),
+)
+@example(array='[["61737.63000000","0.00000000"]]', price_decimals=2, size_decimals=8,
+         prefix='{"b":')  # fmt: skip
+@example(array="[[0,007]]", price_decimals=2, size_decimals=8, prefix='{"b":')  # not JSON
+def test_scanner_reads_what_the_twin_reads(
+    array: str, price_decimals: int, size_decimals: int, prefix: str
+) -> None:
+    frame = (prefix + array + "}").encode()
+    got, expected = _scan(frame, price_decimals, size_decimals)
+    if expected is None:
+        assert got is None
+    elif got is not None:
+        assert got == expected
+
+
+@given(st.binary(max_size=120), st.sampled_from([b"b", b"U", b"s"]))
+def test_scanner_random_bytes_never_crash(frame: bytes, key: bytes) -> None:
+    at = jsonscan.find_value(frame, key)
+    assert at == twin.find_value(frame, key)
+    assert jsonscan.string_value(frame, key) == twin.string_value(frame, key)
+    with contextlib.suppress(jsonscan.ScanError):
+        jsonscan.scan_levels_at(frame, key, 0, 2, 8, LevelBuffer(2))
+
+
+@given(
+    first=st.integers(0, 2**62), last=st.integers(0, 2**62), quoted=st.booleans(),
+    array=level_array(),
+)  # fmt: skip
+def test_scan_message_matches_the_twin(first: int, last: int, quoted: bool, array: str) -> None:
+    number = (lambda v: f'"{v}"') if quoted else str
+    frame = (
+        f'{{"e":"depthUpdate","U":{number(first)},"u":{number(last)},"b":{array},"a":[]}}'
+    ).encode()
+    compiled = LevelBuffer(4)
+    reference = twin.Levels()
+    try:
+        got = jsonscan.scan_message(frame, (b"U", b"u"), (b"b", b"a"), 2, 8, compiled)
+    except jsonscan.ScanError:
+        got = None
+    try:
+        expected = twin.scan_message(frame, (b"U", b"u"), (b"b", b"a"), 2, 8, reference)
+    except twin.ScanError:
+        expected = None
+    if expected is None:
+        assert got is None
+    elif got is not None:
+        assert got == expected == (first, last)
+        sides, prices, sizes = compiled.arrays()
+        rows = list(zip(sides.tolist(), prices.tolist(), sizes.tolist(), strict=True))
+        assert rows == reference.rows
