@@ -1,7 +1,11 @@
-"""Venue packages: each knows its own protocol; ``base`` holds the venue-neutral helpers.
+"""Venue packages: each knows its own protocol; everything after its parsing is venue-neutral.
 
 Native symbols (``BTCUSDT``, ``BTC-USDT``, ``BTC_USDT``) stay inside the venue packages; what
-leaves them says ``BTC/USDT``. The venue registry (``get_venue``) is not here yet.
+leaves them says ``BTC/USDT``. ``get_venue(name)`` finds a venue's :class:`VenueSpec`.
 """
 
-__all__: list[str] = []
+from __future__ import annotations
+
+from arbcore.exchanges.registry import VENUE_NAMES, VenueSpec, get_venue
+
+__all__ = ["VENUE_NAMES", "VenueSpec", "get_venue"]
