@@ -7,7 +7,7 @@ answer on every random input hypothesis finds.
 
 from __future__ import annotations
 
-from arbcore_ext.reference import affinity, book, cycles, fixedpoint, jsonscan, profit
+from arbcore_ext.reference import affinity, book, checksum, cycles, fixedpoint, jsonscan, profit
 from arbcore_ext.reference.book import DepthFill, L2Book, ReferenceBook
 from arbcore_ext.reference.profit import CrossQuote, limit_price, price_cross
 
@@ -18,6 +18,7 @@ __all__ = [
     "ReferenceBook",
     "affinity",
     "book",
+    "checksum",
     "cycles",
     "fixedpoint",
     "jsonscan",

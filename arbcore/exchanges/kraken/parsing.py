@@ -22,6 +22,7 @@ is truncated to the subscribed depth: Kraken sends no delete for a level pushed 
 
 from __future__ import annotations
 
+import functools
 import json
 import zlib
 from collections.abc import Mapping
@@ -30,7 +31,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from arbcore.errors import MalformedMessage
+from arbcore.errors import DecimalFormatError, MalformedMessage
 from arbcore.exchanges.kraken.constants import (
     BOOK_CHANNEL,
     BOOK_DEPTH,
@@ -42,6 +43,7 @@ from arbcore.exchanges.kraken.constants import (
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.model import BookEvent, BookEventKind, Instrument, Quote
 from arbcore_ext.book import ASK, BID, L2Book, LevelBuffer
+from arbcore_ext.checksum import TextForm, book_crc32
 from arbcore_ext.fixedpoint import to_raw, to_raw_array
 from arbcore_ext.jsonscan import ScanError, find_value, scan_int, scan_levels_at
 
@@ -50,6 +52,7 @@ __all__ = [
     "Event",
     "book_checksum",
     "book_format",
+    "checksum_form",
     "checksum_text",
     "parse_frame",
     "parse_ticker",
@@ -219,6 +222,9 @@ def book_format(
 
 # -- checksum -----------------------------------------------------------------------------------
 
+#: The most places the compiled renderer takes (``fixedpoint.MAX_DECIMALS``).
+MAX_PLACES = 18
+
 
 def _digits(raw: int, decimals: int, places: int) -> str:
     """Text of ``raw`` at ``places`` decimals with the point removed and leading zeros stripped.
@@ -246,10 +252,36 @@ def checksum_text(book: L2Book, fmt: BookFormat) -> str:
     return "".join(out)
 
 
+@functools.lru_cache(maxsize=64)
+def checksum_form(price_places: int, size_places: int) -> TextForm:
+    """:func:`checksum_text`'s rule at one pair's wire places, as data for the compiled kernel.
+
+    Cached: the places are fixed per pair by its snapshot, and the kernel call should not pay
+    for building the form on every update.
+    """
+    return TextForm(
+        CHECKSUM_LEVELS,
+        interleave=False,
+        number="digits",
+        price_places=price_places,
+        size_places=size_places,
+    )
+
+
 def book_checksum(book: L2Book, fmt: BookFormat) -> int:
-    """Truncate ``book`` to the subscribed depth, then Kraken's unsigned CRC32 of its top 10."""
+    """Truncate ``book`` to the subscribed depth, then Kraken's unsigned CRC32 of its top 10.
+
+    Computed by :func:`arbcore_ext.checksum.book_crc32` (the property tests pin it to
+    :func:`checksum_text`, which stays the readable statement of the rule). Places beyond the
+    kernel's 18 (padding only a malformed frame would carry) keep the Python path.
+    """
     book.truncate(fmt.depth)
-    return zlib.crc32(checksum_text(book, fmt).encode("ascii"))
+    if fmt.price_places > MAX_PLACES or fmt.size_places > MAX_PLACES:
+        return zlib.crc32(checksum_text(book, fmt).encode("ascii"))
+    try:
+        return book_crc32(book, checksum_form(fmt.price_places, fmt.size_places))
+    except DecimalFormatError as exc:  # the same error _digits raises
+        raise MalformedMessage(f"{exc.text} {exc.reason}") from exc
 
 
 # -- v2 book ------------------------------------------------------------------------------------

@@ -1,0 +1,44 @@
+# C API of arbcore_ext.checksum: venue book checksums rendered and hashed without Python objects.
+#
+# A venue's checksum is a CRC32 over its own text form of the book's top levels. ChecksumForm
+# (the C side of TextForm) says what that text looks like; render_book_c writes it chunk by chunk
+# into an Out sink that either hashes (a small stack buffer, flushed into zlib's crc32) or keeps
+# the whole text (for book_text and the tests).
+from libc.stdint cimport int64_t
+
+from arbcore_ext.book cimport Side
+
+cdef enum NumberStyle:
+    NUMBER_DIGITS = 0    # fixed places, '.' removed, leading zeros stripped (Kraken)
+    NUMBER_TRIMMED = 1   # fixed places, trailing zeros and a bare '.' stripped (OKX, Bitfinex)
+
+cdef struct ChecksumForm:
+    Py_ssize_t depth        # levels per side
+    bint interleave         # bid1 ask1 bid2 ask2 ... ; else every ask, then every bid
+    char separator          # between numbers; 0 = none
+    int number              # NumberStyle
+    int price_places        # -1: the book's price decimals
+    int size_places         # -1: the book's size decimals
+    bint negate_ask_sizes   # '-' before every ask size (Bitfinex)
+
+cdef struct Out:
+    char* buf
+    Py_ssize_t cap
+    Py_ssize_t len
+    unsigned long crc
+    bint hashing            # flush into crc when the buffer nears full; else buf holds everything
+    bint started            # a number has been written (the next one takes a separator)
+    int64_t bad_raw         # the value that could not be rendered, when a status is returned
+    int bad_decimals
+    int bad_places
+
+# Render (and hash, when out.hashing) the form's text of the book sides. Returns STATUS_OK or
+# the format_decimal_c status of the first number that does not fit its places (out.bad_*).
+cdef int render_book_c(const Side* sides, int price_decimals, int size_decimals,
+                       const ChecksumForm* form, Out* out) noexcept nogil
+
+cdef class TextForm:
+    cdef ChecksumForm form
+    cdef readonly object separator
+    cdef readonly object number
+    cdef readonly bint signed

@@ -1,0 +1,52 @@
+"""Venue book checksums: the book's top levels rendered as the venue's text and CRC32'd, in C."""
+
+from typing import Literal
+
+from arbcore_ext.book import L2Book
+
+class TextForm:
+    """How one venue writes its book for the checksum; build once per venue (or pair), reuse.
+
+    ``number``: ``"digits"`` renders at the places, removes the point and strips leading zeros
+    (Kraken); ``"trimmed"`` renders at the places and strips trailing zeros and a bare point
+    (OKX, Bitfinex). ``price_places``/``size_places`` are the wire's places, ``None`` for the
+    book's decimals. ``signed`` gives the CRC as a signed 32-bit integer (OKX, Bitfinex).
+    """
+
+    def __init__(
+        self,
+        depth: int,
+        *,
+        interleave: bool,
+        separator: str = "",
+        number: Literal["digits", "trimmed"] = "trimmed",
+        price_places: int | None = None,
+        size_places: int | None = None,
+        negate_ask_sizes: bool = False,
+        signed: bool = False,
+    ) -> None: ...
+    @property
+    def depth(self) -> int: ...
+    @property
+    def interleave(self) -> bool: ...
+    @property
+    def separator(self) -> str: ...
+    @property
+    def number(self) -> Literal["digits", "trimmed"]: ...
+    @property
+    def price_places(self) -> int | None: ...
+    @property
+    def size_places(self) -> int | None: ...
+    @property
+    def negate_ask_sizes(self) -> bool: ...
+    @property
+    def signed(self) -> bool: ...
+
+def book_crc32(book: L2Book, form: TextForm) -> int:
+    """CRC32 of ``form``'s text of ``book``: unsigned, or signed 32-bit when ``form.signed``.
+
+    Raises DecimalFormatError when a number has non-zero digits beyond the form's places.
+    """
+
+def book_text(book: L2Book, form: TextForm) -> bytes:
+    """The exact bytes :func:`book_crc32` hashes: for tests and for reading a mismatch."""

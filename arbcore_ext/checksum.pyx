@@ -1,0 +1,249 @@
+"""Venue book checksums: the book's top levels rendered as the venue's text and CRC32'd, in C.
+
+Kraken, OKX and Bitfinex check a book by a CRC32 over their own text of its top levels. Built in
+Python (arrays -> ints -> str per number -> join -> encode) that costs tens of microseconds per
+update, more than parsing and applying the update; it ran on every update. Here one call walks
+both sides with the book's C walkers, renders each number with ``format_decimal_c`` into a stack
+buffer and feeds zlib's ``crc32`` as the buffer fills: no Python object per level, no GIL.
+
+What differs between venues is data, a :class:`TextForm`: depth, order (interleaved bid/ask or
+asks then bids), separator, number style, the wire's decimal places, a '-' on ask sizes. The
+plain-Python twin is ``arbcore_ext.reference.checksum``.
+"""
+
+from libc.stdint cimport int64_t
+from libc.string cimport memcpy
+from libc.stdlib cimport malloc, free
+
+from arbcore_ext._types cimport STATUS_OK, STATUS_PRECISION
+from arbcore_ext.book cimport L2Book, Side, Walker, key_to_price, walker_init, walker_next
+from arbcore_ext.fixedpoint cimport FORMAT_BUFFER_SIZE, MAX_DECIMALS, format_decimal_c
+
+from arbcore_ext.errors import DecimalFormatError
+
+cdef extern from "zlib.h":
+    unsigned long crc32(unsigned long crc, const unsigned char* buf, unsigned int len) nogil
+
+cdef enum:
+    HASH_CHUNK = 2048        # stack buffer of the hashing sink
+    NUMBER_ROOM = FORMAT_BUFFER_SIZE + 2   # separator + '-' + the widest number
+    MAX_DEPTH = 100000       # bounds book_text's allocation; venues hash 10 or 25
+
+_STYLES = {"digits": NUMBER_DIGITS, "trimmed": NUMBER_TRIMMED}
+
+
+cdef inline void out_make_room(Out* o) noexcept nogil:
+    # the text sink is sized for the whole text up front; only the hashing sink flushes
+    if o.hashing and o.cap - o.len < NUMBER_ROOM:
+        o.crc = crc32(o.crc, <const unsigned char*>o.buf, <unsigned int>o.len)
+        o.len = 0
+
+
+cdef int put_number(Out* o, const ChecksumForm* f, int64_t raw, int decimals, int places,
+                    bint negate) noexcept nogil:
+    cdef char tmp[FORMAT_BUFFER_SIZE]
+    cdef Py_ssize_t n, j, start = 0
+    cdef char c
+    cdef bint leading = True
+    if places < 0:
+        places = decimals
+    n = format_decimal_c(raw, decimals, places, tmp)
+    if n < 0:
+        o.bad_raw = raw
+        o.bad_decimals = decimals
+        o.bad_places = places
+        return <int>-n
+    out_make_room(o)
+    if o.started and f.separator != 0:
+        o.buf[o.len] = f.separator
+        o.len += 1
+    o.started = True
+    if negate:
+        o.buf[o.len] = c'-'
+        o.len += 1
+    if f.number == NUMBER_TRIMMED:
+        if places > 0:
+            while tmp[n - 1] == c'0':
+                n -= 1
+            if tmp[n - 1] == c'.':
+                n -= 1
+        memcpy(o.buf + o.len, tmp, n)
+        o.len += n
+        return STATUS_OK
+    # NUMBER_DIGITS: the value scaled to `places` as a plain integer
+    if tmp[0] == c'-':
+        o.buf[o.len] = c'-'
+        o.len += 1
+        start = 1
+    for j in range(start, n):
+        c = tmp[j]
+        if c == c'.' or (leading and c == c'0'):
+            continue
+        leading = False
+        o.buf[o.len] = c
+        o.len += 1
+    if leading:
+        o.buf[o.len] = c'0'
+        o.len += 1
+    return STATUS_OK
+
+
+cdef inline int put_level(Out* o, const ChecksumForm* f, int side, int64_t key, int64_t size,
+                          int price_decimals, int size_decimals) noexcept nogil:
+    cdef int status = put_number(o, f, key_to_price(side, key), price_decimals, f.price_places,
+                                 False)
+    if status != STATUS_OK:
+        return status
+    return put_number(o, f, size, size_decimals, f.size_places, side == 1 and f.negate_ask_sizes)
+
+
+cdef int render_book_c(const Side* sides, int price_decimals, int size_decimals,
+                       const ChecksumForm* form, Out* out) noexcept nogil:
+    cdef Walker walkers[2]
+    cdef int64_t key[2]
+    cdef int64_t size[2]
+    cdef bint has[2]
+    cdef Py_ssize_t i
+    cdef int side, status
+    walker_init(&walkers[0], &sides[0])
+    walker_init(&walkers[1], &sides[1])
+    if form.interleave:
+        for i in range(form.depth):
+            has[0] = walker_next(&walkers[0], &key[0], &size[0])
+            has[1] = walker_next(&walkers[1], &key[1], &size[1])
+            if not has[0] and not has[1]:
+                break
+            for side in range(2):
+                if has[side]:
+                    status = put_level(out, form, side, key[side], size[side],
+                                       price_decimals, size_decimals)
+                    if status != STATUS_OK:
+                        return status
+    else:
+        for side in range(1, -1, -1):   # asks, then bids
+            for i in range(form.depth):
+                if not walker_next(&walkers[side], &key[side], &size[side]):
+                    break
+                status = put_level(out, form, side, key[side], size[side],
+                                   price_decimals, size_decimals)
+                if status != STATUS_OK:
+                    return status
+    return STATUS_OK
+
+
+cdef int _places(object places, str name) except -2:
+    if places is None:
+        return -1
+    if not 0 <= places <= MAX_DECIMALS:
+        raise ValueError(f"{name} must be None or 0..{MAX_DECIMALS}, was {places!r}")
+    return places
+
+
+cdef class TextForm:
+    """How one venue writes its book for the checksum; build once per venue (or pair), reuse.
+
+    ``number``: ``"digits"`` renders at the places, removes the point and strips leading zeros
+    (Kraken); ``"trimmed"`` renders at the places and strips trailing zeros and a bare point
+    (OKX, Bitfinex). ``price_places``/``size_places`` are the wire's places, ``None`` for the
+    book's decimals. ``signed`` gives the CRC as a signed 32-bit integer (OKX, Bitfinex).
+    """
+
+    def __cinit__(self, Py_ssize_t depth, *, bint interleave, str separator not None="",
+                  str number not None="trimmed", price_places=None, size_places=None,
+                  bint negate_ask_sizes=False, bint signed=False):
+        if not 0 <= depth <= MAX_DEPTH:
+            raise ValueError(f"depth must be 0..{MAX_DEPTH}, was {depth}")
+        if len(separator) > 1 or not separator.isascii():
+            raise ValueError(f"separator must be one ASCII character or empty, was {separator!r}")
+        if number not in _STYLES:
+            raise ValueError(f"number must be 'digits' or 'trimmed', was {number!r}")
+        self.form.depth = depth
+        self.form.interleave = interleave
+        self.form.separator = ord(separator) if separator else 0
+        self.form.number = _STYLES[number]
+        self.form.price_places = _places(price_places, "price_places")
+        self.form.size_places = _places(size_places, "size_places")
+        self.form.negate_ask_sizes = negate_ask_sizes
+        self.separator = separator
+        self.number = number
+        self.signed = signed
+
+    @property
+    def depth(self):
+        return self.form.depth
+
+    @property
+    def interleave(self):
+        return bool(self.form.interleave)
+
+    @property
+    def price_places(self):
+        return None if self.form.price_places < 0 else self.form.price_places
+
+    @property
+    def size_places(self):
+        return None if self.form.size_places < 0 else self.form.size_places
+
+    @property
+    def negate_ask_sizes(self):
+        return bool(self.form.negate_ask_sizes)
+
+    def __repr__(self):
+        return (f"TextForm({self.depth}, interleave={self.interleave}, "
+                f"separator={self.separator!r}, number={self.number!r}, "
+                f"price_places={self.price_places!r}, size_places={self.size_places!r}, "
+                f"negate_ask_sizes={self.negate_ask_sizes}, signed={bool(self.signed)})")
+
+
+cdef _raise_unrenderable(const Out* out):
+    raise DecimalFormatError(
+        out.bad_raw, f"at {out.bad_decimals} decimals does not fit {out.bad_places} places")
+
+
+def book_crc32(L2Book book not None, TextForm form not None):
+    """CRC32 of ``form``'s text of ``book``: unsigned, or signed 32-bit when ``form.signed``.
+
+    Raises DecimalFormatError when a number has non-zero digits beyond the form's places.
+    """
+    cdef char chunk[HASH_CHUNK]
+    cdef Out out
+    cdef int status
+    out.buf = chunk
+    out.cap = HASH_CHUNK
+    out.len = 0
+    out.crc = 0
+    out.hashing = True
+    out.started = False
+    with nogil:
+        status = render_book_c(book.sides, book.price_decimals, book.size_decimals, &form.form,
+                               &out)
+        if status == STATUS_OK and out.len:
+            out.crc = crc32(out.crc, <const unsigned char*>out.buf, <unsigned int>out.len)
+    if status != STATUS_OK:
+        _raise_unrenderable(&out)
+    if form.signed and out.crc >= 0x80000000:
+        return <long long>out.crc - 0x100000000
+    return out.crc
+
+
+def book_text(L2Book book not None, TextForm form not None):
+    """The exact bytes :func:`book_crc32` hashes: for tests and for reading a mismatch."""
+    cdef Out out
+    cdef int status
+    out.cap = 4 * form.form.depth * NUMBER_ROOM + 1
+    out.buf = <char*>malloc(out.cap)
+    if out.buf == NULL:
+        raise MemoryError()
+    out.len = 0
+    out.crc = 0
+    out.hashing = False
+    out.started = False
+    try:
+        with nogil:
+            status = render_book_c(book.sides, book.price_decimals, book.size_decimals,
+                                   &form.form, &out)
+        if status != STATUS_OK:
+            _raise_unrenderable(&out)
+        return out.buf[:out.len]
+    finally:
+        free(out.buf)
