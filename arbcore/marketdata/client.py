@@ -5,17 +5,30 @@ Venue-neutral: a venue supplies its :class:`~arbcore.marketdata.feed.VenueFeed`,
 snapshot URL. Everything that can go wrong is counted and recovered from: a malformed frame is
 logged and dropped (the next delta then shows a gap), a gap or bad checksum resyncs that book,
 a dropped connection resyncs every book after the reconnect.
+
+Two ways to resync, chosen by whether a ``snapshot_url`` is given:
+
+- REST (Binance, Gate.io, KuCoin, OKX): the book buffers deltas while a snapshot is fetched.
+- Resubscribe (Bybit): the venue pushes a snapshot after every subscribe, so a gap sends the
+  symbol's unsubscribe + subscribe frames, and a reconnect needs nothing at all beyond the
+  subscribe the connection sends anyway (a REST snapshot would only race the pushed one).
+
+The URL may be a coroutine function (KuCoin: a token from ``bullet-public`` before every
+connect), and a venue that must not subscribe before the server greets it (KuCoin's
+``welcome``) passes ``ready``: subscribe frames are held back until a frame satisfies it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 import attrs
 import httpx
+from websockets.exceptions import ConnectionClosed
 
 from arbcore.errors import FeedError
 from arbcore.marketdata.feed import FastDeltaFeed, VenueFeed
@@ -25,11 +38,14 @@ from arbcore.model import Quote
 from arbcore.net.ws import Backoff, Keepalive, SubscribeBuilder, WsConnection
 from arbcore_ext.book import L2Book, LevelBuffer
 
-__all__ = ["BookClient", "ClientCounters"]
+__all__ = ["BookCallback", "BookClient", "ClientCounters", "UrlProvider"]
 
 logger = logging.getLogger(__name__)
 
 BookCallback = Callable[[str, L2Book], None]
+UrlProvider = str | Callable[[], Awaitable[str]]
+#: key in ``BookClient._pending`` (work by symbol) of the subscribe held back until ``ready``
+_HELD_SUBSCRIBE = ""
 
 
 @attrs.define
@@ -37,6 +53,7 @@ class ClientCounters:
     malformed: int = 0
     snapshot_requests: int = 0
     snapshot_failures: int = 0
+    resubscribes: int = 0
 
 
 class BookClient:
@@ -46,10 +63,11 @@ class BookClient:
         self,
         feed: VenueFeed,
         *,
-        url: str,
+        url: UrlProvider,
         subscribe: SubscribeBuilder,
         unsubscribe: SubscribeBuilder | None = None,
         snapshot_url: Callable[[str], str] | None = None,
+        ready: Callable[[bytes], bool] | None = None,
         http: httpx.AsyncClient | None = None,
         on_book: BookCallback | None = None,
         on_quote: Callable[[Quote], None] | None = None,
@@ -67,12 +85,16 @@ class BookClient:
         self._on_book = on_book
         self._on_quote = on_quote
         self._pending: dict[str, asyncio.Task[None]] = {}
+        self._can_resubscribe = unsubscribe is not None
+        self._reconnecting = False  # inside _on_connect: the connection has just subscribed
+        self._ready = ready
+        self._is_ready = ready is None
         self._fast: FastDeltaFeed | None = feed if hasattr(feed, "parse_delta_into") else None  # type: ignore[assignment]
         self._levels = LevelBuffer(256)
         self.connection = WsConnection(
-            url,
+            self._connect_url(url) if ready is not None else url,
             on_frame=self._on_frame,
-            subscribe=lambda symbols: subscribe(self._natives(symbols)),
+            subscribe=lambda symbols: subscribe(self._natives(symbols)) if self._is_ready else [],
             unsubscribe=(lambda symbols: unsubscribe(self._natives(symbols)))
             if unsubscribe
             else None,
@@ -83,10 +105,30 @@ class BookClient:
             clock=clock,
         )
 
+    def _connect_url(self, url: UrlProvider) -> Callable[[], Awaitable[str]]:
+        """The URL, and a new connection is not ready until the server says so."""
+
+        async def provide() -> str:
+            self._is_ready = False
+            return url if isinstance(url, str) else await url()
+
+        return provide
+
     def _natives(self, symbols: frozenset[str]) -> frozenset[str]:
         return frozenset(self.feed.symbols.by_symbol[symbol].native_symbol for symbol in symbols)
 
     # -- public -----------------------------------------------------------------------------------
+
+    @property
+    def keepalive(self) -> Keepalive | None:
+        """The keepalive the next session uses."""
+        return self.connection._keepalive
+
+    def set_keepalive(self, keepalive: Keepalive) -> None:
+        """Use ``keepalive`` from the next session on: KuCoin's ping interval comes with each
+        connection's token. The connection reads its keepalive when a session starts.
+        """
+        self.connection._keepalive = keepalive  # WsConnection has no setter yet
 
     def fresh_book(self, symbol: str) -> L2Book | None:
         """The book if it is in sync (never a stale one)."""
@@ -101,18 +143,19 @@ class BookClient:
             if instrument is None:
                 raise KeyError(f"{self.feed.venue} lists no instrument {symbol!r}")
             sync = self.feed.new_sync(instrument)
-            sync.on_resync = self._request_snapshot
+            sync.on_resync = self._request_resync
             self.syncs[symbol] = sync
         await self.connection.add_symbols(wanted)
 
     async def remove_symbols(self, symbols: Iterable[str]) -> None:
+        # forget the books first: a resync in flight must not subscribe them again
         gone = [symbol for symbol in symbols if symbol in self.syncs]
-        await self.connection.remove_symbols(gone)
         for symbol in gone:
             del self.syncs[symbol]
             task = self._pending.pop(symbol, None)
             if task is not None:
                 task.cancel()
+        await self.connection.remove_symbols(gone)
 
     async def run(self) -> None:
         await self.connection.run()
@@ -127,6 +170,12 @@ class BookClient:
     def _on_frame(self, frame: bytes, ts_ns: int) -> None:
         if self.recorder is not None:
             self.recorder.write("ws", ts_ns, frame)
+        if not self._is_ready:
+            assert self._ready is not None
+            if self._ready(frame):
+                self._is_ready = True
+                self._spawn(_HELD_SUBSCRIBE, self._subscribe_held)
+            return
         if self._fast is not None:
             scanned = self._fast.parse_delta_into(frame, ts_ns, 0, self._levels)
             if scanned is not None:
@@ -152,19 +201,69 @@ class BookClient:
                 self._on_book(event.symbol, sync.book)
 
     def _on_connect(self) -> None:
-        """After a (re)connect nothing from before is trusted: every book resyncs."""
-        for sync in self.syncs.values():
-            if sync.in_sync:
-                sync.resync("reconnected")
-            else:
-                self._request_snapshot(sync)
+        """After a (re)connect nothing from before is trusted: every book resyncs.
 
-    def _request_snapshot(self, sync: BookSync) -> None:
-        if self._snapshot_url is None or sync.symbol in self._pending:
-            return  # venues that push snapshots themselves resync by resubscribing
-        self._pending[sync.symbol] = asyncio.get_running_loop().create_task(
-            self._fetch_snapshot(sync)
-        )
+        Runs after the connection sent its subscribe frames and before it reads a frame, so a
+        venue that pushes snapshots has already been asked for fresh ones: no resubscribe then.
+        """
+        self._reconnecting = True
+        try:
+            for sync in self.syncs.values():
+                if sync.in_sync:
+                    sync.resync("reconnected")
+                else:
+                    self._request_resync(sync)
+        finally:
+            self._reconnecting = False
+
+    def _request_resync(self, sync: BookSync) -> None:
+        """A fresh snapshot for ``sync``: fetched over REST, or pushed after a resubscribe."""
+        if sync.symbol in self._pending or not self._is_ready:
+            return  # in flight already, or asked for once the connection is ready
+        if self._snapshot_url is not None:
+            self._spawn(sync.symbol, lambda: self._fetch_snapshot(sync))
+        elif self._can_resubscribe and not self._reconnecting:
+            self._spawn(sync.symbol, lambda: self._resubscribe(sync))
+        # else: the subscribe just sent (or the venue's own push) brings the snapshot
+
+    def _spawn(self, key: str, work: Callable[[], Awaitable[None]]) -> None:
+        """Run ``work()`` as the pending task under ``key`` (at most one per symbol)."""
+
+        async def run() -> None:
+            try:
+                await work()
+            finally:
+                if self._pending.get(key) is task:
+                    del self._pending[key]
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._pending[key] = task
+
+    async def _resubscribe(self, sync: BookSync) -> None:
+        """Unsubscribe + subscribe one symbol: the venue answers with a new snapshot.
+
+        The symbol goes back into the connection's set whatever happens to the unsubscribe, so
+        a connection lost meanwhile resubscribes it on reconnect; unless the book was removed.
+        """
+        self.counters.resubscribes += 1
+        try:
+            with contextlib.suppress(ConnectionClosed):
+                await self.connection.remove_symbols([sync.symbol])
+        finally:
+            if self.syncs.get(sync.symbol) is sync:
+                with contextlib.suppress(ConnectionClosed):
+                    await self.connection.add_symbols([sync.symbol])
+
+    async def _subscribe_held(self) -> None:
+        """Send the subscribe frames held back until the server said the connection is ready."""
+        held, self.connection.symbols = self.connection.symbols, frozenset()
+        with contextlib.suppress(ConnectionClosed):
+            await self.connection.add_symbols(held)
+        if self._snapshot_url is None:
+            return  # a venue that pushes snapshots has just been asked for them
+        for sync in list(self.syncs.values()):
+            if not sync.in_sync:
+                self._request_resync(sync)
 
     async def _fetch_snapshot(self, sync: BookSync) -> None:
         assert self._snapshot_url is not None
@@ -182,9 +281,10 @@ class BookClient:
         except (httpx.HTTPError, FeedError, ValueError) as exc:
             self.counters.snapshot_failures += 1
             logger.warning("%s %s: snapshot failed: %s", self.feed.venue, sync.symbol, exc)
-            self._pending.pop(sync.symbol, None)
             await asyncio.sleep(1.0)
-            self._request_snapshot(sync)
+            self._pending.pop(sync.symbol, None)
+            if self.syncs.get(sync.symbol) is sync:
+                self._request_resync(sync)
             return
         self._pending.pop(sync.symbol, None)
         for event in events:

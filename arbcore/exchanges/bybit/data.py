@@ -2,25 +2,42 @@
 
 from __future__ import annotations
 
+import itertools
+import json
+from collections.abc import Iterable
+from typing import Any
+
 import attrs
 
 from arbcore.exchanges.bybit import parsing
 from arbcore.exchanges.bybit.constants import (
+    BOOK_TOPIC,
     FULL_ORDERBOOK_PATH,
     INSTRUMENTS_PATH,
+    MAX_SUBSCRIBE_ARGS,
     ORDERBOOK_PATH,
+    PING_FRAME,
+    PING_INTERVAL_S,
     VENUE,
+    WS_PUBLIC_SPOT_URL,
 )
 from arbcore.exchanges.bybit.providers import parse_instruments
 from arbcore.exchanges.registry import VenueSpec
 from arbcore.exchanges.symbols import SymbolMap
+from arbcore.marketdata.client import BookClient
 from arbcore.marketdata.feed import new_book
 from arbcore.marketdata.sync import BookSync, Continuity, SequenceInfo, SeqView
 from arbcore.model import BookEvent, Instrument, Quote
+from arbcore.net.ws import Keepalive
 from arbcore_ext.book import LevelBuffer
 from arbcore_ext.jsonscan import ScanError
 
-__all__ = ["SPEC", "BybitBookFeed", "BybitRule"]
+__all__ = ["DEFAULT_DEPTH", "SPEC", "BybitBookFeed", "BybitDataClient", "BybitRule",
+           "topic_messages"]  # fmt: skip
+
+#: Spot book depth the live client subscribes to: 50 levels every 20 ms, the depth the docs'
+#: examples use; 200 and 1000 are slower (100 / 200 ms), 1 is top of book only.
+DEFAULT_DEPTH = 50
 
 #: ``u`` of the first message after a service restart (a snapshot that overwrites the book).
 RESTART_UPDATE_ID = 1
@@ -97,4 +114,53 @@ class BybitBookFeed:
         return BookSync(VENUE, instrument.symbol, new_book(instrument), BybitRule())
 
 
-SPEC = VenueSpec(VENUE, parse_instruments, BybitBookFeed, "BYBIT.0", INSTRUMENTS_PATH)
+_request_ids = itertools.count(1)
+
+
+def topic_messages(op: str, natives: Iterable[str], depth: int | str = DEFAULT_DEPTH) -> list[str]:
+    """``subscribe`` / ``unsubscribe`` frames for ``orderbook.<depth>.<symbol>`` topics.
+
+    Spot takes at most MAX_SUBSCRIBE_ARGS args per request, so larger sets are split.
+    """
+    args = [f"{BOOK_TOPIC}.{depth}.{native}" for native in sorted(natives)]
+    step = MAX_SUBSCRIBE_ARGS
+    return [
+        json.dumps({"req_id": str(next(_request_ids)), "op": op, "args": args[at : at + step]})
+        for at in range(0, len(args), step)
+    ]
+
+
+class BybitDataClient(BookClient):
+    """Live Bybit v5 books: ``orderbook.<depth>`` snapshots and deltas, no REST at all.
+
+    Bybit pushes a snapshot after every subscribe (and whenever it resets a book), so a gap
+    resyncs by unsubscribing and subscribing the symbol again, and a reconnect just waits for
+    the snapshot its subscribe brings; the REST book's ``u`` belongs to the 1000-level stream
+    only (protocols notes 3.2), so it could not seed a 50-level stream anyway.
+    ``rest_url`` is accepted for the common client signature and unused.
+    """
+
+    def __init__(
+        self,
+        instruments: Iterable[Instrument],
+        *,
+        ws_url: str = WS_PUBLIC_SPOT_URL,
+        rest_url: str | None = None,
+        depth: int | str = DEFAULT_DEPTH,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault(
+            "keepalive", Keepalive(interval_s=PING_INTERVAL_S, ping=lambda: PING_FRAME)
+        )
+        super().__init__(
+            BybitBookFeed(SymbolMap.of(VENUE, instruments)),
+            url=ws_url,
+            subscribe=lambda natives: topic_messages("subscribe", natives, depth),
+            unsubscribe=lambda natives: topic_messages("unsubscribe", natives, depth),
+            **kwargs,
+        )
+
+
+SPEC = VenueSpec(
+    VENUE, parse_instruments, BybitBookFeed, "BYBIT.0", INSTRUMENTS_PATH, BybitDataClient
+)

@@ -2,24 +2,45 @@
 
 from __future__ import annotations
 
+import json
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+import httpx
 
 from arbcore.exchanges.gateio import parsing
 from arbcore.exchanges.gateio.constants import (
     BOOK_PRICE_MIN_DECIMALS,
     BOOK_SIZE_MIN_DECIMALS,
     INSTRUMENTS_PATH,
+    ORDER_BOOK_UPDATE_CHANNEL,
+    ORDER_BOOK_UPDATE_INTERVAL,
+    PING_CHANNEL,
+    REST_BASE_URL,
+    SNAPSHOT_LIMIT,
+    SNAPSHOT_PATH,
     VENUE,
+    WS_URL,
 )
 from arbcore.exchanges.gateio.providers import parse_instruments
 from arbcore.exchanges.registry import VenueSpec
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.exchanges.wire import rescaled
+from arbcore.marketdata.client import BookClient
 from arbcore.marketdata.feed import new_book
 from arbcore.marketdata.sync import BookSync, RangeRule
 from arbcore.model import BookEvent, Instrument, Quote
+from arbcore.net.ws import Keepalive
 
-__all__ = ["SPEC", "GateioBookFeed", "book_instrument"]
+__all__ = ["PING_INTERVAL_S", "SPEC", "GateioBookFeed", "GateioDataClient", "book_instrument",
+           "channel_messages"]  # fmt: skip
+
+#: Gate cuts a silent client after a server-side timeout it does not state; the server's own
+#: protocol pings keep the socket up, ``spot.ping`` also resets that timer (protocols notes
+#: 2.7). 20 s is well inside any timeout a venue documents.
+PING_INTERVAL_S = 20.0
 
 
 def book_instrument(instrument: Instrument) -> Instrument:
@@ -59,4 +80,60 @@ class GateioBookFeed:
         return BookSync(VENUE, instrument.symbol, new_book(instrument), RangeRule())
 
 
-SPEC = VenueSpec(VENUE, parse_instruments, GateioBookFeed, "GATEIO.0", INSTRUMENTS_PATH)
+def channel_messages(event: str, natives: Iterable[str], now_s: int) -> list[str]:
+    """``spot.order_book_update`` subscribe / unsubscribe frames, one per pair (Gate's payload
+    is one pair and its interval); ``time`` must be within 60 s of Gate's clock."""
+    frames = []
+    for native in sorted(natives):
+        payload = [native, ORDER_BOOK_UPDATE_INTERVAL]
+        message = {"time": now_s, "channel": ORDER_BOOK_UPDATE_CHANNEL, "event": event,
+                   "payload": payload}  # fmt: skip
+        frames.append(json.dumps(message))
+    return frames
+
+
+class GateioDataClient(BookClient):
+    """Live Gate.io spot books: ``spot.order_book_update`` at 100 ms, synced to REST snapshots.
+
+    The legacy channel rather than ``spot.obu``: it is the one the recording proves and whose
+    sync procedure the docs spell out (U/u against the REST ``id``, protocols notes 2.2).
+    """
+
+    def __init__(
+        self,
+        instruments: Iterable[Instrument],
+        *,
+        ws_url: str = WS_URL,
+        rest_url: str = REST_BASE_URL,
+        http: httpx.AsyncClient | None = None,
+        snapshot_limit: int = SNAPSHOT_LIMIT,
+        clock: Callable[[], int] = time.time_ns,
+        **kwargs: Any,
+    ) -> None:
+        def now_s() -> int:
+            return clock() // 1_000_000_000
+
+        kwargs.setdefault(
+            "keepalive",
+            Keepalive(
+                interval_s=PING_INTERVAL_S,
+                ping=lambda: json.dumps({"time": now_s(), "channel": PING_CHANNEL}),
+            ),
+        )
+        super().__init__(
+            GateioBookFeed(SymbolMap.of(VENUE, instruments)),
+            url=ws_url,
+            subscribe=lambda natives: channel_messages("subscribe", natives, now_s()),
+            unsubscribe=lambda natives: channel_messages("unsubscribe", natives, now_s()),
+            snapshot_url=lambda native: (
+                rest_url + SNAPSHOT_PATH.format(pair=native, limit=snapshot_limit)
+            ),
+            http=http or httpx.AsyncClient(timeout=10.0),
+            clock=clock,
+            **kwargs,
+        )
+
+
+SPEC = VenueSpec(
+    VENUE, parse_instruments, GateioBookFeed, "GATEIO.0", INSTRUMENTS_PATH, GateioDataClient
+)
