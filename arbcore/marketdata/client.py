@@ -122,13 +122,13 @@ class BookClient:
     @property
     def keepalive(self) -> Keepalive | None:
         """The keepalive the next session uses."""
-        return self.connection._keepalive
+        return self.connection.keepalive
 
     def set_keepalive(self, keepalive: Keepalive) -> None:
         """Use ``keepalive`` from the next session on: KuCoin's ping interval comes with each
         connection's token. The connection reads its keepalive when a session starts.
         """
-        self.connection._keepalive = keepalive  # WsConnection has no setter yet
+        self.connection.keepalive = keepalive
 
     def fresh_book(self, symbol: str) -> L2Book | None:
         """The book if it is in sync (never a stale one)."""

@@ -103,6 +103,15 @@ class WsConnection:
         self._closing = False
         self.connected = asyncio.Event()
 
+    @property
+    def keepalive(self) -> Keepalive | None:
+        return self._keepalive
+
+    @keepalive.setter
+    def keepalive(self, keepalive: Keepalive | None) -> None:
+        """Takes effect from the next session (KuCoin's ping interval comes with each token)."""
+        self._keepalive = keepalive
+
     # -- symbols at runtime ---------------------------------------------------------------------
 
     async def add_symbols(self, symbols: Iterable[str]) -> None:
