@@ -102,7 +102,12 @@ def parse_book_message(frame: bytes, symbols: SymbolMap, ts_recv_ns: int = 0) ->
         scan_levels_at(frame, b"b", BID, price_decimals, size_decimals, levels, data_at)
         scan_levels_at(frame, b"a", ASK, price_decimals, size_decimals, levels, data_at)
         update_id = _int_at(frame, b"u", data_at)
-        event_ms = _int_at(frame, b"cts" if find_value(frame, b"cts") >= 0 else b"ts")
+        cts_at = find_value(frame, b"cts")
+        if cts_at < 0 or find_value(frame, b"cts", cts_at) >= 0:
+            raise ScanError("not one 'cts': the validating path reads the frame", 0)
+        event_ms, _ = scan_int(frame, cts_at)
+        if not event_ms:  # "cts": 0 stands for absent, as in the validating path
+            raise ScanError("cts 0", cts_at)
     except ScanError:
         return _validated_book_message(frame, symbols, ts_recv_ns)
     sides, prices, sizes = levels.arrays()

@@ -34,6 +34,8 @@ __all__ = ["parse_book_update", "parse_frame", "parse_order_book_snapshot"]
 
 def _native(channel: str, stream: str) -> str:
     """The pair a book message names: ``OMG_USDT``, or the middle of ``ob.OMG_USDT.50``."""
+    if not isinstance(stream, str):
+        raise MalformedMessage(f"result.s is not a string: {stream!r}", venue=VENUE)
     if channel == OBU_CHANNEL:
         parts = stream.split(".")
         if len(parts) != 3 or parts[0] != "ob":

@@ -194,7 +194,10 @@ def _rounded(text: str, decimals: int) -> int:
         raise MalformedMessage(f"size {text!r} is not a number", venue=VENUE) from None
     if not value.is_finite():
         raise MalformedMessage(f"size {text!r} is not a finite number", venue=VENUE)
-    quantized = value.quantize(decimal.Decimal(1).scaleb(-decimals), context=_ROUNDING)
+    try:
+        quantized = value.quantize(decimal.Decimal(1).scaleb(-decimals), context=_ROUNDING)
+    except decimal.InvalidOperation:  # more digits than the context holds: far too large
+        raise MalformedMessage(f"size {text!r} is out of range", venue=VENUE) from None
     return to_raw(format(quantized, "f"), decimals)
 
 
