@@ -6,6 +6,8 @@ so the same small readers serve them all.
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import attrs
@@ -29,15 +31,44 @@ _parser = cysimdjson.JSONParser()
 
 
 def decode_json(frame: bytes, venue: str) -> Any:
-    """The validating path's full parse (cysimdjson); a frame that is not JSON is malformed.
+    """The validating path's full parse; a frame that is not JSON is malformed.
 
+    A key repeated inside one object is refused too: parsers disagree on which copy wins (the
+    scanner reads the first, a JSON parser the last), so such a frame is never read at all.
     JSON numbers come back as floats: callers read prices and sizes only from strings (or use
     ``json.loads(parse_float=str)`` for venues that send numbers).
     """
     try:
-        return _parser.parse(frame).export()
+        return _parser.parse(frame).export() if not _has_duplicate_keys(frame) else _refuse()
     except ValueError as exc:
         raise MalformedMessage(f"not JSON: {exc}", venue=venue) from exc
+
+
+def _refuse() -> Any:
+    raise ValueError("a key is repeated inside one object")
+
+
+def _has_duplicate_keys(frame: bytes) -> bool:
+    """Exact check with the json module, only when a cheap count says a repeat is possible."""
+    keys = _KEY.findall(frame)
+    if len(keys) == len(set(keys)):
+        return False
+    repeated = False
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal repeated
+        if len({key for key, _ in items}) != len(items):
+            repeated = True
+        return dict(items)
+
+    try:
+        json.loads(frame, object_pairs_hook=pairs)
+    except ValueError:
+        return False  # not JSON at all: cysimdjson reports that
+    return repeated
+
+
+_KEY = re.compile(rb'"([^"\\]{1,64})"\s*:')
 
 
 #: The string value of the first ``"key":`` from ``start`` on; None if absent or not text.

@@ -6,9 +6,14 @@ snapshot URL. Everything that can go wrong is counted and recovered from: a malf
 logged and dropped (the next delta then shows a gap), a gap or bad checksum resyncs that book,
 a dropped connection resyncs every book after the reconnect.
 
-Two ways to resync, chosen by whether a ``snapshot_url`` is given:
+Three ways to resync, chosen by whether a ``snapshot_url`` or a ``request`` is given:
 
 - REST (Binance, Gate.io, KuCoin, OKX): the book buffers deltas while a snapshot is fetched.
+- Request over the WebSocket (HTX mbp): the symbol's ``request`` frames (HTX ``req``) are sent
+  on the same connection and the venue's reply is the snapshot; deltas buffer meanwhile. A
+  reconnect requests again for every book (a subscribe alone brings no snapshot); a request
+  whose reply has not brought the book into sync within ``request_timeout_s`` is sent again,
+  and requests are spaced ``request_interval_s`` apart (HTX: one per 100 ms per connection).
 - Resubscribe (Bybit): the venue pushes a snapshot after every subscribe, so a gap sends the
   symbol's unsubscribe + subscribe frames, and a reconnect needs nothing at all beyond the
   subscribe the connection sends anyway (a REST snapshot would only race the pushed one).
@@ -54,6 +59,8 @@ class ClientCounters:
     snapshot_requests: int = 0
     snapshot_failures: int = 0
     resubscribes: int = 0
+    #: snapshot requests sent over the WebSocket (request mode), retries included
+    ws_requests: int = 0
 
 
 class BookClient:
@@ -67,6 +74,9 @@ class BookClient:
         subscribe: SubscribeBuilder,
         unsubscribe: SubscribeBuilder | None = None,
         snapshot_url: Callable[[str], str] | None = None,
+        request: Callable[[str], list[str]] | None = None,
+        request_interval_s: float = 0.0,
+        request_timeout_s: float = 5.0,
         ready: Callable[[bytes], bool] | None = None,
         http: httpx.AsyncClient | None = None,
         on_book: BookCallback | None = None,
@@ -80,7 +90,13 @@ class BookClient:
         self.recorder = recorder
         self.syncs: dict[str, BookSync] = {}
         self.counters = ClientCounters()
+        if snapshot_url is not None and request is not None:
+            raise ValueError("a client resyncs by REST snapshot or by WebSocket request, not both")
         self._snapshot_url = snapshot_url
+        self._request = request
+        self._request_interval_ns = int(request_interval_s * 1e9)
+        self._request_timeout_s = request_timeout_s
+        self._last_request_ns = 0  # monotonic time of the last request sent
         self._http = http
         self._on_book = on_book
         self._on_quote = on_quote
@@ -208,6 +224,11 @@ class BookClient:
         """
         self._reconnecting = True
         try:
+            if self._request is not None:  # replies to the old connection's requests are lost
+                for symbol in list(self.syncs):
+                    task = self._pending.pop(symbol, None)
+                    if task is not None:
+                        task.cancel()
             for sync in self.syncs.values():
                 if sync.in_sync:
                     sync.resync("reconnected")
@@ -217,11 +238,14 @@ class BookClient:
             self._reconnecting = False
 
     def _request_resync(self, sync: BookSync) -> None:
-        """A fresh snapshot for ``sync``: fetched over REST, or pushed after a resubscribe."""
+        """A fresh snapshot for ``sync``: fetched over REST, requested over the WebSocket, or
+        pushed after a resubscribe."""
         if sync.symbol in self._pending or not self._is_ready:
             return  # in flight already, or asked for once the connection is ready
         if self._snapshot_url is not None:
             self._spawn(sync.symbol, lambda: self._fetch_snapshot(sync))
+        elif self._request is not None:
+            self._spawn(sync.symbol, lambda: self._request_snapshot(sync))
         elif self._can_resubscribe and not self._reconnecting:
             self._spawn(sync.symbol, lambda: self._resubscribe(sync))
         # else: the subscribe just sent (or the venue's own push) brings the snapshot
@@ -253,6 +277,38 @@ class BookClient:
             if self.syncs.get(sync.symbol) is sync:
                 with contextlib.suppress(ConnectionClosed):
                     await self.connection.add_symbols([sync.symbol])
+
+    async def _request_snapshot(self, sync: BookSync) -> None:
+        """Send the symbol's request frames until a reply brings the book into sync.
+
+        The reply arrives as an ordinary frame (a snapshot event); this task only waits for it,
+        re-sending after ``request_timeout_s``. It ends with the book in sync, with the book
+        removed, or cancelled by a reconnect (which requests again on the new connection).
+        """
+        assert self._request is not None
+        native = self.feed.symbols.by_symbol[sync.symbol].native_symbol
+        while self.syncs.get(sync.symbol) is sync and not sync.in_sync:
+            wait_ns = self._last_request_ns + self._request_interval_ns - time.monotonic_ns()
+            if wait_ns > 0:
+                await asyncio.sleep(wait_ns / 1e9)
+                continue  # another symbol's request may have taken the slot meanwhile
+            self._last_request_ns = time.monotonic_ns()
+            self.counters.ws_requests += 1
+            if not await self._send_frames(self._request(native)):
+                return  # no connection: the reconnect requests again
+            deadline = time.monotonic() + self._request_timeout_s
+            while not sync.in_sync and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            if not sync.in_sync:
+                logger.warning("%s %s: no snapshot reply; requesting again",
+                               self.feed.venue, sync.symbol)  # fmt: skip
+
+    async def _send_frames(self, frames: list[str]) -> bool:
+        """Send ``frames`` on the current connection; False if there is none (or it closed)."""
+        try:
+            return await self.connection.send(frames)
+        except ConnectionClosed:
+            return False
 
     async def _subscribe_held(self) -> None:
         """Send the subscribe frames held back until the server said the connection is ready."""

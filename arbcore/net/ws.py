@@ -112,6 +112,17 @@ class WsConnection:
         """Takes effect from the next session (KuCoin's ping interval comes with each token)."""
         self._keepalive = keepalive
 
+    @property
+    def is_open(self) -> bool:
+        return self._socket is not None
+
+    async def send(self, frames: list[str]) -> bool:
+        """Send frames on the current connection; False (nothing sent) while disconnected."""
+        if self._socket is None:
+            return False
+        await self._send_all(frames)
+        return True
+
     # -- symbols at runtime ---------------------------------------------------------------------
 
     async def add_symbols(self, symbols: Iterable[str]) -> None:

@@ -11,6 +11,9 @@ deltas carrying the venue's checksum, checked by :func:`parsing.book_checksum`.
 
 from __future__ import annotations
 
+import itertools
+import json
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -18,16 +21,31 @@ import numpy as np
 
 from arbcore.errors import MalformedMessage
 from arbcore.exchanges.bitfinex import parsing
-from arbcore.exchanges.bitfinex.constants import BOOK_CHANNEL, INSTRUMENTS_PATH, VENUE
+from arbcore.exchanges.bitfinex.constants import (
+    BOOK_CHANNEL,
+    CONF_FLAGS,
+    INSTRUMENTS_PATH,
+    PRECISION,
+    VENUE,
+    WS_PUBLIC_URL,
+)
 from arbcore.exchanges.bitfinex.parsing import ChannelMessage, MessageKind
 from arbcore.exchanges.bitfinex.providers import parse_instruments
 from arbcore.exchanges.registry import VenueSpec
 from arbcore.exchanges.symbols import SymbolMap
+from arbcore.marketdata.client import BookClient
 from arbcore.marketdata.feed import new_book
 from arbcore.marketdata.sync import BookSync, PrevRule
 from arbcore.model import BookEvent, BookEventKind, Instrument, Quote
+from arbcore.net.ws import Keepalive
 
-__all__ = ["SPEC", "BitfinexBookFeed"]
+__all__ = ["DEFAULT_LENGTH", "PING_INTERVAL_S", "SPEC", "BitfinexBookFeed", "BitfinexDataClient",
+           "book_subscribe", "conf_message", "ping_message"]  # fmt: skip
+
+#: Levels per side the live client asks for: the checksum covers 25, so more buys nothing.
+DEFAULT_LENGTH = "25"
+#: Heartbeats come per idle channel; an application ping keeps a quiet connection provably alive.
+PING_INTERVAL_S = 20.0
 
 _EMPTY = (np.empty(0, np.int8), np.empty(0, np.int64), np.empty(0, np.int64))
 
@@ -86,7 +104,21 @@ class BitfinexBookFeed:
             if instrument is not None:
                 state.books[int(event["chanId"])] = instrument
         elif event.get("event") == "unsubscribed":
-            state.books.pop(int(event.get("chanId", -1)), None)
+            chan_id = int(event.get("chanId", -1))
+            state.books.pop(chan_id, None)
+            state.book_last.pop(chan_id, None)  # its last message no longer matters
+
+    def new_connection(self, connection: int = 0) -> None:
+        """Forget ``connection``'s state: a new socket numbers its messages from the start and
+        assigns new channel ids, so nothing of the old one may judge the new one's frames."""
+        self._connections.pop(connection, None)
+
+    def channels(self, natives: Iterable[str], connection: int = 0) -> list[int]:
+        """The book channel ids ``connection`` has for these native symbols (to unsubscribe)."""
+        wanted = set(natives)
+        state = self._connections.get(connection)
+        books = state.books.items() if state is not None else ()
+        return sorted(chan for chan, i in books if i.native_symbol in wanted)
 
     def _sequence(
         self, state: _Connection, message: ChannelMessage, ts_recv_ns: int
@@ -144,4 +176,70 @@ def _event(
     )
 
 
-SPEC = VenueSpec(VENUE, parse_instruments, BitfinexBookFeed, "BITFINEX.0", INSTRUMENTS_PATH)
+_request_ids = itertools.count(1)
+
+
+def conf_message(flags: int = CONF_FLAGS) -> str:
+    """``{"event":"conf","flags":...}``: sent before a connection's first subscribe."""
+    return json.dumps({"event": "conf", "flags": flags})
+
+
+def book_subscribe(natives: Iterable[str], length: str = DEFAULT_LENGTH) -> list[str]:
+    """One P0 ``book`` subscribe per symbol (Bitfinex takes one channel per request)."""
+    return [json.dumps({"event": "subscribe", "channel": BOOK_CHANNEL, "symbol": native,
+                        "prec": PRECISION, "len": length})
+            for native in sorted(natives)]  # fmt: skip
+
+
+def ping_message() -> str:
+    """Application ping ``{"event":"ping","cid":n}``; the server answers ``pong``."""
+    return json.dumps({"event": "ping", "cid": next(_request_ids)})
+
+
+class BitfinexDataClient(BookClient):
+    """Live Bitfinex books: P0 ``book`` channels, SEQ_ALL and checksums, resynced by resubscribing.
+
+    Bitfinex pushes a snapshot after every subscribe and its REST book has no sequence, so a
+    gap or checksum failure sends unsubscribe (by channel id) + subscribe, and a reconnect waits
+    for the snapshot its subscribe brings (protocols notes 4.2). The ``conf`` flags
+    (SEQ_ALL | OB_CHECKSUM) are per connection, so they go ahead of each connection's first
+    subscribe; before every connect the feed forgets the old connection, whose sequence and
+    channel ids mean nothing on the new one. Heartbeats are sequence-numbered frames the feed
+    counts and otherwise ignores. ``rest_url`` is accepted for the common client signature.
+    """
+
+    def __init__(
+        self,
+        instruments: Iterable[Instrument],
+        *,
+        ws_url: str = WS_PUBLIC_URL,
+        rest_url: str | None = None,
+        length: str = DEFAULT_LENGTH,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("keepalive", Keepalive(interval_s=PING_INTERVAL_S, ping=ping_message))
+        self._configured = False  # conf sent on the current connection
+        feed = BitfinexBookFeed(SymbolMap.of(VENUE, instruments))
+
+        async def connect_url() -> str:
+            feed.new_connection()
+            self._configured = False
+            return ws_url
+
+        def subscribe(natives: frozenset[str]) -> list[str]:
+            conf = [] if self._configured else [conf_message()]
+            self._configured = True
+            return conf + book_subscribe(natives, length)
+
+        def unsubscribe(natives: frozenset[str]) -> list[str]:
+            return [json.dumps({"event": "unsubscribe", "chanId": chan_id})
+                    for chan_id in feed.channels(natives)]  # fmt: skip
+
+        super().__init__(
+            feed, url=connect_url, subscribe=subscribe, unsubscribe=unsubscribe, **kwargs
+        )
+
+
+SPEC = VenueSpec(
+    VENUE, parse_instruments, BitfinexBookFeed, "BITFINEX.0", INSTRUMENTS_PATH, BitfinexDataClient
+)

@@ -13,20 +13,45 @@ Two book channels, both read by :mod:`arbcore.exchanges.htx.parsing`:
 
 HTX spot has no book checksum. REST ``/market/depth`` carries ``version``, not ``seqNum``, so it
 cannot align an mbp chain: :meth:`HTXBookFeed.parse_rest` returns no events.
+
+:class:`HTXDataClient` is the live client: ``mbp.150`` on ``/feed``, its snapshot by ``req`` on
+the same connection (the :class:`~arbcore.marketdata.client.BookClient` request mode), and every
+server ``{"ping": n}`` answered ``{"pong": n}``.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable
+from typing import Any
+
 from arbcore.exchanges.htx import parsing
-from arbcore.exchanges.htx.constants import INSTRUMENTS_PATH, VENUE
+from arbcore.exchanges.htx.constants import (
+    INSTRUMENTS_PATH,
+    MBP_CHANNEL,
+    MBP_DEFAULT_LEVELS,
+    MBP_REQ_LEVELS,
+    PING_INTERVAL_S,
+    REQUEST_MESSAGE,
+    REQUEST_MIN_INTERVAL_S,
+    SUBSCRIBE_MESSAGE,
+    UNSUBSCRIBE_MESSAGE,
+    VENUE,
+    WS_FEED_URL,
+)
 from arbcore.exchanges.htx.providers import parse_instruments
 from arbcore.exchanges.registry import VenueSpec
 from arbcore.exchanges.symbols import SymbolMap
+from arbcore.marketdata.client import BookClient
 from arbcore.marketdata.feed import new_book
 from arbcore.marketdata.sync import BookSync, PrevRule
 from arbcore.model import BookEvent, BookEventKind, Instrument, Quote
+from arbcore.net.ws import Keepalive
 
-__all__ = ["SPEC", "HTXBookFeed"]
+__all__ = ["SPEC", "HTXBookFeed", "HTXDataClient", "answer_ping", "mbp_messages"]
+
+#: A gzip ``{"ping": n}`` is some 40 bytes; longer frames are not decompressed to look for one.
+_MAX_PING_FRAME = 128
 
 
 class HTXBookFeed:
@@ -63,6 +88,16 @@ class HTXBookFeed:
             return []
         return [event]
 
+    def forget(self, connection: int) -> None:
+        """Forget the newest sequences seen on ``connection``: it was replaced by a new one.
+
+        A live client reuses connection number 0 after a reconnect; the venue's sequences may
+        restart on the new connection, and its first snapshot must not be dropped as stale.
+        """
+        for key in [key for key in self._newest if key[0] == connection]:
+            del self._newest[key]
+        self.pings.pop(connection, None)
+
     def _newer(self, connection: int, event: BookEvent) -> bool:
         key = (connection, event.symbol)
         newest = self._newest.get(key)
@@ -79,4 +114,69 @@ class HTXBookFeed:
         return BookSync(VENUE, instrument.symbol, new_book(instrument), PrevRule())
 
 
-SPEC = VenueSpec(VENUE, parse_instruments, HTXBookFeed, "HUOBI.0", INSTRUMENTS_PATH)
+_request_ids = itertools.count(1)
+
+
+def mbp_messages(
+    template: str, natives: Iterable[str], levels: int = MBP_DEFAULT_LEVELS
+) -> list[str]:
+    """One ``sub`` / ``unsub`` / ``req`` frame (``template``) per ``market.<sym>.mbp.<levels>``.
+
+    HTX's documented single-channel form (``{"sub": "market.btcusdt.mbp.150", "id": "id1"}``),
+    each with its own id.
+    """
+    channels = [MBP_CHANNEL.format(symbol=native, levels=levels) for native in sorted(natives)]
+    return [template.format(channel=channel, id=f"id{next(_request_ids)}") for channel in channels]
+
+
+def answer_ping(frame: bytes) -> str | None:
+    """The ``{"pong": n}`` a server ``{"ping": n}`` frame (gzip) asks for, else None.
+
+    Frames longer than any ping are not decompressed: book frames pass at no cost.
+    """
+    return None if len(frame) > _MAX_PING_FRAME else parsing.pong_for(frame)
+
+
+class HTXDataClient(BookClient):
+    """Live HTX books: ``market.<sym>.mbp.<levels>`` deltas on ``/feed``, snapshots by ``req``.
+
+    The mbp chain starts from the reply to ``{"req": "market.<sym>.mbp.<levels>"}`` sent on the
+    same connection as the ``sub`` (REST depth has no seqNum): after a gap or a reconnect the
+    book is stale, deltas buffer and a ``req`` is sent; the reply is the snapshot. ``req``
+    supports 5, 20 and 150 levels, so those are the levels accepted (default 150, which sends
+    both sides every 100 ms). Requests are spaced by the venue's 100 ms limit. Server pings
+    are answered with pongs (two unanswered ones close the connection); ``rest_url`` is
+    accepted for the common client signature and unused.
+    """
+
+    def __init__(
+        self,
+        instruments: Iterable[Instrument],
+        *,
+        ws_url: str = WS_FEED_URL,
+        rest_url: str | None = None,
+        levels: int = MBP_DEFAULT_LEVELS,
+        **kwargs: Any,
+    ) -> None:
+        if levels not in MBP_REQ_LEVELS:
+            raise ValueError(f"mbp levels must be one of {MBP_REQ_LEVELS} (req), not {levels}")
+        kwargs.setdefault("keepalive", Keepalive(interval_s=PING_INTERVAL_S, answer=answer_ping))
+        kwargs.setdefault("request_interval_s", REQUEST_MIN_INTERVAL_S)
+        self.htx_feed = HTXBookFeed(SymbolMap.of(VENUE, instruments))
+        super().__init__(
+            self.htx_feed,
+            url=ws_url,
+            subscribe=lambda natives: mbp_messages(SUBSCRIBE_MESSAGE, natives, levels),
+            unsubscribe=lambda natives: mbp_messages(UNSUBSCRIBE_MESSAGE, natives, levels),
+            request=lambda native: mbp_messages(REQUEST_MESSAGE, [native], levels),
+            **kwargs,
+        )
+
+    def _on_connect(self) -> None:
+        """A new connection: sequences seen on the old one no longer hold, then every book
+        resyncs by ``req`` (see :meth:`BookClient._on_connect`)."""
+        self.htx_feed.forget(0)
+        super()._on_connect()
+
+
+SPEC = VenueSpec(VENUE, parse_instruments, HTXBookFeed, "HUOBI.0", INSTRUMENTS_PATH, HTXDataClient)

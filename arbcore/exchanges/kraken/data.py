@@ -2,22 +2,51 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import itertools
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import attrs
 
 from arbcore.exchanges.kraken import parsing
-from arbcore.exchanges.kraken.constants import DEFAULT_BOOK_DEPTH, INSTRUMENTS_PATH, VENUE
+from arbcore.exchanges.kraken.constants import (
+    BOOK_CHANNEL,
+    BOOK_DEPTH,
+    DEFAULT_BOOK_DEPTH,
+    INSTRUMENTS_PATH,
+    PING_INTERVAL_S,
+    VENUE,
+    WS_V1_URL,
+)
 from arbcore.exchanges.kraken.parsing import BookFormat
 from arbcore.exchanges.kraken.providers import parse_instruments
 from arbcore.exchanges.registry import VenueSpec
 from arbcore.exchanges.symbols import SymbolMap
+from arbcore.marketdata.client import BookClient
 from arbcore.marketdata.feed import new_book
-from arbcore.marketdata.sync import BookSync, ChecksumOnlyRule
+from arbcore.marketdata.sync import BookSync, Continuity, SequenceInfo
 from arbcore.model import BookEvent, BookEventKind, Instrument, Quote
+from arbcore.net.ws import Keepalive
 from arbcore_ext.book import L2Book
 
-__all__ = ["SPEC", "KrakenBookFeed", "KrakenChecksum"]
+__all__ = ["SPEC", "ArrivalRule", "KrakenBookFeed", "KrakenChecksum", "KrakenDataClient",
+           "book_messages", "ping_message"]  # fmt: skip
+
+
+@attrs.frozen
+class ArrivalRule:
+    """Kraken sends no sequence numbers: events are numbered by arrival, the checksum judges.
+
+    The only thing the order of arrival decides is which deltas predate a snapshot. A snapshot
+    pushed on (re)subscribe already contains every delta that reached the client before it, so
+    those (buffered while the book waited) are skipped rather than applied a second time on top
+    of the newer book, which would fail the next checksum and resubscribe again. Every later
+    delta applies; a lost one is caught by the checksum.
+    """
+
+    def check(self, book_id: int, event: SequenceInfo) -> Continuity:
+        return Continuity.SKIP if event.last_seq <= book_id else Continuity.APPLY
 
 
 @attrs.frozen
@@ -43,10 +72,11 @@ class KrakenChecksum:
 class KrakenBookFeed:
     """WebSocket books checked by Kraken's CRC32 alone (no sequence numbers exist).
 
-    Every update applies (:class:`ChecksumOnlyRule`); the book is truncated to the subscribed
-    depth and its top 10 checksummed after each one (protocols notes 3.2-3.3). A mismatch
-    resyncs; the next snapshot (a resubscribe) restores the book. Kraken has no REST snapshot
-    that can be aligned with the stream, so :meth:`parse_rest` yields nothing.
+    Each book event is numbered by arrival per pair (:class:`ArrivalRule`); the book is
+    truncated to the subscribed depth and its top 10 checksummed after each update (protocols
+    notes 3.2-3.3). A mismatch resyncs; the next snapshot (a resubscribe) restores the book.
+    Kraken has no REST snapshot that can be aligned with the stream, so :meth:`parse_rest`
+    yields nothing.
     """
 
     venue = VENUE
@@ -55,6 +85,7 @@ class KrakenBookFeed:
         self.symbols = symbols
         self._formats: dict[str, BookFormat] = {}
         self._v2_depths: dict[str, int] = {}  # unified symbol -> depth from the subscribe ack
+        self._arrivals = itertools.count(1)  # the sequence :class:`ArrivalRule` reads
 
     def parse_ws(
         self, frame: bytes, ts_recv_ns: int, connection: int = 0
@@ -65,12 +96,17 @@ class KrakenBookFeed:
             if acked is not None:
                 self._v2_depths[acked[0]] = acked[1]
             return events
+        numbered: list[BookEvent | Quote] = []
         for event in events:
-            if isinstance(event, BookEvent) and event.kind is BookEventKind.SNAPSHOT:
-                instrument = self.symbols.by_symbol[event.symbol]
-                depth = self._v2_depths.get(event.symbol, DEFAULT_BOOK_DEPTH)
-                self._formats[event.symbol] = parsing.book_format(frame, instrument, depth)
-        return events
+            if isinstance(event, BookEvent):
+                if event.kind is BookEventKind.SNAPSHOT:
+                    instrument = self.symbols.by_symbol[event.symbol]
+                    depth = self._v2_depths.get(event.symbol, DEFAULT_BOOK_DEPTH)
+                    self._formats[event.symbol] = parsing.book_format(frame, instrument, depth)
+                arrival = next(self._arrivals)
+                event = attrs.evolve(event, first_seq=arrival, last_seq=arrival)
+            numbered.append(event)
+        return numbered
 
     def parse_rest(self, url: str | None, body: bytes, ts_recv_ns: int = 0) -> list[BookEvent]:
         return []
@@ -80,9 +116,55 @@ class KrakenBookFeed:
             VENUE,
             instrument.symbol,
             new_book(instrument),
-            ChecksumOnlyRule(),
+            ArrivalRule(),
             checksum=KrakenChecksum(instrument, self._formats),
         )
 
 
-SPEC = VenueSpec(VENUE, parse_instruments, KrakenBookFeed, "KRAKEN.0", INSTRUMENTS_PATH)
+_request_ids = itertools.count(1)
+
+
+def book_messages(event: str, natives: Iterable[str], depth: int = BOOK_DEPTH) -> list[str]:
+    """v1 ``subscribe`` / ``unsubscribe`` frames of the ``book`` channel for some wsnames."""
+    subscription = {"name": BOOK_CHANNEL, "depth": depth}
+    return [json.dumps({"event": event, "pair": sorted(natives), "subscription": subscription})]
+
+
+def ping_message() -> str:
+    """v1 application ping ``{"event":"ping","reqid":n}``; the server answers ``pong``."""
+    return json.dumps({"event": "ping", "reqid": next(_request_ids)})
+
+
+class KrakenDataClient(BookClient):
+    """Live Kraken spot books over WebSocket v1 (``book-<depth>``), resynced by resubscribing.
+
+    Kraken has no sequence numbers and no REST book that lines up with the stream (protocols
+    notes 3.2, 3.4): the snapshot it pushes after every subscribe is the only way back in sync,
+    so a checksum failure sends unsubscribe + subscribe and a reconnect waits for the snapshot
+    its subscribe brings. Heartbeats (about one a second when idle) are ignored by the feed;
+    an application ping goes out every ``PING_INTERVAL_S``. ``rest_url`` is accepted for the
+    common client signature and unused.
+    """
+
+    def __init__(
+        self,
+        instruments: Iterable[Instrument],
+        *,
+        ws_url: str = WS_V1_URL,
+        rest_url: str | None = None,
+        depth: int = BOOK_DEPTH,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("keepalive", Keepalive(interval_s=PING_INTERVAL_S, ping=ping_message))
+        super().__init__(
+            KrakenBookFeed(SymbolMap.of(VENUE, instruments)),
+            url=ws_url,
+            subscribe=lambda natives: book_messages("subscribe", natives, depth),
+            unsubscribe=lambda natives: book_messages("unsubscribe", natives, depth),
+            **kwargs,
+        )
+
+
+SPEC = VenueSpec(
+    VENUE, parse_instruments, KrakenBookFeed, "KRAKEN.0", INSTRUMENTS_PATH, KrakenDataClient
+)

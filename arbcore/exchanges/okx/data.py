@@ -9,7 +9,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import attrs
-import httpx
 
 from arbcore.exchanges.okx import parsing
 from arbcore.exchanges.okx.constants import (
@@ -18,8 +17,6 @@ from arbcore.exchanges.okx.constants import (
     PING,
     PING_INTERVAL_S,
     REST_BASE_URL,
-    SNAPSHOT_DEPTH,
-    SNAPSHOT_PATH,
     VENUE,
     WS_URL,
 )
@@ -138,7 +135,15 @@ def subscribe_messages(op: str, natives: Iterable[str]) -> list[str]:
 
 
 class OKXDataClient(BookClient):
-    """Live OKX spot books: the ``books`` channel; a gap refetches a seqId'd REST snapshot."""
+    """Live OKX spot books: the ``books`` channel, resynced by resubscribing.
+
+    OKX pushes an ``action:"snapshot"`` after every subscribe, and its documented recovery from
+    a gap is to resubscribe for a new one (protocols notes 2.2); a reconnect just waits for the
+    snapshot its subscribe brings, where a REST snapshot would only race it. :class:`OKXSeqRule`
+    still aligns a seqId'd REST book, should OKX delist the pushed snapshot as announced: that
+    path needs only ``snapshot_url`` back. ``rest_url`` is accepted for the common client
+    signature and unused.
+    """
 
     def __init__(
         self,
@@ -146,7 +151,6 @@ class OKXDataClient(BookClient):
         *,
         ws_url: str = WS_URL,
         rest_url: str = REST_BASE_URL,
-        http: httpx.AsyncClient | None = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("keepalive", Keepalive(interval_s=PING_INTERVAL_S, ping=lambda: PING))
@@ -155,12 +159,8 @@ class OKXDataClient(BookClient):
             url=ws_url,
             subscribe=lambda natives: subscribe_messages("subscribe", natives),
             unsubscribe=lambda natives: subscribe_messages("unsubscribe", natives),
-            snapshot_url=lambda native: (
-                rest_url + SNAPSHOT_PATH.format(symbol=native, depth=SNAPSHOT_DEPTH)
-            ),
-            http=http or httpx.AsyncClient(timeout=10.0),
             **kwargs,
         )
 
 
-SPEC = VenueSpec(VENUE, parse_instruments, OKXBookFeed, "OKX.0", INSTRUMENTS_PATH)
+SPEC = VenueSpec(VENUE, parse_instruments, OKXBookFeed, "OKX.0", INSTRUMENTS_PATH, OKXDataClient)

@@ -24,6 +24,7 @@ from arbcore.exchanges.symbols import SymbolMap
 from arbcore.marketdata.feed import ReplayReport, replay
 from arbcore.marketdata.records import Record
 from arbcore.model import BookEvent, BookEventKind, Instrument
+from arbcore.testing import htx_mbp
 from arbcore.testing.conformance import Recording, load_recording
 from arbcore_ext.book import ASK, BID
 from arbcore_ext.jsonscan import ScanError
@@ -41,18 +42,6 @@ YFI = "YFI/HUSD"
 @pytest.fixture(scope="module")
 def huobi(shared_data: Path) -> Recording:
     return load_recording("htx", [shared_data / "real/htx/HUOBI.ws.44.0"])
-
-
-class Number(str):
-    """A JSON number kept as its wire text (so a re-encoded frame writes it bare)."""
-
-
-def _texts(record: Record) -> dict[str, Any]:
-    """A recorded frame decoded with every number kept as its wire text."""
-    decoded: dict[str, Any] = json.loads(
-        parsing.decompress(record.payload), parse_float=Number, parse_int=Number
-    )
-    return decoded
 
 
 def _run(recording: Recording, records: Sequence[Record]) -> tuple[ReplayReport, HTXBookFeed]:
@@ -144,7 +133,9 @@ def test_htx_scanner_and_validating_path_agree_on_every_recorded_book_message(
             # a size finer than the book's 8 decimals (an HTX double): only the validating path
             # rounds it, and the level really has such a size
             declined += 1
-            sizes = [pair[1] for side in ("bids", "asks") for pair in _texts(record)["tick"][side]]
+            sizes = [
+                pair[1] for side in ("bids", "asks") for pair in htx_mbp.texts(record)["tick"][side]
+            ]
             assert any("." in size and len(size.split(".")[1].split("E")[0]) > 8 for size in sizes)
             continue
         assert (fast.kind, fast.first_seq, fast.last_seq, fast.prev_seq, fast.ts_event_ns) == (
@@ -196,24 +187,9 @@ def test_htx_dropped_step0_snapshot_leaves_the_final_book_exact(huobi: Recording
 
 def _with_size(record: Record, size: str) -> Record:
     """The record with its first bid's size replaced (re-gzipped, as the venue sends it)."""
-    message = _texts(record)
-    message["tick"]["bids"][0][1] = Number(size)
-    return attrs.evolve(record, payload=_frame(message))
-
-
-def _bare_numbers(value: Any) -> str:
-    """JSON of a message decoded by :func:`_texts`, its numbers written bare again."""
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(k)}:{_bare_numbers(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list):
-        return "[" + ",".join(_bare_numbers(item) for item in value) + "]"
-    if isinstance(value, Number):
-        return str(value)
-    return json.dumps(value)
-
-
-def _frame(message: dict[str, Any]) -> bytes:
-    return gzip.compress(_bare_numbers(message).encode())
+    message = htx_mbp.texts(record)
+    message["tick"]["bids"][0][1] = htx_mbp.Number(size)
+    return attrs.evolve(record, payload=htx_mbp.frame(message))
 
 
 def test_htx_changed_step0_size_is_repaired_by_the_next_snapshot(huobi: Recording) -> None:
@@ -235,56 +211,10 @@ def test_htx_changed_step0_size_is_repaired_by_the_next_snapshot(huobi: Recordin
 
 # -- an mbp session derived from the real capture: consecutive step0 images as mbp diffs ---------
 
-SEQ_BASE = 100_000_000_000
-
-
-def _seq(k: int) -> int:
-    return SEQ_BASE + 2 * k  # not contiguous, as in the docs' 150-level example
-
-
-def _diff(old: list[list[str]], new: list[list[str]]) -> list[list[str]]:
-    before = {price: size for price, size in old}
-    after = {price: size for price, size in new}
-    changed = [[price, size] for price, size in new if before.get(price) != size]
-    return changed + [[price, Number("0")] for price in before if price not in after]
-
-
-def _mbp_session(recording: Recording) -> list[Record]:
-    """Per symbol: deltas 1 and 2 arrive first (cached), then the req reply at delta 1's seqNum,
-    then the rest of the chain; at the positions the step0 images had in the capture."""
-    images: dict[str, list[dict[str, Any]]] = {}
-    out: list[Record] = []
-    for record in recording.records:
-        if record.kind != "ws":
-            continue
-        message = _texts(record)
-        if not str(message.get("ch", "")).endswith(".depth.step0"):
-            continue
-        native = message["ch"].split(".")[1]
-        seen = images.setdefault(native, [])
-        seen.append(message["tick"])
-        k = len(seen) - 1
-        if k == 0:
-            continue
-        tick = {
-            "seqNum": Number(_seq(k)),
-            "prevSeqNum": Number(_seq(k - 1)),
-            "bids": _diff(seen[k - 1]["bids"], seen[k]["bids"]),
-            "asks": _diff(seen[k - 1]["asks"], seen[k]["asks"]),
-        }
-        channel = f"market.{native}.mbp.150"
-        delta = {"ch": channel, "ts": message["ts"], "tick": tick}
-        out.append(attrs.evolve(record, payload=_frame(delta)))
-        if k == 2:
-            data = {"seqNum": Number(_seq(1)), "bids": seen[1]["bids"], "asks": seen[1]["asks"]}
-            reply = {"id": native, "rep": channel, "status": "ok", "data": data}
-            out.append(attrs.evolve(record, payload=_frame(reply)))
-    return out
-
 
 @pytest.fixture(scope="module")
 def mbp_session(huobi: Recording) -> list[Record]:
-    return _mbp_session(huobi)
+    return htx_mbp.mbp_session(huobi)
 
 
 def _mbp_indices(records: Sequence[Record], native: str) -> list[int]:
@@ -324,7 +254,9 @@ def test_htx_mbp_dropped_delta_is_a_gap_at_that_message_and_resyncs(
     book = report.as_json()["books"][YFI]
     assert (book["gaps"], book["resyncs"]) == (1, 1)
     assert book["updates"] == 9  # deltas 2 (from the cache) to 10
-    assert report.books[YFI].sync.book_id == _seq(10)  # delta 12 did not name it: the gap
+    assert report.books[YFI].sync.book_id == htx_mbp.mbp_seq(
+        10
+    )  # delta 12 did not name it: the gap
     assert (book["best_bid"], book["best_ask"]) == (None, None)  # stale until a new req reply
 
 
@@ -336,7 +268,9 @@ def test_htx_mbp_swapped_deltas_are_a_gap(huobi: Recording, mbp_session: list[Re
     report = _run(huobi, records)[0]
     book = report.as_json()["books"][YFI]
     assert (book["gaps"], book["resyncs"], book["updates"]) == (1, 1, 19)  # deltas 2 to 20
-    assert report.books[YFI].sync.book_id == _seq(20)  # delta 22, arriving first, is the gap
+    assert report.books[YFI].sync.book_id == htx_mbp.mbp_seq(
+        20
+    )  # delta 22, arriving first, is the gap
     assert book["best_bid"] is None
 
 
@@ -346,7 +280,9 @@ def test_htx_mbp_changed_size_is_not_detectable_without_a_checksum(
     # HTX spot publishes no book checksum: a changed size keeps the chain intact. Recorded here
     # so nobody believes otherwise; the cross-venue quality monitor is the only other check.
     records = list(mbp_session)
-    at = next(i for i in _mbp_indices(records, "yfihusd")[5:] if _texts(records[i])["tick"]["bids"])
+    at = next(
+        i for i in _mbp_indices(records, "yfihusd")[5:] if htx_mbp.texts(records[i])["tick"]["bids"]
+    )
     records[at] = _with_size(records[at], "7.5")
     book = _run(huobi, records)[0].as_json()["books"][YFI]
     assert (book["gaps"], book["resyncs"]) == (0, 0)
@@ -509,3 +445,19 @@ def test_htx_feed_ignores_unknown_symbols_trades_and_errors() -> None:
     )
     for message in frames:
         assert feed.parse_ws(gzip.compress(json.dumps(message).encode()), 0) == []
+
+
+def test_htx_feed_forgets_a_replaced_connections_sequences() -> None:
+    # a live client reuses connection 0 after a reconnect, where seqNums may have restarted
+    feed = HTXBookFeed(_btc())
+
+    def reply(seq: int) -> bytes:
+        data = {"seqNum": seq, "bids": [[100.0, 1.0]], "asks": [[101.0, 1.0]]}
+        return gzip.compress(json.dumps({"rep": "market.btcusdt.mbp.150", "data": data}).encode())
+
+    assert len(feed.parse_ws(reply(500), 0)) == 1
+    assert feed.parse_ws(reply(400), 0) == []  # older than the newest on this connection
+    assert feed.stale_snapshots == 1
+    feed.forget(0)
+    (event,) = feed.parse_ws(reply(400), 0)
+    assert event.last_seq == 400
