@@ -14,7 +14,8 @@ The rules are small pure objects, one per documented sequencing scheme:
   channels, Binance futures; OKX refines it in ``okx.data.OKXSeqRule`` to align REST snapshots
   and accept the pre-2023 pushes that carry no sequence);
 - :class:`IncrementRule`: ``last == id + 1`` (Bybit, Bitfinex);
-- :class:`ChecksumOnlyRule`: no sequence, every delta applies and checksums decide (Kraken).
+- :class:`ArrivalRule`: no sequence; the feed numbers events by arrival, so deltas older than a
+  pushed snapshot are skipped and checksums decide the rest (Kraken).
 
 ``id`` is the sequence of the last applied event (the snapshot's first).
 """
@@ -34,10 +35,10 @@ from arbcore.model import BookEvent, BookEventKind
 from arbcore_ext.book import BID, L2Book, LevelBuffer
 
 __all__ = [
+    "ArrivalRule",
     "BookCounters",
     "BookSync",
     "ChecksumFunction",
-    "ChecksumOnlyRule",
     "Continuity",
     "IncrementRule",
     "PrevRule",
@@ -127,11 +128,17 @@ class IncrementRule:
 
 
 @attrs.frozen
-class ChecksumOnlyRule:
-    """No sequence numbers: every delta applies and the venue's checksum is the judge."""
+class ArrivalRule:
+    """No sequence numbers: the feed numbers events by arrival and the checksum judges.
+
+    Arrival order only decides which deltas predate a snapshot: one pushed on (re)subscribe
+    already contains every delta that reached the client before it, so those (buffered while the
+    book waited) are skipped, not applied a second time on top of the newer book. Every later
+    delta applies; a lost one is caught by the venue's checksum.
+    """
 
     def check(self, book_id: int, event: SequenceInfo) -> Continuity:
-        return Continuity.APPLY
+        return Continuity.SKIP if event.last_seq <= book_id else Continuity.APPLY
 
 
 ChecksumFunction = Callable[[L2Book], int]

@@ -25,28 +25,13 @@ from arbcore.exchanges.registry import VenueSpec
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.marketdata.client import BookClient
 from arbcore.marketdata.feed import new_book
-from arbcore.marketdata.sync import BookSync, Continuity, SequenceInfo
+from arbcore.marketdata.sync import ArrivalRule, BookSync
 from arbcore.model import BookEvent, BookEventKind, Instrument, Quote
 from arbcore.net.ws import Keepalive
 from arbcore_ext.book import L2Book
 
-__all__ = ["SPEC", "ArrivalRule", "KrakenBookFeed", "KrakenChecksum", "KrakenDataClient",
+__all__ = ["SPEC", "KrakenBookFeed", "KrakenChecksum", "KrakenDataClient",
            "book_messages", "ping_message"]  # fmt: skip
-
-
-@attrs.frozen
-class ArrivalRule:
-    """Kraken sends no sequence numbers: events are numbered by arrival, the checksum judges.
-
-    The only thing the order of arrival decides is which deltas predate a snapshot. A snapshot
-    pushed on (re)subscribe already contains every delta that reached the client before it, so
-    those (buffered while the book waited) are skipped rather than applied a second time on top
-    of the newer book, which would fail the next checksum and resubscribe again. Every later
-    delta applies; a lost one is caught by the checksum.
-    """
-
-    def check(self, book_id: int, event: SequenceInfo) -> Continuity:
-        return Continuity.SKIP if event.last_seq <= book_id else Continuity.APPLY
 
 
 @attrs.frozen
