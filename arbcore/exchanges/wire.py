@@ -17,11 +17,20 @@ from numpy.typing import NDArray
 
 from arbcore.errors import MalformedMessage
 from arbcore.exchanges.symbols import SymbolMap
-from arbcore.model import Instrument
+from arbcore.model import BookEvent, BookEventKind, Instrument
 from arbcore_ext.fixedpoint import rescale, to_raw_array
 from arbcore_ext.jsonscan import string_value
 
-__all__ = ["LevelArrays", "decode_json", "find_instrument", "level_arrays", "rescaled", "string_at"]
+__all__ = [
+    "LevelArrays",
+    "book_event",
+    "decode_json",
+    "find_instrument",
+    "join_sides",
+    "level_arrays",
+    "rescaled",
+    "string_at",
+]
 
 #: ``(sides, prices, sizes)`` of one side's levels.
 LevelArrays = tuple[NDArray[np.int8], NDArray[np.int64], NDArray[np.int64]]
@@ -116,4 +125,40 @@ def rescaled(instrument: Instrument, price_decimals: int, size_decimals: int) ->
         min_notional=rescale(instrument.min_notional, old_price, price_decimals),
         lot_size=rescale(instrument.lot_size, old_size, size_decimals),
         min_qty=rescale(instrument.min_qty, old_size, size_decimals),
+    )
+
+
+def join_sides(*parts: LevelArrays) -> LevelArrays:
+    """One message's sides (bids, then asks) as one set of flat arrays."""
+    return (
+        np.concatenate([part[0] for part in parts]),
+        np.concatenate([part[1] for part in parts]),
+        np.concatenate([part[2] for part in parts]),
+    )
+
+
+def book_event(
+    venue: str,
+    symbol: str,
+    kind: BookEventKind,
+    levels: LevelArrays,
+    *,
+    first_seq: int,
+    last_seq: int,
+    ts_event_ns: int = 0,
+    ts_recv_ns: int = 0,
+) -> BookEvent:
+    """The BookEvent of one parsed message (the call every venue parser ends with)."""
+    sides, prices, sizes = levels
+    return BookEvent(
+        venue=venue,
+        symbol=symbol,
+        kind=kind,
+        sides=sides,
+        prices=prices,
+        sizes=sizes,
+        first_seq=first_seq,
+        last_seq=last_seq,
+        ts_event_ns=ts_event_ns,
+        ts_recv_ns=ts_recv_ns,
     )

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from arbcore.errors import MalformedMessage
 from arbcore.exchanges import wire
 from arbcore.exchanges.binance.constants import VENUE
@@ -91,19 +89,10 @@ def parse_depth_update(frame: bytes, symbols: SymbolMap, ts_recv_ns: int = 0) ->
         event_time, _ = scan_int(frame, find_value(frame, b"E"))
     except ScanError:
         return _validated_depth_update(frame, symbols, ts_recv_ns)
-    sides, prices, sizes = levels.arrays()
-    return BookEvent(
-        venue=VENUE,
-        symbol=instrument.symbol,
-        kind=BookEventKind.DELTA,
-        sides=sides,
-        prices=prices,
-        sizes=sizes,
-        first_seq=first,
-        last_seq=last,
-        ts_event_ns=event_time * 1_000_000,
-        ts_recv_ns=ts_recv_ns,
-    )
+    return wire.book_event(
+        VENUE, instrument.symbol, BookEventKind.DELTA, levels.arrays(), first_seq=first,
+        last_seq=last, ts_event_ns=event_time * 1_000_000, ts_recv_ns=ts_recv_ns,
+    )  # fmt: skip
 
 
 def _payload(frame: bytes) -> Any:
@@ -129,18 +118,10 @@ def _validated_depth_update(frame: bytes, symbols: SymbolMap, ts_recv_ns: int) -
         first, last, event_time = int(data["U"]), int(data["u"]), int(data["E"])
     except (KeyError, TypeError) as exc:
         raise MalformedMessage(f"depthUpdate without {exc}", venue=VENUE) from exc
-    return BookEvent(
-        venue=VENUE,
-        symbol=instrument.symbol,
-        kind=BookEventKind.DELTA,
-        sides=np.concatenate([bid[0], ask[0]]),
-        prices=np.concatenate([bid[1], ask[1]]),
-        sizes=np.concatenate([bid[2], ask[2]]),
-        first_seq=first,
-        last_seq=last,
-        ts_event_ns=event_time * 1_000_000,
-        ts_recv_ns=ts_recv_ns,
-    )
+    return wire.book_event(
+        VENUE, instrument.symbol, BookEventKind.DELTA, wire.join_sides(bid, ask), first_seq=first,
+        last_seq=last, ts_event_ns=event_time * 1_000_000, ts_recv_ns=ts_recv_ns,
+    )  # fmt: skip
 
 
 def parse_depth_snapshot(body: bytes, instrument: Instrument, ts_recv_ns: int = 0) -> BookEvent:
@@ -152,17 +133,10 @@ def parse_depth_snapshot(body: bytes, instrument: Instrument, ts_recv_ns: int = 
         last = int(data["lastUpdateId"])
     except (KeyError, TypeError) as exc:
         raise MalformedMessage(f"depth snapshot without {exc}", venue=VENUE) from exc
-    return BookEvent(
-        venue=VENUE,
-        symbol=instrument.symbol,
-        kind=BookEventKind.SNAPSHOT,
-        sides=np.concatenate([bid[0], ask[0]]),
-        prices=np.concatenate([bid[1], ask[1]]),
-        sizes=np.concatenate([bid[2], ask[2]]),
-        first_seq=last,
-        last_seq=last,
-        ts_recv_ns=ts_recv_ns,
-    )
+    return wire.book_event(
+        VENUE, instrument.symbol, BookEventKind.SNAPSHOT, wire.join_sides(bid, ask),
+        first_seq=last, last_seq=last, ts_recv_ns=ts_recv_ns,
+    )  # fmt: skip
 
 
 def parse_book_ticker(frame: bytes, symbols: SymbolMap, ts_recv_ns: int = 0) -> Quote:

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from arbcore.errors import MalformedMessage
 from arbcore.exchanges import wire
 from arbcore.exchanges.bybit.constants import BOOK_TOPIC, TOP_DEPTH, VENUE
@@ -110,19 +108,10 @@ def parse_book_message(frame: bytes, symbols: SymbolMap, ts_recv_ns: int = 0) ->
             raise ScanError("cts 0", cts_at)
     except ScanError:
         return _validated_book_message(frame, symbols, ts_recv_ns)
-    sides, prices, sizes = levels.arrays()
-    return BookEvent(
-        venue=VENUE,
-        symbol=instrument.symbol,
-        kind=kind,
-        sides=sides,
-        prices=prices,
-        sizes=sizes,
-        first_seq=update_id,
-        last_seq=update_id,
-        ts_event_ns=event_ms * 1_000_000,
-        ts_recv_ns=ts_recv_ns,
-    )
+    return wire.book_event(
+        VENUE, instrument.symbol, kind, levels.arrays(), first_seq=update_id,
+        last_seq=update_id, ts_event_ns=event_ms * 1_000_000, ts_recv_ns=ts_recv_ns,
+    )  # fmt: skip
 
 
 def _decode(frame: bytes) -> Any:
@@ -142,18 +131,10 @@ def _book(
         update_id = int(data["u"])
     except (KeyError, TypeError) as exc:
         raise MalformedMessage(f"orderbook data without {exc}", venue=VENUE) from exc
-    return BookEvent(
-        venue=VENUE,
-        symbol=instrument.symbol,
-        kind=kind,
-        sides=np.concatenate([bid[0], ask[0]]),
-        prices=np.concatenate([bid[1], ask[1]]),
-        sizes=np.concatenate([bid[2], ask[2]]),
-        first_seq=update_id,
-        last_seq=update_id,
-        ts_event_ns=event_ms * 1_000_000,
-        ts_recv_ns=ts_recv_ns,
-    )
+    return wire.book_event(
+        VENUE, instrument.symbol, kind, wire.join_sides(bid, ask), first_seq=update_id,
+        last_seq=update_id, ts_event_ns=event_ms * 1_000_000, ts_recv_ns=ts_recv_ns,
+    )  # fmt: skip
 
 
 def _validated_book_message(frame: bytes, symbols: SymbolMap, ts_recv_ns: int) -> BookEvent:

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from arbcore.errors import MalformedMessage
 from arbcore.exchanges import wire
 from arbcore.exchanges.gateio.constants import OBU_CHANNEL, ORDER_BOOK_UPDATE_CHANNEL, VENUE
@@ -70,19 +68,11 @@ def parse_book_update(frame: bytes, symbols: SymbolMap, ts_recv_ns: int = 0) -> 
         scan_levels_at(frame, b"a", ASK, price_decimals, size_decimals, levels, result)
     except ScanError:
         return _validated_book_update(frame, symbols, ts_recv_ns)
-    sides, prices, sizes = levels.arrays()
-    return BookEvent(
-        venue=VENUE,
-        symbol=instrument.symbol,
-        kind=BookEventKind.SNAPSHOT if full else BookEventKind.DELTA,
-        sides=sides,
-        prices=prices,
-        sizes=sizes,
-        first_seq=first,
-        last_seq=last,
-        ts_event_ns=event_ms * 1_000_000,
-        ts_recv_ns=ts_recv_ns,
-    )
+    kind = BookEventKind.SNAPSHOT if full else BookEventKind.DELTA
+    return wire.book_event(
+        VENUE, instrument.symbol, kind, levels.arrays(), first_seq=first, last_seq=last,
+        ts_event_ns=event_ms * 1_000_000, ts_recv_ns=ts_recv_ns,
+    )  # fmt: skip
 
 
 def _decode(frame: bytes) -> Any:
@@ -97,17 +87,10 @@ def _book_event(
         ask = level_arrays(data["asks" if "asks" in data else "a"], ASK, instrument, VENUE)
     except (KeyError, TypeError) as exc:
         raise MalformedMessage(f"book without {exc}", venue=VENUE) from exc
-    return BookEvent(
-        venue=VENUE,
-        symbol=instrument.symbol,
-        kind=kind,
-        sides=np.concatenate([bid[0], ask[0]]),
-        prices=np.concatenate([bid[1], ask[1]]),
-        sizes=np.concatenate([bid[2], ask[2]]),
-        first_seq=first,
-        last_seq=last,
-        **times,
-    )
+    return wire.book_event(
+        VENUE, instrument.symbol, kind, wire.join_sides(bid, ask), first_seq=first,
+        last_seq=last, **times,
+    )  # fmt: skip
 
 
 def _validated_book_update(frame: bytes, symbols: SymbolMap, ts_recv_ns: int) -> BookEvent:
