@@ -143,8 +143,10 @@ def book_event(
     kind: BookEventKind,
     levels: LevelArrays,
     *,
-    first_seq: int,
-    last_seq: int,
+    first_seq: int = 0,
+    last_seq: int = 0,
+    prev_seq: int | None = None,
+    checksum: int | None = None,
     ts_event_ns: int = 0,
     ts_recv_ns: int = 0,
 ) -> BookEvent:
@@ -159,6 +161,8 @@ def book_event(
         sizes=sizes,
         first_seq=first_seq,
         last_seq=last_seq,
+        prev_seq=prev_seq,
+        checksum=checksum,
         ts_event_ns=ts_event_ns,
         ts_recv_ns=ts_recv_ns,
     )

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from arbcore.errors import MalformedMessage
+from arbcore.exchanges import wire
 from arbcore.exchanges.htx.constants import PING_KEY, PONG_MESSAGE, VENUE
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.exchanges.wire import string_at
@@ -123,19 +124,10 @@ def _event(
     ts_recv_ns: int,
 ) -> BookEvent:
     sides, prices, sizes = arrays
-    return BookEvent(
-        venue=VENUE,
-        symbol=instrument.symbol,
-        kind=kind,
-        sides=sides,
-        prices=prices,
-        sizes=sizes,
-        first_seq=seq,
-        last_seq=seq,
-        prev_seq=prev,
-        ts_event_ns=ts_ms * 1_000_000,
-        ts_recv_ns=ts_recv_ns,
-    )
+    return wire.book_event(
+        VENUE, instrument.symbol, kind, (sides, prices, sizes), first_seq=seq, last_seq=seq,
+        prev_seq=prev, ts_event_ns=ts_ms * 1_000_000, ts_recv_ns=ts_recv_ns,
+    )  # fmt: skip
 
 
 def _seq_keys(channel: BookChannel) -> tuple[bytes, bytes | None]:

@@ -32,6 +32,7 @@ import attrs
 import numpy as np
 
 from arbcore.errors import DecimalFormatError, MalformedMessage
+from arbcore.exchanges import wire
 from arbcore.exchanges.kraken.constants import (
     BOOK_CHANNEL,
     BOOK_DEPTH,
@@ -118,16 +119,11 @@ def parse_v1_book(frame: bytes, instrument: Instrument, ts_recv_ns: int = 0) -> 
     except ScanError:
         return validated_v1_book(frame, instrument, ts_recv_ns)
     sides, prices, sizes = levels.arrays()
-    return BookEvent(
-        venue=VENUE,
-        symbol=instrument.symbol,
-        kind=BookEventKind.SNAPSHOT if snapshot else BookEventKind.DELTA,
-        sides=sides,
-        prices=prices,
-        sizes=sizes,
-        checksum=checksum,
+    kind = BookEventKind.SNAPSHOT if snapshot else BookEventKind.DELTA
+    return wire.book_event(
+        VENUE, instrument.symbol, kind, (sides, prices, sizes), checksum=checksum,
         ts_recv_ns=ts_recv_ns,
-    )
+    )  # fmt: skip
 
 
 def _v1_levels(levels: Any, side: int, instrument: Instrument) -> tuple[Any, ...]:
@@ -169,16 +165,11 @@ def validated_v1_book(frame: bytes, instrument: Instrument, ts_recv_ns: int = 0)
     checksum = fields.get("c")
     if checksum is not None and not (isinstance(checksum, str) and checksum.isdigit()):
         raise MalformedMessage(f"checksum is not a quoted integer: {checksum!r}", venue=VENUE)
-    return BookEvent(
-        venue=VENUE,
-        symbol=instrument.symbol,
-        kind=BookEventKind.SNAPSHOT if snapshot else BookEventKind.DELTA,
-        sides=np.concatenate([part[0] for part in parts]),
-        prices=np.concatenate([part[1] for part in parts]),
-        sizes=np.concatenate([part[2] for part in parts]),
-        checksum=None if checksum is None else int(checksum),
-        ts_recv_ns=ts_recv_ns,
-    )
+    kind = BookEventKind.SNAPSHOT if snapshot else BookEventKind.DELTA
+    return wire.book_event(
+        VENUE, instrument.symbol, kind, wire.join_sides(*parts),
+        checksum=None if checksum is None else int(checksum), ts_recv_ns=ts_recv_ns,
+    )  # fmt: skip
 
 
 def _places(frame: bytes, key: bytes) -> tuple[int, int] | None:

@@ -173,18 +173,11 @@ def parse_level2_snapshot(body: bytes, instrument: Instrument, ts_recv_ns: int =
         event_ms = int(data.get("time", 0))
     except (KeyError, TypeError) as exc:
         raise MalformedMessage(f"level2 snapshot without {exc}", venue=VENUE) from exc
-    return BookEvent(
-        venue=VENUE,
-        symbol=instrument.symbol,
-        kind=BookEventKind.SNAPSHOT,
-        sides=np.concatenate([bid[0], ask[0]]),
-        prices=np.concatenate([bid[1], ask[1]]),
-        sizes=np.concatenate([bid[2], ask[2]]),
-        first_seq=sequence,
-        last_seq=sequence,
-        ts_event_ns=event_ms * 1_000_000,
+    return wire.book_event(
+        VENUE, instrument.symbol, BookEventKind.SNAPSHOT, wire.join_sides(bid, ask),
+        first_seq=sequence, last_seq=sequence, ts_event_ns=event_ms * 1_000_000,
         ts_recv_ns=ts_recv_ns,
-    )
+    )  # fmt: skip
 
 
 def _topic_symbol(topic: object) -> str:

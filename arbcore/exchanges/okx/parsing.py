@@ -95,20 +95,11 @@ def _book_event(
     ts_recv_ns: int,
 ) -> BookEvent:
     seq, prev, checksum, ts = scanned
-    return BookEvent(
-        venue=VENUE,
-        symbol=instrument.symbol,
-        kind=kind,
-        sides=arrays[0],
-        prices=arrays[1],
-        sizes=arrays[2],
-        first_seq=seq or 0,
-        last_seq=seq or 0,
-        prev_seq=prev,
-        checksum=checksum,
-        ts_event_ns=ts * 1_000_000,
+    return wire.book_event(
+        VENUE, instrument.symbol, kind, (arrays[0], arrays[1], arrays[2]), first_seq=seq or 0,
+        last_seq=seq or 0, prev_seq=prev, checksum=checksum, ts_event_ns=ts * 1_000_000,
         ts_recv_ns=ts_recv_ns,
-    )
+    )  # fmt: skip
 
 
 def _kind(action: str | None) -> BookEventKind:
