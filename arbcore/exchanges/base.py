@@ -31,6 +31,7 @@ __all__ = [
     "ParsedInstruments",
     "build_instrument",
     "ceil_raw",
+    "coded_data_list",
     "collect_instruments",
     "decimals_of",
     "expect_list",
@@ -249,6 +250,16 @@ def expect_list(value: object, *, venue: str, what: str) -> list[Any]:
             f"{what} is not a JSON array (was {type(value).__name__})", venue=venue
         )
     return value
+
+
+def coded_data_list(
+    payload: object, *, venue: str, ok_code: str, what: str = "instruments response"
+) -> list[Any]:
+    """The ``data`` array of an enveloped ``{"code", "data": [...]}`` response (OKX, KuCoin)."""
+    if not isinstance(payload, Mapping):
+        raise MalformedMessage(f"{what} is not a JSON object", venue=venue)
+    raise_for_code(payload, venue=venue, ok_code=ok_code)
+    return expect_list(payload.get("data"), venue=venue, what="data")
 
 
 def raise_for_code(

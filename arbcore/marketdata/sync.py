@@ -13,7 +13,8 @@ The rules are small pure objects, one per documented sequencing scheme:
 - :class:`PrevRule`: ``prev == id``, the venue names its predecessor (HTX mbp, Bitfinex
   channels, Binance futures; OKX refines it in ``okx.data.OKXSeqRule`` to align REST snapshots
   and accept the pre-2023 pushes that carry no sequence);
-- :class:`IncrementRule`: ``last == id + 1`` (Bybit, Bitfinex);
+- venue rules where none of these fits: ``okx.data.OKXSeqRule``, ``bybit.data.BybitRule``
+  (``u == id + 1``, ``u == 1`` a restart);
 - :class:`ArrivalRule`: no sequence; the feed numbers events by arrival, so deltas older than a
   pushed snapshot are skipped and checksums decide the rest (Kraken).
 
@@ -40,7 +41,6 @@ __all__ = [
     "BookSync",
     "ChecksumFunction",
     "Continuity",
-    "IncrementRule",
     "PrevRule",
     "RangeRule",
     "SeqView",
@@ -115,16 +115,6 @@ class PrevRule:
         if event.last_seq <= book_id and event.prev_seq < book_id:
             return Continuity.SKIP
         return Continuity.APPLY if event.prev_seq == book_id else Continuity.GAP
-
-
-@attrs.frozen
-class IncrementRule:
-    """Each event's sequence is the previous one plus one."""
-
-    def check(self, book_id: int, event: SequenceInfo) -> Continuity:
-        if event.last_seq <= book_id:
-            return Continuity.SKIP
-        return Continuity.APPLY if event.last_seq == book_id + 1 else Continuity.GAP
 
 
 @attrs.frozen

@@ -20,7 +20,7 @@ from arbcore.exchanges.symbols import SymbolMap
 from arbcore.model import BookEvent, BookEventKind, Instrument, Quote
 from arbcore_ext.book import ASK, BID, LevelBuffer
 from arbcore_ext.fixedpoint import to_raw
-from arbcore_ext.jsonscan import ScanError, find_value, scan_int, scan_levels_at, scan_message
+from arbcore_ext.jsonscan import ScanError, find_value, scan_int, scan_message
 
 __all__ = [
     "DEPTH_INTS",
@@ -31,7 +31,6 @@ __all__ = [
     "parse_depth_update",
     "parse_frame",
     "scan_depth_update",
-    "symbol_bytes",
 ]
 
 Event = BookEvent | Quote
@@ -61,15 +60,6 @@ def scan_depth_update(frame: bytes, instrument: Instrument, levels: LevelBuffer)
     )  # fmt: skip
 
 
-def symbol_bytes(frame: bytes) -> bytes | None:
-    """The raw ``"s"`` value of a frame, without decoding (a dict key for the fast path)."""
-    at = find_value(frame, b"s")
-    if at < 0 or frame[at : at + 1] != b'"':
-        return None
-    end = frame.find(b'"', at + 1)
-    return frame[at + 1 : end] if end > 0 else None
-
-
 def parse_depth_update(frame: bytes, symbols: SymbolMap, ts_recv_ns: int = 0) -> BookEvent:
     """A ``depthUpdate`` diff (raw or combined-stream frame) as a DELTA with U/u."""
     native = _string_at(frame, b"s")
@@ -78,15 +68,7 @@ def parse_depth_update(frame: bytes, symbols: SymbolMap, ts_recv_ns: int = 0) ->
             raise ScanError("no symbol", 0)
         instrument = _instrument(symbols, native)
         levels = LevelBuffer(64)
-        end = scan_levels_at(
-            frame, b"b", BID, instrument.price_decimals, instrument.size_decimals, levels
-        )
-        scan_levels_at(
-            frame, b"a", ASK, instrument.price_decimals, instrument.size_decimals, levels, end
-        )
-        first, _ = scan_int(frame, find_value(frame, b"U"))
-        last, _ = scan_int(frame, find_value(frame, b"u"))
-        event_time, _ = scan_int(frame, find_value(frame, b"E"))
+        first, last, event_time = scan_depth_update(frame, instrument, levels)
     except ScanError:
         return _validated_depth_update(frame, symbols, ts_recv_ns)
     return wire.book_event(

@@ -50,8 +50,8 @@ class BybitRule:
     Documented for ``orderbook.full`` (full-ob.mdx): ``u < book u`` ignore, ``u > book u + 1``
     gap, ``u == 1`` resync. The ``orderbook.<depth>`` topics state no gap rule; the same check is
     applied to them (the recording's ``u`` is contiguous), and their restart arrives as a new
-    snapshot, which always resets the book. ``IncrementRule`` would silently skip a restarted
-    stream (``u`` 1, 2, ... below the book's ``u``), hence this rule.
+    snapshot, which always resets the book. A plain "``u == id + 1``, skip older" rule would
+    silently skip a restarted stream (``u`` 1, 2, ... below the book's ``u``), hence this rule.
     """
 
     def check(self, book_id: int, event: SequenceInfo) -> Continuity:

@@ -13,15 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from arbcore.errors import MalformedMessage
 from arbcore.exchanges.base import (
     FeeSchedule,
     ParsedInstruments,
     build_instrument,
+    coded_data_list,
     collect_instruments,
-    expect_list,
     flag_field,
-    raise_for_code,
     text_field,
 )
 from arbcore.exchanges.kucoin import constants
@@ -34,10 +32,9 @@ DEFAULT_FEES = FeeSchedule(maker=constants.DEFAULT_MAKER_FEE, taker=constants.DE
 
 def parse_instruments(payload: Any, *, fees: FeeSchedule | None = None) -> ParsedInstruments:
     """The tradable instruments of a decoded symbols response: ``{"code":"200000","data":[]}``."""
-    if not isinstance(payload, Mapping):
-        raise MalformedMessage("symbols response is not a JSON object", venue=constants.VENUE)
-    raise_for_code(payload, venue=constants.VENUE, ok_code=constants.OK_CODE)
-    entries = expect_list(payload.get("data"), venue=constants.VENUE, what="data")
+    entries = coded_data_list(
+        payload, venue=constants.VENUE, ok_code=constants.OK_CODE, what="symbols response"
+    )
     return collect_instruments(
         constants.VENUE, entries, _parse_entry, fees=fees or DEFAULT_FEES, symbol_field="symbol"
     )

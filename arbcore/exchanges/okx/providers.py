@@ -9,14 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from arbcore.errors import MalformedMessage
 from arbcore.exchanges.base import (
     FeeSchedule,
     ParsedInstruments,
     build_instrument,
+    coded_data_list,
     collect_instruments,
-    expect_list,
-    raise_for_code,
     text_field,
 )
 from arbcore.exchanges.okx import constants
@@ -29,10 +27,9 @@ DEFAULT_FEES = FeeSchedule(maker=constants.DEFAULT_MAKER_FEE, taker=constants.DE
 
 def parse_instruments(payload: Any, *, fees: FeeSchedule | None = None) -> ParsedInstruments:
     """The live spot instruments of a decoded instruments response: ``{"code":"0","data":[]}``."""
-    if not isinstance(payload, Mapping):
-        raise MalformedMessage("instruments response is not a JSON object", venue=constants.VENUE)
-    raise_for_code(payload, venue=constants.VENUE, ok_code=constants.OK_CODE)
-    entries = expect_list(payload.get("data"), venue=constants.VENUE, what="data")
+    entries = coded_data_list(
+        payload, venue=constants.VENUE, ok_code=constants.OK_CODE, what="instruments response"
+    )
     return collect_instruments(
         constants.VENUE, entries, _parse_entry, fees=fees or DEFAULT_FEES, symbol_field="instId"
     )
