@@ -53,8 +53,9 @@ class L2Book:
     ) -> None: ...
     def apply_deltas(self, sides: Int8Array, prices: Int64Array, sizes: Int64Array) -> None:
         """Apply a message's level changes in one call (size 0 deletes); validated first."""
-    def apply_buffer(self, levels: LevelBuffer) -> None:
-        """Apply a parser's LevelBuffer in one call (validated first, like apply_deltas)."""
+    def apply_buffer(self, levels: LevelBuffer) -> bool:
+        """Apply a parser's LevelBuffer in one call (validated first, like apply_deltas); returns
+        whether the book is crossed afterwards."""
     def apply_snapshot(
         self,
         bid_prices: Int64Array,

@@ -486,6 +486,12 @@ cdef object fill_levels(const Side* s, int side, Py_ssize_t n):
     return prices, sizes
 
 
+cdef inline bint crossed(const Side* sides) noexcept nogil:
+    """Best bid at or above best ask (asks hold negated keys)."""
+    return (sides[0].best != KEY_NONE and sides[1].best != KEY_NONE
+            and sides[0].best >= -sides[1].best)
+
+
 cdef class LevelBuffer:
     """Level changes for one message, filled by a parser without Python objects per level.
 
@@ -762,7 +768,11 @@ cdef class L2Book:
             raise_status(status, "apply_deltas")
 
     def apply_buffer(self, LevelBuffer levels not None):
-        """Apply a parser's LevelBuffer in one call, exactly like ``apply_deltas``."""
+        """Apply a parser's LevelBuffer in one call, exactly like ``apply_deltas``.
+
+        Returns :meth:`is_crossed` afterwards, so a sync loop checks the book without a second
+        call per message.
+        """
         cdef int status
         if levels.count > NOGIL_MIN_LEVELS:
             with nogil:
@@ -771,6 +781,7 @@ cdef class L2Book:
             status = self._apply_many(levels.sides, levels.prices, levels.sizes, levels.count)
         if status != STATUS_OK:
             raise_status(status, "apply_buffer")
+        return crossed(self.sides)
 
     def apply_snapshot(self, bid_prices, bid_sizes, ask_prices, ask_sizes):
         """Replace both sides with a snapshot (int64 raw arrays, any order, zero sizes skipped)."""
@@ -901,8 +912,7 @@ cdef class L2Book:
 
     def is_crossed(self):
         """True when the best bid is at or above the best ask (a book that cannot be real)."""
-        cdef int64_t b = self.sides[0].best, a = self.sides[1].best
-        return b != KEY_NONE and a != KEY_NONE and b >= -a
+        return crossed(self.sides)
 
     def levels(self, int side, Py_ssize_t n=-1):
         """``(prices, sizes)`` int64 arrays of a side's best ``n`` levels (all when n < 0)."""

@@ -114,3 +114,39 @@ def test_scan_message_matches_the_twin(first: int, last: int, quoted: bool, arra
         sides, prices, sizes = compiled.arrays()
         rows = list(zip(sides.tolist(), prices.tolist(), sizes.tolist(), strict=True))
         assert rows == reference.rows
+
+
+@st.composite
+def plain_decimal(draw: st.DrawFn) -> str:
+    """A plain decimal as venues print it: 1-10 integer digits (no leading zero) and 0-12
+    fraction digits, often with trailing zeros, so every branch of the 8-byte reader is hit."""
+    head = draw(st.sampled_from(["0", *"123456789"]))
+    whole = head if head == "0" else head + draw(st.text("0123456789", max_size=9))
+    fraction = draw(st.text("0123456789", max_size=12)) + "0" * draw(st.integers(0, 8))
+    return whole + ("." + fraction[:12] if draw(st.booleans()) else "")
+
+
+@given(value=plain_decimal(), decimals=st.integers(0, 8), quoted=st.booleans())
+@example(value="61824.00000000", decimals=2, quoted=True)  # Binance's price shape
+@example(value="4.46356000", decimals=8, quoted=True)  # and its size shape
+@example(value="12345678.5", decimals=2, quoted=True)  # eight integer digits
+@example(value="1.123456789", decimals=8, quoted=False)  # a ninth fraction digit
+@example(value="0.10000000000", decimals=1, quoted=True)  # zeros past the 8-byte word
+def test_every_plain_decimal_reads_exactly(value: str, decimals: int, quoted: bool) -> None:
+    """Whatever the reader's path (8 bytes at a time or bytewise, long tail or frame end), a
+    plain decimal is read exactly when it fits the scale and refused when it does not."""
+    cell = f'"{value}"' if quoted else value
+    scaled = Decimal(value).scaleb(decimals)
+    whole_digits = len(value.split(".")[0])
+    representable = scaled == scaled.to_integral_value() and whole_digits + decimals <= 18
+    for tail in ("]]}", ']],"a":[["1","1"],["2","2"],["3","3"]]}'):
+        frame = f'{{"b":[[{cell},{cell}]{tail}'.encode()
+        levels = LevelBuffer(2)
+        try:
+            jsonscan.scan_levels_at(frame, b"b", 0, decimals, decimals, levels)
+        except jsonscan.ScanError:
+            assert not representable, (frame, decimals)
+            continue
+        assert representable, (frame, decimals)
+        _, prices, sizes = levels.arrays()
+        assert prices.tolist() == sizes.tolist() == [int(scaled)]
