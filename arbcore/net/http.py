@@ -1,0 +1,183 @@
+"""Signed REST requests as plain values, and one client that sends them.
+
+A venue's ``sign`` is a pure function from :class:`HttpRequest` to :class:`HttpRequest`, so the
+documentation's signature examples pin it exactly and nothing about the network leaks into
+it. :class:`HttpClient` owns the rest: the venue's base URL, timeouts, its rate limiter, one
+retry policy, and the mapping of transport failures to :class:`~arbcore.errors.NetworkError`.
+The transport is injectable (``httpx.AsyncHTTPTransport`` by default), which is how the tests
+and the simulator run the real client over loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from urllib.parse import urlencode
+
+import attrs
+import httpx
+
+from arbcore.errors import ExchangeError, NetworkError, RateLimitExceeded, is_retryable
+from arbcore.net.ratelimit import RateLimiter
+
+__all__ = ["HttpClient", "HttpRequest", "RetryPolicy"]
+
+logger = logging.getLogger(__name__)
+
+Pairs = tuple[tuple[str, str], ...]
+
+
+def _upper(method: str) -> str:
+    return method.upper()
+
+
+def _pairs(value: Mapping[str, object] | Iterable[tuple[str, object]]) -> Pairs:
+    items = value.items() if isinstance(value, Mapping) else value
+    return tuple((str(k), str(v)) for k, v in items)
+
+
+@attrs.frozen(kw_only=True)
+class HttpRequest:
+    """One REST request before it is sent: what a venue signs.
+
+    ``params`` are the query parameters as ordered pairs (order matters to most signatures);
+    ``body`` is the exact text sent (JSON or form-encoded); ``headers`` are ordered pairs.
+    ``weight`` is what the request costs in the venue's rate-limit budget.
+    """
+
+    method: str = attrs.field(converter=_upper)
+    path: str
+    params: Pairs = attrs.field(default=(), converter=_pairs)
+    body: str = ""
+    headers: Pairs = attrs.field(default=(), converter=_pairs)
+    weight: float = 1.0
+    is_order: bool = False  # spends the venue's order budget too
+
+    @property
+    def query(self) -> str:
+        """The query string exactly as sent (``a=1&b=2``, percent-encoded, in order)."""
+        return urlencode(self.params)
+
+    @property
+    def target(self) -> str:
+        """Path plus query string: what the request line carries."""
+        return f"{self.path}?{self.query}" if self.params else self.path
+
+    def header(self, name: str) -> str | None:
+        lowered = name.lower()
+        return next((v for k, v in self.headers if k.lower() == lowered), None)
+
+    def with_headers(self, *pairs: tuple[str, str]) -> HttpRequest:
+        return attrs.evolve(self, headers=self.headers + tuple(pairs))
+
+    def with_params(self, *pairs: tuple[str, str]) -> HttpRequest:
+        return attrs.evolve(self, params=self.params + tuple(pairs))
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """How often and how patiently a retryable failure is retried.
+
+    Only errors :func:`~arbcore.errors.is_retryable` accepts are retried; a placement is only
+    safe to retry because every order carries a client order id the venue deduplicates on.
+    """
+
+    attempts: int = 3
+    backoff_s: float = 0.05
+    max_backoff_s: float = 2.0
+    jitter: float = 0.2
+
+    def delay(self, attempt: int, error: BaseException) -> float:
+        if isinstance(error, RateLimitExceeded) and error.retry_after is not None:
+            return min(error.retry_after, self.max_backoff_s * 10)
+        base: float = min(self.backoff_s * 2.0**attempt, self.max_backoff_s)
+        return base * (1.0 + random.uniform(-self.jitter, self.jitter))
+
+
+ErrorMapper = Callable[[httpx.Response], ExchangeError | None]
+Signer = Callable[[HttpRequest], HttpRequest]
+
+
+class HttpClient:
+    """Sends :class:`HttpRequest` values to one venue: limiter, signing, retries, errors.
+
+    ``check`` turns a venue reply into the venue's :class:`ExchangeError` (or None when the
+    reply is a success); it sees every reply, because several venues report errors with
+    HTTP 200. Each attempt is signed afresh (timestamps and nonces must be new).
+    """
+
+    def __init__(
+        self,
+        venue: str,
+        base_url: str,
+        *,
+        check: ErrorMapper,
+        limiter: RateLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout_s: float = 5.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.venue = venue
+        self.check = check
+        self.limiter = limiter
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._client = httpx.AsyncClient(
+            base_url=base_url, transport=transport, timeout=httpx.Timeout(timeout_s)
+        )
+        self.requests = 0
+        self.failures = 0
+        self.retries = 0
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def __aenter__(self) -> HttpClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def send(self, request: HttpRequest, sign: Signer | None = None) -> httpx.Response:
+        """Send (retrying what may be retried); the reply, or the venue's ExchangeError."""
+        attempt = 0
+        while True:
+            try:
+                return await self._send_once(sign(request) if sign else request)
+            except ExchangeError as error:
+                self.failures += 1
+                if not is_retryable(error) or attempt + 1 >= self.retry.attempts:
+                    raise
+                delay = self.retry.delay(attempt, error)
+                logger.info("%s %s %s: %s; retry in %.3fs", self.venue, request.method,
+                            request.path, error, delay)  # fmt: skip
+                self.retries += 1
+                attempt += 1
+                await self._sleep(delay)
+
+    async def _send_once(self, request: HttpRequest) -> httpx.Response:
+        if self.limiter is not None:
+            await self.limiter.acquire(request.weight, is_order=request.is_order)
+        self.requests += 1
+        try:
+            response = await self._client.request(
+                request.method,
+                request.target,
+                content=request.body.encode() if request.body else None,
+                headers=list(request.headers),
+            )
+        except httpx.TimeoutException as exc:
+            raise NetworkError(f"{request.method} {request.path} timed out: outcome unknown",
+                               venue=self.venue) from exc  # fmt: skip
+        except httpx.TransportError as exc:
+            raise NetworkError(f"{request.method} {request.path} failed: {type(exc).__name__}",
+                               venue=self.venue) from exc  # fmt: skip
+        if self.limiter is not None:
+            self.limiter.observe(response.status_code, response.headers)
+        error = self.check(response)
+        if error is not None:
+            raise error
+        return response

@@ -1,0 +1,202 @@
+"""The venue-neutral trading pieces: rate budgets, the HTTP client, credentials, order prep."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+
+import httpx
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from arbcore.errors import ConfigError, InvalidOrder, NetworkError, RateLimitExceeded
+from arbcore.exchanges.credentials import Credentials, env_names
+from arbcore.exchanges.trading import Rounding, new_client_order_id, prepare_order
+from arbcore.model import Instrument, OrderSide, OrderType, TimeInForce
+from arbcore.net.http import HttpClient, HttpRequest, RetryPolicy
+from arbcore.net.ratelimit import BudgetSpec, RateLimiter
+
+
+class FakeClock:
+    """Virtual time: sleeping advances it, so limits are checked exactly and instantly."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(seconds, 0.0)
+
+
+@given(
+    costs=st.lists(st.integers(1, 20), min_size=1, max_size=200),
+    orders=st.lists(st.booleans(), min_size=200, max_size=200),
+    gaps=st.lists(st.sampled_from([0.0, 0.0, 0.01, 0.3, 2.5]), min_size=200, max_size=200),
+)
+def test_a_burst_never_exceeds_any_budget_in_any_window(
+    costs: list[int], orders: list[bool], gaps: list[float]
+) -> None:
+    clock = FakeClock()
+    specs = [BudgetSpec("weight", 60, 10.0, "weight"), BudgetSpec("orders", 5, 1.0, "order")]
+    limiter = RateLimiter(specs, clock=clock, sleep=clock.sleep)
+    log: list[tuple[float, int, bool]] = []
+
+    async def burst() -> None:
+        for cost, is_order, gap in zip(costs, orders, gaps, strict=False):
+            clock.now += gap
+            await limiter.acquire(cost, is_order=is_order)
+            log.append((clock.now, cost, is_order))
+
+    asyncio.run(burst())
+    assert len(log) == len(costs)
+    for start, _, _ in log:  # every window that starts at a request
+        weight = sum(c for t, c, _ in log if start <= t < start + 10.0)
+        placed = sum(1 for t, _, o in log if o and start <= t < start + 1.0)
+        assert weight <= 60
+        assert placed <= 5
+
+
+def test_a_429_blocks_until_retry_after() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter([BudgetSpec("requests", 100, 1.0)], clock=clock, sleep=clock.sleep)
+    limiter.observe(429, {"retry-after": "7"})
+    started = clock.now
+    asyncio.run(limiter.acquire())
+    assert clock.now - started == pytest.approx(7.0)
+    assert limiter.venue_blocks == 1
+    assert limiter.throttled == 1
+
+
+def test_a_request_bigger_than_the_budget_is_refused_clearly() -> None:
+    limiter = RateLimiter([BudgetSpec("weight", 10, 60.0, "weight")])
+    with pytest.raises(ValueError, match="more than the whole budget"):
+        asyncio.run(limiter.acquire(11))
+
+
+def _client(handler: object, **kwargs: object) -> HttpClient:
+    def check(response: httpx.Response) -> RateLimitExceeded | None:
+        if response.status_code == 429:
+            return RateLimitExceeded("throttled", retry_after=0.0, venue="test", http_status=429)
+        return None
+
+    clock = FakeClock()
+    return HttpClient("test", "http://127.0.0.1:9", check=check,
+                      transport=httpx.MockTransport(handler), sleep=clock.sleep,  # type: ignore[arg-type]
+                      **kwargs)  # type: ignore[arg-type]  # fmt: skip
+
+
+def test_retryable_failures_are_retried_and_each_attempt_is_signed_afresh() -> None:
+    replies = deque([429, 429, 200])
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["x-sig"])
+        return httpx.Response(replies.popleft(), json={})
+
+    counter = iter(range(100))
+
+    def sign(request: HttpRequest) -> HttpRequest:
+        return request.with_headers(("X-Sig", str(next(counter))))
+
+    client = _client(handler)
+    response = asyncio.run(client.send(HttpRequest(method="post", path="/o"), sign))
+    assert response.status_code == 200
+    assert seen == ["0", "1", "2"]
+    assert client.retries == 2
+
+
+def test_retries_stop_at_the_policy_limit() -> None:
+    client = _client(lambda request: httpx.Response(429), retry=RetryPolicy(attempts=2))
+    with pytest.raises(RateLimitExceeded):
+        asyncio.run(client.send(HttpRequest(method="GET", path="/x")))
+    assert client.requests == 2
+
+
+def test_a_transport_failure_is_a_network_error_without_the_query() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    client = _client(handler, retry=RetryPolicy(attempts=1))
+    request = HttpRequest(method="GET", path="/api/v3/order", params=[("signature", "abc123")])
+    with pytest.raises(NetworkError) as caught:
+        asyncio.run(client.send(request))
+    assert "abc123" not in str(caught.value)
+    assert "/api/v3/order" in str(caught.value)
+
+
+def test_http_request_keeps_parameter_order() -> None:
+    request = HttpRequest(method="get", path="/p", params=[("b", "2"), ("a", "1 2")])
+    assert request.method == "GET"
+    assert request.target == "/p?b=2&a=1+2"
+    assert request.with_headers(("K", "v")).header("k") == "v"
+
+
+SECRET = "s3cr3t-VALUE-that-must-not-leak"
+
+
+def test_credentials_come_from_the_environment_and_never_show(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    env = {"OKX_API_KEY": "key-abcdefgh1234", "OKX_SECRET_KEY": SECRET, "OKX_PASSPHRASE": "pp-x"}
+    credentials = Credentials.from_env("okx", env)
+    assert credentials.secret == SECRET
+    assert credentials.passphrase == "pp-x"
+    with caplog.at_level(logging.DEBUG):
+        logging.getLogger("arbcore").info("using %s / %r", credentials, credentials)
+    shown = repr(credentials) + str(credentials) + caplog.text
+    assert SECRET not in shown
+    assert "pp-x" not in shown
+    assert "key-abcdefgh1234" not in shown
+    assert "1234" in repr(credentials)  # the last four characters identify the key
+
+
+def test_missing_credentials_name_the_variables_not_the_values() -> None:
+    with pytest.raises(ConfigError) as caught:
+        Credentials.from_env("binance", {"BINANCE_API_KEY": SECRET})
+    assert "BINANCE_SECRET_KEY" in str(caught.value)
+    assert SECRET not in str(caught.value)
+    assert env_names("kucoin")[-1] == "KUCOIN_PASSPHRASE"
+    assert len(env_names("kraken")) == 2
+
+
+BTC = Instrument.from_text(venue="binance", native_symbol="BTCUSDT", base="BTC", quote="USDT",
+                           tick_size="0.01", lot_size="0.00001", min_qty="0.00001",
+                           min_notional="5")  # fmt: skip
+
+
+def test_prices_round_passively_by_default_and_sizes_always_down() -> None:
+    buy = prepare_order(BTC, OrderSide.BUY, 12_345, price_raw=6_000_009)  # 0.12345 @ 60000.09
+    assert (buy.price_raw, buy.size_raw) == (6_000_009, 12_345)
+    coarse = Instrument.from_text(venue="x", native_symbol="BU", base="B", quote="U",
+                                  tick_size="0.1", lot_size="0.001")  # fmt: skip
+    buy = prepare_order(coarse, OrderSide.BUY, 1_999, price_raw=15)  # 1.999 @ 1.5 (tick 0.1)
+    assert (buy.price_raw, buy.size_raw, buy.price_text) == (15, 1_999, "1.5")
+    at_grid = Instrument.from_text(venue="x", native_symbol="BU", base="B", quote="U",
+                                   tick_size="0.5", lot_size="0.01")  # fmt: skip
+    buy = prepare_order(at_grid, OrderSide.BUY, 1_234, price_raw=17)  # 12.34 @ 1.7, tick 0.5
+    sell = prepare_order(at_grid, OrderSide.SELL, 1_234, price_raw=17)
+    assert (buy.price_raw, sell.price_raw) == (15, 20)
+    taker = prepare_order(at_grid, OrderSide.BUY, 1_234, price_raw=17,
+                          rounding=Rounding.AGGRESSIVE)  # fmt: skip
+    assert taker.price_raw == 20
+    assert taker.size_raw == 1_234
+
+
+def test_orders_below_the_minimums_are_refused_before_sending() -> None:
+    with pytest.raises(InvalidOrder, match="notional"):
+        prepare_order(BTC, OrderSide.BUY, 1, price_raw=6_000_000)  # 0.00001 BTC = 0.6 USDT
+    with pytest.raises(InvalidOrder, match="size"):
+        prepare_order(BTC, OrderSide.SELL, 0, price_raw=6_000_000)
+    with pytest.raises(InvalidOrder, match="post-only"):
+        prepare_order(BTC, OrderSide.BUY, 100, type=OrderType.MARKET,
+                      time_in_force=TimeInForce.POST_ONLY)  # fmt: skip
+
+
+def test_client_order_ids_are_unique_and_plain() -> None:
+    ids = {new_client_order_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all(i.isalnum() and len(i) <= 32 for i in ids)
