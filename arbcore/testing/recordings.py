@@ -1,21 +1,20 @@
 """Readers for the real recordings the tests and benchmarks replay.
 
 ``load_binance_depth`` reads hftbacktest's collector format (``<local ns> <raw JSON>`` per line,
-gzip): Binance spot ``depthUpdate`` diffs, ``bookTicker`` and the REST depth snapshot. It applies
-Binance's documented sync rule (drop diffs with ``u <= lastUpdateId``; the first kept diff has
-``U <= lastUpdateId + 1 <= u``; then every ``U`` is the previous ``u + 1``) and hands back flat
-int64 arrays per message, so a replay measures the book and not JSON decoding.
+gzip): Binance spot ``depthUpdate`` diffs, ``bookTicker`` and the REST depth snapshot, through
+the Binance adapter's own parser. It applies Binance's documented sync rule (drop diffs with
+``u <= lastUpdateId``; the first kept diff has ``U <= lastUpdateId + 1 <= u``; then every ``U``
+is the previous ``u + 1``) and hands back flat int64 arrays per message, so a replay measures
+the book and not JSON decoding.
 
-This is a test and benchmark kit, not the venue adapter (that is ``arbcore.exchanges.binance``).
+This is a test and benchmark kit over the venue adapter (``arbcore.exchanges.binance``), which
+does the parsing.
 """
 
 from __future__ import annotations
 
-import gzip
 import itertools
-import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
@@ -23,8 +22,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from arbcore.errors import MalformedMessage, SequenceGap
-from arbcore_ext.book import ASK, BID
-from arbcore_ext.fixedpoint import to_raw, to_raw_array
+from arbcore.exchanges.binance.constants import VENUE
+from arbcore.exchanges.binance.parsing import parse_depth_snapshot, parse_frame
+from arbcore.exchanges.symbols import SymbolMap
+from arbcore.marketdata.records import read_records
+from arbcore.marketdata.sync import split_sides
+from arbcore.model import Instrument, Quote
+from arbcore_ext.jsonscan import string_value
 
 __all__ = [
     "BinanceDepthRecording",
@@ -96,22 +100,16 @@ class BinanceDepthRecording:
         return sum(len(diff.prices) for diff in self.diffs)
 
 
-def _levels(
-    pairs: list[list[str]], side: int, price_decimals: int, size_decimals: int
-) -> tuple[NDArray[np.int8], NDArray[np.int64], NDArray[np.int64]]:
-    prices = to_raw_array([pair[0] for pair in pairs], price_decimals)
-    sizes = to_raw_array([pair[1] for pair in pairs], size_decimals)
-    return np.full(len(pairs), side, dtype=np.int8), prices, sizes
+_QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "BTC", "ETH", "BNB", "EUR")
 
 
-def _lines(path: Path) -> Iterator[dict[str, object]]:
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            _, _, payload = line.partition(" ")
-            try:
-                yield json.loads(payload)
-            except json.JSONDecodeError as exc:
-                raise MalformedMessage(f"{path.name} line {number}: {exc}") from exc
+def _instrument(native: str, price_decimals: int, size_decimals: int) -> Instrument:
+    """A stand-in Instrument for the recording's symbol at the requested scales."""
+    quote = next((q for q in _QUOTES if native.endswith(q) and native != q), native[-4:])
+    return Instrument(venue=VENUE, symbol=f"{native[: -len(quote)]}/{quote}",
+                      native_symbol=native, base=native[: -len(quote)], quote=quote,
+                      price_decimals=price_decimals, size_decimals=size_decimals,
+                      tick_size=1, lot_size=1)  # fmt: skip
 
 
 def load_binance_depth(
@@ -120,58 +118,43 @@ def load_binance_depth(
     price_decimals: int = BINANCE_PRICE_DECIMALS,
     size_decimals: int = BINANCE_SIZE_DECIMALS,
 ) -> BinanceDepthRecording:
-    """Read and sync an hftbacktest Binance spot recording; raises ``SequenceGap`` on a gap."""
+    """Read and sync an hftbacktest Binance spot recording; raises ``SequenceGap`` on a gap.
+
+    The lines go through :func:`~arbcore.marketdata.records.read_records` and the venue's own
+    parser (:mod:`arbcore.exchanges.binance.parsing`), so this kit reads exactly what the
+    adapter reads; it only keeps the results as flat arrays for the book benchmarks.
+    """
     path = Path(path)
+    records = list(read_records([path], "hftbacktest"))
+    native = next((string_value(r.payload, b"s") for r in records
+                   if r.kind == "ws" and b"depthUpdate" in r.payload[:96]), None)  # fmt: skip
+    if native is None:
+        raise MalformedMessage(f"{path.name}: no depthUpdate message")
+    instrument = _instrument(native, price_decimals, size_decimals)
+    symbols = SymbolMap.of(VENUE, [instrument])
     snapshot: DepthSnapshot | None = None
     raw_diffs: list[DepthDiff] = []
     tickers: list[BookTicker] = []
-    symbol = ""
-    for message in _lines(path):
-        if "lastUpdateId" in message and "stream" not in message:
-            _, bid_prices, bid_sizes = _levels(message["bids"], BID, price_decimals, size_decimals)  # type: ignore[arg-type]
-            _, ask_prices, ask_sizes = _levels(message["asks"], ASK, price_decimals, size_decimals)  # type: ignore[arg-type]
-            snapshot = DepthSnapshot(
-                int(message["lastUpdateId"]),  # type: ignore[call-overload]
-                bid_prices,
-                bid_sizes,
-                ask_prices,
-                ask_sizes,
-            )
+    for record in records:
+        if record.kind == "rest":
+            event = parse_depth_snapshot(record.payload, instrument)
+            snapshot = DepthSnapshot(event.last_seq, *split_sides(event))
             continue
-        data = message.get("data")
-        if not isinstance(data, dict):
-            continue
-        if data.get("e") == "depthUpdate":
-            symbol = str(data["s"])
-            bid = _levels(data["b"], BID, price_decimals, size_decimals)
-            ask = _levels(data["a"], ASK, price_decimals, size_decimals)
-            raw_diffs.append(
-                DepthDiff(
-                    int(data["U"]),
-                    int(data["u"]),
-                    np.concatenate([bid[0], ask[0]]),
-                    np.concatenate([bid[1], ask[1]]),
-                    np.concatenate([bid[2], ask[2]]),
-                )
-            )
-        elif "b" in data and "a" in data and "u" in data and "e" not in data:
-            tickers.append(
-                BookTicker(
-                    int(data["u"]),
-                    to_raw(data["b"], price_decimals),
-                    to_raw(data["B"], size_decimals),
-                    to_raw(data["a"], price_decimals),
-                    to_raw(data["A"], size_decimals),
-                )
-            )
+        for parsed in parse_frame(record.payload, symbols):
+            if isinstance(parsed, Quote):
+                tickers.append(BookTicker(parsed.update_id or 0, parsed.bid_price, parsed.bid_size,
+                                          parsed.ask_price, parsed.ask_size))  # fmt: skip
+            else:
+                raw_diffs.append(DepthDiff(parsed.first_seq, parsed.last_seq, parsed.sides,
+                                           parsed.prices, parsed.sizes))  # fmt: skip
     if snapshot is None:
         raise MalformedMessage(f"{path.name}: no REST depth snapshot (a line with lastUpdateId)")
     return BinanceDepthRecording(
-        symbol=symbol,
+        symbol=native,
         price_decimals=price_decimals,
         size_decimals=size_decimals,
         snapshot=snapshot,
-        diffs=_synced(raw_diffs, snapshot.last_update_id, symbol),
+        diffs=_synced(raw_diffs, snapshot.last_update_id, native),
         tickers=tickers,
     )
 
