@@ -212,9 +212,15 @@ def _raw_top(book: Any, n: int) -> tuple[Levels, Levels]:
     )
 
 
-def _arbcore_batch(stream: Stream, window_ticks: int | None = None) -> Replay:
-    book = L2Book(stream.price_decimals, stream.size_decimals, window_ticks=window_ticks)
-    messages = stream.messages
+def _book_replay(book: Any, stream: Stream, run: Callable[[], object]) -> Replay:
+    """A Replay over an L2Book-shaped book (snapshot, bbo and top read the same way)."""
+    return Replay(
+        lambda: book.apply_snapshot(*stream.snapshot), run, book.bbo, lambda n: _raw_top(book, n)
+    )
+
+
+def _batch_replay(book: Any, stream: Stream, messages: Sequence[Any]) -> Replay:
+    """One ``apply_deltas`` call per message, then the bbo (arbcore's book and its twin)."""
 
     def run() -> object:
         apply, bbo = book.apply_deltas, book.bbo
@@ -224,9 +230,12 @@ def _arbcore_batch(stream: Stream, window_ticks: int | None = None) -> Replay:
             top = bbo()
         return top
 
-    return Replay(
-        lambda: book.apply_snapshot(*stream.snapshot), run, book.bbo, lambda n: _raw_top(book, n)
-    )
+    return _book_replay(book, stream, run)
+
+
+def _arbcore_batch(stream: Stream, window_ticks: int | None = None) -> Replay:
+    book = L2Book(stream.price_decimals, stream.size_decimals, window_ticks=window_ticks)
+    return _batch_replay(book, stream, stream.messages)
 
 
 def _arbcore_flat(stream: Stream) -> Replay:
@@ -246,26 +255,12 @@ def _arbcore_set_level(stream: Stream) -> Replay:
             top = bbo()
         return top
 
-    return Replay(
-        lambda: book.apply_snapshot(*stream.snapshot), run, book.bbo, lambda n: _raw_top(book, n)
-    )
+    return _book_replay(book, stream, run)
 
 
 def _reference(stream: Stream) -> Replay:
     book = ReferenceBook(stream.price_decimals, stream.size_decimals)
-    messages = stream.lists
-
-    def run() -> object:
-        apply, bbo = book.apply_deltas, book.bbo
-        top = None
-        for sides, prices, sizes in messages:
-            apply(sides, prices, sizes)
-            top = bbo()
-        return top
-
-    return Replay(
-        lambda: book.apply_snapshot(*stream.snapshot), run, book.bbo, lambda n: _raw_top(book, n)
-    )
+    return _batch_replay(book, stream, stream.lists)
 
 
 def _sortedcontainers(stream: Stream) -> Replay:
