@@ -1,0 +1,313 @@
+"""An append-only, hash-chained audit trail in SQLite, written off the hot path.
+
+Why this shape:
+
+- **Append-only, enforced by the database.** Triggers refuse every UPDATE and DELETE, so not even
+  a bug in arbcore can rewrite history.
+- **Hash-chained.** Each row stores ``sha256(previous hash + the row's canonical text)``;
+  :meth:`AuditTrail.verify` finds the first row that was altered, removed or inserted.
+- **Off the hot path.** :meth:`AuditTrail.append` only numbers the record and queues it (a few
+  hundred ns); one writer thread serialises, chains and commits batches in WAL mode.
+- **Acknowledged means durable.** A record is acknowledged once its batch has committed
+  (:meth:`AuditTrail.flush`, :meth:`AuditTrail.wait_durable`); a process killed with ``kill -9``
+  after that loses nothing, because a committed WAL transaction survives the process. With
+  ``synchronous="FULL"`` (the default) it also survives a power cut.
+- **Deterministic.** Times come from the caller (the event's clock, or the recording's during a
+  backtest), payloads are canonical JSON, so the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import hashlib
+import json
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from arbcore.errors import ArbcoreError
+
+__all__ = ["AuditRecord", "AuditTrail", "ChainBroken", "RecordKind", "canonical_json"]
+
+logger = logging.getLogger(__name__)
+
+GENESIS = "0" * 64
+BATCH_MAX = 512
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY,
+    ts_ns INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    trace_id TEXT NOT NULL,
+    venue TEXT NOT NULL,
+    symbol TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_kind ON audit (kind, seq);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+"""
+
+
+class RecordKind(enum.Enum):
+    """What a row records (the trading loop writes one of these at each step)."""
+
+    OPPORTUNITY = "opportunity"  # an opportunity the engine acted on
+    RISK_DECISION = "risk_decision"  # approved or refused, with the rule and the numbers
+    ORDER_REQUEST = "order_request"  # written before the order is sent
+    VENUE_REPLY = "venue_reply"  # the venue's answer, as an order state
+    FILL = "fill"
+    POSITION = "position"  # a position after it changed
+    PNL = "pnl"  # realised PnL of a finished trade
+    STATE = "state"  # trading state changes (ACTIVE / REDUCING / HALTED)
+    RECONCILE = "reconcile"  # start-up reconciliation with the venues
+
+
+class ChainBroken(ArbcoreError):
+    """The audit trail's hash chain does not hold: a row was altered, removed or inserted."""
+
+    def __init__(self, seq: int, reason: str) -> None:
+        self.seq = seq
+        super().__init__(f"audit trail broken at row {seq}: {reason}")
+
+
+@attrs.frozen(kw_only=True)
+class AuditRecord:
+    """One row as stored."""
+
+    seq: int
+    ts_ns: int
+    kind: RecordKind
+    trace_id: str
+    venue: str
+    symbol: str
+    payload: Mapping[str, Any]
+    prev_hash: str
+    hash: str
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no spaces, enums as their values: one text per value, byte for byte."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_plain,
+                      ensure_ascii=False, allow_nan=False)  # fmt: skip
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if attrs.has(type(value)):
+        return attrs.asdict(value, recurse=True, value_serializer=_serialize)
+    raise TypeError(f"cannot record a {type(value).__name__} in the audit trail")
+
+
+def _serialize(instance: Any, attribute: Any, value: Any) -> Any:
+    return value.value if isinstance(value, enum.Enum) else value
+
+
+def _row_hash(prev_hash: str, seq: int, ts_ns: int, kind: str, trace_id: str, venue: str,
+              symbol: str, payload: str) -> str:  # fmt: skip
+    text = "\x1f".join((prev_hash, str(seq), str(ts_ns), kind, trace_id, venue, symbol, payload))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@attrs.frozen
+class _Pending:
+    seq: int
+    ts_ns: int
+    kind: RecordKind
+    trace_id: str
+    venue: str
+    symbol: str
+    payload: Any
+
+
+class AuditTrail:
+    """The audit trail of one engine (one SQLite file). Thread-safe appends; one writer."""
+
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
+        if synchronous not in ("NORMAL", "FULL", "EXTRA"):
+            raise ValueError(f"synchronous must be NORMAL, FULL or EXTRA, was {synchronous!r}")
+        self.path = Path(path)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(f"PRAGMA synchronous={synchronous}")
+        self._db.executescript(_SCHEMA)
+        last = self._db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        self._last_hash: str = last[1] if last else GENESIS
+        self._next_seq = (last[0] + 1) if last else 1
+        self._durable_seq = self._next_seq - 1
+        self._append_lock = threading.Lock()
+        self._durable = threading.Condition()
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._error: BaseException | None = None
+        self.batches = 0
+        self._writer = threading.Thread(target=self._write_loop, name="arbcore-audit",
+                                        daemon=True)  # fmt: skip
+        self._writer.start()
+
+    # -- writing ----------------------------------------------------------------------------------
+
+    def append(self, kind: RecordKind, payload: Any, *, ts_ns: int, trace_id: str = "",
+               venue: str = "", symbol: str = "") -> int:  # fmt: skip
+        """Queue one record; its sequence number. Durable once :meth:`flush` has passed it.
+
+        ``payload`` must not change afterwards (frozen attrs values, or plain dicts of them): it
+        is serialised by the writer thread.
+        """
+        if self._error is not None:
+            raise ArbcoreError(f"the audit writer failed: {self._error}") from self._error
+        with self._append_lock:
+            seq = self._next_seq
+            self._next_seq += 1
+            self._queue.put(_Pending(seq, ts_ns, kind, trace_id, venue, symbol, payload))
+        return seq
+
+    @property
+    def durable_seq(self) -> int:
+        """The highest sequence number committed to disk."""
+        return self._durable_seq
+
+    def flush(self, timeout: float | None = 10.0) -> int:
+        """Block until everything appended so far is durable; the durable sequence number."""
+        return self._wait(self._next_seq - 1, timeout)
+
+    async def wait_durable(self, seq: int, timeout: float | None = 10.0) -> None:
+        """Wait (without blocking the event loop) until record ``seq`` is durable."""
+        if self._durable_seq >= seq:
+            return
+        await asyncio.get_running_loop().run_in_executor(None, self._wait, seq, timeout)
+
+    def _wait(self, seq: int, timeout: float | None) -> int:
+        with self._durable:
+            if not self._durable.wait_for(
+                lambda: self._durable_seq >= seq or self._error is not None, timeout
+            ):
+                raise TimeoutError(f"audit record {seq} not durable after {timeout}s")
+        if self._error is not None:
+            raise ArbcoreError(f"the audit writer failed: {self._error}") from self._error
+        return self._durable_seq
+
+    def close(self) -> None:
+        """Write everything queued, stop the writer and close the file."""
+        if self._writer.is_alive():
+            self._queue.put(None)
+            self._writer.join()
+        self._db.close()
+
+    def __enter__(self) -> AuditTrail:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _write_loop(self) -> None:
+        stop = False
+        while not stop:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < BATCH_MAX:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            try:
+                self._commit(batch)
+            except BaseException as exc:  # the trail must not fail silently
+                logger.critical("audit trail writer failed: %s", exc)
+                with self._durable:
+                    self._error = exc
+                    self._durable.notify_all()
+                return
+
+    def _commit(self, batch: list[_Pending]) -> None:
+        batch.sort(key=lambda item: item.seq)  # appends may race between numbering and queueing
+        rows = []
+        prev = self._last_hash
+        for item in batch:
+            payload = canonical_json(item.payload)
+            digest = _row_hash(prev, item.seq, item.ts_ns, item.kind.value, item.trace_id,
+                               item.venue, item.symbol, payload)  # fmt: skip
+            rows.append((item.seq, item.ts_ns, item.kind.value, item.trace_id, item.venue,
+                         item.symbol, payload, prev, digest))  # fmt: skip
+            prev = digest
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.executemany("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._last_hash = prev
+        self.batches += 1
+        with self._durable:
+            self._durable_seq = batch[-1].seq
+            self._durable.notify_all()
+
+    # -- reading ----------------------------------------------------------------------------------
+
+    def records(self, *kinds: RecordKind, after: int = 0) -> Iterator[AuditRecord]:
+        """Durable records in order (only the given kinds, when any), from a fresh reader."""
+        return read_records(self.path, *kinds, after=after)
+
+    def verify(self) -> int:
+        """Check the whole hash chain; the number of rows, or ChainBroken at the first bad row."""
+        return verify_chain(self.path)
+
+
+def _reader(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+
+
+def read_records(path: str | Path, *kinds: RecordKind, after: int = 0) -> Iterator[AuditRecord]:
+    """Every committed record of the trail at ``path``, in order (filtered by kind)."""
+    db = _reader(Path(path))
+    try:
+        query = "SELECT * FROM audit WHERE seq > ?"
+        args: list[Any] = [after]
+        if kinds:
+            query += f" AND kind IN ({', '.join('?' * len(kinds))})"
+            args += [kind.value for kind in kinds]
+        for row in db.execute(query + " ORDER BY seq", args):
+            seq, ts_ns, kind, trace_id, venue, symbol, payload, prev_hash, digest = row
+            yield AuditRecord(seq=seq, ts_ns=ts_ns, kind=RecordKind(kind), trace_id=trace_id,
+                              venue=venue, symbol=symbol, payload=json.loads(payload),
+                              prev_hash=prev_hash, hash=digest)  # fmt: skip
+    finally:
+        db.close()
+
+
+def verify_chain(path: str | Path) -> int:
+    """Walk the chain of the trail at ``path``: row count, or ChainBroken naming the row."""
+    db = _reader(Path(path))
+    try:
+        prev, expected_seq, count = GENESIS, 1, 0
+        for row in db.execute("SELECT * FROM audit ORDER BY seq"):
+            seq, ts_ns, kind, trace_id, venue, symbol, payload, prev_hash, digest = row
+            if seq != expected_seq:
+                raise ChainBroken(expected_seq, f"row {expected_seq} is missing")
+            if prev_hash != prev:
+                raise ChainBroken(seq, "it does not follow the previous row's hash")
+            if _row_hash(prev, seq, ts_ns, kind, trace_id, venue, symbol, payload) != digest:
+                raise ChainBroken(seq, "its content does not match its hash")
+            prev, expected_seq, count = digest, seq + 1, count + 1
+        return count
+    finally:
+        db.close()

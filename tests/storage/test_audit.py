@@ -1,0 +1,193 @@
+"""The audit trail: append-only, hash-chained, durable once acknowledged, recoverable."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from arbcore.model import Fill, Order, OrderSide, OrderStatus, OrderType, Position
+from arbcore.storage import AuditTrail, ChainBroken, RecordKind, recover
+from arbcore.storage.audit import canonical_json, read_records, verify_chain
+
+DAY = 86_400 * 10**9
+NOW = 20_000 * DAY + 3_600 * 10**9  # 01:00 UTC on some day
+
+
+def _order(cid: str, status: OrderStatus, filled: int = 0) -> Order:
+    return Order(venue="binance", symbol="BTC/USDT", client_order_id=cid, side=OrderSide.BUY,
+                 type=OrderType.LIMIT, price_raw=6_000_000, size_raw=1_000, status=status,
+                 filled_raw=filled)  # fmt: skip
+
+
+def test_records_round_trip_in_order_with_canonical_payloads(tmp_path: Path) -> None:
+    with AuditTrail(tmp_path / "a.db") as trail:
+        first = trail.append(
+            RecordKind.ORDER_REQUEST, _order("c1", OrderStatus.OPEN),
+            ts_ns=5, trace_id="t" * 32, venue="binance", symbol="BTC/USDT",
+        )  # fmt: skip
+        second = trail.append(RecordKind.PNL, {"realized_usd": 1.5, "b": [1, 2]}, ts_ns=6)
+        assert trail.flush() == second == first + 1
+        rows = list(trail.records())
+    assert [r.seq for r in rows] == [1, 2]
+    assert rows[0].payload["status"] == "open"
+    assert rows[0].trace_id == "t" * 32
+    assert rows[1].payload == {"b": [1, 2], "realized_usd": 1.5}
+    assert canonical_json({"b": 1, "a": OrderSide.SELL}) == '{"a":"sell","b":1}'
+    with pytest.raises(TypeError, match="cannot record"):
+        canonical_json({"x": object()})
+
+
+def test_the_database_refuses_to_rewrite_history(tmp_path: Path) -> None:
+    path = tmp_path / "a.db"
+    with AuditTrail(path) as trail:
+        trail.append(RecordKind.STATE, {"state": "active"}, ts_ns=1)
+        trail.flush()
+    db = sqlite3.connect(path)
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db.execute("UPDATE audit SET payload = '{}'")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db.execute("DELETE FROM audit")
+
+
+@pytest.mark.parametrize("tamper", ["edit", "delete", "insert"])
+def test_any_tampering_breaks_the_chain_at_that_row(tmp_path: Path, tamper: str) -> None:
+    path = tmp_path / "a.db"
+    with AuditTrail(path) as trail:
+        for i in range(5):
+            trail.append(RecordKind.PNL, {"realized_usd": i}, ts_ns=i)
+    assert verify_chain(path) == 5
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("DROP TRIGGER audit_no_update")
+    db.execute("DROP TRIGGER audit_no_delete")
+    if tamper == "edit":
+        db.execute("""UPDATE audit SET payload = '{"realized_usd":99}' WHERE seq = 3""")
+    elif tamper == "delete":
+        db.execute("DELETE FROM audit WHERE seq = 3")
+    else:
+        db.execute("INSERT INTO audit SELECT 6, ts_ns, kind, trace_id, venue, symbol, payload, "
+                   "prev_hash, hash FROM audit WHERE seq = 5")  # fmt: skip
+    db.close()
+    with pytest.raises(ChainBroken) as caught:
+        verify_chain(path)
+    assert caught.value.seq == (6 if tamper == "insert" else 3)
+
+
+def test_a_reopened_trail_continues_the_same_chain(tmp_path: Path) -> None:
+    path = tmp_path / "a.db"
+    with AuditTrail(path) as trail:
+        trail.append(RecordKind.STATE, {"state": "active"}, ts_ns=1)
+    with AuditTrail(path) as trail:
+        assert trail.append(RecordKind.STATE, {"state": "halted"}, ts_ns=2) == 2
+    assert verify_chain(path) == 2
+
+
+def test_concurrent_appends_keep_one_gapless_chain(tmp_path: Path) -> None:
+    path = tmp_path / "a.db"
+    with AuditTrail(path, synchronous="NORMAL") as trail:
+
+        def writer(n: int) -> None:
+            for i in range(500):
+                trail.append(RecordKind.PNL, {"realized_usd": i, "w": n}, ts_ns=i)
+
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        trail.flush()
+        assert trail.batches < 2_000  # commits are batched, not one per row
+    assert verify_chain(path) == 2_000
+
+
+def test_the_same_inputs_give_the_same_bytes(tmp_path: Path) -> None:
+    hashes = []
+    for name in ("x.db", "y.db"):
+        with AuditTrail(tmp_path / name) as trail:
+            trail.append(RecordKind.ORDER_REQUEST, _order("c1", OrderStatus.OPEN), ts_ns=7)
+            trail.append(RecordKind.FILL, {"venue": "binance", "trade_id": "9"}, ts_ns=8)
+        hashes.append([r.hash for r in read_records(tmp_path / name)])
+    assert hashes[0] == hashes[1]
+
+
+def test_wait_durable_does_not_block_the_event_loop(tmp_path: Path) -> None:
+    async def main() -> int:
+        with AuditTrail(tmp_path / "a.db") as trail:
+            seq = trail.append(RecordKind.STATE, {"state": "active"}, ts_ns=1)
+            await trail.wait_durable(seq)
+            return trail.durable_seq
+
+    assert asyncio.run(main()) == 1
+
+
+def test_recovery_rebuilds_orders_positions_fills_and_todays_pnl(tmp_path: Path) -> None:
+    path = tmp_path / "a.db"
+    with AuditTrail(path) as trail:
+        trail.append(RecordKind.ORDER_REQUEST, _order("done", OrderStatus.OPEN), ts_ns=NOW)
+        trail.append(RecordKind.VENUE_REPLY, _order("done", OrderStatus.FILLED, 1_000), ts_ns=NOW)
+        trail.append(RecordKind.VENUE_REPLY, _order("done", OrderStatus.OPEN), ts_ns=NOW)  # late
+        trail.append(RecordKind.ORDER_REQUEST, _order("live", OrderStatus.OPEN), ts_ns=NOW)
+        trail.append(RecordKind.VENUE_REPLY, _order("live", OrderStatus.PARTIALLY_FILLED, 400),
+                     ts_ns=NOW)  # fmt: skip
+        fill = Fill(venue="binance", symbol="BTC/USDT", client_order_id="live", trade_id="t1",
+                    side=OrderSide.BUY, price_raw=6_000_000, size_raw=400, fee=0.01,
+                    fee_asset="USDT", ts_event_ns=NOW)  # fmt: skip
+        trail.append(RecordKind.FILL, fill, ts_ns=NOW)
+        trail.append(RecordKind.FILL, fill, ts_ns=NOW)  # reported twice
+        for quantity in (1.0, 2.5):
+            trail.append(RecordKind.POSITION, Position(venue="binance", asset="BTC",
+                         quantity=quantity, average_cost=60_000.0), ts_ns=NOW)  # fmt: skip
+        trail.append(RecordKind.PNL, {"realized_usd": 100.0}, ts_ns=NOW - DAY)  # yesterday
+        trail.append(RecordKind.PNL, {"realized_usd": -2.5}, ts_ns=NOW)
+        trail.append(RecordKind.PNL, {"realized_usd": 4.0}, ts_ns=NOW)
+        trail.append(RecordKind.STATE, {"state": "reducing"}, ts_ns=NOW)
+    state = recover(path, now_ns=NOW)
+    assert [o.client_order_id for o in state.open_orders] == ["live"]
+    assert state.orders[("binance", "done")].status is OrderStatus.FILLED
+    assert state.orders[("binance", "live")].filled_raw == 400
+    assert state.fill_ids == {("binance", "t1")}
+    assert state.positions[("binance", "BTC")].quantity == 2.5
+    assert state.daily_pnl_usd == 1.5
+    assert state.trading_state == "reducing"
+    assert state.last_seq == 13
+
+
+_CHILD = """
+import sys
+from arbcore.storage import AuditTrail, RecordKind
+trail = AuditTrail(sys.argv[1])
+i = 0
+while True:
+    i += 1
+    seq = trail.append(RecordKind.PNL, {"realized_usd": i, "pad": "x" * 200}, ts_ns=i)
+    if i % 7 == 0:
+        print(trail.flush(), flush=True)
+"""
+
+
+def test_kill_9_loses_no_acknowledged_record(tmp_path: Path) -> None:
+    path = tmp_path / "crash.db"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    child = subprocess.Popen([sys.executable, "-c", _CHILD, str(path)], stdout=subprocess.PIPE,
+                             text=True, env=env)  # fmt: skip
+    assert child.stdout is not None
+    acknowledged = 0
+    deadline = time.monotonic() + 30
+    while acknowledged < 300 and time.monotonic() < deadline:
+        acknowledged = int(child.stdout.readline())
+    child.send_signal(signal.SIGKILL)  # mid-stream: more records are queued and in flight
+    child.wait()
+    assert acknowledged >= 300
+    rows = verify_chain(path)  # the chain holds after the crash
+    assert rows >= acknowledged
+    with AuditTrail(path) as trail:  # and recovery continues it
+        assert trail.append(RecordKind.STATE, {"state": "halted"}, ts_ns=0) == rows + 1
+    assert verify_chain(path) == rows + 1
