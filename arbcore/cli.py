@@ -8,8 +8,9 @@ says which build is installed and what this machine can pin.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from arbcore import __version__
 
@@ -40,24 +41,30 @@ def _parser() -> argparse.ArgumentParser:
         "replay", help="recorded traffic through the live parsing and sync", add_help=False
     )
     commands.add_parser("record", help="write a live feed's frames to a file", add_help=False)
+    commands.add_parser("sim", help="simulated venues on 127.0.0.1", add_help=False)
+    commands.add_parser(
+        "check-config", help="validate a configuration and print it merged", add_help=False
+    )
     commands.add_parser("info", help="build, CPUs and recordings on this machine")
     return parser
 
 
+#: Commands that own their options: name -> (module, function).
+_COMMANDS = {
+    "bench": ("arbcore.cli_bench", "run_bench"),
+    "replay": ("arbcore.cli_replay", "run_replay"),
+    "record": ("arbcore.cli_record", "run_record"),
+    "sim": ("arbcore.cli_sim", "run_sim"),
+    "check-config": ("arbcore.cli_config", "run_check_config"),
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
-    if arguments and arguments[0] == "bench":  # these commands own their options
-        from arbcore.cli_bench import run_bench
-
-        return run_bench(arguments[1:])
-    if arguments and arguments[0] == "replay":
-        from arbcore.cli_replay import run_replay
-
-        return run_replay(arguments[1:])
-    if arguments and arguments[0] == "record":
-        from arbcore.cli_record import run_record
-
-        return run_record(arguments[1:])
+    if arguments and arguments[0] in _COMMANDS:
+        module, function = _COMMANDS[arguments[0]]
+        run: Callable[[list[str]], int] = getattr(importlib.import_module(module), function)
+        return run(arguments[1:])
     namespace = _parser().parse_args(arguments)
     return _info(namespace)
 

@@ -1,0 +1,179 @@
+"""What a configuration can say, as frozen attrs classes (the TOML keys are the field names).
+
+Files (see ``docs/configuration.md``): ``system.toml`` and the overrides that name it as their
+``extends`` base hold :class:`SystemConfig`; ``system_limits.toml`` holds :class:`SystemLimits`;
+``slippage/<venue>.toml`` one :class:`VenueCosts` each; ``shadow_trading/default.toml``
+:class:`ShadowConfig`. Credentials are never configuration: they come from the environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+import attrs
+
+from arbcore.config.build import fraction, non_negative, positive
+
+__all__ = [
+    "AppConfig",
+    "CrossExchangeConfig",
+    "ExecutionConfig",
+    "LoggingConfig",
+    "RiskLimits",
+    "ServerConfig",
+    "ShadowConfig",
+    "SimConfig",
+    "StorageConfig",
+    "StrategiesConfig",
+    "SystemConfig",
+    "SystemLimits",
+    "TriangularConfig",
+    "VenueConfig",
+    "VenueCosts",
+]
+
+
+@attrs.frozen(kw_only=True)
+class VenueConfig:
+    """One venue the engine connects to."""
+
+    enabled: bool = True
+    symbols: tuple[str, ...] = ()
+    ws_url: str | None = None  # None: the venue's real endpoint (or the simulator's)
+    rest_url: str | None = None
+    depth: int = attrs.field(default=0, validator=non_negative)  # 0: the venue's full book
+
+
+@attrs.frozen(kw_only=True)
+class CrossExchangeConfig:
+    enabled: bool = True
+    symbols: tuple[str, ...] = ()  # empty: every symbol listed on two or more venues
+    min_profit_bps: float = attrs.field(default=5.0, validator=non_negative)
+    slippage_bps: float = attrs.field(default=2.0, validator=non_negative)
+    max_notional_usd: float = attrs.field(default=1_000.0, validator=positive)
+    rebalance_drift: float = attrs.field(default=0.3, validator=fraction)
+
+
+@attrs.frozen(kw_only=True)
+class TriangularConfig:
+    enabled: bool = True
+    venues: tuple[str, ...] = ()  # empty: every enabled venue
+    start_assets: tuple[str, ...] = ("USDT",)
+    min_profit_bps: float = attrs.field(default=5.0, validator=non_negative)
+    max_notional_usd: float = attrs.field(default=500.0, validator=positive)
+
+
+@attrs.frozen(kw_only=True)
+class StrategiesConfig:
+    cross_exchange: CrossExchangeConfig = attrs.Factory(CrossExchangeConfig)
+    triangular: TriangularConfig = attrs.Factory(TriangularConfig)
+    cool_off_ms: float = attrs.field(default=250.0, validator=non_negative)
+
+
+@attrs.frozen(kw_only=True)
+class RiskLimits:
+    """Hard limits; each refusal names the rule and the numbers that tripped it."""
+
+    max_position_usd: float = attrs.field(default=10_000.0, validator=positive)
+    max_daily_loss_usd: float = attrs.field(default=500.0, validator=positive)
+    max_exposure_per_exchange_usd: float = attrs.field(default=25_000.0, validator=positive)
+    max_correlation_risk: float = attrs.field(default=0.8, validator=fraction)
+    stop_loss_pct: float = attrs.field(default=2.0, validator=positive)
+    max_open_orders: int = attrs.field(default=20, validator=positive)
+    max_orders_per_s: float = attrs.field(default=20.0, validator=positive)
+    min_book_freshness_ms: float = attrs.field(default=500.0, validator=positive)
+
+
+@attrs.frozen(kw_only=True)
+class ExecutionConfig:
+    leg_failure: Literal["retry", "unwind", "hold"] = "unwind"
+    retry_worse_bps: float = attrs.field(default=10.0, validator=non_negative)
+    order_timeout_ms: float = attrs.field(default=2_000.0, validator=positive)
+
+
+@attrs.frozen(kw_only=True)
+class StorageConfig:
+    path: str = "arbcore-audit.db"
+    synchronous: Literal["NORMAL", "FULL", "EXTRA"] = "FULL"
+
+
+@attrs.frozen(kw_only=True)
+class ServerConfig:
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = attrs.field(default=8080, validator=non_negative)
+    open_reads: bool = False  # reads without the token; writes always need ARBCORE_API_TOKEN
+
+
+@attrs.frozen(kw_only=True)
+class LoggingConfig:
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    format: Literal["plain", "json"] = "plain"
+
+
+@attrs.frozen(kw_only=True)
+class SimConfig:
+    """Start the bundled simulator on loopback and point the venues at it."""
+
+    venues: tuple[str, ...] = ("binance", "okx", "kraken")
+    symbols: tuple[str, ...] = ("BTC/USDT", "ETH/USDT", "ETH/BTC")
+    seed: int = 7
+    dislocation_rate: float = attrs.field(default=0.05, validator=fraction)
+
+
+@attrs.frozen(kw_only=True)
+class SystemConfig:
+    mode: Literal["shadow", "live"] = "shadow"
+    cpu: int | None = None  # pin the hot loop to this CPU
+    venues: Mapping[str, VenueConfig] = attrs.Factory(dict)
+    strategies: StrategiesConfig = attrs.Factory(StrategiesConfig)
+    risk: RiskLimits = attrs.Factory(RiskLimits)
+    execution: ExecutionConfig = attrs.Factory(ExecutionConfig)
+    storage: StorageConfig = attrs.Factory(StorageConfig)
+    server: ServerConfig = attrs.Factory(ServerConfig)
+    logging: LoggingConfig = attrs.Factory(LoggingConfig)
+    sim: SimConfig | None = None
+
+
+@attrs.frozen(kw_only=True)
+class SystemLimits:
+    """What one engine may use; going over throttles or refuses, never crashes."""
+
+    max_exchanges: int = attrs.field(default=8, validator=positive)
+    max_symbols_per_exchange: int = attrs.field(default=500, validator=positive)
+    max_requests_per_second: float = attrs.field(default=50.0, validator=positive)
+    max_websocket_connections: int = attrs.field(default=32, validator=positive)
+    max_memory_gb: float = attrs.field(default=4.0, validator=positive)
+
+
+@attrs.frozen(kw_only=True)
+class VenueCosts:
+    """``slippage/<venue>.toml``: endpoints, limits and fees for one venue."""
+
+    rest_url: str | None = None
+    ws_url: str | None = None
+    rate_limit_per_s: float = attrs.field(default=10.0, validator=positive)
+    max_order_size_usd: float = attrs.field(default=10_000.0, validator=positive)
+    maker_fee: float = attrs.field(default=0.001, validator=fraction)
+    taker_fee: float = attrs.field(default=0.001, validator=fraction)
+    withdrawal_fees: Mapping[str, float] = attrs.Factory(dict)
+
+
+@attrs.frozen(kw_only=True)
+class ShadowConfig:
+    """How shadow fills are simulated against the live book."""
+
+    latency_ms: float = attrs.field(default=25.0, validator=non_negative)
+    fill_ratio: float = attrs.field(default=1.0, validator=fraction)  # of the depth taken
+
+
+@attrs.frozen(kw_only=True)
+class AppConfig:
+    """Everything loaded for one run: the merged system config and its companion files."""
+
+    system: SystemConfig
+    limits: SystemLimits
+    costs: Mapping[str, VenueCosts]
+    shadow: ShadowConfig
+    sources: tuple[str, ...]  # the files read, base first
