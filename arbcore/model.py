@@ -225,11 +225,16 @@ class Quote:
 
 @attrs.frozen(kw_only=True)
 class OpportunityLeg:
+    """One order of an opportunity: the limit to send and the size, as floats for reading and
+    exact raw integers (at the instrument's decimals) for the order itself (0 when unsized)."""
+
     venue: str
     symbol: str
     side: OrderSide
     price: float
     size: float
+    price_raw: int = 0
+    size_raw: int = 0
 
 
 @attrs.frozen(kw_only=True)

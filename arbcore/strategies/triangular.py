@@ -116,6 +116,8 @@ class TriangularScanner(CycleEngine):
                     side=OrderSide.BUY if leg.direction == BUY else OrderSide.SELL,
                     price=leg.limit_price / 10 ** self.instruments[leg.market].price_decimals,
                     size=leg.qty,
+                    price_raw=leg.limit_price,
+                    size_raw=raw_size(leg.qty, self.instruments[leg.market]),
                 )
                 for leg in sized.legs
             )
@@ -154,3 +156,9 @@ class TriangularScanner(CycleEngine):
 def _ranking(opportunity: Opportunity) -> tuple[float, float]:
     usd = opportunity.expected_profit_usd
     return (-(usd if usd is not None else opportunity.expected_profit), -opportunity.rate)
+
+
+def raw_size(qty: float, instrument: Instrument) -> int:
+    """A sized float quantity as raw units on the instrument's lot grid, never rounded up."""
+    raw: int = math.floor(qty * 10.0**instrument.size_decimals * (1 + 1e-12))
+    return raw - raw % instrument.lot_size
