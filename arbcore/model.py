@@ -267,6 +267,7 @@ class Order:
     filled_raw: int = 0
     venue_order_id: str | None = None
     ts_created_ns: int = 0
+    filled_quote: float = 0.0  # quote amount of what filled, as the venue reports it (0: unknown)
 
 
 @attrs.frozen(kw_only=True)

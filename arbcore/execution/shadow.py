@@ -107,7 +107,9 @@ class ShadowVenue:
             status = OrderStatus.EXPIRED  # the rest of an IOC or market order is not kept
         else:
             status = OrderStatus.PARTIALLY_FILLED if taken.filled else OrderStatus.OPEN
-        return self._store(attrs.evolve(placed, status=status, filled_raw=taken.filled))
+        scale = 10 ** (instrument.price_decimals + instrument.size_decimals)
+        return self._store(attrs.evolve(placed, status=status, filled_raw=taken.filled,
+                                        filled_quote=taken.cost_raw / scale))  # fmt: skip
 
     async def cancel_order(self, instrument: Instrument, client_order_id: str) -> Order:
         order = await self.fetch_order(instrument, client_order_id)

@@ -49,6 +49,7 @@ def order_from_payload(payload: Mapping[str, Any]) -> Order:
         size_raw=payload["size_raw"], time_in_force=TimeInForce(payload["time_in_force"]),
         status=OrderStatus(payload["status"]), filled_raw=payload["filled_raw"],
         venue_order_id=payload["venue_order_id"], ts_created_ns=payload["ts_created_ns"],
+        filled_quote=payload.get("filled_quote", 0.0),
     )  # fmt: skip
 
 
