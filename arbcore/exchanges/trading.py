@@ -49,7 +49,7 @@ class OrderRequest:
     side: OrderSide
     type: OrderType
     size_raw: int
-    price_raw: int | None  # None for market orders
+    price_raw: int | None  # a market order: None, or the worst price it accepts
     time_in_force: TimeInForce = TimeInForce.GTC
     client_order_id: str
 
@@ -92,8 +92,10 @@ def prepare_order(
 ) -> OrderRequest:
     """Round to the instrument's tick and lot and check its minimums; InvalidOrder otherwise.
 
-    The size is always rounded down to the lot (never trade more than asked). Market orders
-    have no price, so their notional is checked by the caller, who knows the book.
+    The size is always rounded down to the lot (never trade more than asked). A market order
+    may carry ``price_raw`` as the worst price it accepts (rounded so it never widens): venues
+    that size market buys in the quote asset (HTX, Gate.io) send price x size. Its notional is
+    checked by the caller, who knows the book.
     """
     venue, symbol = instrument.venue, instrument.symbol
     if size_raw <= 0:
@@ -122,6 +124,11 @@ def prepare_order(
             )
     elif time_in_force is TimeInForce.POST_ONLY:
         raise InvalidOrder(f"{symbol}: a market order cannot be post-only", venue=venue)
+    elif price_raw is not None:  # a market order's worst acceptable price, rounded to be safe
+        if price_raw <= 0:
+            raise InvalidOrder(f"{symbol}: a market order's price bound must be positive",
+                               venue=venue)  # fmt: skip
+        price = _round_price(price_raw, instrument.tick_size, side, Rounding.PASSIVE)
     return OrderRequest(
         instrument=instrument,
         side=side,

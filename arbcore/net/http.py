@@ -96,6 +96,25 @@ class RetryPolicy:
         return base * (1.0 + random.uniform(-self.jitter, self.jitter))
 
 
+class _HideQueryStrings(logging.Filter):
+    """httpx logs every request's URL at INFO: a signed query string (API key, signature,
+    timestamp) must never reach a log, so the query is cut from whatever httpx logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_without_query(arg) for arg in record.args)
+        return True
+
+
+def _without_query(value: object) -> object:
+    if isinstance(value, httpx.URL | str) and "?" in str(value):
+        return str(value).split("?", 1)[0] + "?<redacted>"
+    return value
+
+
+_HIDE_QUERIES = _HideQueryStrings()
+logging.getLogger("httpx").addFilter(_HIDE_QUERIES)  # idempotent: the same filter object
+
 ErrorMapper = Callable[[httpx.Response], ExchangeError | None]
 Signer = Callable[[HttpRequest], HttpRequest]
 

@@ -200,3 +200,23 @@ def test_client_order_ids_are_unique_and_plain() -> None:
     ids = {new_client_order_id() for _ in range(1000)}
     assert len(ids) == 1000
     assert all(i.isalnum() and len(i) <= 32 for i in ids)
+
+
+def test_httpx_request_logs_never_show_a_signed_query(caplog: pytest.LogCaptureFixture) -> None:
+    client = _client(lambda request: httpx.Response(200, json={}))
+    request = HttpRequest(method="GET", path="/api/v3/order",
+                          params=[("apiKey", "KEY-123"), ("signature", "SIG-456")])  # fmt: skip
+    with caplog.at_level(logging.DEBUG, logger="httpx"):
+        asyncio.run(client.send(request))
+    assert "/api/v3/order" in caplog.text  # httpx did log the request line
+    assert "KEY-123" not in caplog.text
+    assert "SIG-456" not in caplog.text
+
+
+def test_a_market_order_keeps_its_price_bound_rounded_never_wider() -> None:
+    coarse = Instrument.from_text(venue="x", native_symbol="BU", base="B", quote="U",
+                                  tick_size="0.5", lot_size="0.01")  # fmt: skip
+    buy = prepare_order(coarse, OrderSide.BUY, 100, type=OrderType.MARKET, price_raw=17)
+    sell = prepare_order(coarse, OrderSide.SELL, 100, type=OrderType.MARKET, price_raw=17)
+    assert (buy.price_raw, sell.price_raw) == (15, 20)
+    assert prepare_order(coarse, OrderSide.BUY, 100, type=OrderType.MARKET).price_raw is None
