@@ -29,6 +29,16 @@ logger = logging.getLogger(__name__)
 Pairs = tuple[tuple[str, str], ...]
 
 
+_SECRET_NAMES = ("key", "sign", "secret", "passphrase", "token", "nonce", "auth")
+
+
+def _redacted(pairs: Pairs) -> str:
+    """Pairs for a repr: values of anything that authenticates are not shown."""
+    shown = [(k, "<redacted>" if any(word in k.lower() for word in _SECRET_NAMES) else v)
+             for k, v in pairs]  # fmt: skip
+    return repr(tuple(shown))
+
+
 def _upper(method: str) -> str:
     return method.upper()
 
@@ -49,9 +59,9 @@ class HttpRequest:
 
     method: str = attrs.field(converter=_upper)
     path: str
-    params: Pairs = attrs.field(default=(), converter=_pairs)
+    params: Pairs = attrs.field(default=(), converter=_pairs, repr=lambda p: _redacted(p))
     body: str = ""
-    headers: Pairs = attrs.field(default=(), converter=_pairs)
+    headers: Pairs = attrs.field(default=(), converter=_pairs, repr=lambda h: _redacted(h))
     weight: float = 1.0
     is_order: bool = False  # spends the venue's order budget too
 
@@ -160,17 +170,25 @@ class HttpClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    async def send(self, request: HttpRequest, sign: Signer | None = None) -> httpx.Response:
-        """Send (retrying what may be retried); the reply, or the venue's ExchangeError."""
+    async def send(
+        self, request: HttpRequest, sign: Signer | None = None, *, retry: RetryPolicy | None = None
+    ) -> httpx.Response:
+        """Send (retrying what may be retried); the reply, or the venue's ExchangeError.
+
+        ``retry`` overrides the client's policy for this request: an order placement whose
+        outcome is unknown must not be resent blindly, so it passes ``RetryPolicy(attempts=1)``
+        and decides itself (look the order up by client id first).
+        """
+        policy = retry or self.retry
         attempt = 0
         while True:
             try:
                 return await self._send_once(sign(request) if sign else request)
             except ExchangeError as error:
                 self.failures += 1
-                if not is_retryable(error) or attempt + 1 >= self.retry.attempts:
+                if not is_retryable(error) or attempt + 1 >= policy.attempts:
                     raise
-                delay = self.retry.delay(attempt, error)
+                delay = policy.delay(attempt, error)
                 logger.info("%s %s %s: %s; retry in %.3fs", self.venue, request.method,
                             request.path, error, delay)  # fmt: skip
                 self.retries += 1
@@ -198,5 +216,7 @@ class HttpClient:
             self.limiter.observe(response.status_code, response.headers)
         error = self.check(response)
         if error is not None:
+            if isinstance(error, RateLimitExceeded) and self.limiter is not None:
+                self.limiter.block(error.retry_after)  # the venue's own word on how long
             raise error
         return response

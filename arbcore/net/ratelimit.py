@@ -139,13 +139,21 @@ class RateLimiter:
 
     def observe(self, status: int, headers: Mapping[str, str]) -> None:
         """Honour a venue's throttling reply: block until its Retry-After has passed."""
-        if status not in (418, 429):
-            return
-        retry_after = _seconds(headers.get("retry-after"))
-        block = retry_after if retry_after is not None else DEFAULT_BLOCK_S
-        self.blocked_until = max(self.blocked_until, self._clock() + block)
-        self.venue_blocks += 1
-        logger.warning("venue throttled us (HTTP %d): pausing requests for %.3fs", status, block)
+        if status in (418, 429):
+            self.block(_seconds(headers.get("retry-after")), f"HTTP {status}")
+
+    def block(self, seconds: float | None, why: str = "the venue throttled us") -> None:
+        """Send nothing for ``seconds`` (a default second when the venue did not say).
+
+        For venues whose throttling answer is not a plain 429 + Retry-After (Bybit's 403 IP
+        ban, KuCoin's reset header in ms): their error mapping knows the time and says so.
+        """
+        block = seconds if seconds is not None else DEFAULT_BLOCK_S
+        until = self._clock() + block
+        if until > self.blocked_until:
+            self.blocked_until = until
+            self.venue_blocks += 1
+            logger.warning("%s: pausing requests for %.3fs", why, block)
 
     def headroom(self) -> dict[str, float]:
         now = self._clock()

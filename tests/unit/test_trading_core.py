@@ -220,3 +220,29 @@ def test_a_market_order_keeps_its_price_bound_rounded_never_wider() -> None:
     sell = prepare_order(coarse, OrderSide.SELL, 100, type=OrderType.MARKET, price_raw=17)
     assert (buy.price_raw, sell.price_raw) == (15, 20)
     assert prepare_order(coarse, OrderSide.BUY, 100, type=OrderType.MARKET).price_raw is None
+
+
+def test_a_signed_request_repr_hides_what_authenticates() -> None:
+    headers = [("OK-ACCESS-KEY", "KEY-1"), ("OK-ACCESS-PASSPHRASE", "PP-1"),
+               ("OK-ACCESS-SIGN", "SIG-2"), ("Content-Type", "json")]  # fmt: skip
+    request = HttpRequest(method="POST", path="/api/v5/trade/order",
+                          params=[("symbol", "BTCUSDT"), ("signature", "SIG-1")],
+                          headers=headers)  # fmt: skip
+    shown = repr(request)
+    assert "BTCUSDT" in shown
+    assert "Content-Type" in shown
+    for secret in ("SIG-1", "KEY-1", "PP-1", "SIG-2"):
+        assert secret not in shown
+
+
+def test_a_per_request_policy_stops_blind_retries_and_venue_throttles_block() -> None:
+    client = _client(lambda request: httpx.Response(429))
+    with pytest.raises(RateLimitExceeded):
+        asyncio.run(client.send(HttpRequest(method="POST", path="/order"),
+                                retry=RetryPolicy(attempts=1)))  # fmt: skip
+    assert client.requests == 1
+    clock = FakeClock()
+    limiter = RateLimiter([BudgetSpec("requests", 100, 1.0)], clock=clock, sleep=clock.sleep)
+    limiter.block(1800.0, "HTTP 403 IP ban")  # Bybit's ban: the error mapping knows how long
+    asyncio.run(limiter.acquire())
+    assert clock.now == pytest.approx(1000.0 + 1800.0)
