@@ -1,0 +1,828 @@
+"""Kraken spot orders over REST: pure request builders and reply parsers, and KrakenExecution.
+
+Every private call is a form-encoded POST to ``/0/private/<Method>`` signed by :mod:`auth`, and
+every reply is ``{"error": [...], "result": ...}`` with HTTP 200 even when it failed: a non-empty
+``error`` (``EOrder:Insufficient funds``) is the failure, which :func:`check` maps onto the
+ExchangeError tree for the HttpClient.
+
+Orders carry the client order id in ``cl_ord_id`` (a UUID or at most 18 characters of text), which
+Kraken echoes in every order view and accepts for cancels. Kraken only refuses a duplicate
+``cl_ord_id`` while the first order is open, and QueryOrders cannot search by it, so
+:meth:`KrakenExecution.fetch_order` looks in OpenOrders, then ClosedOrders. A placement whose
+outcome is unknown (a timeout, a 5xx, a throttled reply) is therefore never resent blindly: the
+order is looked up by its id and sent again only when Kraken has none (:func:`place_once`).
+AddOrder's reply names the order but not its fills, so an IOC or market order is read back by its
+txid until final (:func:`settle`): the router takes the reply's fill as the leg's outcome.
+
+Numbers are read exactly: replies are decoded with JSON numbers kept as their text, prices and
+sizes go through ``to_raw`` at the instrument's decimals, and requests carry the shortest exact
+decimal text (``37500``, ``1.25``), as the documentation's examples do.
+
+The first section holds helpers with nothing Kraken-specific in them; Bitfinex's execution uses
+them too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode
+
+import attrs
+import httpx
+
+from arbcore.errors import (
+    AuthenticationError,
+    ExchangeError,
+    ExchangeNotAvailable,
+    InvalidOrder,
+    MalformedMessage,
+    NetworkError,
+    OrderNotFound,
+    RateLimitExceeded,
+)
+from arbcore.exchanges.credentials import Credentials
+from arbcore.exchanges.kraken import auth, constants
+from arbcore.exchanges.kraken.providers import parse_instruments, unified_asset
+from arbcore.exchanges.symbols import SymbolMap
+from arbcore.exchanges.trading import OrderRequest, VenueTrading, new_client_order_id
+from arbcore.model import Balance, Instrument, Order, OrderSide, OrderStatus, OrderType, TimeInForce
+from arbcore.net.http import HttpClient, HttpRequest
+from arbcore.net.ratelimit import BudgetSpec, RateLimiter
+from arbcore_ext.fixedpoint import to_raw, to_text
+
+__all__ = [
+    "KrakenExecution",
+    "balances_request",
+    "cancel_request",
+    "check",
+    "closed_orders_request",
+    "fees_request",
+    "open_orders_request",
+    "order_request",
+    "order_status",
+    "pair_name",
+    "parse_ack",
+    "parse_balances",
+    "parse_fees",
+    "parse_order",
+    "parse_orders",
+]
+
+logger = logging.getLogger(__name__)
+
+VENUE = constants.VENUE
+
+# --- venue-neutral helpers (Bitfinex imports these; candidates for exchanges/trading.py) ---------
+
+
+def decode_json(response: httpx.Response) -> Any:
+    """The reply's JSON with every non-integer number kept as its text (exact), None if not JSON."""
+    try:
+        return json.loads(response.content, parse_float=str)
+    except ValueError:
+        return None
+
+
+def plain_text(raw: int, decimals: int) -> str:
+    """The shortest exact decimal text of a raw value: ``(375000000, 8)`` -> ``"3.75"``."""
+    text = to_text(raw, decimals)
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def raw_value(value: object, decimals: int, what: str, *, allow_negative: bool = False) -> int:
+    """A reply's decimal (text, or a JSON integer) as a raw int at ``decimals``, exactly."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise MalformedMessage(f"{what} must be a decimal, was {value!r}")
+    try:
+        return to_raw(str(value), decimals, allow_negative=allow_negative)
+    except ValueError as exc:
+        raise MalformedMessage(f"{what} {value!r}: {exc}") from exc
+
+
+def instrument_map(venue: str, instruments: SymbolMap | Iterable[Instrument]) -> SymbolMap:
+    """The venue's instruments by native symbol, from a SymbolMap or any list of instruments."""
+    if isinstance(instruments, SymbolMap):
+        return instruments
+    return SymbolMap.of(venue, instruments)
+
+
+def build_client(
+    venue: str,
+    *,
+    check: Callable[[httpx.Response], ExchangeError | None],
+    limits: Sequence[BudgetSpec],
+    http: HttpClient | None,
+    base_url: str | None,
+    transport: httpx.AsyncBaseTransport | None,
+) -> HttpClient:
+    """The given HttpClient, or one for ``base_url`` with the venue's check and rate budgets."""
+    if http is not None:
+        return http
+    if not base_url:
+        raise ValueError(f"{venue}: pass an HttpClient or a base_url")
+    limiter = RateLimiter(tuple(limits))
+    return HttpClient(venue, base_url, check=check, limiter=limiter, transport=transport)
+
+
+def where(response: httpx.Response) -> str:
+    """``POST /path`` of the request a reply answers: never the query string (it may be signed)."""
+    try:
+        request = response.request
+    except RuntimeError:  # a Response built without its request (tests, the simulator)
+        return "the request"
+    return f"{request.method} {request.url.path}"
+
+
+def received_request(request: httpx.Request) -> HttpRequest:
+    """An httpx request as the HttpRequest it was sent from: what ``auth.verify`` checks."""
+    return HttpRequest(
+        method=request.method,
+        path=request.url.path,
+        params=parse_qsl(request.url.query.decode(), keep_blank_values=True),
+        body=request.content.decode(),
+        headers=list(request.headers.items()),
+    )
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """The reply's ``Retry-After`` in seconds, when it carries a number."""
+    value = response.headers.get("retry-after")
+    try:
+        return None if value is None else max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def status_error(response: httpx.Response, venue: str) -> ExchangeError | None:
+    """What an HTTP status alone says (429, 5xx, 401/403, other 4xx); None for 1xx-3xx."""
+    status = response.status_code
+    if status < 400:
+        return None
+    if status == 429:
+        return RateLimitExceeded(
+            f"{where(response)} was throttled; slow down", venue=venue, http_status=status,
+            retry_after=retry_after(response),
+        )  # fmt: skip
+    if status >= 500:
+        return ExchangeNotAvailable(
+            f"{where(response)}: the venue is unavailable; retry later", venue=venue,
+            http_status=status,
+        )  # fmt: skip
+    if status in (401, 403):
+        return AuthenticationError(
+            f"{where(response)} was refused; check the API key and its permissions", venue=venue,
+            http_status=status,
+        )  # fmt: skip
+    return ExchangeError(f"{where(response)} was refused", venue=venue, http_status=status)
+
+
+class ResendRequested(Exception):
+    """A placement was about to be sent again while its first outcome is unknown."""
+
+
+def first_attempt_only(
+    sign: Callable[[HttpRequest], HttpRequest],
+) -> Callable[[HttpRequest], HttpRequest]:
+    """A signer that refuses the HttpClient's second attempt, so the order is looked up first.
+
+    HttpClient re-signs before each retry; raising here (not an ExchangeError) ends ``send``.
+    """
+    signed = False
+
+    def once(request: HttpRequest) -> HttpRequest:
+        nonlocal signed
+        if signed:
+            raise ResendRequested
+        signed = True
+        return sign(request)
+
+    return once
+
+
+async def place_once(
+    *,
+    send: Callable[[], Awaitable[Any]],
+    lookup: Callable[[], Awaitable[Order | None]],
+    accept: Callable[[Any], Order],
+    attempts: int,
+    venue: str,
+    client_order_id: str,
+) -> Order:
+    """Place an order at most once, however often the network fails.
+
+    Venues deduplicate a client order id only while the first order is open (Kraken) or not at
+    all (Bitfinex), so an attempt whose outcome is unknown (timeout, 5xx, throttled) is never
+    simply resent: the order is looked up by its client id and sent again, with the same id,
+    only when the venue has no such order. A refusal of a resend (the id already in use) also
+    defers to the lookup.
+    """
+    for attempt in range(max(1, attempts)):
+        try:
+            body = await send()
+        except (ResendRequested, NetworkError):
+            found = await lookup()
+            if found is not None:
+                return found
+            logger.info("%s: no order %s after an unanswered placement; sending it again",
+                        venue, client_order_id)  # fmt: skip
+            continue
+        except ExchangeError:
+            if attempt == 0:
+                raise
+            found = await lookup()
+            if found is None:
+                raise
+            return found
+        return accept(body)
+    raise NetworkError(
+        f"placement of {client_order_id} went unanswered {max(1, attempts)} times and the venue "
+        "has no such order: nothing was placed; send it again later",
+        venue=venue,
+    )
+
+
+#: How often, and how far apart, an IOC or market order is read back until it is final.
+SETTLE_READS = 3
+SETTLE_WAIT_S = 0.05
+
+
+def is_immediate(order: OrderRequest) -> bool:
+    """IOC and market orders end at once: their reply must say what filled."""
+    return order.type is OrderType.MARKET or order.time_in_force is TimeInForce.IOC
+
+
+async def settle(
+    request: OrderRequest,
+    placed: Order,
+    read: Callable[[], Awaitable[Order | None]],
+    *,
+    sleep: Callable[[float], Awaitable[None]],
+    reads: int = SETTLE_READS,
+    wait_s: float = SETTLE_WAIT_S,
+) -> Order:
+    """An IOC or market order read back until final, so the caller (the router) sees its fill.
+
+    Like the shadow venue, an immediate order whose rest was canceled ends EXPIRED (with its
+    fill). A read that fails leaves the last known state (logged): the order exists either way.
+    Resting orders are returned as placed.
+    """
+    if not is_immediate(request):
+        return placed
+    current = placed
+    for attempt in range(reads):
+        if current.status.is_final:
+            break
+        if attempt:
+            await sleep(wait_s)
+        try:
+            found = await read()
+        except ExchangeError as error:
+            logger.warning("%s: could not read back order %s: %s", placed.venue,
+                           placed.client_order_id, error)  # fmt: skip
+            break
+        if found is not None:
+            current = attrs.evolve(found, client_order_id=request.client_order_id)
+    if current.status is OrderStatus.CANCELED:
+        current = attrs.evolve(current, status=OrderStatus.EXPIRED)
+    return current
+
+
+# --- Kraken requests ------------------------------------------------------------------------------
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_SHORT_UUID = re.compile(r"[0-9a-fA-F]{32}")
+
+
+def pair_name(instrument: Instrument) -> str:
+    """The REST pair name (``altname``: ``XBTUSD``), the ``wsname`` without its slash."""
+    return instrument.native_symbol.replace("/", "")
+
+
+def check_client_order_id(client_order_id: str) -> str:
+    """The id if Kraken accepts it as ``cl_ord_id`` (a UUID, or <= 18 ASCII characters)."""
+    if _UUID.fullmatch(client_order_id) or _SHORT_UUID.fullmatch(client_order_id):
+        return client_order_id
+    if (
+        client_order_id
+        and len(client_order_id) <= constants.CLIENT_ORDER_ID_MAX_TEXT
+        and client_order_id.isascii()
+        and client_order_id.isprintable()
+    ):
+        return client_order_id
+    raise InvalidOrder(
+        f"client order id {client_order_id!r} is neither a UUID nor text of at most "
+        f"{constants.CLIENT_ORDER_ID_MAX_TEXT} characters; "
+        "use KrakenExecution.new_client_order_id()",
+        venue=VENUE,
+    )
+
+
+def private_request(
+    path: str, params: Sequence[tuple[str, str]] = (), *, weight: float = 1.0,
+    is_order: bool = False,
+) -> HttpRequest:  # fmt: skip
+    """An unsigned private call: POST with a form body (``auth.sign`` puts the nonce first)."""
+    return HttpRequest(
+        method="POST",
+        path=path,
+        body=urlencode(params),
+        headers=(("Content-Type", constants.FORM_CONTENT_TYPE),),
+        weight=weight,
+        is_order=is_order,
+    )
+
+
+def order_request(order: OrderRequest) -> HttpRequest:
+    """AddOrder for a limit (GTC, IOC, post-only) or market order, ``cl_ord_id`` set.
+
+    The parameters come in the documentation's order (``ordertype, pair, price, type, volume``),
+    then ``cl_ord_id``, ``timeinforce`` (only IOC: GTC is the default) and ``oflags=post``.
+    AddOrder does not spend the REST call counter (weight 0); it spends the order budget.
+    """
+    instrument = order.instrument
+    if instrument.venue != VENUE:
+        raise InvalidOrder(f"{order.symbol} is a {instrument.venue} instrument", venue=VENUE)
+    params = [("ordertype", "limit" if order.type is OrderType.LIMIT else "market"),
+              ("pair", pair_name(instrument))]  # fmt: skip
+    if order.type is OrderType.LIMIT:
+        if order.price_raw is None or order.price_raw <= 0:
+            raise InvalidOrder(f"{order.symbol}: a limit order needs a positive price", venue=VENUE)
+        params.append(("price", plain_text(order.price_raw, instrument.price_decimals)))
+    elif order.time_in_force is TimeInForce.POST_ONLY:
+        raise InvalidOrder(f"{order.symbol}: a market order cannot be post-only", venue=VENUE)
+    if order.size_raw <= 0:
+        raise InvalidOrder(f"{order.symbol}: size must be positive", venue=VENUE)
+    params += [
+        ("type", order.side.value),
+        ("volume", plain_text(order.size_raw, instrument.size_decimals)),
+        ("cl_ord_id", check_client_order_id(order.client_order_id)),
+    ]
+    if order.type is OrderType.LIMIT and order.time_in_force is TimeInForce.IOC:
+        params.append(("timeinforce", "IOC"))
+    if order.time_in_force is TimeInForce.POST_ONLY:
+        params.append(("oflags", "post"))
+    return private_request(constants.ADD_ORDER_PATH, params, weight=0.0, is_order=True)
+
+
+def cancel_request(client_order_id: str) -> HttpRequest:
+    """CancelOrder by ``cl_ord_id`` (matching engine budget, not the REST counter)."""
+    params = [("cl_ord_id", check_client_order_id(client_order_id))]
+    return private_request(constants.CANCEL_ORDER_PATH, params, weight=0.0, is_order=True)
+
+
+def open_orders_request(client_order_id: str | None = None) -> HttpRequest:
+    params = [] if client_order_id is None else [("cl_ord_id", client_order_id)]
+    return private_request(constants.OPEN_ORDERS_PATH, params)
+
+
+def closed_orders_request(client_order_id: str) -> HttpRequest:
+    return private_request(constants.CLOSED_ORDERS_PATH, [("cl_ord_id", client_order_id)])
+
+
+def query_orders_request(txid: str) -> HttpRequest:
+    return private_request(constants.QUERY_ORDERS_PATH, [("txid", txid)])
+
+
+def balances_request() -> HttpRequest:
+    return private_request(constants.BALANCE_PATH)
+
+
+def fees_request(instrument: Instrument) -> HttpRequest:
+    return private_request(constants.TRADE_VOLUME_PATH, [("pair", pair_name(instrument))])
+
+
+def instruments_request() -> HttpRequest:
+    """Public AssetPairs: limited per IP, not by the key's call counter (weight 0)."""
+    return HttpRequest(method="GET", path=constants.INSTRUMENTS_PATH, weight=0.0)
+
+
+# --- Kraken replies -------------------------------------------------------------------------------
+
+#: ``descr.order`` text, all that older replies describe: ``sell 3.00000000 XBTUSD @ limit 500.0``
+_DESCRIPTION = re.compile(
+    r"(?P<type>buy|sell) (?P<volume>[0-9.]+) (?P<pair>\S+) @ (?P<ordertype>[a-z-]+)"
+    r"(?: (?P<price>[0-9.]+))?(?: .*)?"
+)
+
+
+def result_of(body: Any, what: str) -> Any:
+    """The ``result`` of a successful reply (``check`` already raised on ``error``)."""
+    if not isinstance(body, Mapping) or "result" not in body:
+        raise MalformedMessage(f"{what} reply has no result", venue=VENUE)
+    return body["result"]
+
+
+def order_status(state: str, size_raw: int, filled_raw: int) -> OrderStatus:
+    """Kraken's ``status`` and the fill: open and filled = partially filled, closed short =
+    canceled (the rest never trades)."""
+    status = constants.ORDER_STATES.get(state)
+    if status is None:
+        raise MalformedMessage(f"order status {state!r} is not one Kraken documents", venue=VENUE)
+    if status is OrderStatus.OPEN and filled_raw > 0:
+        return OrderStatus.PARTIALLY_FILLED
+    if status is OrderStatus.FILLED and filled_raw < size_raw:
+        return OrderStatus.CANCELED
+    return status
+
+
+def _description(entry: Mapping[str, Any]) -> dict[str, str]:
+    """``descr`` fields, completed from its ``order`` text when the reply gives only that."""
+    descr = entry.get("descr")
+    if not isinstance(descr, Mapping):
+        raise MalformedMessage("order entry has no descr object", venue=VENUE)
+    fields = {k: v for k, v in descr.items() if isinstance(v, str)}
+    if not {"type", "ordertype", "pair"} <= fields.keys():
+        match = _DESCRIPTION.fullmatch(fields.get("order", ""))
+        if match is None:
+            raise MalformedMessage(f"order description {descr.get('order')!r} is unreadable",
+                                   venue=VENUE)  # fmt: skip
+        parsed = {k: v for k, v in match.groupdict().items() if v is not None}
+        fields = {**parsed, **fields}
+    return fields
+
+
+def description_pair(entry: Mapping[str, Any]) -> str:
+    """The pair name an order entry names (``descr.pair`` or its ``order`` text)."""
+    return _description(entry)["pair"]
+
+
+def parse_order(
+    entry: Mapping[str, Any], instrument: Instrument, *, txid: str | None = None
+) -> Order:
+    """One order-info entry (OpenOrders, ClosedOrders, QueryOrders) as an exact Order.
+
+    Market orders carry no limit price: ``price_raw`` is 0; ``cost`` (quote spent or received)
+    is ``filled_quote``. Kraken does not report the time in force of a resting order; ``oflags``
+    ``post`` reads as post-only, anything else as GTC.
+    """
+    descr = _description(entry)
+    if descr["pair"] != pair_name(instrument):
+        raise MalformedMessage(
+            f"order for {descr['pair']} parsed as {pair_name(instrument)}", venue=VENUE
+        )
+    order_type = constants.ORDER_TYPES.get(descr["ordertype"])
+    if order_type is None:
+        raise MalformedMessage(f"order type {descr['ordertype']!r} is not one arbcore trades",
+                               venue=VENUE)  # fmt: skip
+    if descr["type"] not in ("buy", "sell"):
+        raise MalformedMessage(f"order side {descr['type']!r} is neither buy nor sell", venue=VENUE)
+    size = raw_value(entry.get("vol"), instrument.size_decimals, "vol")
+    filled = raw_value(entry.get("vol_exec", "0"), instrument.size_decimals, "vol_exec")
+    price = 0
+    if order_type is OrderType.LIMIT:
+        price = raw_value(descr.get("price"), instrument.price_decimals, "price")
+    state = entry.get("status")
+    if not isinstance(state, str):
+        raise MalformedMessage("order entry has no status", venue=VENUE)
+    oflags = str(entry.get("oflags") or "").split(",")
+    cost = entry.get("cost")
+    opened = entry.get("opentm")
+    client_order_id = entry.get("cl_ord_id")
+    return Order(
+        venue=VENUE,
+        symbol=instrument.symbol,
+        client_order_id=client_order_id if isinstance(client_order_id, str) else "",
+        side=OrderSide(descr["type"]),
+        type=order_type,
+        price_raw=price,
+        size_raw=size,
+        time_in_force=TimeInForce.POST_ONLY if "post" in oflags else TimeInForce.GTC,
+        status=order_status(state, size, filled),
+        filled_raw=filled,
+        venue_order_id=txid,
+        ts_created_ns=raw_value(opened, 9, "opentm") if opened is not None else 0,
+        filled_quote=float(_decimal(cost, "cost")) if cost is not None else 0.0,
+    )
+
+
+def parse_orders(orders: Any, symbols: Mapping[str, Instrument]) -> list[Order]:
+    """An ``{txid: entry}`` map; ``symbols`` by pair name. Orders of pairs or types arbcore does
+    not know are skipped and logged (an account may hold stops set by hand)."""
+    if not isinstance(orders, Mapping):
+        raise MalformedMessage("orders are not a JSON object", venue=VENUE)
+    parsed = []
+    for txid, entry in orders.items():
+        try:
+            if not isinstance(entry, Mapping):
+                raise MalformedMessage("order entry is not a JSON object", venue=VENUE)
+            instrument = symbols.get(description_pair(entry))
+            if instrument is None:
+                raise MalformedMessage(f"pair {description_pair(entry)} is not configured")
+            parsed.append(parse_order(entry, instrument, txid=str(txid)))
+        except MalformedMessage as exc:
+            logger.info("kraken: order %s skipped: %s", txid, exc)
+    return parsed
+
+
+def parse_ack(body: Any, order: OrderRequest) -> Order:
+    """AddOrder's ``{"descr", "txid": [id]}``: the order as sent, open, with Kraken's id.
+
+    The acknowledgement says nothing about fills: an IOC or market order may already be done,
+    which :meth:`KrakenExecution.fetch_order` reports.
+    """
+    result = result_of(body, "AddOrder")
+    txids = result.get("txid") if isinstance(result, Mapping) else None
+    if not isinstance(txids, list) or not txids or not isinstance(txids[0], str):
+        raise MalformedMessage("AddOrder reply has no txid", venue=VENUE)
+    return Order(
+        venue=VENUE,
+        symbol=order.symbol,
+        client_order_id=order.client_order_id,
+        side=order.side,
+        type=order.type,
+        price_raw=order.price_raw or 0,
+        size_raw=order.size_raw,
+        time_in_force=order.time_in_force,
+        status=OrderStatus.OPEN,
+        venue_order_id=txids[0],
+    )
+
+
+def unified_code(code: str) -> str:
+    """arbcore's name of a Kraken asset code: ``XXBT`` -> ``BTC``, ``ZUSD`` -> ``USD``."""
+    return unified_asset(constants.LEGACY_ASSET_CODES.get(code, code))
+
+
+def _decimal(value: object, what: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise MalformedMessage(f"{what} must be a decimal, was {value!r}", venue=VENUE)
+    try:
+        return Decimal(value)
+    except InvalidOperation as exc:
+        raise MalformedMessage(f"{what} {value!r} is not a decimal", venue=VENUE) from exc
+
+
+def parse_balances(body: Any) -> list[Balance]:
+    """BalanceEx: free = balance + credit - credit_used - hold_trade, locked = hold_trade.
+
+    Assets with a suffix (``ETH2.S``, ``USD.M``: staking and rewards) are read-only and skipped.
+    Plain ``Balance`` replies (``{asset: "amount"}``) read as all free.
+    """
+    result = result_of(body, "BalanceEx")
+    if not isinstance(result, Mapping):
+        raise MalformedMessage("BalanceEx result is not a JSON object", venue=VENUE)
+    balances = []
+    for code, entry in result.items():
+        if "." in code:
+            continue
+        if isinstance(entry, Mapping):
+            total = _decimal(entry.get("balance", "0"), f"{code} balance")
+            held = _decimal(entry.get("hold_trade", "0"), f"{code} hold_trade")
+            credit = _decimal(entry.get("credit", "0"), f"{code} credit") - _decimal(
+                entry.get("credit_used", "0"), f"{code} credit_used"
+            )
+        else:
+            total, held, credit = _decimal(entry, code), Decimal(0), Decimal(0)
+        balances.append(Balance(venue=VENUE, asset=unified_code(code),
+                                free=float(total + credit - held), locked=float(held)))  # fmt: skip
+    return balances
+
+
+def _pair_fee(table: object, instrument: Instrument, what: str) -> float | None:
+    """The fee (percent -> fraction) of the one pair a TradeVolume table holds."""
+    if table is None:
+        return None
+    if not isinstance(table, Mapping) or not table:
+        raise MalformedMessage(f"TradeVolume {what} is not a pair table", venue=VENUE)
+    entry = table.get(pair_name(instrument))
+    if entry is None and len(table) == 1:  # keyed by the canonical name (XXBTZUSD)
+        entry = next(iter(table.values()))
+    if not isinstance(entry, Mapping):
+        raise MalformedMessage(f"TradeVolume {what} has no entry for {pair_name(instrument)}",
+                               venue=VENUE)  # fmt: skip
+    return float(_decimal(entry.get("fee"), f"{what} fee") / 100)
+
+
+def parse_fees(body: Any, instrument: Instrument) -> tuple[float, float]:
+    """TradeVolume's ``fees_maker`` and ``fees`` (taker) for the pair, as fractions."""
+    result = result_of(body, "TradeVolume")
+    if not isinstance(result, Mapping):
+        raise MalformedMessage("TradeVolume result is not a JSON object", venue=VENUE)
+    taker = _pair_fee(result.get("fees"), instrument, "fees")
+    if taker is None:
+        raise MalformedMessage("TradeVolume reply has no fees table", venue=VENUE)
+    maker = _pair_fee(result.get("fees_maker"), instrument, "fees_maker")
+    return (taker if maker is None else maker), taker
+
+
+# --- errors ---------------------------------------------------------------------------------------
+
+_HINTS: Mapping[type[ExchangeError], str] = {
+    AuthenticationError: "check the API key, its secret and permissions, and that nonces increase",
+    RateLimitExceeded: "slow down",
+    ExchangeNotAvailable: "retry later",
+}
+
+
+def _error_class(text: str) -> type[ExchangeError]:
+    known = [prefix for prefix in constants.ERRORS if text.startswith(prefix)]
+    if known:
+        return constants.ERRORS[max(known, key=len)]
+    return constants.ERROR_CATEGORIES.get(text.partition(":")[0], ExchangeError)
+
+
+def _retry_after(text: str, now_s: float) -> float:
+    if text.startswith("EService: Throttled"):
+        stamp = text.rpartition(":")[2].strip()
+        try:
+            return max(0.0, float(stamp) - now_s)
+        except ValueError:
+            return constants.REST_RATE_LIMIT_RETRY_S
+    if text.startswith("EOrder"):
+        return constants.ORDER_RATE_LIMIT_RETRY_S
+    return constants.REST_RATE_LIMIT_RETRY_S
+
+
+def venue_error(errors: Sequence[str], http_status: int | None, *, now_s: float) -> ExchangeError:
+    """The ExchangeError for Kraken's error strings (the first one decides the class)."""
+    text = errors[0]
+    cls = _error_class(text)
+    hint = _HINTS.get(cls)
+    message = "; ".join(errors) + (f"; {hint}" if hint else "")
+    if cls is RateLimitExceeded:
+        return RateLimitExceeded(message, venue=VENUE, http_status=http_status, venue_code=text,
+                                 retry_after=_retry_after(text, now_s))  # fmt: skip
+    return cls(message, venue=VENUE, http_status=http_status, venue_code=text)
+
+
+def check(response: httpx.Response, *, now_s: float | None = None) -> ExchangeError | None:
+    """The ExchangeError a Kraken reply means, or None for a success.
+
+    Kraken answers errors with HTTP 200 and a non-empty ``error`` list; entries starting with
+    ``W`` are warnings beside a result and do not fail the call. Without that envelope the HTTP
+    status decides (Cloudflare's 5xx and 429 pages are HTML).
+    """
+    body = decode_json(response)
+    errors = body.get("error") if isinstance(body, Mapping) else None
+    if isinstance(errors, list):
+        failures = [str(error) for error in errors if not str(error).startswith("W")]
+        if failures:
+            return venue_error(failures, response.status_code,
+                               now_s=time.time() if now_s is None else now_s)  # fmt: skip
+    generic = status_error(response, VENUE)
+    if generic is not None:
+        return generic
+    if not isinstance(body, Mapping) or "result" not in body:
+        return ExchangeError(f"{where(response)}: the reply is not Kraken's error/result envelope",
+                             venue=VENUE, http_status=response.status_code)  # fmt: skip
+    return None
+
+
+# --- the client -----------------------------------------------------------------------------------
+
+
+class KrakenExecution:
+    """Kraken spot trading over an HttpClient: the pure functions above, composed.
+
+    Nonces come from one :class:`~arbcore.exchanges.kraken.auth.IncreasingNonce` per instance;
+    several processes on one API key need Kraken's nonce window (a key setting), or their
+    interleaved nonces are refused (``EAPI:Invalid nonce``).
+    """
+
+    venue = VENUE
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        instruments: SymbolMap | Iterable[Instrument],
+        *,
+        http: HttpClient | None = None,
+        base_url: str | None = constants.REST_BASE_URL,
+        transport: httpx.AsyncBaseTransport | None = None,
+        limits: Sequence[BudgetSpec] = constants.RATE_LIMITS,
+        nonce: Callable[[], str] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._credentials = credentials
+        self._nonce = nonce or auth.IncreasingNonce(constants.NONCE_SCALE)
+        self._sleep = sleep
+        self._set_instruments(instrument_map(VENUE, instruments))
+        self.http = build_client(VENUE, check=check, limits=limits, http=http, base_url=base_url,
+                                 transport=transport)  # fmt: skip
+
+    def __repr__(self) -> str:
+        return f"KrakenExecution(instruments={len(self.symbols)})"
+
+    def _set_instruments(self, symbols: SymbolMap) -> None:
+        self.symbols = symbols
+        self._by_pair = {pair_name(i): i for i in symbols.by_native.values()}
+
+    @staticmethod
+    def new_client_order_id(tag: str = "arb") -> str:
+        """A client order id Kraken accepts (text of at most 18 characters)."""
+        return new_client_order_id(tag, max_length=constants.CLIENT_ORDER_ID_MAX_TEXT)
+
+    def sign(
+        self,
+        request: HttpRequest,
+        credentials: Credentials,
+        *,
+        timestamp_ms: int | None = None,
+        nonce: str | None = None,
+    ) -> HttpRequest:
+        return auth.sign(request, credentials, timestamp_ms=timestamp_ms, nonce=nonce)
+
+    def _signed(self, request: HttpRequest) -> HttpRequest:
+        return auth.sign(request, self._credentials, nonce=self._nonce())
+
+    async def _call(self, request: HttpRequest) -> Any:
+        response = await self.http.send(request, self._signed)
+        return decode_json(response)
+
+    async def place_order(self, order: OrderRequest) -> Order:
+        """AddOrder at most once (:func:`place_once`): an unanswered attempt is looked up first.
+
+        AddOrder's reply names the order but not its fills, so an IOC or market order is read
+        back (QueryOrders) until final (:func:`settle`): the router needs what filled.
+        """
+        request = order_request(order)
+
+        async def send() -> Any:
+            response = await self.http.send(request, first_attempt_only(self._signed))
+            return decode_json(response)
+
+        placed = await place_once(
+            send=send,
+            lookup=lambda: self._find(order.instrument, order.client_order_id),
+            accept=lambda body: parse_ack(body, order),
+            attempts=self.http.retry.attempts,
+            venue=VENUE,
+            client_order_id=order.client_order_id,
+        )
+        return await settle(order, placed, lambda: self._by_txid(order.instrument, placed),
+                            sleep=self._sleep)  # fmt: skip
+
+    async def _by_txid(self, instrument: Instrument, placed: Order) -> Order | None:
+        """The order by Kraken's id (QueryOrders: one call, where cl_ord_id needs two)."""
+        if placed.venue_order_id is None:
+            return None
+        result = result_of(await self._call(query_orders_request(placed.venue_order_id)),
+                           "QueryOrders")  # fmt: skip
+        entry = result.get(placed.venue_order_id) if isinstance(result, Mapping) else None
+        if not isinstance(entry, Mapping):
+            return None
+        return parse_order(entry, instrument, txid=placed.venue_order_id)
+
+    async def _find(self, instrument: Instrument, client_order_id: str) -> Order | None:
+        """The order with that ``cl_ord_id``: open ones first, then closed ones."""
+        for request, key in ((open_orders_request(client_order_id), "open"),
+                             (closed_orders_request(client_order_id), "closed")):  # fmt: skip
+            result = result_of(await self._call(request), request.path)
+            orders = result.get(key) if isinstance(result, Mapping) else None
+            if not isinstance(orders, Mapping):
+                raise MalformedMessage(f"{request.path} reply has no {key} orders", venue=VENUE)
+            for txid, entry in orders.items():
+                if isinstance(entry, Mapping) and entry.get("cl_ord_id") == client_order_id:
+                    return parse_order(entry, instrument, txid=str(txid))
+        return None
+
+    async def cancel_order(self, instrument: Instrument, client_order_id: str) -> Order:
+        """Cancel, then read the order back; an order that is already closed is returned as is."""
+        with contextlib.suppress(OrderNotFound):  # filled or canceled already: the lookup says
+            await self._call(cancel_request(client_order_id))
+        order = await self._find(instrument, client_order_id)
+        if order is None:
+            raise OrderNotFound(f"no order with client order id {client_order_id!r}", venue=VENUE)
+        return order
+
+    async def fetch_order(self, instrument: Instrument, client_order_id: str) -> Order:
+        order = await self._find(instrument, client_order_id)
+        if order is None:
+            raise OrderNotFound(f"no order with client order id {client_order_id!r}", venue=VENUE)
+        return order
+
+    async def fetch_open_orders(self, instrument: Instrument | None = None) -> list[Order]:
+        result = result_of(await self._call(open_orders_request()), "OpenOrders")
+        orders = parse_orders(result.get("open") if isinstance(result, Mapping) else None,
+                              self._by_pair)  # fmt: skip
+        if instrument is None:
+            return orders
+        return [order for order in orders if order.symbol == instrument.symbol]
+
+    async def fetch_balances(self) -> list[Balance]:
+        return parse_balances(await self._call(balances_request()))
+
+    async def fetch_instruments(self) -> list[Instrument]:
+        """AssetPairs through providers.parse_instruments; the execution then trades those."""
+        response = await self.http.send(instruments_request())
+        # plain json: the fee tables' percentages are JSON numbers the provider reads as such
+        instruments = list(parse_instruments(response.json()).instruments)
+        self._set_instruments(SymbolMap.of(VENUE, instruments))
+        return instruments
+
+    async def fetch_fees(self, instrument: Instrument) -> tuple[float, float]:
+        return parse_fees(await self._call(fees_request(instrument)), instrument)
+
+
+if TYPE_CHECKING:
+
+    def _conforms(execution: KrakenExecution) -> VenueTrading:
+        return execution  # mypy checks KrakenExecution against the shared contract
