@@ -42,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("record", help="write a live feed's frames to a file", add_help=False)
     commands.add_parser("sim", help="simulated venues on 127.0.0.1", add_help=False)
+    commands.add_parser("run", help="the trading loop (shadow by default)", add_help=False)
     commands.add_parser(
         "check-config", help="validate a configuration and print it merged", add_help=False
     )
@@ -56,6 +57,7 @@ _COMMANDS = {
     "record": ("arbcore.cli_record", "run_record"),
     "sim": ("arbcore.cli_sim", "run_sim"),
     "check-config": ("arbcore.cli_config", "run_check_config"),
+    "run": ("arbcore.cli_run", "run_engine"),
 }
 
 

@@ -166,6 +166,10 @@ class ShadowConfig:
 
     latency_ms: float = attrs.field(default=25.0, validator=non_negative)
     fill_ratio: float = attrs.field(default=1.0, validator=fraction)  # of the depth taken
+    #: what each venue's shadow account starts with (asset -> amount)
+    balances: Mapping[str, float] = attrs.Factory(
+        lambda: {"USDT": 20_000.0, "USD": 20_000.0, "BTC": 0.3, "ETH": 5.0}
+    )
 
 
 @attrs.frozen(kw_only=True)

@@ -74,7 +74,9 @@ class TradeResult:
     repairs: tuple[LegResult, ...]
     status: TradeStatus
     net_base: float  # base bought minus base sold, after repairs (0 when hedged)
-    realized_quote: float  # proceeds minus costs and fees of the matched quantity
+    realized_quote: float  # two-leg trades: proceeds minus costs and fees, in the quote asset
+    flows: Mapping[str, float]  # every asset's net change from this trade, fees included
+    realized_usd: float | None  # the flows valued in USD (None when a price was unknown)
 
 
 InstrumentOf = Callable[[str, str], Instrument]  # (venue, symbol) -> Instrument
@@ -93,8 +95,10 @@ class Router:
         risk: RiskEngine | None = None,
         clock_ns: Callable[[], int] = time.time_ns,
         alert: Callable[[str], None] | None = None,
+        usd: Callable[[str], float | None] | None = None,
     ) -> None:
         self.venues = venues
+        self.usd = usd or _dollar_only
         self.instrument_of = instrument_of
         self.policy = policy
         self.audit = audit
@@ -122,15 +126,20 @@ class Router:
                         f"{opportunity.legs[0].symbol.split('/')[0]}")  # fmt: skip
         else:
             status = TradeStatus.REPAIRED if repairs else TradeStatus.COMPLETE
-        realized = _realized_quote([*results, *repairs], self.instrument_of)
+        flows = _flows([*results, *repairs], self.instrument_of)
+        realized = flows.get(opportunity.legs[0].symbol.partition("/")[2], 0.0)
+        values = [amount * price if (price := self.usd(asset)) is not None else None
+                  for asset, amount in flows.items()]  # fmt: skip
+        realized_usd = None if None in values else sum(v for v in values if v is not None)
         result = TradeResult(trace_id=trace_id, opportunity=opportunity, legs=tuple(results),
                              repairs=tuple(repairs), status=status, net_base=imbalance,
-                             realized_quote=realized)  # fmt: skip
+                             realized_quote=realized, flows=flows,
+                             realized_usd=realized_usd)  # fmt: skip
         self._record(RecordKind.POSITION, {"trade": trace_id, "status": status.value,
                                            "net_base": imbalance}, trace_id)  # fmt: skip
         if status is not TradeStatus.UNHEDGED:
-            pnl = {"trade": trace_id, "realized_quote": realized, "asset": opportunity.asset,
-                   "realized_usd": _usd(opportunity, realized)}  # fmt: skip
+            pnl = {"trade": trace_id, "flows": flows, "realized_usd": realized_usd or 0.0,
+                   "valued": realized_usd is not None}  # fmt: skip
             self._record(RecordKind.PNL, pnl, trace_id)
         return result
 
@@ -231,28 +240,25 @@ def _imbalance(results: list[LegResult]) -> float:
     return 0.0 if abs(total) < 1e-12 else total
 
 
-def _realized_quote(results: list[LegResult], instrument_of: InstrumentOf) -> float:
-    """Quote received minus quote paid, taker fees deducted (the venue's filled quote amount;
-    the limit price when a venue did not report it)."""
-    total = 0.0
+def _flows(results: list[LegResult], instrument_of: InstrumentOf) -> dict[str, float]:
+    """Each asset's net change: base and quote of every fill, taker fee charged in quote."""
+    flows: dict[str, float] = {}
     for result in results:
         reply = result.reply
         if reply is None or not reply.filled_raw:
             continue
         instrument = instrument_of(result.leg.venue, result.leg.symbol)
+        base = reply.filled_raw / 10**instrument.size_decimals
         quote = reply.filled_quote or (
-            reply.price_raw
-            * reply.filled_raw
+            reply.price_raw * reply.filled_raw
             / 10 ** (instrument.price_decimals + instrument.size_decimals)
         )
+        sign = 1.0 if reply.side is OrderSide.BUY else -1.0
+        flows[instrument.base] = flows.get(instrument.base, 0.0) + sign * base
         fee = quote * instrument.taker_fee
-        total += (quote if reply.side is OrderSide.SELL else -quote) - fee
-    return total
+        flows[instrument.quote] = flows.get(instrument.quote, 0.0) - sign * quote - fee
+    return flows
 
 
-def _usd(opportunity: Opportunity, quote: float) -> float:
-    """Quote-asset PnL in USD, at the rate the opportunity was valued with."""
-    if opportunity.expected_profit and opportunity.expected_profit_usd is not None:
-        rate: float = opportunity.expected_profit_usd / opportunity.expected_profit
-        return quote * rate
-    return quote
+def _dollar_only(asset: str) -> float | None:
+    return 1.0 if asset in ("USD", "USDT", "USDC") else None

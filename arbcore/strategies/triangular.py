@@ -27,7 +27,8 @@ class TriangularScanner(CycleEngine):
     """Every cycle through ``start_assets`` on one venue, re-evaluated as books change.
 
     ``min_profit_bps`` is the threshold on the top-of-book rate after fees (and the slippage
-    allowance, ``slippage_bps``); ``fee_overrides`` maps a unified symbol to its taker fee when
+    allowance, ``slippage_bps``); ``max_start`` caps what one trade commits (start-asset units);
+    ``fee_overrides`` maps a unified symbol to its taker fee when
     the account's tier differs from the instrument's. ``clock`` returns nanoseconds (inject one
     for replay and tests).
     """
@@ -41,6 +42,7 @@ class TriangularScanner(CycleEngine):
         fee_overrides: Mapping[str, float] | None = None,
         *,
         slippage_bps: float = 0.0,
+        max_start: float = math.inf,
         clock: Callable[[], int] = time.time_ns,
     ) -> None:
         listed = tuple(instruments)
@@ -66,6 +68,7 @@ class TriangularScanner(CycleEngine):
         )
         self.venue = venues.pop()
         self.instruments = listed
+        self.max_start = max_start  # the most of the start asset one trade commits
         self._clock = clock
 
     # CycleEngine calls this from on_book only when cycles changed and are profitable
@@ -87,7 +90,7 @@ class TriangularScanner(CycleEngine):
         """Price one cycle: top-of-book rate, and the depth-aware size when its books are known."""
         start = self.cycle_assets(cycle)[0]
         try:
-            sized: SizedCycle | None = self.size(cycle)
+            sized: SizedCycle | None = self.size(cycle, self.max_start)
         except ValueError:  # a leg's book has not been seen yet: rate only
             sized = None
         legs = self._legs(cycle, sized)

@@ -1,0 +1,345 @@
+"""The trading loop: market data in, opportunities found, risk-checked, executed, recorded.
+
+:class:`Engine` wires the parts a configuration names: each venue's live book client (the
+bundled simulator's endpoints when ``[sim]`` is configured, the real venues otherwise), the
+strategies, the orchestrator, risk, the router over shadow venues (the default) and the audit
+trail. Everything runs on one asyncio loop; the decision path (book update -> strategy ->
+orchestrator -> risk) is synchronous inside the book callback, so a decision is taken within
+the same event as the frame that caused it, and only the orders leave as tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import os
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+import httpx
+
+from arbcore.config.schema import AppConfig
+from arbcore.errors import ConfigError, GraphError
+from arbcore.exchanges.registry import get_venue
+from arbcore.exchanges.symbols import SymbolMap
+from arbcore.execution.router import Router, TradeStatus
+from arbcore.execution.shadow import ShadowVenue
+from arbcore.marketdata.client import BookClient
+from arbcore.model import Instrument, Opportunity
+from arbcore.risk.engine import ProposedLeg, ProposedTrade, RiskEngine
+from arbcore.storage.audit import AuditTrail, RecordKind
+from arbcore.strategies.cross_exchange import CrossExchangeStrategy
+from arbcore.strategies.orchestrator import Orchestrator, Ticket
+from arbcore.strategies.triangular import TriangularScanner
+from arbcore_ext.book import L2Book
+
+__all__ = ["Engine", "EngineStats", "new_trace_id"]
+
+logger = logging.getLogger(__name__)
+
+USD_LIKE = frozenset({"USD", "USDT", "USDC", "FDUSD", "BUSD", "DAI"})
+LATENCY_SAMPLES = 200_000
+
+
+def new_trace_id() -> str:
+    """A W3C trace id: 32 lowercase hex digits, never all zeros."""
+    while True:
+        trace = os.urandom(16).hex()
+        if trace != "0" * 32:
+            return trace
+
+
+@attrs.define
+class EngineStats:
+    """What a run did; the status line and the closing summary read these."""
+
+    started_ns: int = 0
+    book_updates: int = 0
+    opportunities: Counter[str] = attrs.Factory(Counter)
+    admitted: int = 0
+    risk_refused: Counter[str] = attrs.Factory(Counter)
+    trades: int = 0
+    filled_legs: int = 0
+    leg_failures: int = 0
+    unhedged: int = 0
+    pnl_usd: float = 0.0
+    not_admitted: Counter[str] = attrs.Factory(Counter)  # the orchestrator's reasons
+    latencies_ns: deque[int] = attrs.Factory(lambda: deque(maxlen=LATENCY_SAMPLES))
+
+    def latency_us(self, quantile: float) -> float | None:
+        if not self.latencies_ns:
+            return None
+        ordered = sorted(self.latencies_ns)
+        return ordered[min(len(ordered) - 1, int(quantile * len(ordered)))] / 1_000
+
+
+class Engine:
+    """One configured engine. ``await engine.run(duration_s)`` and read :attr:`stats`."""
+
+    def __init__(self, config: AppConfig, *, status: Callable[[str], None] | None = None) -> None:
+        system = config.system
+        if system.mode == "live":
+            raise ConfigError("live trading is not wired into `arbcore run` in this version; "
+                              "run in shadow mode", key="mode")  # fmt: skip
+        self.config = config
+        self.stats = EngineStats()
+        self._status = status
+        self.clients: dict[str, BookClient] = {}
+        self.instruments: dict[str, dict[str, Instrument]] = {}
+        self.shadows: dict[str, ShadowVenue] = {}
+        self._updated_ns: dict[tuple[str, str], int] = {}
+        self._trades: set[asyncio.Task[None]] = set()
+        self.cross: CrossExchangeStrategy | None = None
+        self.triangular: dict[str, TriangularScanner] = {}
+        self.orchestrator = Orchestrator(system.strategies.cool_off_ms,
+                                         balance_of=self._balance)  # fmt: skip
+        self.risk = RiskEngine(system.risk, price_usd=self.usd, on_state=self._on_state)
+        self.audit: AuditTrail | None = None
+        self.router: Router | None = None
+
+    # -- running ----------------------------------------------------------------------------------
+
+    async def run(self, duration_s: float | None = None) -> EngineStats:
+        system = self.config.system
+        if system.cpu is not None:
+            from arbcore_ext.affinity import pin_thread
+
+            pin_thread([system.cpu])
+        self.stats.started_ns = time.monotonic_ns()
+        async with contextlib.AsyncExitStack() as stack:
+            endpoints = await self._start_simulator(stack)
+            http = await stack.enter_async_context(httpx.AsyncClient(timeout=10.0))
+            storage = system.storage
+            self.audit = stack.enter_context(
+                AuditTrail(storage.path, synchronous=storage.synchronous)
+            )
+            await self._connect(http, endpoints)
+            self._build_trading()
+            runners = [asyncio.create_task(client.run()) for client in self.clients.values()]
+            try:
+                await self._watch(duration_s)
+            finally:
+                for client in self.clients.values():
+                    await client.close()
+                await asyncio.gather(*runners, return_exceptions=True)
+                if self._trades:
+                    await asyncio.gather(*self._trades, return_exceptions=True)
+                self.audit.flush()
+        self.stats.not_admitted.update(self.orchestrator.refused)
+        return self.stats
+
+    async def _start_simulator(self, stack: contextlib.AsyncExitStack) -> Mapping[str, Any]:
+        sim = self.config.system.sim
+        if sim is None:
+            return {}
+        from arbcore.sim import SimConfig, Simulator
+        from arbcore.sim.market import MarketConfig
+
+        market = MarketConfig(dislocation_rate=sim.dislocation_rate)
+        simulator = Simulator(
+            SimConfig(venues=sim.venues, symbols=sim.symbols, seed=sim.seed, market=market)
+        )
+        await stack.enter_async_context(simulator)
+        return dict(simulator.endpoints)
+
+    async def _connect(self, http: httpx.AsyncClient, endpoints: Mapping[str, Any]) -> None:
+        for venue, settings in sorted(self.config.system.venues.items()):
+            if not settings.enabled or (endpoints and venue not in endpoints):
+                continue
+            spec = get_venue(venue)
+            if spec.client is None:
+                raise ConfigError(f"{venue} has no live client", key=f"venues.{venue}")
+            endpoint = endpoints.get(venue)
+            rest_url = endpoint.rest_url if endpoint else settings.rest_url
+            ws_url = endpoint.ws_url if endpoint else settings.ws_url
+            urls = {k: v for k, v in (("rest_url", rest_url), ("ws_url", ws_url)) if v}
+            listed = await self._instruments(spec, http, rest_url)
+            wanted = settings.symbols or tuple(sorted(listed))
+            chosen = {symbol: listed[symbol] for symbol in wanted if symbol in listed}
+            if not chosen:
+                logger.warning("%s lists none of %s; skipped", venue, ", ".join(wanted))
+                continue
+            self.instruments[venue] = chosen
+            client = spec.client(list(chosen.values()), http=http, on_book=self._on_book(venue),
+                                 **urls)  # fmt: skip
+            await client.add_symbols(list(chosen))
+            self.clients[venue] = client
+
+    async def _instruments(self, spec: Any, http: httpx.AsyncClient, rest_url: str | None
+                           ) -> dict[str, Instrument]:  # fmt: skip
+        """The venue's instrument list, from its REST API (the simulator's, or the real one)."""
+        constants = importlib.import_module(f"arbcore.exchanges.{spec.name}.constants")
+        response = await http.get((rest_url or constants.REST_BASE_URL) + spec.instruments_path)
+        response.raise_for_status()
+        parsed = spec.parse_instruments(response.json())
+        return {i.symbol: i for i in parsed.instruments}
+
+    def _build_trading(self) -> None:
+        system, shadow = self.config.system, self.config.shadow
+        for venue, chosen in self.instruments.items():
+            self.shadows[venue] = ShadowVenue(
+                venue, SymbolMap.of(venue, chosen.values()), self._book_getter(venue),
+                dict(shadow.balances), latency_s=shadow.latency_ms / 1_000,
+                fill_ratio=shadow.fill_ratio,
+            )  # fmt: skip
+        strategies = system.strategies
+        if strategies.cross_exchange.enabled and len(self.instruments) >= 2:
+            self.cross = CrossExchangeStrategy(
+                strategies.cross_exchange, self.instruments, book_of=self.book,
+                balance_of=self.orchestrator.available, usd=self.usd,
+            )  # fmt: skip
+        if strategies.triangular.enabled:
+            tri = strategies.triangular
+            for venue in tri.venues or tuple(self.instruments):
+                if venue not in self.instruments:
+                    continue
+                try:
+                    self.triangular[venue] = TriangularScanner(
+                        self.instruments[venue].values(),
+                        tri.start_assets,
+                        min_profit_bps=tri.min_profit_bps,
+                        max_start=tri.max_notional_usd,  # start assets are dollar assets
+                    )
+                except GraphError as exc:  # a venue whose markets hold no cycle
+                    logger.info("%s: no triangular cycles (%s)", venue, exc)
+        self.router = Router(self.shadows, lambda venue, symbol: self.instruments[venue][symbol],
+                             system.execution, audit=self.audit, risk=self.risk,
+                             usd=self.usd)  # fmt: skip
+
+    async def _watch(self, duration_s: float | None) -> None:
+        deadline = None if duration_s is None else time.monotonic() + duration_s
+        while deadline is None or time.monotonic() < deadline:
+            await asyncio.sleep(1.0 if deadline is None else min(1.0, deadline - time.monotonic()))
+            if self._status is not None:
+                self._status(self.status_line())
+
+    # -- the decision path ------------------------------------------------------------------------
+
+    def _on_book(self, venue: str) -> Callable[[str, L2Book], None]:
+        def on_book(symbol: str, book: L2Book) -> None:
+            arrived = time.perf_counter_ns()
+            self.stats.book_updates += 1
+            self._updated_ns[(venue, symbol)] = time.monotonic_ns()
+            found: list[Opportunity] = []
+            if self.cross is not None:
+                opportunity = self.cross.on_book(venue, symbol)
+                if opportunity is not None:
+                    found.append(opportunity)
+            scanner = self.triangular.get(venue)
+            if scanner is not None and symbol in self.instruments[venue]:
+                sized = (o for o in scanner.on_book(symbol, book) if isinstance(o, Opportunity))
+                found.extend(o for o in sized if o.legs[0].size_raw)
+            for opportunity in self.orchestrator.rank(found):
+                self._decide(opportunity, arrived)
+
+        return on_book
+
+    def _decide(self, opportunity: Opportunity, arrived_ns: int) -> None:
+        self.stats.opportunities[opportunity.kind] += 1
+        ticket = self.orchestrator.admit(opportunity)
+        if ticket is None:
+            return
+        trace_id = new_trace_id()
+        decision = self.risk.check(self._proposed(opportunity, trace_id))
+        self.stats.latencies_ns.append(time.perf_counter_ns() - arrived_ns)
+        now = time.time_ns()
+        assert self.audit is not None
+        self.audit.append(RecordKind.OPPORTUNITY, opportunity, ts_ns=now, trace_id=trace_id,
+                          venue=opportunity.venue)  # fmt: skip
+        self.audit.append(RecordKind.RISK_DECISION, decision, ts_ns=now, trace_id=trace_id)
+        if not decision.approved:
+            self.stats.risk_refused[decision.rule or ""] += 1
+            self.orchestrator.finish(ticket)
+            return
+        self.stats.admitted += 1
+        task = asyncio.get_running_loop().create_task(self._trade(opportunity, ticket, trace_id))
+        self._trades.add(task)
+        task.add_done_callback(self._trades.discard)
+
+    async def _trade(self, opportunity: Opportunity, ticket: Ticket, trace_id: str) -> None:
+        assert self.router is not None
+        try:
+            result = await self.router.execute(opportunity, trace_id)
+        except Exception:
+            logger.exception("trade %s failed", trace_id)
+            return
+        finally:
+            self.orchestrator.finish(ticket)
+        self.stats.trades += 1
+        legs = (*result.legs, *result.repairs)
+        self.stats.filled_legs += sum(1 for leg in legs if leg.filled_raw)
+        if result.repairs or result.status is TradeStatus.UNHEDGED:
+            self.stats.leg_failures += 1
+        if result.status is TradeStatus.UNHEDGED:
+            self.stats.unhedged += 1
+        pnl_usd = result.realized_usd or 0.0
+        self.stats.pnl_usd += pnl_usd
+        self.risk.on_realized_pnl(pnl_usd)
+        start = self.config.shadow.balances
+        for venue, shadow in self.shadows.items():  # positions: what changed since the start
+            for asset, amount in shadow.balances.items():
+                self.risk.on_position(venue, asset, amount - start.get(asset, 0.0))
+
+    # -- views ------------------------------------------------------------------------------------
+
+    def book(self, venue: str, symbol: str) -> L2Book | None:
+        client = self.clients.get(venue)
+        sync = client.syncs.get(symbol) if client is not None else None
+        return sync.fresh_book() if sync is not None else None
+
+    def _book_getter(self, venue: str) -> Callable[[str], L2Book | None]:
+        return lambda symbol: self.book(venue, symbol)
+
+    def _balance(self, venue: str, asset: str) -> float:
+        shadow = self.shadows.get(venue)
+        return shadow.balances.get(asset, 0.0) if shadow is not None else 0.0
+
+    def usd(self, asset: str) -> float | None:
+        """USD per unit of ``asset``: 1 for dollar assets, else a dollar market's mid."""
+        if asset in USD_LIKE:
+            return 1.0
+        for venue, chosen in self.instruments.items():
+            for quote in ("USDT", "USD", "USDC"):
+                instrument = chosen.get(f"{asset}/{quote}")
+                book = self.book(venue, instrument.symbol) if instrument else None
+                if instrument is not None and book is not None:
+                    bid, ask = book.bbo()
+                    if bid is not None and ask is not None:
+                        mid: float = (bid + ask) / 2 / 10**instrument.price_decimals
+                        return mid
+        return None
+
+    def _proposed(self, opportunity: Opportunity, trace_id: str) -> ProposedTrade:
+        now = time.monotonic_ns()
+        legs = []
+        for leg in opportunity.legs:
+            base, _, quote = leg.symbol.partition("/")
+            age = (now - self._updated_ns.get((leg.venue, leg.symbol), now)) / 1e6
+            legs.append(ProposedLeg(venue=leg.venue, base=base, quote=quote,
+                                    buy=leg.side.value == "buy", base_qty=leg.size,
+                                    notional_usd=leg.price * leg.size * (self.usd(quote) or 0.0),
+                                    book_age_ms=age))  # fmt: skip
+        return ProposedTrade(legs=tuple(legs), expected_profit_usd=opportunity.expected_profit_usd
+                             or 0.0, trace_id=trace_id)  # fmt: skip
+
+    def _on_state(self, state: Any, reason: str) -> None:
+        if self.audit is not None:
+            self.audit.append(RecordKind.STATE, {"state": state.value, "reason": reason},
+                              ts_ns=time.time_ns())  # fmt: skip
+
+    def status_line(self) -> str:
+        stats = self.stats
+        elapsed = max((time.monotonic_ns() - stats.started_ns) / 1e9, 1e-9)
+        synced = sum(1 for c in self.clients.values() for s in c.syncs.values() if s.in_sync)
+        books = sum(len(c.syncs) for c in self.clients.values())
+        p50 = stats.latency_us(0.5)
+        latency = "-" if p50 is None else f"{p50:.1f}us"
+        return (f"{elapsed:6.0f}s  updates {stats.book_updates / elapsed:8,.0f}/s  books "
+                f"{synced}/{books}  opportunities {sum(stats.opportunities.values()):,}  trades "
+                f"{stats.trades:,}  pnl {stats.pnl_usd:+.2f} USD  decision p50 {latency}  "
+                f"state {self.risk.state.value}")  # fmt: skip
