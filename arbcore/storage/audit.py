@@ -6,8 +6,8 @@ Why this shape:
   a bug in arbcore can rewrite history.
 - **Hash-chained.** Each row stores ``sha256(previous hash + the row's canonical text)``;
   :meth:`AuditTrail.verify` finds the first row that was altered, removed or inserted.
-- **Off the hot path.** :meth:`AuditTrail.append` only numbers the record and queues it (a few
-  hundred ns); one writer thread serialises, chains and commits batches in WAL mode.
+- **Off the hot path.** :meth:`AuditTrail.append` serialises, numbers and queues the record;
+  one writer thread chains and commits batches in WAL mode.
 - **Acknowledged means durable.** A record is acknowledged once its batch has committed
   (:meth:`AuditTrail.flush`, :meth:`AuditTrail.wait_durable`); a process killed with ``kill -9``
   after that loses nothing, because a committed WAL transaction survives the process. With
@@ -130,7 +130,7 @@ class _Pending:
     trace_id: str
     venue: str
     symbol: str
-    payload: Any
+    payload: str  # canonical JSON
 
 
 class AuditTrail:
@@ -163,15 +163,17 @@ class AuditTrail:
                venue: str = "", symbol: str = "") -> int:  # fmt: skip
         """Queue one record; its sequence number. Durable once :meth:`flush` has passed it.
 
-        ``payload`` must not change afterwards (frozen attrs values, or plain dicts of them): it
-        is serialised by the writer thread.
+        The payload is serialised here, in the caller's thread: the writer thread then only
+        hashes and hands rows to SQLite (which releases the GIL), so it never holds the GIL long
+        enough to delay the trading loop's next decision.
         """
         if self._error is not None:
             raise ArbcoreError(f"the audit writer failed: {self._error}") from self._error
+        text = canonical_json(payload)  # here, not in the writer: see below
         with self._append_lock:
             seq = self._next_seq
             self._next_seq += 1
-            self._queue.put(_Pending(seq, ts_ns, kind, trace_id, venue, symbol, payload))
+            self._queue.put(_Pending(seq, ts_ns, kind, trace_id, venue, symbol, text))
         return seq
 
     @property
@@ -242,7 +244,7 @@ class AuditTrail:
         rows = []
         prev = self._last_hash
         for item in batch:
-            payload = canonical_json(item.payload)
+            payload = item.payload
             digest = _row_hash(prev, item.seq, item.ts_ns, item.kind.value, item.trace_id,
                                item.venue, item.symbol, payload)  # fmt: skip
             rows.append((item.seq, item.ts_ns, item.kind.value, item.trace_id, item.venue,
