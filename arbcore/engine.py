@@ -18,7 +18,7 @@ import os
 import sys
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import attrs
@@ -28,9 +28,11 @@ from arbcore.config.schema import AppConfig
 from arbcore.errors import ConfigError, GraphError
 from arbcore.exchanges.registry import get_venue
 from arbcore.exchanges.symbols import SymbolMap
+from arbcore.exchanges.trading import new_client_order_id
 from arbcore.execution.router import Router, TradeStatus
 from arbcore.execution.shadow import ShadowVenue
 from arbcore.marketdata.client import BookClient
+from arbcore.marketdata.sync import BookSync
 from arbcore.model import Instrument, Opportunity
 from arbcore.risk.engine import ProposedLeg, ProposedTrade, RiskEngine
 from arbcore.storage.audit import AuditTrail, RecordKind
@@ -89,18 +91,24 @@ class Engine:
             raise ConfigError("live trading is not wired into `arbcore run` in this version; "
                               "run in shadow mode", key="mode")  # fmt: skip
         self.config = config
+        #: the event clock (ns): wall time live, the recording's time in a backtest
+        self.clock_ns: Callable[[], int] = time.time_ns
+        self.new_trace_id: Callable[[], str] = new_trace_id
+        self.new_order_id: Callable[[], str] = new_client_order_id
         self.stats = EngineStats()
         self._status = status
         self.clients: dict[str, BookClient] = {}
+        self.syncs: dict[str, dict[str, BookSync]] = {}  # venue -> symbol -> its sync
         self.instruments: dict[str, dict[str, Instrument]] = {}
         self.shadows: dict[str, ShadowVenue] = {}
         self._updated_ns: dict[tuple[str, str], int] = {}
         self._trades: set[asyncio.Task[None]] = set()
         self.cross: CrossExchangeStrategy | None = None
         self.triangular: dict[str, TriangularScanner] = {}
-        self.orchestrator = Orchestrator(system.strategies.cool_off_ms,
-                                         balance_of=self._balance)  # fmt: skip
-        self.risk = RiskEngine(system.risk, price_usd=self.usd, on_state=self._on_state)
+        self.orchestrator = Orchestrator(system.strategies.cool_off_ms, balance_of=self._balance,
+                                         clock_ns=lambda: self.clock_ns())  # fmt: skip
+        self.risk = RiskEngine(system.risk, price_usd=self.usd, on_state=self._on_state,
+                               clock=lambda: self.clock_ns() / 1e9)  # fmt: skip
         self.audit: AuditTrail | None = None
         self.router: Router | None = None
 
@@ -174,6 +182,7 @@ class Engine:
                                  **urls)  # fmt: skip
             await client.add_symbols(list(chosen))
             self.clients[venue] = client
+            self.syncs[venue] = client.syncs
 
     async def _instruments(self, spec: Any, http: httpx.AsyncClient, rest_url: str | None
                            ) -> dict[str, Instrument]:  # fmt: skip
@@ -184,19 +193,22 @@ class Engine:
         parsed = spec.parse_instruments(response.json())
         return {i.symbol: i for i in parsed.instruments}
 
-    def _build_trading(self) -> None:
+    def _build_trading(self, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        """Strategies, shadow venues and the router over ``self.instruments``; ``sleep`` is how
+        a shadow order waits out its latency (the backtest's virtual clock in a replay)."""
         system, shadow = self.config.system, self.config.shadow
         for venue, chosen in self.instruments.items():
             self.shadows[venue] = ShadowVenue(
                 venue, SymbolMap.of(venue, chosen.values()), self._book_getter(venue),
                 dict(shadow.balances), latency_s=shadow.latency_ms / 1_000,
-                fill_ratio=shadow.fill_ratio,
+                fill_ratio=shadow.fill_ratio, clock_ns=self.clock_ns, sleep=sleep,
             )  # fmt: skip
         strategies = system.strategies
         if strategies.cross_exchange.enabled and len(self.instruments) >= 2:
             self.cross = CrossExchangeStrategy(
                 strategies.cross_exchange, self.instruments, book_of=self.book,
                 balance_of=self.orchestrator.available, usd=self.usd,
+                clock_ns=self.clock_ns,
             )  # fmt: skip
         if strategies.triangular.enabled:
             tri = strategies.triangular
@@ -209,12 +221,14 @@ class Engine:
                         tri.start_assets,
                         min_profit_bps=tri.min_profit_bps,
                         max_start=tri.max_notional_usd,  # start assets are dollar assets
+                        clock=self.clock_ns,
                     )
                 except GraphError as exc:  # a venue whose markets hold no cycle
                     logger.info("%s: no triangular cycles (%s)", venue, exc)
         self.router = Router(self.shadows, lambda venue, symbol: self.instruments[venue][symbol],
                              system.execution, audit=self.audit, risk=self.risk,
-                             usd=self.usd)  # fmt: skip
+                             usd=self.usd, clock_ns=self.clock_ns,
+                             new_order_id=lambda: self.new_order_id())  # fmt: skip
 
     async def _watch(self, duration_s: float | None) -> None:
         deadline = None if duration_s is None else time.monotonic() + duration_s
@@ -229,7 +243,7 @@ class Engine:
         def on_book(symbol: str, book: L2Book) -> None:
             arrived = time.perf_counter_ns()
             self.stats.book_updates += 1
-            self._updated_ns[(venue, symbol)] = time.monotonic_ns()
+            self._updated_ns[(venue, symbol)] = self.clock_ns()
             found: list[Opportunity] = []
             if self.cross is not None:
                 opportunity = self.cross.on_book(venue, symbol)
@@ -249,10 +263,10 @@ class Engine:
         ticket = self.orchestrator.admit(opportunity)
         if ticket is None:
             return
-        trace_id = new_trace_id()
+        trace_id = self.new_trace_id()
         decision = self.risk.check(self._proposed(opportunity, trace_id))
         self.stats.latencies_ns.append(time.perf_counter_ns() - arrived_ns)
-        now = time.time_ns()
+        now = self.clock_ns()
         assert self.audit is not None
         self.audit.append(RecordKind.OPPORTUNITY, opportunity, ts_ns=now, trace_id=trace_id,
                           venue=opportunity.venue)  # fmt: skip
@@ -293,8 +307,8 @@ class Engine:
     # -- views ------------------------------------------------------------------------------------
 
     def book(self, venue: str, symbol: str) -> L2Book | None:
-        client = self.clients.get(venue)
-        sync = client.syncs.get(symbol) if client is not None else None
+        """The venue's book for ``symbol`` if it is in sync, else None (never a stale book)."""
+        sync = self.syncs.get(venue, {}).get(symbol)
         return sync.fresh_book() if sync is not None else None
 
     def _book_getter(self, venue: str) -> Callable[[str], L2Book | None]:
@@ -320,7 +334,7 @@ class Engine:
         return None
 
     def _proposed(self, opportunity: Opportunity, trace_id: str) -> ProposedTrade:
-        now = time.monotonic_ns()
+        now = self.clock_ns()
         legs = []
         for leg in opportunity.legs:
             base, _, quote = leg.symbol.partition("/")
@@ -335,13 +349,13 @@ class Engine:
     def _on_state(self, state: Any, reason: str) -> None:
         if self.audit is not None:
             self.audit.append(RecordKind.STATE, {"state": state.value, "reason": reason},
-                              ts_ns=time.time_ns())  # fmt: skip
+                              ts_ns=self.clock_ns())  # fmt: skip
 
     def status_line(self) -> str:
         stats = self.stats
         elapsed = max((time.monotonic_ns() - stats.started_ns) / 1e9, 1e-9)
-        synced = sum(1 for c in self.clients.values() for s in c.syncs.values() if s.in_sync)
-        books = sum(len(c.syncs) for c in self.clients.values())
+        synced = sum(1 for syncs in self.syncs.values() for s in syncs.values() if s.in_sync)
+        books = sum(len(syncs) for syncs in self.syncs.values())
         p50 = stats.latency_us(0.5)
         latency = "-" if p50 is None else f"{p50:.1f}us"
         return (f"{elapsed:6.0f}s  updates {stats.book_updates / elapsed:8,.0f}/s  books "

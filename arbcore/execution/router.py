@@ -28,7 +28,12 @@ import attrs
 
 from arbcore.config.schema import ExecutionConfig
 from arbcore.errors import ArbcoreError, ExchangeError
-from arbcore.exchanges.trading import OrderRequest, VenueTrading, prepare_order
+from arbcore.exchanges.trading import (
+    OrderRequest,
+    VenueTrading,
+    new_client_order_id,
+    prepare_order,
+)
 from arbcore.model import (
     Instrument,
     Opportunity,
@@ -96,8 +101,10 @@ class Router:
         clock_ns: Callable[[], int] = time.time_ns,
         alert: Callable[[str], None] | None = None,
         usd: Callable[[str], float | None] | None = None,
+        new_order_id: Callable[[], str] = new_client_order_id,
     ) -> None:
         self.venues = venues
+        self.new_order_id = new_order_id
         self.usd = usd or _dollar_only
         self.instrument_of = instrument_of
         self.policy = policy
@@ -156,6 +163,7 @@ class Router:
             price_raw=None if market else (price_raw or leg.price_raw),
             type=OrderType.MARKET if market else OrderType.LIMIT,
             time_in_force=TimeInForce.IOC,
+            client_order_id=self.new_order_id(),
         )
 
     async def _send(self, leg: OpportunityLeg, order: OrderRequest, trace_id: str) -> LegResult:
@@ -250,7 +258,8 @@ def _flows(results: list[LegResult], instrument_of: InstrumentOf) -> dict[str, f
         instrument = instrument_of(result.leg.venue, result.leg.symbol)
         base = reply.filled_raw / 10**instrument.size_decimals
         quote = reply.filled_quote or (
-            reply.price_raw * reply.filled_raw
+            reply.price_raw
+            * reply.filled_raw
             / 10 ** (instrument.price_decimals + instrument.size_decimals)
         )
         sign = 1.0 if reply.side is OrderSide.BUY else -1.0
