@@ -25,7 +25,7 @@ import attrs
 import httpx
 
 from arbcore.config.schema import AppConfig
-from arbcore.errors import ConfigError, GraphError
+from arbcore.errors import ConfigError, ExchangeError, GraphError, OrderNotFound
 from arbcore.exchanges.registry import get_venue
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.exchanges.trading import new_client_order_id
@@ -33,9 +33,10 @@ from arbcore.execution.router import Router, TradeStatus
 from arbcore.execution.shadow import ShadowVenue
 from arbcore.marketdata.client import BookClient
 from arbcore.marketdata.sync import BookSync
-from arbcore.model import Instrument, Opportunity
-from arbcore.risk.engine import ProposedLeg, ProposedTrade, RiskEngine
+from arbcore.model import Instrument, Opportunity, OrderStatus
+from arbcore.risk.engine import ProposedLeg, ProposedTrade, RiskEngine, TradingState
 from arbcore.storage.audit import AuditTrail, RecordKind
+from arbcore.storage.recovery import RecoveredState, recover
 from arbcore.strategies.cross_exchange import CrossExchangeStrategy
 from arbcore.strategies.orchestrator import Orchestrator, Ticket
 from arbcore.strategies.triangular import TriangularScanner
@@ -133,6 +134,7 @@ class Engine:
             )
             await self._connect(http, endpoints)
             self._build_trading()
+            await self.recover()
             runners = [asyncio.create_task(client.run()) for client in self.clients.values()]
             try:
                 await self._watch(duration_s)
@@ -145,6 +147,44 @@ class Engine:
                 self.audit.flush()
         self.stats.not_admitted.update(self.orchestrator.refused)
         return self.stats
+
+    async def recover(self) -> RecoveredState | None:
+        """Rebuild from the audit trail, then reconcile with the venues before any trade.
+
+        The trail gives the orders still open, today's realised PnL and the last trading state.
+        Each open order is looked up on its venue: what the venue reports is recorded (a shadow
+        venue's orders do not outlive the process, so they are recorded as cancelled). If a
+        venue cannot answer, trading is HALTED: never trade on a state that is not known.
+        """
+        assert self.audit is not None
+        if self.audit.durable_seq == 0:
+            return None
+        state = recover(self.audit.path, now_ns=self.clock_ns())
+        self.risk.daily_pnl_usd = state.daily_pnl_usd
+        if state.trading_state == TradingState.HALTED.value:
+            self.risk.kill("halted before the restart; resume explicitly")
+        failures = []
+        for order in state.open_orders:
+            venue = self.shadows.get(order.venue)
+            instrument = self.instruments.get(order.venue, {}).get(order.symbol)
+            if venue is None or instrument is None:
+                failures.append(f"{order.venue} {order.client_order_id}: venue not running")
+                continue
+            try:
+                found = await venue.fetch_order(instrument, order.client_order_id)
+            except OrderNotFound:
+                found = attrs.evolve(order, status=OrderStatus.CANCELED)
+            except ExchangeError as error:
+                failures.append(f"{order.venue} {order.client_order_id}: {error}")
+                continue
+            self.audit.append(RecordKind.VENUE_REPLY, found, ts_ns=self.clock_ns(),
+                              venue=order.venue, symbol=order.symbol)  # fmt: skip
+        outcome = {"open_orders": len(state.open_orders), "failures": failures,
+                   "daily_pnl_usd": state.daily_pnl_usd, "last_seq": state.last_seq}  # fmt: skip
+        self.audit.append(RecordKind.RECONCILE, outcome, ts_ns=self.clock_ns())
+        if failures:
+            self.risk.kill(f"reconciliation failed: {failures[0]}")
+        return state
 
     async def _start_simulator(self, stack: contextlib.AsyncExitStack) -> Mapping[str, Any]:
         sim = self.config.system.sim

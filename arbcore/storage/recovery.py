@@ -66,7 +66,11 @@ def recover(path: str | Path, *, now_ns: int) -> RecoveredState:
     for record in read_records(path):
         last_seq = record.seq
         payload = record.payload
-        if record.kind in (RecordKind.ORDER_REQUEST, RecordKind.VENUE_REPLY):
+        if record.kind is RecordKind.VENUE_REPLY and "error" in payload:  # refused: never live
+            key = (record.venue, payload["client_order_id"])
+            if key in orders and not orders[key].status.is_final:
+                orders[key] = attrs.evolve(orders[key], status=OrderStatus.REJECTED)
+        elif record.kind in (RecordKind.ORDER_REQUEST, RecordKind.VENUE_REPLY):
             order = order_from_payload(payload)
             key = (order.venue, order.client_order_id)
             known = orders.get(key)
@@ -74,7 +78,7 @@ def recover(path: str | Path, *, now_ns: int) -> RecoveredState:
                 orders[key] = order
         elif record.kind is RecordKind.FILL:
             fills.add((payload["venue"], payload["trade_id"]))
-        elif record.kind is RecordKind.POSITION:
+        elif record.kind is RecordKind.POSITION and "asset" in payload:  # (not a trade's net)
             position = Position(venue=payload["venue"], asset=payload["asset"],
                                 quantity=payload["quantity"],
                                 average_cost=payload["average_cost"])  # fmt: skip

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import attrs
+import pytest
 
 from arbcore.config import load_config
 from arbcore.engine import Engine
-from arbcore.storage import RecordKind
+from arbcore.storage import RecordKind, recover
 from arbcore.storage.audit import read_records, verify_chain
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,3 +63,37 @@ def test_arbcore_run_prints_status_and_a_summary(tmp_path: Path) -> None:
     assert "books 3/3" in result.stdout
     assert "opportunities: triangular" in result.stdout
     assert "decision latency p99" in result.stdout
+
+
+def test_after_kill_9_the_engine_recovers_the_trail_and_reconciles_before_trading(
+    tmp_path: Path,
+) -> None:
+    audit = tmp_path / "audit.db"
+    config = tmp_path / "run.toml"
+    config.write_text(f'extends = "{ROOT / "config" / "demo.toml"}"\n'
+                      f'[storage]\npath = "{audit}"\nsynchronous = "FULL"\n')  # fmt: skip
+    child = subprocess.Popen([sys.executable, "-m", "arbcore", "run", "--config", str(config),
+                              "--duration", "60", "--quiet"], cwd=tmp_path,
+                             env={**os.environ, "PYTHONPATH": str(ROOT)},
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 45
+        while time.monotonic() < deadline:
+            time.sleep(0.5)
+            if audit.exists() and any(True for _ in read_records(audit, RecordKind.PNL)):
+                break
+        child.send_signal(signal.SIGKILL)  # mid-run: orders may be in flight
+    finally:
+        child.wait(timeout=10)
+    expected = recover(audit, now_ns=time.time_ns())
+    assert expected.last_seq > 0
+    engine = Engine(load_config(config, {}))
+    stats = asyncio.run(asyncio.wait_for(engine.run(2.0), timeout=60))
+    assert engine.risk.daily_pnl_usd == pytest.approx(expected.daily_pnl_usd + stats.pnl_usd)
+    (reconcile,) = [r for r in read_records(audit, RecordKind.RECONCILE)]
+    assert reconcile.payload["open_orders"] == len(expected.open_orders)
+    assert reconcile.payload["failures"] == []
+    assert reconcile.payload["last_seq"] == expected.last_seq
+    assert verify_chain(audit) > expected.last_seq  # one chain across the crash
+    after = recover(audit, now_ns=time.time_ns())
+    assert after.open_orders == []  # every order left open by the crash was settled

@@ -191,3 +191,17 @@ def test_kill_9_loses_no_acknowledged_record(tmp_path: Path) -> None:
     with AuditTrail(path) as trail:  # and recovery continues it
         assert trail.append(RecordKind.STATE, {"state": "halted"}, ts_ns=0) == rows + 1
     assert verify_chain(path) == rows + 1
+
+
+def test_a_refused_placement_is_not_an_open_order_after_recovery(tmp_path: Path) -> None:
+    path = tmp_path / "a.db"
+    with AuditTrail(path) as trail:
+        trail.append(RecordKind.ORDER_REQUEST, _order("x", OrderStatus.OPEN), ts_ns=NOW,
+                     venue="binance")  # fmt: skip
+        refused = {"client_order_id": "x", "error": "InvalidOrder", "message": "LOT_SIZE"}
+        trail.append(RecordKind.VENUE_REPLY, refused, ts_ns=NOW, venue="binance")
+        trail.append(RecordKind.POSITION, {"trade": "t", "net_base": 0.0}, ts_ns=NOW)
+    state = recover(path, now_ns=NOW)
+    assert state.open_orders == []
+    assert state.orders[("binance", "x")].status is OrderStatus.REJECTED
+    assert state.positions == {}
