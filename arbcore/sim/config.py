@@ -31,12 +31,13 @@ def _names(value: str | Iterable[str]) -> tuple[str, ...]:
 @attrs.frozen(kw_only=True)
 class AccountConfig:
     """An account every simulated venue opens: its API credentials and starting balances
-    (decimal text per asset)."""
+    (decimal text per asset). ``passphrase``: what OKX and KuCoin keys also need."""
 
     name: str
     api_key: str
     secret: str = attrs.field(repr=False)
     balances: Mapping[str, str] = attrs.field(factory=dict)
+    passphrase: str | None = attrs.field(default=None, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if not self.name or self.name.startswith("~"):
@@ -47,6 +48,7 @@ DEFAULT_ACCOUNT = AccountConfig(
     name="trader",
     api_key="arbcore-sim-key",
     secret="arbcore-sim-secret",
+    passphrase="arbcore-sim-passphrase",
     balances={"USDT": "1000000", "USDC": "1000000", "BTC": "10", "ETH": "200", "SOL": "2000"},
 )
 

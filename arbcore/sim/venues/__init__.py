@@ -23,7 +23,11 @@ from arbcore.sim.faults import FaultInjector
 __all__ = ["SPOKEN", "VenueProtocol", "VenueServer", "get_protocol"]
 
 #: the venues whose protocol the simulator speaks so far
-SPOKEN = ("binance",)
+SPOKEN = (
+    "binance",
+    "bybit",
+    "okx",
+)
 
 
 class VenueServer(Protocol):
