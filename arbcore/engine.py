@@ -211,7 +211,11 @@ class Engine:
             rest_url = endpoint.rest_url if endpoint else settings.rest_url
             ws_url = endpoint.ws_url if endpoint else settings.ws_url
             urls = {k: v for k, v in (("rest_url", rest_url), ("ws_url", ws_url)) if v}
-            listed = await self._instruments(spec, http, rest_url)
+            try:
+                listed = await self._instruments(spec, http, rest_url)
+            except (ExchangeError, httpx.HTTPError, ValueError) as exc:
+                logger.error("%s: no instrument list (%s); the venue is left out", venue, exc)
+                continue
             wanted = settings.symbols or tuple(sorted(listed))
             chosen = {symbol: listed[symbol] for symbol in wanted if symbol in listed}
             if not chosen:
@@ -228,7 +232,8 @@ class Engine:
                            ) -> dict[str, Instrument]:  # fmt: skip
         """The venue's instrument list, from its REST API (the simulator's, or the real one)."""
         constants = importlib.import_module(f"arbcore.exchanges.{spec.name}.constants")
-        response = await http.get((rest_url or constants.REST_BASE_URL) + spec.instruments_path)
+        base = rest_url or constants.REST_BASE_URL
+        response = await http.get(base + spec.instruments_path + spec.instruments_query)
         response.raise_for_status()
         parsed = spec.parse_instruments(response.json())
         return {i.symbol: i for i in parsed.instruments}

@@ -30,6 +30,8 @@ class VenueSpec:
     instruments_path: str
     #: the live client (``BookClient`` subclass) taking instruments, ws_url=, rest_url=, ...
     client: Callable[..., Any] | None = None
+    #: what the instrument request needs after the path (Bybit: ``?category=spot``)
+    instruments_query: str = ""
 
 
 def get_venue(name: str) -> VenueSpec:

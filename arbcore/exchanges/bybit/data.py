@@ -162,5 +162,11 @@ class BybitDataClient(BookClient):
 
 
 SPEC = VenueSpec(
-    VENUE, parse_instruments, BybitBookFeed, "BYBIT.0", INSTRUMENTS_PATH, BybitDataClient
+    VENUE,
+    parse_instruments,
+    BybitBookFeed,
+    "BYBIT.0",
+    INSTRUMENTS_PATH,
+    BybitDataClient,
+    instruments_query="?category=spot",
 )
