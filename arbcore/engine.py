@@ -103,6 +103,7 @@ class Engine:
         self.instruments: dict[str, dict[str, Instrument]] = {}
         self.shadows: dict[str, ShadowVenue] = {}
         self._updated_ns: dict[tuple[str, str], int] = {}
+        self._usd_cache: dict[str, float | None] = {}
         self._trades: set[asyncio.Task[None]] = set()
         self.cross: CrossExchangeStrategy | None = None
         self.triangular: dict[str, TriangularScanner] = {}
@@ -287,6 +288,7 @@ class Engine:
     def _on_book(self, venue: str) -> Callable[[str, L2Book], None]:
         def on_book(symbol: str, book: L2Book) -> None:
             arrived = time.perf_counter_ns()
+            self._usd_cache.clear()
             self.stats.book_updates += 1
             self._updated_ns[(venue, symbol)] = self.clock_ns()
             found: list[Opportunity] = []
@@ -364,9 +366,17 @@ class Engine:
         return shadow.balances.get(asset, 0.0) if shadow is not None else 0.0
 
     def usd(self, asset: str) -> float | None:
-        """USD per unit of ``asset``: 1 for dollar assets, else a dollar market's mid."""
+        """USD per unit of ``asset``: 1 for dollar assets, else a dollar market's mid (cached
+        until the next book update: one decision asks for the same prices many times)."""
         if asset in USD_LIKE:
             return 1.0
+        if asset in self._usd_cache:
+            return self._usd_cache[asset]
+        price = self._usd_uncached(asset)
+        self._usd_cache[asset] = price
+        return price
+
+    def _usd_uncached(self, asset: str) -> float | None:
         for venue, chosen in self.instruments.items():
             for quote in ("USDT", "USD", "USDC"):
                 instrument = chosen.get(f"{asset}/{quote}")
