@@ -1,9 +1,9 @@
 """Gate.io v4 spot frames -> arbcore events. Pure functions: bytes in, values out.
 
 Book messages take the fast path: the strict scanner (``arbcore_ext.jsonscan``) reads the
-``b``/``a`` level arrays of ``result`` straight from the frame into int64 arrays. Anything it does
-not recognise goes to the validating path, a full cysimdjson parse, which is also the reference
-the scanner is tested against. Two channels:
+``b``/``a`` level arrays of ``result`` (``bids``/``asks`` of a REST order book) straight from the
+frame into int64 arrays. Anything it does not recognise goes to the validating path, a full
+cysimdjson parse, which is also the reference the scanner is tested against. Two channels:
 
 - ``spot.order_book_update`` (legacy): ``result.s`` is the pair, ``U``/``u`` the first/last update
   id; a DELTA synced against the REST snapshot's ``id``. ``full: true`` (a complete book) becomes
@@ -11,11 +11,15 @@ the scanner is tested against. Two channels:
 - ``spot.obu`` (Order Book V2): ``result.s`` is ``ob.<pair>.<depth>``; ``full: true`` (only ``u``)
   is a SNAPSHOT, incrementals carry ``U``/``u``.
 
+Plain legacy deltas also have an allocation-free reader, :func:`scan_update_into`: the feed's
+``parse_delta_into`` scans them into a reused LevelBuffer, no event built.
+
 Gate's ``spot.tickers`` carry no sizes and no update id, so they give no quote.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from arbcore.errors import MalformedMessage
@@ -25,9 +29,28 @@ from arbcore.exchanges.symbols import SymbolMap
 from arbcore.exchanges.wire import find_instrument, level_arrays, string_at
 from arbcore.model import BookEvent, BookEventKind, Instrument
 from arbcore_ext.book import ASK, BID, LevelBuffer
-from arbcore_ext.jsonscan import ScanError, find_value, scan_int, scan_levels_at
+from arbcore_ext.jsonscan import ScanError, find_value, scan_delta, scan_int, scan_levels_at
 
-__all__ = ["parse_book_update", "parse_frame", "parse_order_book_snapshot"]
+__all__ = [
+    "ScanTable",
+    "parse_book_update",
+    "parse_frame",
+    "parse_order_book_snapshot",
+    "scan_table",
+    "scan_update_into",
+]
+
+#: Wire pair -> (price decimals, size decimals, instrument): what ``jsonscan.scan_delta`` reads.
+ScanTable = Mapping[bytes, tuple[int, int, Instrument]]
+
+#: A plain legacy delta right from its (first) ``channel`` key on. Gate puts ``time`` and
+#: ``time_ms`` before it, so it starts within the first bytes.
+_UPDATE_HEAD = b'"channel":"spot.order_book_update","event":"update","result":'
+_HEAD_WINDOW = 128
+_UPDATE_INTS = (b"U", b"u", b"t")
+_UPDATE_LEVELS = (b"b", b"a")
+#: How a REST order book starts (``id`` is only there with ``with_id=true``).
+_REST_HEAD = b'{"id":'
 
 
 def _native(channel: str, stream: str) -> str:
@@ -46,6 +69,40 @@ def _channel(frame: bytes) -> str | None:
     return string_at(frame, b"channel")
 
 
+def scan_table(symbols: SymbolMap) -> dict[bytes, tuple[int, int, Instrument]]:
+    """The :data:`ScanTable` of some pairs (at their book scales)."""
+    return {
+        native.encode(): (i.price_decimals, i.size_decimals, i)
+        for native, i in symbols.by_native.items()
+    }
+
+
+def scan_update_into(
+    frame: bytes, pairs: ScanTable, levels: LevelBuffer
+) -> tuple[Instrument, int, int, int] | None:
+    """``(instrument, U, u, t)`` of a plain ``spot.order_book_update`` delta of a pair in
+    ``pairs``, its levels scanned into ``levels``; None for anything else.
+
+    Plain: channel, event and result in Gate's order, ``t``/``U``/``u``/``b``/``a`` in the result
+    and no ``full`` (a snapshot). Every other frame (or shape) is left to :func:`parse_frame`.
+    """
+    at = frame.find(b'"channel"', 0, _HEAD_WINDOW)
+    if at < 0 or not frame.startswith(_UPDATE_HEAD, at):
+        return None
+    result = frame[at + len(_UPDATE_HEAD) :]
+    if b'"full"' in result:
+        return None
+    levels.clear()
+    try:
+        scanned = scan_delta(result, pairs, b"s", _UPDATE_INTS, _UPDATE_LEVELS, levels)
+    except ScanError:
+        return None
+    if scanned is None:
+        return None
+    instrument, first, last, event_ms = scanned
+    return instrument, first, last, event_ms
+
+
 def parse_book_update(frame: bytes, symbols: SymbolMap, ts_recv_ns: int = 0) -> BookEvent:
     """A ``spot.order_book_update`` or ``spot.obu`` message: DELTA over U..u, or SNAPSHOT at u."""
     try:
@@ -57,9 +114,11 @@ def parse_book_update(frame: bytes, symbols: SymbolMap, ts_recv_ns: int = 0) -> 
         instrument = find_instrument(symbols, _native(channel, stream), VENUE)
         full_at = find_value(frame, b"full", result)
         full = full_at >= 0 and frame[full_at : full_at + 4] == b"true"
-        last, _ = scan_int(frame, find_value(frame, b"u", result))
-        first_at = find_value(frame, b"U", result)
-        first = last if full and first_at < 0 else scan_int(frame, first_at)[0]
+        last_at, first_at = find_value(frame, b"u", result), find_value(frame, b"U", result)
+        if last_at < 0 or (first_at < 0 and not full):  # scan_int(frame, -1) reads s[-1]
+            raise ScanError("no u, or no U in an increment", result)
+        last, _ = scan_int(frame, last_at)
+        first = last if first_at < 0 else scan_int(frame, first_at)[0]
         time_at = find_value(frame, b"t", result)
         event_ms = scan_int(frame, time_at)[0] if time_at >= 0 else 0
         levels = LevelBuffer(32)
@@ -79,12 +138,23 @@ def _decode(frame: bytes) -> Any:
     return wire.decode_json(frame, VENUE)
 
 
+#: The level keys of a WebSocket result and of a REST order book.
+_WS_KEYS = ("b", "a")
+_REST_KEYS = ("bids", "asks")
+
+
 def _book_event(
-    data: Any, instrument: Instrument, kind: BookEventKind, first: int, last: int, **times: int
+    data: Any,
+    keys: tuple[str, str],
+    instrument: Instrument,
+    kind: BookEventKind,
+    first: int,
+    last: int,
+    **times: int,
 ) -> BookEvent:
     try:
-        bid = level_arrays(data["bids" if "bids" in data else "b"], BID, instrument, VENUE)
-        ask = level_arrays(data["asks" if "asks" in data else "a"], ASK, instrument, VENUE)
+        bid = level_arrays(data[keys[0]], BID, instrument, VENUE)
+        ask = level_arrays(data[keys[1]], ASK, instrument, VENUE)
     except (KeyError, TypeError) as exc:
         raise MalformedMessage(f"book without {exc}", venue=VENUE) from exc
     return wire.book_event(
@@ -109,7 +179,7 @@ def _validated_book_update(frame: bytes, symbols: SymbolMap, ts_recv_ns: int) ->
         raise MalformedMessage(f"book update without {exc}", venue=VENUE) from exc
     kind = BookEventKind.SNAPSHOT if full else BookEventKind.DELTA
     return _book_event(
-        result, instrument, kind, first, last,
+        result, _WS_KEYS, instrument, kind, first, last,
         ts_event_ns=event_ms * 1_000_000, ts_recv_ns=ts_recv_ns,
     )  # fmt: skip
 
@@ -117,16 +187,50 @@ def _validated_book_update(frame: bytes, symbols: SymbolMap, ts_recv_ns: int) ->
 def parse_order_book_snapshot(
     body: bytes, instrument: Instrument, ts_recv_ns: int = 0
 ) -> BookEvent:
-    """``GET /spot/order_book?...&with_id=true`` as a SNAPSHOT whose sequence is ``id``."""
+    """``GET /spot/order_book?...&with_id=true`` as a SNAPSHOT whose sequence is ``id``.
+
+    The scanner reads Gate's own shape (``{"id":`` first, then ``update`` and the level arrays)
+    straight from the bytes; anything else goes to the validating path.
+    """
+    try:
+        return _scan_order_book(body, instrument, ts_recv_ns)
+    except ScanError:
+        return _validated_order_book(body, instrument, ts_recv_ns)
+
+
+def _scan_order_book(body: bytes, instrument: Instrument, ts_recv_ns: int) -> BookEvent:
+    if not body.startswith(_REST_HEAD):
+        raise ScanError("not an order book with its id first", 0)
+    book_id, _ = scan_int(body, len(_REST_HEAD))
+    update_at = find_value(body, b"update")
+    update_ms = scan_int(body, update_at)[0] if update_at >= 0 else 0
+    levels = LevelBuffer(256)
+    price_decimals, size_decimals = instrument.price_decimals, instrument.size_decimals
+    scan_levels_at(body, b"bids", BID, price_decimals, size_decimals, levels)
+    scan_levels_at(body, b"asks", ASK, price_decimals, size_decimals, levels)
+    return wire.book_event(
+        VENUE, instrument.symbol, BookEventKind.SNAPSHOT, levels.arrays(), first_seq=book_id,
+        last_seq=book_id, ts_event_ns=update_ms * 1_000_000, ts_recv_ns=ts_recv_ns,
+    )  # fmt: skip
+
+
+def _validated_order_book(body: bytes, instrument: Instrument, ts_recv_ns: int) -> BookEvent:
+    """The reference path of :func:`parse_order_book_snapshot`: a full parse, every field
+    checked."""
     data = _decode(body)
     if not isinstance(data, dict):
         raise MalformedMessage("order book response is not a JSON object", venue=VENUE)
     if "id" not in data:
         raise MalformedMessage("order book without id: request it with with_id=true", venue=VENUE)
-    update_ms = int(data.get("update", 0))
-    book_id = int(data["id"])
+    try:
+        update_ms = int(data.get("update", 0))
+        book_id = int(data["id"])
+    except TypeError as exc:  # null, a list, an object
+        raise MalformedMessage(
+            f"order book id or update is not a number: {exc}", venue=VENUE
+        ) from exc
     return _book_event(
-        data, instrument, BookEventKind.SNAPSHOT, book_id, book_id,
+        data, _REST_KEYS, instrument, BookEventKind.SNAPSHOT, book_id, book_id,
         ts_event_ns=update_ms * 1_000_000, ts_recv_ns=ts_recv_ns,
     )  # fmt: skip
 

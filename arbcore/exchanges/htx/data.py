@@ -25,6 +25,9 @@ import itertools
 from collections.abc import Iterable
 from typing import Any
 
+import attrs
+
+from arbcore.errors import MalformedMessage
 from arbcore.exchanges.htx import parsing
 from arbcore.exchanges.htx.constants import (
     INSTRUMENTS_PATH,
@@ -44,14 +47,36 @@ from arbcore.exchanges.registry import VenueSpec
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.marketdata.client import BookClient
 from arbcore.marketdata.feed import new_book
-from arbcore.marketdata.sync import BookSync, PrevRule
+from arbcore.marketdata.sync import BookSync, PrevRule, SeqView
 from arbcore.model import BookEvent, BookEventKind, Instrument, Quote
 from arbcore.net.ws import Keepalive
+from arbcore_ext.book import LevelBuffer
+from arbcore_ext.jsonscan import ScanError
 
 __all__ = ["SPEC", "HTXBookFeed", "HTXDataClient", "answer_ping", "mbp_messages"]
 
 #: A gzip ``{"ping": n}`` is some 40 bytes; longer frames are not decompressed to look for one.
 _MAX_PING_FRAME = 128
+
+
+@attrs.define
+class _Opened:
+    """The last frame decompressed, and its text.
+
+    ``parse_delta_into`` opens every frame; when it declines one, the caller hands the same
+    frame to ``parse_ws``, which takes the text from here instead of a second gunzip. Frames are
+    immutable bytes, so identity is enough.
+    """
+
+    frame: bytes = b""
+    text: bytes = b""
+
+    def text_of(self, frame: bytes) -> bytes:
+        """The frame's JSON text; MalformedMessage if it is not valid gzip."""
+        if frame is not self.frame:
+            self.text = parsing.decompress(frame)
+            self.frame = frame
+        return self.text
 
 
 class HTXBookFeed:
@@ -67,11 +92,38 @@ class HTXBookFeed:
         self.stale_snapshots = 0
         #: the last ``{"ping": n}`` n per connection, for the live client to answer
         self.pings: dict[int, int] = {}
+        self._opened = _Opened()
+        self._seq = SeqView()
+
+    def parse_delta_into(
+        self, frame: bytes, ts_recv_ns: int, connection: int, levels: LevelBuffer
+    ) -> tuple[str, SeqView] | None:
+        """Fast path for ``mbp.<levels>`` deltas: gunzip, then the levels scanned into
+        ``levels`` by the same :func:`~arbcore.exchanges.htx.parsing.scan_into` as parse_ws,
+        no event objects. None for anything else (snapshots, pings, trades, other shapes, bad
+        gzip): use parse_ws, which reuses the decompressed text.
+        """
+        try:
+            text = self._opened.text_of(frame)
+        except MalformedMessage:
+            return None
+        channel = parsing.delta_channel(text)
+        instrument = None if channel is None else self.symbols.get(channel[0])
+        if channel is None or instrument is None:
+            return None
+        try:
+            seq_num, prev, ts_ms = parsing.scan_into(text, channel, instrument, levels)
+        except ScanError:
+            return None
+        seq = self._seq
+        seq.first_seq = seq.last_seq = seq_num
+        seq.prev_seq, seq.ts_event_ns = prev, ts_ms * 1_000_000
+        return instrument.symbol, seq
 
     def parse_ws(
         self, frame: bytes, ts_recv_ns: int, connection: int = 0
     ) -> list[BookEvent | Quote]:
-        text = parsing.decompress(frame)
+        text = self._opened.text_of(frame)
         ping = parsing.ping_of(text)
         if ping is not None:
             self.pings[connection] = ping

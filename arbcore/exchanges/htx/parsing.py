@@ -14,9 +14,11 @@ through, for tests and documentation vectors). Book messages, by channel:
 Levels are ``[price, size]`` JSON numbers. Prices are exact at the tick. Sizes are doubles
 (``1.2846957872793565E7``), often finer than any fixed scale that fits int64, so sizes with more
 decimals than the instrument holds are rounded half-even from their decimal text. The strict
-scanner reads the common case straight from the bytes; any frame it does not accept (such a size,
-another key order) goes to the validating path, ``json.loads`` with numbers kept as text, which
-is also the reference the scanner is tested against.
+scanner (:func:`scan_into`) reads the common case straight from the bytes, and a message with
+such sizes at a finer scale that holds them exactly, rounding in integers. Any frame it does not
+accept (a size no such scale holds, another key order) goes to the validating path,
+``json.loads`` with numbers kept as text, which is also the reference the scanner is tested
+against.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from arbcore.errors import MalformedMessage
 from arbcore.exchanges import wire
@@ -40,20 +43,34 @@ from arbcore_ext.fixedpoint import to_raw, to_raw_array
 from arbcore_ext.jsonscan import ScanError, find_value, scan_int, scan_levels_at
 
 __all__ = [
+    "ROUNDING_SIZE_DECIMALS",
     "BookChannel",
     "book_channel",
     "decompress",
+    "delta_channel",
     "parse_book",
     "parse_frame",
     "ping_of",
     "pong_for",
     "scan_book",
+    "scan_into",
     "validated_book",
 ]
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _GZIP_WBITS = 16 + zlib.MAX_WBITS
 _ROUNDING = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_EVEN)
+#: How an mbp delta starts: HTX sends ``ch`` first (see :func:`delta_channel`).
+_DELTA_HEAD = b'{"ch":"market.'
+_SIDES = ((BID, b"bids"), (ASK, b"asks"))
+
+#: Finer size scales a message is scanned at again, in order, when a size has more decimals
+#: than the book keeps; the sizes are then rounded half-even in integers (exactly what the
+#: validating path does on the text). HTX prints doubles, up to 17 significant digits: 15
+#: decimals hold sizes below 9,223 to 15 places, 10 decimals sizes below 922 million to 10. A
+#: message neither holds (a size below 1 with 16 decimals, a large one with 11) goes to the
+#: validating path.
+ROUNDING_SIZE_DECIMALS = (15, 10)
 
 #: The book channel kinds this module reads (the part of the channel after the symbol).
 DEPTH = "depth"
@@ -141,30 +158,106 @@ def _is_delta(channel: BookChannel) -> bool:
     return channel[1] == MBP and not channel[2]
 
 
-def scan_book(
-    text: bytes, channel: BookChannel, instrument: Instrument, ts_recv_ns: int = 0
-) -> BookEvent:
-    """The fast path: the strict scanner straight from the bytes; ScanError if it declines."""
-    reply = channel[2]
-    delta = _is_delta(channel)
-    body = find_value(text, b"data" if reply else b"tick")
-    if body < 0:
-        raise ScanError("no message body", 0)
-    levels = LevelBuffer(320)
-    for side, key in ((BID, b"bids"), (ASK, b"asks")):
+def delta_channel(text: bytes) -> BookChannel | None:
+    """The channel of a plain mbp delta, ``{"ch":"market.<sym>.mbp.<levels>",...``, else None.
+
+    The fast path's cheap test: the channel as :func:`book_channel` reads it, for the shape HTX
+    sends (``ch`` first); anything else is left to ``parse_ws``.
+    """
+    if not text.startswith(_DELTA_HEAD):
+        return None
+    end = text.find(b'"', len(_DELTA_HEAD))
+    if end < 0:
+        return None
+    parts = text[len(_DELTA_HEAD) : end].split(b".")
+    if len(parts) != 3 or parts[1] != b"mbp" or not parts[2].isdigit():
+        return None
+    return parts[0].decode("ascii", "replace"), MBP, False
+
+
+def _int_at(text: bytes, key: bytes, start: int) -> int:
+    at = find_value(text, key, start)
+    if at < 0:
+        raise ScanError(f"no {key.decode()!r} key", start)
+    return scan_int(text, at)[0]
+
+
+def _scan_levels(
+    text: bytes, body: int, delta: bool, instrument: Instrument, decimals: int, levels: LevelBuffer
+) -> None:
+    """Both sides of the body into ``levels`` (cleared first), sizes at ``decimals``."""
+    levels.clear()
+    for side, key in _SIDES:
         if delta and find_value(text, key, body) < 0:
             continue  # 5/20 levels: only the side that changed is sent
-        scan_levels_at(
-            text, key, side, instrument.price_decimals, instrument.size_decimals, levels, body
-        )
+        scan_levels_at(text, key, side, instrument.price_decimals, decimals, levels, body)
+
+
+def _round_half_even(sizes: NDArray[np.int64], places: int) -> None:
+    """Sizes scanned ``places`` decimals finer than the book, rounded to it in place, ties to
+    even: the integer twin of ``_rounded`` (the scan was exact, so nothing else can differ).
+
+    ``remainder + odd > half`` is "above half, or on it with an odd quotient".
+    """
+    quotient, remainder = np.divmod(sizes, 10**places)
+    remainder += quotient & 1
+    quotient += remainder > 10**places // 2
+    sizes[:] = quotient
+
+
+def _scan_sizes_rounded(
+    text: bytes, body: int, delta: bool, instrument: Instrument, levels: LevelBuffer
+) -> None:
+    """The levels at the book's scale; if a size is finer, again at each of
+    ``ROUNDING_SIZE_DECIMALS`` until one holds every size exactly, then rounded."""
+    decimals = instrument.size_decimals
+    try:
+        _scan_levels(text, body, delta, instrument, decimals, levels)
+        return
+    except ScanError as exc:
+        declined = exc
+    for finer in ROUNDING_SIZE_DECIMALS:
+        if finer <= decimals:
+            continue
+        try:
+            _scan_levels(text, body, delta, instrument, finer, levels)
+        except ScanError:
+            continue
+        _round_half_even(levels.arrays()[2], finer - decimals)
+        return
+    raise declined
+
+
+def scan_into(
+    text: bytes, channel: BookChannel, instrument: Instrument, levels: LevelBuffer
+) -> tuple[int, int | None, int]:
+    """``(seq, prev_seq, ts ms)`` of a decompressed book message, its levels scanned into
+    ``levels`` (the scanner straight from the bytes); ScanError if it declines.
+
+    Shared by :func:`scan_book` and the feed's allocation-free ``parse_delta_into``, so both
+    read a message the same way.
+    """
+    body = find_value(text, b"data" if channel[2] else b"tick")
+    if body < 0:
+        raise ScanError("no message body", 0)
     seq_key, prev_key = _seq_keys(channel)
-    seq, _ = scan_int(text, find_value(text, seq_key, body))
-    prev = scan_int(text, find_value(text, prev_key, body))[0] if prev_key else None
+    seq = _int_at(text, seq_key, body)
+    prev = _int_at(text, prev_key, body) if prev_key else None
     ts_at = find_value(text, b"ts")
     if ts_at > body:
         raise ScanError("ts after the body: maybe the body's own ts", ts_at)
     ts_ms = scan_int(text, ts_at)[0] if ts_at >= 0 else 0
-    event_kind = BookEventKind.DELTA if delta else BookEventKind.SNAPSHOT
+    _scan_sizes_rounded(text, body, _is_delta(channel), instrument, levels)
+    return seq, prev, ts_ms
+
+
+def scan_book(
+    text: bytes, channel: BookChannel, instrument: Instrument, ts_recv_ns: int = 0
+) -> BookEvent:
+    """The fast path: :func:`scan_into` a new buffer; ScanError if it declines."""
+    levels = LevelBuffer(320)
+    seq, prev, ts_ms = scan_into(text, channel, instrument, levels)
+    event_kind = BookEventKind.DELTA if _is_delta(channel) else BookEventKind.SNAPSHOT
     return _event(instrument, event_kind, levels.arrays(), seq, prev, ts_ms, ts_recv_ns)
 
 

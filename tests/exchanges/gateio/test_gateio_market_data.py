@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
+import attrs
 import pytest
 
 from arbcore.cli_replay import run_replay
 from arbcore.exchanges.gateio import parsing
 from arbcore.exchanges.gateio.data import GateioBookFeed, book_instrument
 from arbcore.exchanges.symbols import SymbolMap
-from arbcore.model import BookEventKind, Instrument
+from arbcore.marketdata.feed import ReplayReport, VenueFeed, replay
+from arbcore.marketdata.sync import BookSync
+from arbcore.model import BookEvent, BookEventKind, Instrument
+from arbcore.testing import fuzz
 from arbcore.testing.conformance import (
     Recording,
     change_one_size,
@@ -20,7 +25,7 @@ from arbcore.testing.conformance import (
     load_recording,
     replay_records,
 )
-from arbcore_ext.book import ASK, BID
+from arbcore_ext.book import ASK, BID, LevelBuffer
 from arbcore_ext.fixedpoint import to_raw
 
 pytestmark = pytest.mark.recording
@@ -174,6 +179,29 @@ def test_gateio_scanner_and_validating_path_agree_on_every_recorded_update(
     assert checked == 172
 
 
+def test_gateio_rest_snapshot_scanner_agrees_with_the_validating_path(
+    recording: Recording, shared_data: Path
+) -> None:
+    symbols = recording.feed().symbols
+    bodies = [record for record in recording.records if record.kind == "rest"]
+    vector = _vector(shared_data, "rest_order_book.json")["response"]
+    btc = _btc_feed().symbols.by_symbol["BTC/USDT"]
+    cases = [(record.payload, symbols.get(_pair(record.url))) for record in bodies]
+    cases.append((json.dumps(vector, separators=(",", ":")).encode(), btc))
+    for body, instrument in cases:
+        assert instrument is not None
+        fast = parsing._scan_order_book(body, instrument, 7)
+        slow = parsing._validated_order_book(body, instrument, 7)
+        assert fuzz.event_key(fast) == fuzz.event_key(slow)
+        assert len(fast.prices) > 0
+    assert len(cases) == 11
+
+
+def _pair(url: str | None) -> str:
+    assert url is not None
+    return url.split("currency_pair=")[1].split("&")[0]
+
+
 def test_gateio_feed_ignores_acks_tickers_and_unknown_pairs(recording: Recording) -> None:
     feed = recording.feed()
     ack = (
@@ -201,3 +229,90 @@ def test_gateio_replay_command_reports_the_recording(
     report = json.loads(capsys.readouterr().out)
     assert (report["messages"], report["book_events"], report["malformed"]) == (249, 182, 0)
     assert report["books"][OMG]["updates"] == 50
+
+
+# -- the fast delta path (parse_delta_into) -------------------------------------------------------
+
+
+def _parse_ws_only(feed: VenueFeed) -> VenueFeed:
+    """The feed without its fast path: replay then reads every frame with parse_ws."""
+    return cast(VenueFeed, SimpleNamespace(
+        venue=feed.venue, symbols=feed.symbols, parse_ws=feed.parse_ws,
+        parse_rest=feed.parse_rest, new_sync=feed.new_sync,
+    ))  # fmt: skip
+
+
+def _book_state(sync: BookSync) -> tuple[Any, ...]:
+    levels = [array.tolist() for side in (BID, ASK) for array in sync.book.levels(side)]
+    return attrs.asdict(sync.counters), sync.book_id, sync.in_sync, levels
+
+
+def _outcome(report: ReplayReport) -> dict[str, Any]:
+    """Everything a replay leaves: totals, and per book its counters, sequence and all levels."""
+    books = {symbol: _book_state(book.sync) for symbol, book in report.books.items()}
+    return {"totals": (report.messages, report.book_events, report.malformed), "books": books}
+
+
+@pytest.mark.parametrize("corruption", ["none", "dropped", "swapped"])
+def test_gateio_fast_path_replays_exactly_like_parse_ws(
+    recording: Recording, corruption: str
+) -> None:
+    records = list(recording.records)
+    deltas = delta_indices(recording, OMG)
+    if corruption == "dropped":
+        del records[deltas[10]]
+    elif corruption == "swapped":
+        a, b = deltas[20], deltas[21]
+        records[a], records[b] = records[b], records[a]
+    fast = replay(records, recording.feed())
+    slow = replay(records, _parse_ws_only(recording.feed()))
+    assert _outcome(fast) == _outcome(slow)
+    assert sum(book.sync.counters.updates for book in fast.books.values()) > 100
+    gaps = sum(book.sync.counters.gaps for book in fast.books.values())
+    assert gaps == (0 if corruption == "none" else 1)
+
+
+def test_gateio_fast_delta_path_reads_every_update_as_parse_ws(recording: Recording) -> None:
+    feed = recording.feed()
+    assert isinstance(feed, GateioBookFeed)
+    levels = LevelBuffer(8)  # smaller than most updates: the scanner grows it
+    scanned = 0
+    for record in recording.records:
+        if record.kind != "ws":
+            continue
+        result = feed.parse_delta_into(record.payload, 0, 0, levels)
+        events = feed.parse_ws(record.payload, 0, 0)
+        if result is None:
+            assert not any(event.kind is BookEventKind.DELTA for event in events)
+            continue
+        (event,) = events
+        assert isinstance(event, BookEvent)
+        symbol, seq = result
+        assert (symbol, seq.first_seq, seq.last_seq, seq.prev_seq, seq.ts_event_ns) == (
+            event.symbol, event.first_seq, event.last_seq, None, event.ts_event_ns,
+        )  # fmt: skip
+        assert [array.tolist() for array in levels.arrays()] == [
+            event.sides.tolist(), event.prices.tolist(), event.sizes.tolist(),
+        ]  # fmt: skip
+        scanned += 1
+    assert scanned == 172  # every recorded spot.order_book_update
+
+
+def test_gateio_fast_delta_path_leaves_snapshots_and_other_shapes_to_parse_ws(
+    shared_data: Path,
+) -> None:
+    feed = _btc_feed()
+    levels = LevelBuffer()
+    full = _vector(shared_data, "ws_order_book_update.json")["notification"]
+    increment = dict(full, result={k: v for k, v in full["result"].items() if k != "full"})
+    compact = json.dumps(increment, separators=(",", ":")).encode()
+    assert feed.parse_delta_into(compact, 0, 0, levels) is not None  # the plain delta
+    declined = [
+        json.dumps(full, separators=(",", ":")).encode(),  # full: true is a snapshot
+        json.dumps(increment).encode(),  # not Gate's compact form
+        compact.replace(b'"U":', b'"V":'),  # no U
+        compact.replace(b'"BTC_USDT"', b'"ETH_USDT"'),  # a pair the feed does not keep
+        _frame(_vector(shared_data, "ws_obu_v2.json")["incremental"]),  # spot.obu
+    ]
+    for frame in declined:
+        assert feed.parse_delta_into(frame, 0, 0, levels) is None, frame

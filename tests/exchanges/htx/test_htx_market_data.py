@@ -11,22 +11,26 @@ import io
 import json
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import attrs
 import pytest
 
 from arbcore.cli_replay import run_replay
+from arbcore.errors import MalformedMessage
 from arbcore.exchanges.htx import parsing
 from arbcore.exchanges.htx.data import HTXBookFeed
 from arbcore.exchanges.symbols import SymbolMap
-from arbcore.marketdata.feed import ReplayReport, replay
+from arbcore.marketdata.feed import ReplayReport, VenueFeed, replay
 from arbcore.marketdata.records import Record
+from arbcore.marketdata.sync import BookSync
 from arbcore.model import BookEvent, BookEventKind, Instrument
 from arbcore.testing import htx_mbp
 from arbcore.testing.conformance import Recording, load_recording
-from arbcore_ext.book import ASK, BID
+from arbcore_ext.book import ASK, BID, LevelBuffer
 from arbcore_ext.jsonscan import ScanError
 
 pytestmark = pytest.mark.recording
@@ -112,11 +116,24 @@ def test_htx_capture_frames_are_what_sources_md_counts(huobi: Recording) -> None
     assert pongs == sent
 
 
+def _decimals(text: str) -> int:
+    exponent = Decimal(text).normalize().as_tuple().exponent
+    assert isinstance(exponent, int)
+    return max(-exponent, 0)
+
+
+def _finest_size(record: Record) -> int:
+    """The most decimals any size of a recorded book message has (its exponent applied)."""
+    message = htx_mbp.texts(record)
+    body = message.get("tick") or message["data"]
+    return max((_decimals(pair[1]) for side in ("bids", "asks") for pair in body[side]), default=0)
+
+
 def test_htx_scanner_and_validating_path_agree_on_every_recorded_book_message(
     huobi: Recording,
 ) -> None:
     symbols = SymbolMap.of("htx", huobi.instruments)
-    scanned = declined = 0
+    exact = rounded = declined = 0
     for record in huobi.records:
         if record.kind != "ws":
             continue
@@ -127,16 +144,14 @@ def test_htx_scanner_and_validating_path_agree_on_every_recorded_book_message(
         instrument = symbols.get(channel[0])
         assert instrument is not None
         slow = parsing.validated_book(text, channel, instrument)
+        finest = _finest_size(record)
         try:
             fast = parsing.scan_book(text, channel, instrument)
         except ScanError:
-            # a size finer than the book's 8 decimals (an HTX double): only the validating path
-            # rounds it, and the level really has such a size
+            # no finer scale holds every size of the message: only the validating path rounds
+            # it, and it really has a size finer than the book's 8 decimals
+            assert finest > 8
             declined += 1
-            sizes = [
-                pair[1] for side in ("bids", "asks") for pair in htx_mbp.texts(record)["tick"][side]
-            ]
-            assert any("." in size and len(size.split(".")[1].split("E")[0]) > 8 for size in sizes)
             continue
         assert (fast.kind, fast.first_seq, fast.last_seq, fast.prev_seq, fast.ts_event_ns) == (
             slow.kind, slow.first_seq, slow.last_seq, slow.prev_seq, slow.ts_event_ns,
@@ -144,8 +159,12 @@ def test_htx_scanner_and_validating_path_agree_on_every_recorded_book_message(
         assert fast.sides.tolist() == slow.sides.tolist()
         assert fast.prices.tolist() == slow.prices.tolist()
         assert fast.sizes.tolist() == slow.sizes.tolist()
-        scanned += 1
-    assert (scanned, declined) == (173, 119)
+        if finest > 8:
+            rounded += 1  # scanned at a finer scale and rounded half-even in integers
+        else:
+            exact += 1
+    # 119 messages have a size finer than 8 decimals; 74 of them fit a finer int64 scale
+    assert (exact, rounded, declined) == (173, 74, 45)
 
 
 def test_htx_replay_command_prints_the_report(shared_data: Path) -> None:
@@ -286,6 +305,173 @@ def test_htx_mbp_changed_size_is_not_detectable_without_a_checksum(
     records[at] = _with_size(records[at], "7.5")
     book = _run(huobi, records)[0].as_json()["books"][YFI]
     assert (book["gaps"], book["resyncs"]) == (0, 0)
+
+
+# -- the fast delta path (parse_delta_into) -------------------------------------------------------
+
+
+def _parse_ws_only(feed: VenueFeed) -> VenueFeed:
+    """The feed without its fast path: replay then reads every frame with parse_ws."""
+    return cast(VenueFeed, SimpleNamespace(
+        venue=feed.venue, symbols=feed.symbols, parse_ws=feed.parse_ws,
+        parse_rest=feed.parse_rest, new_sync=feed.new_sync,
+    ))  # fmt: skip
+
+
+def _book_state(sync: BookSync) -> tuple[Any, ...]:
+    levels = [array.tolist() for side in (BID, ASK) for array in sync.book.levels(side)]
+    return attrs.asdict(sync.counters), sync.book_id, sync.in_sync, levels
+
+
+def _outcome(report: ReplayReport, feed: HTXBookFeed) -> dict[str, Any]:
+    """Everything a replay leaves: totals, the feed's own state, and per book its counters,
+    sequence and all levels."""
+    books = {symbol: _book_state(book.sync) for symbol, book in report.books.items()}
+    totals = (report.messages, report.book_events, report.malformed)
+    return {"totals": totals, "feed": (feed.stale_snapshots, feed.pings), "books": books}
+
+
+@pytest.mark.parametrize("session", ["step0", "mbp", "mbp dropped", "mbp swapped"])
+def test_htx_fast_path_replays_exactly_like_parse_ws(
+    huobi: Recording, mbp_session: list[Record], session: str
+) -> None:
+    records = list(huobi.records if session == "step0" else mbp_session)
+    deltas = _mbp_indices(records, "yfihusd")
+    if session == "mbp dropped":
+        del records[deltas[10]]
+    elif session == "mbp swapped":
+        records[deltas[20]], records[deltas[21]] = records[deltas[21]], records[deltas[20]]
+    fast_feed = HTXBookFeed(SymbolMap.of("htx", huobi.instruments))
+    slow_feed = HTXBookFeed(SymbolMap.of("htx", huobi.instruments))
+    fast = replay(records, fast_feed)
+    slow = replay(records, _parse_ws_only(slow_feed))
+    assert _outcome(fast, fast_feed) == _outcome(slow, slow_feed)
+    updates = sum(book.sync.counters.updates for book in fast.books.values())
+    assert updates == {"step0": 0, "mbp": 272, "mbp dropped": 252, "mbp swapped": 262}[session]
+
+
+def test_htx_fast_delta_path_reads_every_mbp_delta_as_parse_ws(
+    huobi: Recording, mbp_session: list[Record]
+) -> None:
+    feed = HTXBookFeed(SymbolMap.of("htx", huobi.instruments))
+    levels = LevelBuffer(8)  # smaller than most deltas: the scanner grows it
+    exact = rounded = declined = 0
+    for record in mbp_session:
+        result = feed.parse_delta_into(record.payload, 0, 0, levels)
+        (event,) = feed.parse_ws(record.payload, 0, 0)
+        assert isinstance(event, BookEvent)
+        if event.kind is BookEventKind.SNAPSHOT:  # the req replies
+            assert result is None
+            continue
+        if result is None:
+            # no finer scale holds every size of this delta: parse_ws rounds it on the text
+            assert _finest_size(record) > 8
+            declined += 1
+            continue
+        symbol, seq = result
+        assert (symbol, seq.first_seq, seq.last_seq, seq.prev_seq, seq.ts_event_ns) == (
+            event.symbol, event.first_seq, event.last_seq, event.prev_seq, event.ts_event_ns,
+        )  # fmt: skip
+        assert [array.tolist() for array in levels.arrays()] == [
+            event.sides.tolist(), event.prices.tolist(), event.sizes.tolist(),
+        ]  # fmt: skip
+        if _finest_size(record) > 8:
+            rounded += 1
+        else:
+            exact += 1
+    # 282 deltas; 33 have a size finer than 8 decimals, and one of them no finer scale holds
+    assert (exact, rounded, declined) == (249, 32, 1)
+
+
+def _gz(message: dict[str, Any]) -> bytes:
+    """A message as HTX sends it: compact JSON, gzip."""
+    return gzip.compress(json.dumps(message, separators=(",", ":")).encode())
+
+
+def test_htx_fast_delta_path_leaves_other_frames_to_parse_ws(huobi: Recording) -> None:
+    feed = HTXBookFeed(SymbolMap.of("htx", huobi.instruments))
+    levels = LevelBuffer()
+    for record in huobi.records:  # step0 snapshots, trades, acks and pings
+        if record.kind == "ws":
+            assert feed.parse_delta_into(record.payload, 0, 0, levels) is None
+    delta = {"ch": "market.btcusdt.mbp.5", "ts": 7,
+             "tick": {"seqNum": 2, "prevSeqNum": 1, "asks": [[645.14, 26.75]]}}  # fmt: skip
+    feed = HTXBookFeed(_btc())
+    assert feed.parse_delta_into(_gz(delta), 0, 0, levels) is not None
+    declined = [
+        _gz({"ts": 7, **delta}),  # ch not first
+        _gz(dict(delta, ch="market.nosuch.mbp.5")),
+        _gz(dict(delta, ch="market.btcusdt.mbp.refresh.5")),
+        _gz(dict(delta, tick={"seqNum": 2, "asks": []})),  # no prevSeqNum
+        _gz(delta)[:-4] + bytes(4),  # a broken gzip trailer (crc, length)
+    ]
+    for frame in declined:
+        assert feed.parse_delta_into(frame, 0, 0, levels) is None, frame
+    with pytest.raises(MalformedMessage, match="gzip"):
+        feed.parse_ws(declined[-1], 0)
+
+
+def test_htx_declined_frame_is_decompressed_once(
+    huobi: Recording, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[bytes] = []
+    decompress = parsing.decompress
+
+    def counting(frame: bytes) -> bytes:
+        calls.append(frame)
+        return decompress(frame)
+
+    monkeypatch.setattr(parsing, "decompress", counting)
+    messages = [record for record in huobi.records if record.kind == "ws"]
+    replay(messages, HTXBookFeed(SymbolMap.of("htx", huobi.instruments)))
+    assert len(calls) == len(messages) == 362
+
+
+def _mbp_delta(sizes: Sequence[str]) -> bytes:
+    """A compact btcusdt ``mbp.150`` delta (gzip) whose asks have these size texts."""
+    asks = ",".join(f"[{650 + i}.5,{size}]" for i, size in enumerate(sizes))
+    return gzip.compress(
+        b'{"ch":"market.btcusdt.mbp.150","ts":1,"tick":{"seqNum":5,"prevSeqNum":4,"bids":[],'
+        b'"asks":[' + asks.encode() + b"]}}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("sizes", "expected"),
+    [
+        # ties go to the even neighbour; anything past the tie goes up
+        (["0.123456785", "0.123456795", "0.123456785000001", "0.123456784999"],
+         [12345678, 12345680, 12345679, 12345678]),
+        # exponents, and sizes only 15 decimals hold
+        (["1.2345678500E-1", "26.75597395914065", "9.5E-9", "5E-9", "1.5E-8"],
+         [12345678, 2675597396, 1, 0, 2]),
+        # up to 922 million with 9 or 10 decimals: the 10-decimal scale
+        (["123456789.123456785", "1.2846957872793565E7", "922337203.0000000050"],
+         [12345678912345678, 1284695787279356, 92233720300000000]),
+    ],
+)  # fmt: skip
+def test_htx_fast_path_rounds_fine_sizes_half_even_like_the_validating_path(
+    sizes: list[str], expected: list[int]
+) -> None:
+    symbols = _btc()
+    frame = _mbp_delta(sizes)
+    levels = LevelBuffer()
+    assert HTXBookFeed(symbols).parse_delta_into(frame, 0, 0, levels) is not None
+    text = parsing.decompress(frame)
+    channel = parsing.book_channel(text)
+    assert channel is not None
+    slow = parsing.validated_book(text, channel, symbols.by_symbol["BTC/USDT"])
+    assert levels.arrays()[2].tolist() == slow.sizes.tolist() == expected
+
+
+@pytest.mark.parametrize("size", ["123456789.12345678901", "0.12345678901234567"])
+def test_htx_fast_path_declines_sizes_no_finer_scale_holds(size: str) -> None:
+    # 9 integer digits and 11 decimals (as in FIL3S/USDT), or 17 decimals below 1: neither fits
+    # int64 at 10 or 15 decimals, so the delta is left to parse_ws, which rounds the text
+    frame = _mbp_delta([size])
+    assert HTXBookFeed(_btc()).parse_delta_into(frame, 0, 0, LevelBuffer()) is None
+    (event,) = HTXBookFeed(_btc()).parse_ws(frame, 0)
+    assert event.sizes.tolist() == [int((Decimal(size) * 10**8).to_integral_value())]
 
 
 # -- the documentation vectors --------------------------------------------------------------------
