@@ -323,8 +323,10 @@ def scan_int(bytes frame not None, Py_ssize_t offset):
     """``(value, end)`` of the integer (bare or quoted) at offset."""
     cdef const char* s = PyBytes_AS_STRING(frame)
     cdef Py_ssize_t n = PyBytes_GET_SIZE(frame), start, length
-    cdef Py_ssize_t end = scalar_end(s, offset, n, &start, &length)
+    cdef Py_ssize_t end = -1
     cdef int64_t value
+    if 0 <= offset < n:  # a missing key's -1 must not read the byte before the frame
+        end = scalar_end(s, offset, n, &start, &length)
     if end < 0 or parse_decimal_c(s + start, length, 0, True, &value) != STATUS_OK:
         raise ScanError("expected an integer", offset)
     return value, end

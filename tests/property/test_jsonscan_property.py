@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from decimal import Decimal
 
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -150,3 +151,11 @@ def test_every_plain_decimal_reads_exactly(value: str, decimals: int, quoted: bo
         assert representable, (frame, decimals)
         _, prices, sizes = levels.arrays()
         assert prices.tolist() == sizes.tolist() == [int(scaled)]
+
+
+@given(st.binary(max_size=40))
+def test_scan_int_outside_the_frame_is_refused_not_read(frame: bytes) -> None:
+    """A missing key's offset (-1) or one past the end never reads memory beside the frame."""
+    for offset in (-1, len(frame), len(frame) + 7):
+        with pytest.raises(jsonscan.ScanError):
+            jsonscan.scan_int(frame, offset)
