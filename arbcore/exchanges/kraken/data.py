@@ -25,10 +25,11 @@ from arbcore.exchanges.registry import VenueSpec
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.marketdata.client import BookClient
 from arbcore.marketdata.feed import new_book
-from arbcore.marketdata.sync import ArrivalRule, BookSync
+from arbcore.marketdata.sync import ArrivalRule, BookSync, SeqView
 from arbcore.model import BookEvent, BookEventKind, Instrument, Quote
 from arbcore.net.ws import Keepalive
-from arbcore_ext.book import L2Book
+from arbcore_ext.book import L2Book, LevelBuffer
+from arbcore_ext.jsonscan import ScanError
 
 __all__ = ["SPEC", "KrakenBookFeed", "KrakenChecksum", "KrakenDataClient",
            "book_messages", "ping_message"]  # fmt: skip
@@ -62,6 +63,9 @@ class KrakenBookFeed:
     notes 3.2-3.3). A mismatch resyncs; the next snapshot (a resubscribe) restores the book.
     Kraken has no REST snapshot that can be aligned with the stream, so :meth:`parse_rest`
     yields nothing.
+
+    v1 updates also take :meth:`parse_delta_into`; both paths draw from one arrival counter, so
+    a book sees the same numbering whichever path read each frame.
     """
 
     venue = VENUE
@@ -71,6 +75,33 @@ class KrakenBookFeed:
         self._formats: dict[str, BookFormat] = {}
         self._v2_depths: dict[str, int] = {}  # unified symbol -> depth from the subscribe ack
         self._arrivals = itertools.count(1)  # the sequence :class:`ArrivalRule` reads
+        self._v1_books = parsing.v1_book_tails(symbols)
+        self._seq = SeqView()
+
+    def parse_delta_into(
+        self, frame: bytes, ts_recv_ns: int, connection: int, levels: LevelBuffer
+    ) -> tuple[str, SeqView] | None:
+        """Fast path for v1 book updates: levels scanned into ``levels``, no event objects.
+
+        The update gets the next arrival number and its checksum, which the sync verifies
+        (truncating to the subscribed depth first) exactly as for :meth:`parse_ws`'s events.
+        None for anything else (snapshots, which fix the pair's format; v2 frames, whose levels
+        are objects; tickers; frames not in the strict shape): the caller uses parse_ws.
+        """
+        if frame[:1] != b"[":
+            return None
+        instrument = self._v1_books.get(frame[frame.rfind(b'"book-') :])
+        if instrument is None:
+            return None
+        levels.clear()
+        try:
+            checksum = parsing.scan_v1_update(frame, instrument, levels)
+        except ScanError:
+            return None
+        seq = self._seq
+        seq.first_seq = seq.last_seq = next(self._arrivals)
+        seq.checksum = checksum
+        return instrument.symbol, seq
 
     def parse_ws(
         self, frame: bytes, ts_recv_ns: int, connection: int = 0

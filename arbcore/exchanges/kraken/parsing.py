@@ -36,6 +36,7 @@ from arbcore.exchanges import wire
 from arbcore.exchanges.kraken.constants import (
     BOOK_CHANNEL,
     BOOK_DEPTH,
+    BOOK_DEPTHS,
     CHECKSUM_LEVELS,
     DEFAULT_BOOK_DEPTH,
     TICKER_CHANNEL,
@@ -46,7 +47,7 @@ from arbcore.model import BookEvent, BookEventKind, Instrument, Quote
 from arbcore_ext.book import ASK, BID, L2Book, LevelBuffer
 from arbcore_ext.checksum import TextForm, book_crc32
 from arbcore_ext.fixedpoint import to_raw, to_raw_array
-from arbcore_ext.jsonscan import ScanError, find_value, scan_int, scan_levels_at
+from arbcore_ext.jsonscan import ScanError, find_value, scan_int, scan_levels
 
 __all__ = [
     "BookFormat",
@@ -59,6 +60,8 @@ __all__ = [
     "parse_ticker",
     "parse_v1_book",
     "parse_v2_book",
+    "scan_v1_update",
+    "v1_book_tails",
     "v2_subscribed_depth",
 ]
 
@@ -97,33 +100,72 @@ def _v1_tail(frame: bytes) -> tuple[str, str] | None:
 # -- v1 book ---------------------------------------------------------------------------------------
 
 
+#: The level arrays' keys in a snapshot and in an update, asks first (the frames' own order).
+_SNAPSHOT_KEYS = (b"as", b"bs")
+_UPDATE_KEYS = (b"a", b"b")
+
+
+def _scan_sides(
+    frame: bytes, keys: tuple[bytes, bytes], instrument: Instrument, levels: LevelBuffer
+) -> None:
+    """Append each level array of ``keys`` present in the frame (asks, then bids): at least one."""
+    price_decimals, size_decimals = instrument.price_decimals, instrument.size_decimals
+    found = False
+    for key, side in zip(keys, (ASK, BID), strict=True):
+        at = find_value(frame, key)
+        if at >= 0:
+            scan_levels(frame, at, side, price_decimals, size_decimals, levels)
+            found = True
+    if not found:
+        raise ScanError("no level array", 0)
+
+
+def scan_v1_update(frame: bytes, instrument: Instrument, levels: LevelBuffer) -> int | None:
+    """A v1 update's levels appended to ``levels`` (asks, then bids); its checksum ``c``, if any.
+
+    The one scan both :func:`parse_v1_book` and the feed's allocation-free delta path run, so
+    they cannot read an update differently. ScanError for a snapshot (``as``) and for anything
+    not in the strict shape: the caller then takes the validating path.
+    """
+    if find_value(frame, b"as") >= 0:
+        raise ScanError("a snapshot, not an update", 0)
+    _scan_sides(frame, _UPDATE_KEYS, instrument, levels)
+    at = find_value(frame, b"c")
+    return None if at < 0 else scan_int(frame, at)[0]
+
+
 def parse_v1_book(frame: bytes, instrument: Instrument, ts_recv_ns: int = 0) -> BookEvent:
     """A v1 ``book-N`` snapshot or update of ``instrument`` (the pair the frame names)."""
-    price_decimals, size_decimals = instrument.price_decimals, instrument.size_decimals
     levels = LevelBuffer(64)
-    checksum: int | None = None
     try:
-        snapshot = find_value(frame, b"as") >= 0
-        keys = (b"as", b"bs") if snapshot else (b"a", b"b")
-        found = 0
-        for key, side in zip(keys, (ASK, BID), strict=True):
-            if find_value(frame, key) >= 0:
-                scan_levels_at(frame, key, side, price_decimals, size_decimals, levels)
-                found += 1
-        if not found:
-            raise ScanError("no level array", 0)
-        if not snapshot:
-            at = find_value(frame, b"c")
-            if at >= 0:
-                checksum, _ = scan_int(frame, at)
+        if find_value(frame, b"as") >= 0:
+            _scan_sides(frame, _SNAPSHOT_KEYS, instrument, levels)
+            kind, checksum = BookEventKind.SNAPSHOT, None
+        else:
+            kind, checksum = BookEventKind.DELTA, scan_v1_update(frame, instrument, levels)
     except ScanError:
         return validated_v1_book(frame, instrument, ts_recv_ns)
-    sides, prices, sizes = levels.arrays()
-    kind = BookEventKind.SNAPSHOT if snapshot else BookEventKind.DELTA
     return wire.book_event(
-        VENUE, instrument.symbol, kind, (sides, prices, sizes), checksum=checksum,
-        ts_recv_ns=ts_recv_ns,
-    )  # fmt: skip
+        VENUE, instrument.symbol, kind, levels.arrays(), checksum=checksum, ts_recv_ns=ts_recv_ns
+    )
+
+
+def v1_book_tails(symbols: SymbolMap) -> dict[bytes, Instrument]:
+    """Every ``"book-N","PAIR"]`` a v1 book frame of ``symbols`` can end with, to its instrument.
+
+    A frame that ends with one of these is dispatched by :func:`parse_frame` to
+    :func:`parse_v1_book` for that pair (its last two strings are exactly these), so the fast
+    path finds its book with one ``rfind`` and one lookup instead of splitting the frame. Depths
+    outside ``BOOK_DEPTHS``, and names :func:`parse_frame` would read differently (non-ASCII,
+    holding a quote, or not found as they are by ``symbols.get``), are not listed: those frames
+    take ``parse_frame``.
+    """
+    return {
+        f'"{_BOOK_PREFIX}{depth}","{native}"]'.encode(): instrument
+        for native, instrument in symbols.by_native.items()
+        if native.isascii() and '"' not in native and symbols.get(native) is instrument
+        for depth in BOOK_DEPTHS
+    }
 
 
 def _v1_levels(levels: Any, side: int, instrument: Instrument) -> tuple[Any, ...]:

@@ -2,7 +2,8 @@
 
 ``trade.l2update`` messages (topic ``/market/level2:<symbol>``) take the fast path: the strict
 scanner reads ``changes.asks``/``changes.bids`` (rows ``[price, size, sequence]``; it skips the
-third element) straight into int64 arrays. A message spanning several sequences
+third element) straight into int64 arrays (:func:`scan_level2_update`, which the feed's
+``parse_delta_into`` runs too). A message spanning several sequences
 (``sequenceStart < sequenceEnd``) goes to the validating path, which also keeps each row's own
 sequence: the sync needs them to skip the rows a snapshot already holds (protocol notes 4.2
 step 5). When start equals end every row carries that one sequence, so the scanner loses
@@ -10,7 +11,8 @@ nothing. Rows with price "0" only advance the sequence and are dropped here.
 
 REST snapshots (``/api/v3/market/orderbook/level2``, ``level2_20``/``level2_100``) carry the
 book ``sequence`` as a string; ``trade.ticker`` messages carry ``bestBid``/``bestAsk`` and the
-book ``sequence`` they reflect, which becomes the quote's update id.
+book ``sequence`` they reflect, which becomes the quote's update id. Both are scanned too, with
+the same fallback: each scanner is tested against its ``_validated_*`` reference.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from arbcore.errors import MalformedMessage
+from arbcore.errors import DecimalFormatError, MalformedMessage
 from arbcore.exchanges import wire
 from arbcore.exchanges.kucoin.constants import LEVEL2_SUBJECT, OK_CODE, TICKER_SUBJECT, VENUE
 from arbcore.exchanges.symbols import SymbolMap
@@ -38,6 +40,7 @@ __all__ = [
     "parse_level2_snapshot",
     "parse_level2_update",
     "parse_ticker",
+    "scan_level2_update",
 ]
 
 Event = BookEvent | Quote
@@ -71,33 +74,87 @@ def _instrument(symbols: SymbolMap, native: str) -> Instrument:
     return find_instrument(symbols, native, VENUE)
 
 
+def _drop_zero_prices(levels: LevelBuffer) -> None:
+    """Remove the price-0 rows from ``levels``: they change nothing, the sequence still advances.
+
+    Read through ``tolist``: for the one to three rows an l2update carries that is several
+    times cheaper than a numpy reduction, and the rebuild is rare.
+    """
+    sides, prices, sizes = levels.arrays()
+    listed = prices.tolist()
+    if 0 not in listed:
+        return
+    rows = zip(sides.tolist(), listed, sizes.tolist(), strict=True)
+    kept = [(side, price, size) for side, price, size in rows if price]
+    levels.clear()
+    for side, price, size in kept:
+        levels.append(side, price, size)
+
+
+def _int_after(frame: bytes, key: bytes, start: int) -> int:
+    """The integer of ``"key":`` from ``start`` on; ScanError when absent (never read at -1)."""
+    at = find_value(frame, key, start)
+    if at < 0:
+        raise ScanError(f"no {key.decode()!r}", start)
+    return scan_int(frame, at)[0]
+
+
+def _time_ms(frame: bytes, start: int) -> int:
+    """``time`` from ``start`` on, 0 when absent (as the validating path's ``get("time", 0)``)."""
+    at = find_value(frame, b"time", start)
+    return scan_int(frame, at)[0] if at >= 0 else 0
+
+
+def _decimal_after(frame: bytes, key: bytes, start: int, decimals: int) -> int:
+    """The decimal string of ``"key":`` from ``start`` on, exact; ScanError when it is not a plain
+    string or not a decimal at ``decimals`` (the validating path then decides)."""
+    text = string_at(frame, key, start)
+    if text is None:
+        raise ScanError(f"no {key.decode()!r} string", start)
+    try:
+        return to_raw(text, decimals)
+    except DecimalFormatError:
+        raise ScanError(f"{key.decode()!r} is not a decimal at {decimals} places", start) from None
+
+
+def scan_level2_update(
+    frame: bytes, symbols: SymbolMap, levels: LevelBuffer
+) -> tuple[Instrument, int, int]:
+    """A single-sequence l2update's rows appended to ``levels`` (price-0 rows dropped);
+    ``(instrument, sequence, time ms)``.
+
+    The one scan both :func:`parse_level2_update` and the feed's allocation-free delta path
+    run. ScanError for any other shape, including ``sequenceStart < sequenceEnd``: those rows
+    carry their own sequences, which only the validating path keeps. MalformedMessage for a
+    symbol not in ``symbols``.
+    """
+    data = find_value(frame, b"data")
+    native = string_at(frame, b"symbol", data) if data >= 0 else None
+    if native is None:
+        raise ScanError("no data.symbol", 0)
+    sequence = _int_after(frame, b"sequenceStart", data)
+    if _int_after(frame, b"sequenceEnd", data) != sequence:
+        raise ScanError("rows of several sequences: keep each row's own", data)
+    instrument = _instrument(symbols, native)
+    changes = find_value(frame, b"changes", data)
+    if changes < 0:
+        raise ScanError("no changes", data)
+    price_decimals, size_decimals = instrument.price_decimals, instrument.size_decimals
+    scan_levels_at(frame, b"asks", ASK, price_decimals, size_decimals, levels, changes)
+    scan_levels_at(frame, b"bids", BID, price_decimals, size_decimals, levels, changes)
+    event_ms = _time_ms(frame, data)
+    _drop_zero_prices(levels)
+    return instrument, sequence, event_ms
+
+
 def parse_level2_update(frame: bytes, symbols: SymbolMap, ts_recv_ns: int = 0) -> KucoinDelta:
     """A ``trade.l2update`` as a DELTA over ``[sequenceStart, sequenceEnd]``."""
+    levels = LevelBuffer(16)
     try:
-        data = find_value(frame, b"data")
-        native = string_at(frame, b"symbol", data)
-        if data < 0 or native is None:
-            raise ScanError("no data.symbol", 0)
-        first, _ = scan_int(frame, find_value(frame, b"sequenceStart", data))
-        last, _ = scan_int(frame, find_value(frame, b"sequenceEnd", data))
-        if first != last:
-            raise ScanError("rows of several sequences: keep each row's own", data)
-        instrument = _instrument(symbols, native)
-        changes = find_value(frame, b"changes", data)
-        if changes < 0:
-            raise ScanError("no changes", data)
-        levels = LevelBuffer(16)
-        price_decimals, size_decimals = instrument.price_decimals, instrument.size_decimals
-        scan_levels_at(frame, b"asks", ASK, price_decimals, size_decimals, levels, changes)
-        scan_levels_at(frame, b"bids", BID, price_decimals, size_decimals, levels, changes)
-        time_at = find_value(frame, b"time", data)
-        event_ms = scan_int(frame, time_at)[0] if time_at >= 0 else 0
+        instrument, sequence, event_ms = scan_level2_update(frame, symbols, levels)
     except ScanError:
         return _validated_level2_update(frame, symbols, ts_recv_ns)
     sides, prices, sizes = levels.arrays()
-    if not prices.all():  # price "0": nothing to change, the sequence still advances
-        kept = prices != 0
-        sides, prices, sizes = sides[kept], prices[kept], sizes[kept]
     return KucoinDelta(
         venue=VENUE,
         symbol=instrument.symbol,
@@ -105,8 +162,8 @@ def parse_level2_update(frame: bytes, symbols: SymbolMap, ts_recv_ns: int = 0) -
         sides=sides,
         prices=prices,
         sizes=sizes,
-        first_seq=first,
-        last_seq=last,
+        first_seq=sequence,
+        last_seq=sequence,
         ts_event_ns=event_ms * 1_000_000,
         ts_recv_ns=ts_recv_ns,
     )
@@ -161,7 +218,34 @@ def _validated_level2_update(frame: bytes, symbols: SymbolMap, ts_recv_ns: int) 
 
 
 def parse_level2_snapshot(body: bytes, instrument: Instrument, ts_recv_ns: int = 0) -> BookEvent:
-    """A REST level2 response as a SNAPSHOT whose sequence is ``data.sequence``."""
+    """A REST level2 response as a SNAPSHOT whose sequence is ``data.sequence``.
+
+    The scanner reads ``bids`` then ``asks`` straight from the body: a full book is thousands of
+    rows, whose Python objects (and the garbage collections they set off) cost far more than
+    the book. Anything not in the strict shape takes :func:`_validated_level2_snapshot`.
+    """
+    try:
+        if string_at(body, b"code") != OK_CODE:
+            raise ScanError("no success code", 0)
+        data = find_value(body, b"data")
+        if data < 0:
+            raise ScanError("no data", 0)
+        levels = LevelBuffer(1024)
+        price_decimals, size_decimals = instrument.price_decimals, instrument.size_decimals
+        scan_levels_at(body, b"bids", BID, price_decimals, size_decimals, levels, data)
+        scan_levels_at(body, b"asks", ASK, price_decimals, size_decimals, levels, data)
+        sequence = _int_after(body, b"sequence", data)
+        event_ms = _time_ms(body, data)
+    except ScanError:
+        return _validated_level2_snapshot(body, instrument, ts_recv_ns)
+    return wire.book_event(
+        VENUE, instrument.symbol, BookEventKind.SNAPSHOT, levels.arrays(), first_seq=sequence,
+        last_seq=sequence, ts_event_ns=event_ms * 1_000_000, ts_recv_ns=ts_recv_ns,
+    )  # fmt: skip
+
+
+def _validated_level2_snapshot(body: bytes, instrument: Instrument, ts_recv_ns: int) -> BookEvent:
+    """The reference path for REST level2 responses: a full parse with every field checked."""
     message = _payload(body)
     if str(message.get("code")) != OK_CODE:
         raise MalformedMessage(f"level2 snapshot failed: code {message.get('code')!r}", venue=VENUE)
@@ -187,7 +271,35 @@ def _topic_symbol(topic: object) -> str:
 
 
 def parse_ticker(frame: bytes, symbols: SymbolMap, ts_recv_ns: int = 0) -> Quote:
-    """A ``trade.ticker`` message: best bid/ask as of book ``sequence``."""
+    """A ``trade.ticker`` message: best bid/ask as of book ``sequence``.
+
+    Scanned straight from the bytes (a ticker is a sixth of KuCoin's traffic); anything not in
+    the strict shape takes :func:`_validated_ticker`.
+    """
+    try:
+        topic = string_at(frame, b"topic")
+        data = find_value(frame, b"data")
+        if topic is None or data < 0:
+            raise ScanError("no topic or data", 0)
+        instrument = _instrument(symbols, _topic_symbol(topic))
+        price_decimals, size_decimals = instrument.price_decimals, instrument.size_decimals
+        return Quote(
+            venue=VENUE,
+            symbol=instrument.symbol,
+            bid_price=_decimal_after(frame, b"bestBid", data, price_decimals),
+            bid_size=_decimal_after(frame, b"bestBidSize", data, size_decimals),
+            ask_price=_decimal_after(frame, b"bestAsk", data, price_decimals),
+            ask_size=_decimal_after(frame, b"bestAskSize", data, size_decimals),
+            update_id=_int_after(frame, b"sequence", data),
+            ts_event_ns=_time_ms(frame, data) * 1_000_000,
+            ts_recv_ns=ts_recv_ns,
+        )
+    except ScanError:
+        return _validated_ticker(frame, symbols, ts_recv_ns)
+
+
+def _validated_ticker(frame: bytes, symbols: SymbolMap, ts_recv_ns: int) -> Quote:
+    """The reference path for tickers: a full parse with every field checked."""
     message = _payload(frame)
     data = message["data"]
     try:

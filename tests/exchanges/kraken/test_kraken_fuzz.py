@@ -2,22 +2,26 @@
 
 Mutations of the recording's v1 ``book-1000`` snapshots and updates and ``ticker`` frames must
 either parse or raise a documented error; where ``validated_v1_book`` accepts a mutated book
-frame, ``parse_v1_book`` (the scanner, falling back to the validating parse) must read exactly
-the same event. v1 frames name their pair, so the parsers need no channel table; the feed
-still gets the recording's subscription acks first, as a live one would have, and a fresh feed
-per example (it keeps each pair's wire format).
+frame, ``parse_v1_book`` (the scanner, falling back to the validating parse) and the feed's
+``parse_delta_into`` must read exactly the same event. v1 frames name their pair, so the parsers
+need no channel table; the feed still gets the recording's subscription acks first, as a live
+one would have, and a fresh feed per example (it keeps each pair's wire format and numbers book
+events by arrival: a fresh feed's first is number 1).
 """
 
 from __future__ import annotations
 
 from functools import cache
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 
 from arbcore.exchanges.kraken import parsing
+from arbcore.exchanges.kraken.data import KrakenBookFeed
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.marketdata.feed import VenueFeed
+from arbcore.model import BookEvent
 from arbcore.testing import fuzz
 
 pytestmark = pytest.mark.recording
@@ -42,6 +46,11 @@ def _frames() -> tuple[bytes, ...]:
     return fuzz.venue_frames(VENUE, book_only=False)
 
 
+def _first_arrival(event: BookEvent) -> BookEvent:
+    """The event as a fresh feed hands it on: the first book event it reads is number 1."""
+    return attrs.evolve(event, first_seq=1, last_seq=1)
+
+
 @settings(suppress_health_check=[HealthCheck.too_slow])
 @given(frame=fuzz.mutated_frames(_frames))
 def test_kraken_mutated_frames_raise_only_documented_errors(frame: bytes) -> None:
@@ -53,11 +62,14 @@ def test_kraken_mutated_frames_raise_only_documented_errors(frame: bytes) -> Non
     instrument = None if tail is None else _symbols().get(tail[1])
     if instrument is None:
         return
-    fuzz.assert_fast_matches_validating(
-        lambda f: parsing.parse_v1_book(f, instrument),
-        lambda f: parsing.validated_v1_book(f, instrument),
+    reference = fuzz.assert_fast_matches_validating(
+        lambda f: _first_arrival(parsing.parse_v1_book(f, instrument)),
+        lambda f: _first_arrival(parsing.validated_v1_book(f, instrument)),
         frame,
     )
+    fresh = _feed()
+    assert isinstance(fresh, KrakenBookFeed)
+    fuzz.assert_delta_into_matches(fresh, frame, reference)
 
 
 @given(fuzz.random_frames())

@@ -1,20 +1,29 @@
 """Kraken spot market data: the recorded v1 book-1000 session replays with every checksum passing;
-corruptions fail the checksum at the message that carries them; documentation vectors parse."""
+corruptions fail the checksum at the message that carries them; documentation vectors parse; the
+fast delta path replays exactly like parse_ws."""
 
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
+import attrs
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from arbcore.cli_replay import run_replay
 from arbcore.exchanges.kraken import parsing
 from arbcore.exchanges.kraken.data import KrakenBookFeed
 from arbcore.exchanges.kraken.parsing import BookFormat
 from arbcore.exchanges.symbols import SymbolMap
+from arbcore.marketdata.feed import BookReport, ReplayReport, VenueFeed, replay
+from arbcore.marketdata.records import Record
 from arbcore.model import BookEvent, BookEventKind, Instrument, Quote
+from arbcore.testing import fuzz
 from arbcore.testing.conformance import (
     Recording,
     change_one_size,
@@ -22,7 +31,7 @@ from arbcore.testing.conformance import (
     load_recording,
     replay_records,
 )
-from arbcore_ext.book import ASK, BID, L2Book
+from arbcore_ext.book import ASK, BID, L2Book, LevelBuffer
 
 pytestmark = pytest.mark.recording
 
@@ -263,3 +272,176 @@ def test_kraken_feed_ignores_events_trades_and_unknown_pairs(session: Recording)
     other = b'[1,{"a":[["1.0","1.0","1.0"]],"c":"1"},"book-10","NO/SUCH"]'
     assert feed.parse_ws(other, 0) == []
     assert feed.parse_rest("https://api.kraken.com/0/public/Depth?pair=XBTUSD", b"{}", 0) == []
+
+
+# -- the fast delta path (parse_delta_into) -------------------------------------------------------
+
+
+@pytest.fixture
+def _quiet_resyncs(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.ERROR, logger="arbcore.marketdata.sync")
+
+
+def _parse_ws_only(feed: VenueFeed) -> VenueFeed:
+    """The feed without its fast path: replay then reads every frame with parse_ws."""
+    return cast(VenueFeed, SimpleNamespace(
+        venue=feed.venue, symbols=feed.symbols, parse_ws=feed.parse_ws,
+        parse_rest=feed.parse_rest, new_sync=feed.new_sync,
+    ))  # fmt: skip
+
+
+def _book_outcome(book: BookReport) -> tuple[Any, ...]:
+    sync = book.sync
+    levels = [array.tolist() for side in (BID, ASK) for array in sync.book.levels(side)]
+    return (attrs.asdict(sync.counters), sync.book_id, sync.in_sync, levels)
+
+
+def _outcome(report: ReplayReport) -> dict[str, Any]:
+    """Everything a replay leaves: totals, and per book its counters, sequence and all levels."""
+    books = {symbol: _book_outcome(book) for symbol, book in report.books.items()}
+    return {"totals": (report.messages, report.book_events, report.malformed), "books": books}
+
+
+def _replayed(records: list[Record], feed: VenueFeed) -> dict[str, Any] | type[BaseException]:
+    """:func:`_outcome` of a replay, or the type of the documented error that stopped it."""
+    try:
+        return _outcome(replay(records, feed))
+    except fuzz.DOCUMENTED_ERRORS as exc:
+        return type(exc)
+
+
+@pytest.mark.usefixtures("_quiet_resyncs")
+@pytest.mark.parametrize("corruption", ["none", "dropped", "changed", "swapped"])
+def test_kraken_fast_path_replays_exactly_like_parse_ws(
+    session: Recording, corruption: str
+) -> None:
+    records = list(session.records)
+    deltas = delta_indices(session, XMR)
+    if corruption == "dropped":
+        del records[deltas[100]]
+    elif corruption == "changed":
+        records[deltas[100]] = change_one_size(records[deltas[100]], lambda found: found[1])
+    elif corruption == "swapped":
+        a, b = deltas[200], deltas[201]
+        records[a], records[b] = records[b], records[a]
+    fast = replay(records, session.feed())
+    assert _outcome(fast) == _outcome(replay(records, _parse_ws_only(session.feed())))
+    counters = [book.sync.counters for book in fast.books.values()]
+    failed = sum(c.checksum_failed for c in counters)
+    assert failed == (0 if corruption == "none" else 1)
+    if corruption == "none":  # every update checksummed on the fast path too
+        assert sum(c.checksum_ok for c in counters) == sum(c.updates for c in counters) == 4269
+
+
+def test_kraken_fast_delta_path_reads_every_update_as_parse_ws(session: Recording) -> None:
+    fast_feed, slow_feed = session.feed(), session.feed()
+    assert isinstance(fast_feed, KrakenBookFeed)
+    levels = LevelBuffer(8)  # smaller than some updates: the scanner grows it
+    scanned = 0
+    for record in session.records:
+        if record.kind != "ws":
+            continue
+        events = slow_feed.parse_ws(record.payload, 0, record.connection)
+        result = fast_feed.parse_delta_into(record.payload, 0, record.connection, levels)
+        if result is None:  # as replay does: the frame goes to parse_ws (numbers, formats)
+            fast_feed.parse_ws(record.payload, 0, record.connection)
+            assert not any(
+                isinstance(event, BookEvent) and event.kind is BookEventKind.DELTA
+                for event in events
+            )
+            continue
+        (event,) = events
+        assert isinstance(event, BookEvent)
+        symbol, seq = result
+        assert (symbol, seq.first_seq, seq.last_seq, seq.prev_seq, seq.checksum) == (
+            event.symbol, event.first_seq, event.last_seq, None, event.checksum,
+        )  # fmt: skip
+        assert seq.checksum is not None
+        assert [array.tolist() for array in levels.arrays()] == [
+            event.sides.tolist(), event.prices.tolist(), event.sizes.tolist(),
+        ]  # fmt: skip
+        scanned += 1
+    assert scanned == 4269  # every recorded update
+
+
+def test_kraken_fast_delta_path_leaves_snapshots_v2_and_other_shapes_to_parse_ws(
+    shared_data: Path,
+) -> None:
+    btc, xbt = _instrument("BTC/USD", "0.00001"), _instrument("XBT/USD", "0.1")
+    matic = _instrument("MATIC/USD", "0.0001")
+    feed = KrakenBookFeed(SymbolMap.of("kraken", [btc, xbt, matic]))
+    levels = LevelBuffer()
+    message = _vector(shared_data, "ws_v1_book_update_with_checksum.json")["message"]
+    compact = json.dumps(message, separators=(",", ":")).encode()  # the wire's own form
+    declined = [
+        _vector(shared_data, "ws_v1_book_snapshot.json")["message_raw"].encode(),
+        json.dumps(_vector(shared_data, "ws_v2_book_update.json")["message"]).encode(),
+        json.dumps(message).encode(),  # spaces between the strings: parse_ws reads it
+        compact.replace(b'"book-1000"', b'"book-7"'),  # a depth Kraken does not offer
+        compact.replace(b'"book-1000"', b'"ticker"'),
+        compact.replace(b'"BTC/USD"', b'"ETH/USD"'),  # a pair the feed does not keep
+        compact.replace(b'"0.05120"', b'"0.0512x"'),  # not in the strict shape
+        compact.replace(b'"a":', b'"as":'),  # an "as" array makes it a snapshot
+        b'{"event":"heartbeat"}',
+    ]
+    for frame in declined:
+        assert feed.parse_delta_into(frame, 0, 0, levels) is None, frame
+    result = feed.parse_delta_into(compact, 0, 0, levels)
+    assert result is not None
+    symbol, seq = result
+    # nothing declined took an arrival number
+    assert (symbol, seq.first_seq, seq.last_seq, seq.checksum) == ("BTC/USD", 1, 1, 974947235)
+    assert [array.tolist() for array in levels.arrays()] == [
+        [ASK, ASK, BID, BID], [5120, 5275, 4765, 4940], [500] * 4,
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("path", ["fast", "parse_ws"])
+def test_kraken_update_that_arrived_before_its_snapshot_is_skipped(
+    book_only: Recording, path: str
+) -> None:
+    # numbered by arrival, the update read (and buffered) before the snapshot is older than
+    # it, so the book skips it; the next update applies and passes its checksum
+    xmr = [r for r in book_only.records if r.payload.endswith(b'"book-1000","XMR/USD"]')]
+    snapshot, first_update, early = xmr[0], xmr[1], xmr[50]
+    feed = book_only.feed()
+    report = replay([early, snapshot, first_update], feed if path == "fast" else
+                    _parse_ws_only(feed))  # fmt: skip
+    counters = report.books[XMR].sync.counters
+    assert (counters.skipped, counters.updates, counters.snapshots) == (1, 1, 1)
+    assert (counters.checksum_ok, counters.checksum_failed) == (1, 0)
+
+
+def _session_head() -> list[Record]:
+    """The book connection's first 600 frames: every snapshot and ~580 updates."""
+    recording = fuzz.venue_recording("kraken")
+    if recording is None:
+        return []
+    return [r for r in recording.records if b"book-1000" in r.payload][:600]
+
+
+@st.composite
+def _mutated_session(draw: st.DrawFn) -> list[Record]:
+    records = _session_head()
+    if not records:
+        return []
+    at = draw(st.integers(0, len(records) - 1))
+    records[at] = attrs.evolve(records[at], payload=fuzz.mutate(records[at].payload, draw))
+    return records
+
+
+@pytest.mark.usefixtures("_quiet_resyncs")
+@settings(
+    max_examples=40,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(records=_mutated_session())
+def test_kraken_fast_path_replays_mutated_sessions_like_parse_ws(records: list[Record]) -> None:
+    # one frame of the session mutated anywhere: replay with the fast path and with parse_ws
+    # alone ends with the same counters, sequence numbers and books (or the same error)
+    if not records:
+        pytest.skip("the real recordings (../shared/data) are absent")
+    recording = fuzz.venue_recording("kraken")
+    assert recording is not None
+    fast = _replayed(records, recording.feed())
+    assert fast == _replayed(records, _parse_ws_only(recording.feed()))

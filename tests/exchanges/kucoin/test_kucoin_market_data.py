@@ -1,21 +1,30 @@
-"""KuCoin market data: the real recording replays exactly; corruptions are caught."""
+"""KuCoin market data: the real recording replays exactly; corruptions are caught; the fast
+delta path replays exactly like parse_ws."""
 
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
 
 import attrs
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from arbcore.cli_replay import run_replay
 from arbcore.exchanges.kucoin import parsing
 from arbcore.exchanges.kucoin.data import KucoinBookFeed, book_instrument
 from arbcore.exchanges.symbols import SymbolMap
+from arbcore.marketdata.feed import BookReport, ReplayReport, VenueFeed, replay
+from arbcore.marketdata.records import Record
 from arbcore.model import BookEvent, BookEventKind, Instrument, Quote
+from arbcore.testing import fuzz
 from arbcore.testing.conformance import Recording, delta_indices, load_recording, replay_records
-from arbcore_ext.book import ASK, BID
+from arbcore_ext.book import ASK, BID, LevelBuffer
 from arbcore_ext.fixedpoint import to_text
 
 pytestmark = pytest.mark.recording
@@ -209,6 +218,35 @@ def test_kucoin_scanner_and_validating_path_agree_on_every_recorded_update(
     assert checked == 3853
 
 
+def test_kucoin_scanners_read_every_recorded_ticker_and_snapshot_as_the_validating_path(
+    recording: Recording, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feed = recording.feed()
+    symbols = feed.symbols
+    references = []
+    for record in recording.records:
+        if record.kind == "rest":
+            instrument = symbols.get(str(record.url).rpartition("symbol=")[2])
+            assert instrument is not None
+            slow = parsing._validated_level2_snapshot(record.payload, instrument, 0)
+            references.append((record, instrument, fuzz.event_key(slow)))
+        elif b'"trade.ticker"' in record.payload:
+            references.append((record, None, parsing._validated_ticker(record.payload, symbols, 0)))
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("the scanner fell back to the validating path")
+
+    monkeypatch.setattr(parsing, "_validated_level2_snapshot", refuse)
+    monkeypatch.setattr(parsing, "_validated_ticker", refuse)
+    for record, instrument, expected in references:
+        if instrument is not None:
+            snapshot = parsing.parse_level2_snapshot(record.payload, instrument)
+            assert fuzz.event_key(snapshot) == expected
+        else:
+            assert parsing.parse_ticker(record.payload, symbols) == expected
+    assert (sum(i is not None for _, i, _ in references), len(references)) == (9, 9 + 830)
+
+
 def test_kucoin_feed_ignores_control_frames_and_unknown_symbols(recording: Recording) -> None:
     feed = recording.feed()
     assert feed.parse_ws(b'{"id":"NSkIrWGB1s","type":"welcome"}', 0, 0) == []
@@ -240,3 +278,222 @@ def test_kucoin_replay_command_reports_the_recording(
     report = json.loads(capsys.readouterr().out)
     assert (report["messages"], report["book_events"], report["malformed"]) == (4730, 3862, 0)
     assert report["books"][BSV]["updates"] == 2342
+
+
+# -- the fast delta path (parse_delta_into) -------------------------------------------------------
+
+SNAPSHOT_URL = "https://api.kucoin.com/api/v3/market/orderbook/level2?symbol=BTC-USDT"
+
+
+@pytest.fixture
+def _quiet_resyncs(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.ERROR, logger="arbcore.marketdata.sync")
+
+
+def _parse_ws_only(feed: VenueFeed) -> VenueFeed:
+    """The feed without its fast path: replay then reads every frame with parse_ws."""
+    return cast(VenueFeed, SimpleNamespace(
+        venue=feed.venue, symbols=feed.symbols, parse_ws=feed.parse_ws,
+        parse_rest=feed.parse_rest, new_sync=feed.new_sync,
+    ))  # fmt: skip
+
+
+def _book_outcome(book: BookReport) -> tuple[Any, ...]:
+    sync = book.sync
+    levels = [array.tolist() for side in (BID, ASK) for array in sync.book.levels(side)]
+    return (
+        attrs.asdict(sync.counters),
+        sync.book_id,
+        sync.in_sync,
+        book.bbo_matches,
+        book.bbo_mismatches,
+        levels,
+    )
+
+
+def _outcome(report: ReplayReport) -> dict[str, Any]:
+    """Everything a replay leaves: totals, and per book its counters, sequence, ticker
+    cross-checks and all levels."""
+    books = {symbol: _book_outcome(book) for symbol, book in report.books.items()}
+    return {"totals": (report.messages, report.book_events, report.malformed), "books": books}
+
+
+def _replayed(records: list[Record], feed: VenueFeed) -> dict[str, Any] | type[BaseException]:
+    """:func:`_outcome` of a replay, or the type of the documented error that stopped it."""
+    try:
+        return _outcome(replay(records, feed))
+    except fuzz.DOCUMENTED_ERRORS as exc:
+        return type(exc)
+
+
+def _btc_feed() -> KucoinBookFeed:
+    return KucoinBookFeed(SymbolMap.of("kucoin", [BTC]))
+
+
+def _compact(shared_data: Path, name: str) -> bytes:
+    """A documentation vector in the wire's own compact form."""
+    message = json.loads((shared_data / "vectors/kucoin" / name).read_text())
+    return json.dumps(message, separators=(",", ":")).encode()
+
+
+@pytest.mark.usefixtures("_quiet_resyncs")
+@pytest.mark.parametrize("corruption", ["none", "dropped", "swapped"])
+def test_kucoin_fast_path_replays_exactly_like_parse_ws(
+    recording: Recording, corruption: str
+) -> None:
+    records = list(recording.records)
+    deltas = delta_indices(recording, BSV)
+    if corruption == "dropped":
+        del records[deltas[100]]
+    elif corruption == "swapped":
+        a, b = deltas[200], deltas[201]
+        records[a], records[b] = records[b], records[a]
+    fast = replay(records, recording.feed())
+    assert _outcome(fast) == _outcome(replay(records, _parse_ws_only(recording.feed())))
+    counters = [book.sync.counters for book in fast.books.values()]
+    assert sum(c.gaps for c in counters) == (0 if corruption == "none" else 1)
+    if corruption == "none":
+        assert sum(c.updates for c in counters) == 3805  # SOURCES.md's per-symbol sum
+        assert sum(book.bbo_matches for book in fast.books.values()) == 798
+
+
+def test_kucoin_fast_delta_path_reads_every_update_as_parse_ws(recording: Recording) -> None:
+    feed = recording.feed()
+    assert isinstance(feed, KucoinBookFeed)
+    levels = LevelBuffer(8)
+    scanned = emptied = 0
+    for record in recording.records:
+        if record.kind != "ws":
+            continue
+        result = feed.parse_delta_into(record.payload, 0, 0, levels)
+        events = feed.parse_ws(record.payload, 0, 0)
+        if result is None:
+            assert not any(isinstance(event, BookEvent) for event in events)
+            continue
+        (event,) = events
+        assert isinstance(event, parsing.KucoinDelta)
+        assert event.row_seqs is None  # one sequence: nothing for the sync to trim
+        symbol, seq = result
+        assert (symbol, seq.first_seq, seq.last_seq, seq.prev_seq, seq.checksum) == (
+            event.symbol, event.first_seq, event.last_seq, None, None,
+        )  # fmt: skip
+        assert seq.ts_event_ns == event.ts_event_ns
+        assert [array.tolist() for array in levels.arrays()] == [
+            event.sides.tolist(), event.prices.tolist(), event.sizes.tolist(),
+        ]  # fmt: skip
+        scanned += 1
+        emptied += not len(levels)
+    assert scanned == 3853  # every recorded l2update: each has sequenceStart == sequenceEnd
+    assert emptied == 1355  # a lone price-0 row: the update only advances the sequence
+
+
+def test_kucoin_fast_delta_path_leaves_other_shapes_to_parse_ws(
+    shared_data: Path, recording: Recording
+) -> None:
+    feed = _btc_feed()
+    levels = LevelBuffer()
+    update = _compact(shared_data, "level2_update.json")
+    ticker = next(r.payload for r in recording.records if b"trade.ticker" in r.payload)
+    declined = [
+        _compact(shared_data, "level2_update_legacy.json"),  # rows of several sequences
+        update.replace(b'"BTC-USDT"', b'"ETH-USDT"'),  # a symbol the feed does not keep
+        update.replace(b'"trade.l2update"', b'"trade.l3match"'),
+        update.replace(b'"67993.3"', b'"67993.3x"'),  # not in the strict shape
+        update.replace(b'"sequenceStart"', b'"sequenceBegin"'),
+        ticker,
+        b'{"id":"1","type":"ack"}',
+    ]
+    for frame in declined:
+        assert feed.parse_delta_into(frame, 0, 0, levels) is None, frame
+    result = feed.parse_delta_into(update, 0, 0, levels)
+    assert result is not None
+    symbol, seq = result
+    assert (symbol, seq.first_seq, seq.last_seq) == ("BTC/USDT", 14701689783, 14701689783)
+    assert seq.ts_event_ns == 1729816425625 * 1_000_000
+    assert [array.tolist() for array in levels.arrays()] == [[ASK], [679933], [121427407000]]
+
+
+@pytest.mark.parametrize("path", ["fast", "parse_ws"])
+def test_kucoin_straddling_update_applies_only_newer_rows_on_either_path(
+    shared_data: Path, path: str
+) -> None:
+    # the legacy example (sequences 14103844..847) after a snapshot at 14103845: the fast path
+    # declines it (its rows carry their own sequences) and the sync trims the two older asks
+    body = {"code": "200000", "data": {
+        "sequence": "14103845", "time": 1, "bids": [["18800", "1"]],
+        "asks": [["18906", "7"], ["18907.3", "5"]],
+    }}  # fmt: skip
+    older = _compact(shared_data, "level2_update.json").replace(b"14701689783", b"14103840")
+    records = [
+        Record("ws", 1, older),  # buffered until the snapshot, which already holds it
+        Record("rest", 2, json.dumps(body).encode(), url=SNAPSHOT_URL),
+        Record("ws", 3, _compact(shared_data, "level2_update_legacy.json")),
+    ]
+    feed = _btc_feed()
+    report = replay(records, feed if path == "fast" else _parse_ws_only(feed))
+    sync = report.books["BTC/USDT"].sync
+    one = 10**sync.book.size_decimals
+    assert (sync.book_id, sync.counters.updates, sync.counters.skipped) == (14103847, 1, 1)
+    assert [array.tolist() for array in sync.book.levels(BID)] == [
+        [188919, 188000], [15688 * one // 10**5, one],
+    ]  # fmt: skip
+    assert [array.tolist() for array in sync.book.levels(ASK)] == [
+        [189060, 189073], [7 * one, 5 * one],
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("zero", ["0", "0.0", "00", "0.000000000", "+0", "0e3", "0.0E-2"])
+def test_kucoin_price_zero_rows_in_any_form_are_dropped_by_both_paths(
+    shared_data: Path, zero: str
+) -> None:
+    message = json.loads((shared_data / "vectors/kucoin/level2_update.json").read_text())
+    sequence = str(message["data"]["sequenceEnd"])
+    message["data"]["changes"]["bids"] = [[zero, "0", sequence], ["67990.1", "2", sequence]]
+    message["data"]["changes"]["asks"].insert(0, [zero, "1.5", sequence])
+    frame = json.dumps(message, separators=(",", ":")).encode()
+    feed = _btc_feed()
+    levels = LevelBuffer()
+    result = feed.parse_delta_into(frame, 0, 0, levels)
+    assert result is not None
+    slow = parsing._validated_level2_update(frame, feed.symbols, 0)
+    (event,) = feed.parse_ws(frame, 0, 0)
+    assert isinstance(event, BookEvent)
+    expected = [[ASK, BID], [679933, 679901], [121427407000, 2 * 10**11]]  # sizes at 11 places
+    for sides, prices, sizes in (levels.arrays(), (slow.sides, slow.prices, slow.sizes),
+                                 (event.sides, event.prices, event.sizes)):  # fmt: skip
+        assert [sides.tolist(), prices.tolist(), sizes.tolist()] == expected
+
+
+def _recording_head() -> list[Record]:
+    """The REST snapshots and the first 700 frames of the recording (~570 l2updates)."""
+    recording = fuzz.venue_recording("kucoin")
+    if recording is None:
+        return []
+    return [r for r in recording.records if r.kind in ("ws", "rest")][:709]
+
+
+@st.composite
+def _mutated_session(draw: st.DrawFn) -> list[Record]:
+    records = _recording_head()
+    if not records:
+        return []
+    at = draw(st.integers(0, len(records) - 1))
+    records[at] = attrs.evolve(records[at], payload=fuzz.mutate(records[at].payload, draw))
+    return records
+
+
+@pytest.mark.usefixtures("_quiet_resyncs")
+@settings(
+    max_examples=40,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(records=_mutated_session())
+def test_kucoin_fast_path_replays_mutated_sessions_like_parse_ws(records: list[Record]) -> None:
+    # one frame or snapshot mutated anywhere: replay with the fast path and with parse_ws
+    # alone ends with the same counters, sequences, ticker checks and books (or the same error)
+    if not records:
+        pytest.skip("the real recordings (../shared/data) are absent")
+    recording = fuzz.venue_recording("kucoin")
+    assert recording is not None
+    fast = _replayed(records, recording.feed())
+    assert fast == _replayed(records, _parse_ws_only(recording.feed()))
