@@ -90,8 +90,10 @@ class HttpRequest:
 class RetryPolicy:
     """How often and how patiently a retryable failure is retried.
 
-    Only errors :func:`~arbcore.errors.is_retryable` accepts are retried; a placement is only
-    safe to retry because every order carries a client order id the venue deduplicates on.
+    Only errors :func:`~arbcore.errors.is_retryable` accepts are retried. A placement is never
+    retried here: venues deduplicate client order ids only among open orders, if at all, so it
+    goes out with ``RetryPolicy(attempts=1)`` and is looked up by its client order id before any
+    resend (:meth:`arbcore.exchanges.rest.SignedRest.place`).
     """
 
     attempts: int = 3
@@ -188,12 +190,29 @@ class HttpClient:
                 self.failures += 1
                 if not is_retryable(error) or attempt + 1 >= policy.attempts:
                     raise
-                delay = policy.delay(attempt, error)
-                logger.info("%s %s %s: %s; retry in %.3fs", self.venue, request.method,
-                            request.path, error, delay)  # fmt: skip
-                self.retries += 1
+                await self.backoff(request, attempt, error, retry=policy)
                 attempt += 1
-                await self._sleep(delay)
+
+    async def backoff(
+        self,
+        request: HttpRequest,
+        attempt: int,
+        error: ExchangeError,
+        *,
+        retry: RetryPolicy | None = None,
+    ) -> float:
+        """Wait before ``request`` is sent again after ``error`` failed attempt ``attempt``.
+
+        The policy's delay (the venue's Retry-After when throttled), logged and counted, on the
+        client's injected sleep. :meth:`send` waits with it between its own retries; a caller
+        that resends by itself (a placement, after looking the order up) waits with it too.
+        """
+        delay = (retry or self.retry).delay(attempt, error)
+        logger.info("%s %s %s: %s; retry in %.3fs", self.venue, request.method,
+                    request.path, error, delay)  # fmt: skip
+        self.retries += 1
+        await self._sleep(delay)
+        return delay
 
     async def _send_once(self, request: HttpRequest) -> httpx.Response:
         if self.limiter is not None:

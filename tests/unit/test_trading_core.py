@@ -1,4 +1,5 @@
-"""The venue-neutral trading pieces: rate budgets, the HTTP client, credentials, order prep."""
+"""The venue-neutral trading pieces: rate budgets, the HTTP client, credentials, order prep, and
+the shared trading layer (signing, reply reading, placement at most once, clock resync)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,40 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from arbcore.errors import ConfigError, InvalidOrder, NetworkError, RateLimitExceeded
+from arbcore.errors import (
+    AuthenticationError,
+    ConfigError,
+    ExchangeError,
+    ExchangeNotAvailable,
+    InvalidOrder,
+    MalformedMessage,
+    NetworkError,
+    OrderNotFound,
+    RateLimitExceeded,
+)
 from arbcore.exchanges.credentials import Credentials, env_names
-from arbcore.exchanges.trading import Rounding, new_client_order_id, prepare_order
-from arbcore.model import Instrument, OrderSide, OrderType, TimeInForce
+from arbcore.exchanges.replies import (
+    code_in,
+    decode_reply,
+    raw_decimal,
+    status_error,
+    status_error_class,
+)
+from arbcore.exchanges.rest import ServerClock, SignedRest
+from arbcore.exchanges.signing import (
+    IncreasingNonce,
+    hmac_b64,
+    hmac_hex,
+    same_text,
+    with_auth_headers,
+)
+from arbcore.exchanges.trading import (
+    Rounding,
+    accepted_order,
+    new_client_order_id,
+    prepare_order,
+)
+from arbcore.model import Instrument, Order, OrderSide, OrderType, TimeInForce
 from arbcore.net.http import HttpClient, HttpRequest, RetryPolicy
 from arbcore.net.ratelimit import BudgetSpec, RateLimiter
 
@@ -246,3 +277,203 @@ def test_a_per_request_policy_stops_blind_retries_and_venue_throttles_block() ->
     limiter.block(1800.0, "HTTP 403 IP ban")  # Bybit's ban: the error mapping knows how long
     asyncio.run(limiter.acquire())
     assert clock.now == pytest.approx(1000.0 + 1800.0)
+
+
+# --- the shared trading layer: signing, replies, placement at most once -------------------------
+
+
+def test_same_text_is_constant_time_and_folds_only_ascii_hex() -> None:
+    assert same_text("ab12", "ab12")
+    assert not same_text(None, "ab12")
+    assert not same_text("AB12", "ab12")
+    assert same_text("AB12", "ab12", ignore_case=True)
+    assert not same_text("\u212a", "k", ignore_case=True)  # the Kelvin sign folds to "k": refused
+    assert not same_text("é", "e")  # non-ASCII text compares without raising
+
+
+def test_nonces_strictly_increase_and_hmacs_have_both_encodings() -> None:
+    times = iter([5.0, 5.0, 4.0, 6.0])
+    nonce = IncreasingNonce(1000, clock=lambda: next(times))
+    assert [nonce() for _ in range(4)] == ["5000", "5001", "5002", "6000"]
+    assert hmac_hex("key", "text") == hmac_hex(b"key", b"text")
+    assert hmac_b64("key", "text", "sha512") != hmac_b64("key", "text")
+    request = HttpRequest(method="GET", path="/x", headers=[("SIGN", "old"), ("Accept", "json")])
+    signed = with_auth_headers(request, ("sign",), ("SIGN", "new"))
+    assert signed.headers == (("Accept", "json"), ("SIGN", "new"))
+
+
+def test_replies_are_read_exactly_and_errors_by_status() -> None:
+    reply = httpx.Response(200, content=b'{"px": 0.10, "sz": "1.50"}')
+    assert decode_reply(reply, "test") == {"px": "0.10", "sz": "1.50"}  # no float anywhere
+    assert raw_decimal("1.50", 2, "sz", "test") == 150
+    assert raw_decimal(3, 2, "sz", "test") == 300
+    with pytest.raises(MalformedMessage, match="sz"):
+        raw_decimal(1.5, 2, "sz", "test")
+    with pytest.raises(MalformedMessage, match="not exact"):
+        raw_decimal("1.505", 2, "sz", "test")
+    with pytest.raises(MalformedMessage, match="not JSON"):
+        decode_reply(httpx.Response(502, content=b"<html>"), "test")
+    expected = {401: AuthenticationError, 403: AuthenticationError, 418: RateLimitExceeded,
+                429: RateLimitExceeded, 500: ExchangeNotAvailable, 504: NetworkError,
+                404: ExchangeError}  # fmt: skip
+    for status, cls in expected.items():
+        assert status_error_class(status) is cls
+    throttled = status_error(httpx.Response(429, headers={"Retry-After": "3"}), "test")
+    assert isinstance(throttled, RateLimitExceeded)
+    assert throttled.retry_after == 3.0
+
+
+def test_the_server_clock_takes_the_round_trip_midpoint() -> None:
+    clock = ServerClock(lambda: 1_000)
+    assert clock.observe(server_ms=5_050, sent_ms=1_000, received_ms=1_100) == 4_000
+    assert (clock.now_ms(), clock.synced) == (5_000, True)
+    assert ServerClock.from_seconds(lambda: 2.5).now_ms() == 2_500
+
+
+TOY = Instrument.from_text(venue="toy", native_symbol="BTCUSDT", base="BTC", quote="USDT",
+                           tick_size="0.01", lot_size="0.001")  # fmt: skip
+
+
+class ToyVenue:
+    """A venue that deduplicates client order ids among open orders; faults per placement."""
+
+    def __init__(self, *faults: str) -> None:
+        #: "lost", "landed", "late" (lands after the next lookup) or "refused"
+        self.faults = list(faults)
+        self.orders: dict[str, str] = {}
+        self.late: str | None = None
+        self.paths: list[str] = []
+        self.server_ms: int | None = None  # set: signed requests must carry this time
+        self.lookups_fail = False
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.paths.append(f"{request.method} {request.url.path}")
+        if request.url.path == "/time":
+            return httpx.Response(200, json={"ms": self.server_ms})
+        stamp = request.headers.get("x-ms")
+        if self.server_ms is not None and stamp is not None and int(stamp) != self.server_ms:
+            return httpx.Response(400, json={"code": "skew"})
+        cid = dict(request.url.params)["id"]
+        if request.method == "GET":
+            if self.lookups_fail:
+                return httpx.Response(503)
+            found = self.orders.get(cid)
+            if self.late is not None:
+                self.orders[self.late], self.late = f"v{len(self.orders) + 1}", None
+            return httpx.Response(200, json={"id": found}) if found else httpx.Response(404)
+        if cid in self.orders:
+            return httpx.Response(400, json={"code": "duplicate"})
+        fault = self.faults.pop(0) if self.faults else None
+        if fault == "refused":
+            return httpx.Response(400, json={"code": "funds"})
+        if fault == "late":
+            self.late = cid
+        elif fault != "lost":
+            self.orders[cid] = f"v{len(self.orders) + 1}"
+        if fault is not None:
+            raise httpx.ReadTimeout("timed out", request=request)
+        return httpx.Response(200, json={"id": self.orders[cid]})
+
+
+def _toy_check(response: httpx.Response) -> ExchangeError | None:
+    if response.status_code == 404:
+        return OrderNotFound("no such order", venue="toy", http_status=404)
+    code = response.json().get("code") if response.status_code == 400 else None
+    if code is not None:
+        cls = AuthenticationError if code == "skew" else InvalidOrder
+        return cls(f"refused: {code}", venue="toy", http_status=400, venue_code=code)
+    return status_error(response, "toy")
+
+
+def _toy_place(venue: ToyVenue, *, attempts: int = 3, clock_ms: int = 0) -> tuple[Order, int]:
+    clock = FakeClock()
+    http = HttpClient("toy", "https://toy.test", check=_toy_check, sleep=clock.sleep,
+                      transport=httpx.MockTransport(venue),
+                      retry=RetryPolicy(attempts=attempts))  # fmt: skip
+    server = ServerClock(lambda: clock_ms)
+    rest = SignedRest(
+        http,
+        lambda request: request.with_headers(("X-Ms", str(server.now_ms()))),
+        clock=server,
+        time_request=HttpRequest(method="GET", path="/time"),
+        server_time_ms=lambda body: int(body["ms"]),
+        is_clock_error=code_in(["skew"]),
+    )
+    order = prepare_order(TOY, OrderSide.BUY, 1_000, price_raw=6_000_000, client_order_id="c1")
+    query = HttpRequest(method="GET", path="/order", params=[("id", "c1")])
+
+    async def lookup() -> Order | None:
+        try:
+            return accepted_order(order, (await rest.send(query))["id"])
+        except OrderNotFound:
+            return None
+
+    async def place() -> Order:
+        return await rest.place(
+            HttpRequest(method="POST", path="/order", params=[("id", "c1")], is_order=True),
+            client_order_id="c1",
+            lookup=lookup,
+            accept=lambda body: accepted_order(order, body["id"]),
+            is_duplicate=code_in(["duplicate"]),
+        )
+
+    placed = asyncio.run(place())
+    return placed, venue.paths.count("POST /order")
+
+
+def test_a_placement_lost_before_the_venue_saw_it_is_looked_up_then_resent() -> None:
+    venue = ToyVenue("lost")
+    placed, posts = _toy_place(venue)
+    assert (placed.venue_order_id, posts, len(venue.orders)) == ("v1", 2, 1)
+    assert venue.paths == ["POST /order", "GET /order", "POST /order"]
+
+
+def test_a_placement_that_landed_and_filled_is_found_and_never_resent() -> None:
+    venue = ToyVenue("landed")
+    placed, posts = _toy_place(venue)
+    assert (placed.venue_order_id, posts) == ("v1", 1)
+
+
+def test_a_placement_that_landed_late_resolves_to_the_first_order() -> None:
+    venue = ToyVenue("late")  # the lookup misses it; the resend is refused as a duplicate
+    placed, posts = _toy_place(venue)
+    assert (placed.venue_order_id, posts, len(venue.orders)) == ("v1", 2, 1)
+
+
+def test_a_placement_that_never_gets_an_answer_places_nothing() -> None:
+    venue = ToyVenue("lost", "lost")
+    with pytest.raises(NetworkError, match="nothing was placed"):
+        _toy_place(venue, attempts=2)
+    assert venue.paths.count("POST /order") == 2
+    assert venue.orders == {}
+
+
+def test_a_timestamp_refusal_resyncs_the_clock_once_and_places() -> None:
+    venue = ToyVenue()
+    venue.server_ms = 7_000
+    placed, _ = _toy_place(venue, clock_ms=2_000)
+    assert placed.venue_order_id == "v1"
+    assert venue.paths == ["POST /order", "GET /time", "POST /order"]
+
+
+def test_a_lookup_that_fails_leaves_the_outcome_unknown() -> None:
+    venue = ToyVenue("landed")
+    venue.lookups_fail = True
+    with pytest.raises(NetworkError, match="outcome unknown") as caught:
+        _toy_place(venue)
+    assert isinstance(caught.value.__cause__, ExchangeNotAvailable)
+    assert venue.paths.count("POST /order") == 1  # never resent without knowing
+
+
+def test_a_duplicate_refusal_resolves_to_the_open_order() -> None:
+    venue = ToyVenue()
+    venue.orders["c1"] = "v9"  # already open under that id
+    placed, posts = _toy_place(venue)
+    assert (placed.venue_order_id, posts) == ("v9", 1)
+
+
+def test_a_refusal_of_the_first_attempt_is_raised_once_without_a_lookup() -> None:
+    venue = ToyVenue("refused")
+    with pytest.raises(InvalidOrder, match="funds"):
+        _toy_place(venue)
+    assert venue.paths == ["POST /order"]

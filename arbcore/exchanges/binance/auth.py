@@ -5,15 +5,12 @@ between them (rest-api.md "SIGNED Endpoint Examples", Example 3). The signature 
 HMAC-SHA256 of it under the secret key, sent as a ``signature`` parameter; ``recvWindow`` and
 ``timestamp`` join the part that carries the request's parameters: the body when there is one,
 else the query string. The API key travels in the ``X-MBX-APIKEY`` header. Non-ASCII values are
-percent-encoded (UTF-8) before signing, which :attr:`HttpRequest.query` already does.
-
-:func:`hmac_sha256_hex` and :func:`signatures_equal` are venue-neutral and shared with Bybit.
+percent-encoded (UTF-8) before signing, which :attr:`HttpRequest.query` already does. The
+HMAC and the comparison are :mod:`arbcore.exchanges.signing`'s.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 from urllib.parse import urlencode
 
@@ -21,27 +18,12 @@ import attrs
 
 from arbcore.exchanges.binance import constants
 from arbcore.exchanges.credentials import Credentials
+from arbcore.exchanges.signing import hmac_hex, same_text
 from arbcore.net.http import HttpRequest
 
-__all__ = ["hmac_sha256_hex", "sign", "signatures_equal", "total_params", "verify"]
+__all__ = ["sign", "total_params", "verify"]
 
 _FORM = "application/x-www-form-urlencoded"
-
-
-def hmac_sha256_hex(secret: str, payload: str) -> str:
-    """Lowercase hex HMAC-SHA256 of ``payload`` (UTF-8) under ``secret``."""
-    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
-
-
-def signatures_equal(expected: str, received: str) -> bool:
-    """Constant-time, case-insensitive comparison of two hex signatures (HMAC hex is
-    case-insensitive at both venues); any non-ASCII input simply does not match."""
-    try:
-        return hmac.compare_digest(
-            expected.lower().encode("ascii"), received.lower().encode("ascii")
-        )
-    except UnicodeEncodeError:
-        return False
 
 
 def total_params(request: HttpRequest) -> str:
@@ -74,7 +56,7 @@ def sign(
         timed = attrs.evolve(request, body=f"{request.body}&{urlencode(timing)}")
     else:
         timed = request.with_params(*timing)
-    digest = hmac_sha256_hex(credentials.secret, total_params(timed))
+    digest = hmac_hex(credentials.secret, total_params(timed))
     signature = (constants.SIGNATURE_PARAM, digest)
     if timed.body:
         signed = attrs.evolve(timed, body=f"{timed.body}&{urlencode((signature,))}")
@@ -88,13 +70,10 @@ def sign(
 def verify(request: HttpRequest, credentials: Credentials) -> bool:
     """True when the request carries these credentials' key and a signature of its own
     ``totalParams`` (what the venue checks; the timestamp window is checked separately)."""
-    api_key = request.header(constants.API_KEY_HEADER)
-    received = _signature_of(request)
-    if api_key is None or received is None:
+    if not same_text(request.header(constants.API_KEY_HEADER), credentials.api_key):
         return False
-    if not hmac.compare_digest(api_key.encode(), credentials.api_key.encode()):
-        return False
-    return signatures_equal(hmac_sha256_hex(credentials.secret, total_params(request)), received)
+    expected = hmac_hex(credentials.secret, total_params(request))
+    return same_text(_signature_of(request), expected, ignore_case=True)
 
 
 def _signature_of(request: HttpRequest) -> str | None:

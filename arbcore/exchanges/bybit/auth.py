@@ -9,12 +9,11 @@ never the secret, so the tests pin the string exactly and the digest on self-com
 
 from __future__ import annotations
 
-import hmac
 import time
 
-from arbcore.exchanges.binance.auth import hmac_sha256_hex, signatures_equal
 from arbcore.exchanges.bybit import constants
 from arbcore.exchanges.credentials import Credentials
+from arbcore.exchanges.signing import hmac_hex, same_text
 from arbcore.net.http import HttpRequest
 
 __all__ = ["sign", "string_to_sign", "verify", "ws_auth_args"]
@@ -52,7 +51,7 @@ def sign(
         (constants.API_KEY_HEADER, credentials.api_key),
         (constants.TIMESTAMP_HEADER, str(stamp)),
         (constants.RECV_WINDOW_HEADER, str(recv_window_ms)),
-        (constants.SIGN_HEADER, hmac_sha256_hex(credentials.secret, text)),
+        (constants.SIGN_HEADER, hmac_hex(credentials.secret, text)),
     )
 
 
@@ -67,14 +66,14 @@ def verify(request: HttpRequest, credentials: Credentials) -> bool:
         return False
     if not (stamp.isdigit() and window.isdigit()):
         return False
-    if not hmac.compare_digest(api_key.encode(), credentials.api_key.encode()):
+    if not same_text(api_key, credentials.api_key):
         return False
     text = string_to_sign(request, api_key, int(stamp), int(window))
-    return signatures_equal(hmac_sha256_hex(credentials.secret, text), received)
+    return same_text(received, hmac_hex(credentials.secret, text), ignore_case=True)
 
 
 def ws_auth_args(credentials: Credentials, expires_ms: int) -> tuple[str, int, str]:
     """The ``args`` of the private WebSocket's ``{"op": "auth"}`` frame: key, expiry (ms) and
     the hex HMAC of ``"GET/realtime" + expires``."""
     payload = f"{constants.WS_AUTH_PREFIX}{expires_ms}"
-    return credentials.api_key, expires_ms, hmac_sha256_hex(credentials.secret, payload)
+    return credentials.api_key, expires_ms, hmac_hex(credentials.secret, payload)

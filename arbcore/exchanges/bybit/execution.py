@@ -2,9 +2,9 @@
 
 Pure functions, pinned to the documentation's examples: :func:`order_request` (and the other
 request builders), :func:`parse_order`, :func:`check`, :func:`parse_balances`,
-:func:`parse_fees`. :class:`BybitExecution` composes them over an HttpClient with the
-venue-neutral helpers that live in ``arbcore.exchanges.binance.execution`` (clock sync, signed
-sends, placement that never doubles an order).
+:func:`parse_fees`. :class:`BybitExecution` composes them over
+:class:`~arbcore.exchanges.rest.SignedRest` (clock sync, signed sends, placement that never
+doubles an order).
 
 Bybit answers almost every error with HTTP 200 and a non-zero ``retCode``; placement and
 cancel replies are acknowledgements (ids only): the order's state is read back by
@@ -14,7 +14,6 @@ the unified trading account) because a market buy defaults to a quote-coin amoun
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
@@ -30,33 +29,43 @@ from arbcore.errors import (
     OrderNotFound,
     RateLimitExceeded,
 )
-from arbcore.exchanges.binance.execution import (
-    ServerClock,
-    SignedRest,
-    acknowledged_order,
-    check_client_order_id,
-    decimal_of,
-    decimal_text,
-    describe,
-    int_of,
-    parse_open_orders,
-    raw_decimal,
-    redact,
-    retry_after_s,
-    settle_missing,
-    status_error_kind,
-    symbol_map,
-    text_of,
-    venue_error,
-)
 from arbcore.exchanges.bybit import auth, constants
 from arbcore.exchanges.bybit.providers import parse_instruments
 from arbcore.exchanges.credentials import Credentials
+from arbcore.exchanges.replies import (
+    code_in,
+    decimal_of,
+    int_of,
+    json_or_none,
+    raw_decimal,
+    request_line,
+    retry_after_s,
+    scrub,
+    status_error_class,
+    text_of,
+    venue_error,
+)
+from arbcore.exchanges.rest import (
+    JSON_CONTENT,
+    ServerClock,
+    SignedRest,
+    cancel_and_read,
+    compact_json,
+    find_order,
+    venue_http,
+)
 from arbcore.exchanges.symbols import SymbolMap
-from arbcore.exchanges.trading import OrderRequest
+from arbcore.exchanges.trading import (
+    OrderRequest,
+    accepted_order,
+    check_client_order_id,
+    decimal_text,
+    orders_on_known_symbols,
+    symbol_map,
+)
 from arbcore.model import Balance, Instrument, Order, OrderSide, OrderStatus, OrderType, TimeInForce
 from arbcore.net.http import HttpClient, HttpRequest, RetryPolicy
-from arbcore.net.ratelimit import BudgetSpec, RateLimiter
+from arbcore.net.ratelimit import BudgetSpec
 
 if TYPE_CHECKING:
     from arbcore.exchanges.trading import VenueTrading
@@ -81,7 +90,6 @@ __all__ = [
 
 VENUE = constants.VENUE
 _SECRET_HEADERS = (constants.API_KEY_HEADER, constants.SIGN_HEADER)
-_JSON = ("Content-Type", "application/json")
 _TIME_IN_FORCE_TEXT = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC",
                        TimeInForce.POST_ONLY: "PostOnly"}  # fmt: skip
 
@@ -94,11 +102,6 @@ def result_of(payload: Any) -> Mapping[str, Any]:
     if not isinstance(result, Mapping):
         raise MalformedMessage("the reply has no result object", venue=VENUE)
     return result
-
-
-def _body(fields: Mapping[str, object]) -> str:
-    """The exact JSON text sent and signed (compact, as the documentation's examples)."""
-    return json.dumps(fields, separators=(",", ":"))
 
 
 def order_request(order: OrderRequest) -> HttpRequest:
@@ -124,16 +127,16 @@ def order_request(order: OrderRequest) -> HttpRequest:
         fields["marketUnit"] = constants.MARKET_UNIT_BASE
         fields["timeInForce"] = "IOC"
     fields.update(orderLinkId=order.client_order_id, isLeverage=0, orderFilter="Order")
-    return HttpRequest(method="POST", path=constants.ORDER_CREATE_PATH, body=_body(fields),
-                       headers=[_JSON], is_order=True)  # fmt: skip
+    return HttpRequest(method="POST", path=constants.ORDER_CREATE_PATH, body=compact_json(fields),
+                       headers=[JSON_CONTENT], is_order=True)  # fmt: skip
 
 
 def cancel_request(instrument: Instrument, client_order_id: str) -> HttpRequest:
     """``POST /v5/order/cancel`` by ``orderLinkId`` (counts against the order budget)."""
     fields = {"category": constants.SPOT_CATEGORY, "symbol": instrument.native_symbol,
               "orderLinkId": client_order_id}  # fmt: skip
-    return HttpRequest(method="POST", path=constants.ORDER_CANCEL_PATH, body=_body(fields),
-                       headers=[_JSON], is_order=True)  # fmt: skip
+    return HttpRequest(method="POST", path=constants.ORDER_CANCEL_PATH, body=compact_json(fields),
+                       headers=[JSON_CONTENT], is_order=True)  # fmt: skip
 
 
 def query_request(
@@ -197,13 +200,16 @@ def parse_order(body: Any, instrument: Instrument, *, request: OrderRequest | No
     if not isinstance(symbol, str) or symbol.upper() != instrument.native_symbol.upper():
         raise MalformedMessage(f"order on {symbol}, expected {instrument.native_symbol}",
                                venue=VENUE)  # fmt: skip
-    client_order_id = text_of(body, "orderLinkId", VENUE)
+    client_order_id = text_of(body, "orderLinkId", VENUE, required=False)
     venue_order_id = text_of(body, "orderId", VENUE)
     stamp = body.get("createdTime", "0")
     ts_created_ns = int_of(stamp, "createdTime", VENUE) * 1_000_000
     if "orderStatus" not in body:
-        return acknowledged_order(VENUE, client_order_id, venue_order_id, ts_created_ns,
-                                  instrument, request)  # fmt: skip
+        if request is None:
+            raise MalformedMessage(f"order {client_order_id}: the reply carries no state; pass "
+                                   "the request it answers", venue=VENUE)  # fmt: skip
+        return accepted_order(request, venue_order_id, echoed=client_order_id,
+                              ts_created_ns=ts_created_ns)  # fmt: skip
     try:
         order_type = constants.ORDER_TYPES[text_of(body, "orderType", VENUE)]
         time_in_force = constants.TIME_IN_FORCE[text_of(body, "timeInForce", VENUE)]
@@ -301,13 +307,13 @@ def check(response: httpx.Response) -> ExchangeError | None:
     protection; a 5xx means the venue is unavailable and the outcome unknown.
     """
     status = response.status_code
-    payload = _json_or_none(response)
+    payload = json_or_none(response)
     code = payload.get("retCode") if isinstance(payload, Mapping) else None
     coded = isinstance(code, int) and not isinstance(code, bool) and code != constants.OK_CODE
     if status < 400 and not coded:
         return None
     msg = str(payload.get("retMsg") or "") if coded and isinstance(payload, Mapping) else ""
-    retry_after = retry_after_s(response)
+    retry_after = retry_after_s(response.headers)
     if status == 403:
         kind: type[ExchangeError] = RateLimitExceeded
         msg = "the IP rate limit was broken and the IP is banned (usually 30 minutes)"
@@ -317,18 +323,11 @@ def check(response: httpx.Response) -> ExchangeError | None:
         if kind is RateLimitExceeded:
             retry_after = _limit_reset_s(response, payload)
     else:
-        kind = status_error_kind(status)
-    text = redact(msg or response.reason_phrase or "request failed", response,
-                  headers=_SECRET_HEADERS)  # fmt: skip
-    return venue_error(kind, f"{describe(response)}: {text}", venue=VENUE, http_status=status,
+        kind = status_error_class(status)
+    text = scrub(msg or response.reason_phrase or "request failed", response,
+                 headers=_SECRET_HEADERS)  # fmt: skip
+    return venue_error(kind, f"{request_line(response)}: {text}", venue=VENUE, http_status=status,
                        venue_code=code if coded else None, retry_after=retry_after)  # fmt: skip
-
-
-def _json_or_none(response: httpx.Response) -> Any:
-    try:
-        return json.loads(response.content, parse_float=str)
-    except ValueError:
-        return None
 
 
 def _limit_reset_s(response: httpx.Response, payload: Any) -> float | None:
@@ -337,7 +336,7 @@ def _limit_reset_s(response: httpx.Response, payload: Any) -> float | None:
     reset = response.headers.get(constants.LIMIT_RESET_HEADER, "")
     now = payload.get("time") if isinstance(payload, Mapping) else None
     if not reset.isdigit() or not isinstance(now, int):
-        return retry_after_s(response)
+        return retry_after_s(response.headers)
     return max(0.0, (int(reset) - now) / 1000)
 
 
@@ -374,14 +373,17 @@ class BybitExecution:
         self.symbols = symbol_map(VENUE, instruments)
         self.recv_window_ms = recv_window_ms
         self._owns_http = http is None
-        self.http = http or HttpClient(VENUE, base_url, check=check, retry=retry,
-                                       limiter=RateLimiter(tuple(rate_limits)),
-                                       transport=transport)  # fmt: skip
-        self.clock = ServerClock(clock)
-        self.rest = SignedRest(self.http, credentials, self.sign, clock=self.clock,
-                               time_request=HttpRequest(method="GET", path=constants.TIME_PATH),
-                               server_time_ms=parse_server_time,
-                               timestamp_errors=(constants.TIMESTAMP_ERROR_CODE,))  # fmt: skip
+        self.http = venue_http(VENUE, check=check, budgets=rate_limits, http=http,
+                               base_url=base_url, transport=transport, retry=retry)  # fmt: skip
+        self.clock = ServerClock.from_seconds(clock)
+        self.rest = SignedRest(
+            self.http,
+            lambda request: self.sign(request, credentials),
+            clock=self.clock,
+            time_request=HttpRequest(method="GET", path=constants.TIME_PATH),
+            server_time_ms=parse_server_time,
+            is_clock_error=code_in((constants.TIMESTAMP_ERROR_CODE,)),
+        )
 
     def __repr__(self) -> str:
         return (
@@ -410,9 +412,9 @@ class BybitExecution:
         instrument = order.instrument
         return await self.rest.place(
             order_request(order),
-            order.client_order_id,
-            parse=lambda payload: parse_order(result_of(payload), instrument, request=order),
-            find=lambda: self._find(instrument, order.client_order_id),
+            client_order_id=order.client_order_id,
+            lookup=lambda: find_order(self, instrument, order.client_order_id),
+            accept=lambda payload: parse_order(result_of(payload), instrument, request=order),
             is_duplicate=is_duplicate,
         )
 
@@ -420,17 +422,14 @@ class BybitExecution:
         """Cancel, then read the order back (Bybit acknowledges a cancel before it is done,
         so the state returned is the venue's at that moment). An order already finished
         comes back in its final state."""
-        try:
-            await self.rest.signed(cancel_request(instrument, client_order_id))
-        except OrderNotFound as error:
-            return await settle_missing(error, lambda: self._find(instrument, client_order_id))
-        return await self.fetch_order(instrument, client_order_id)
+        return await cancel_and_read(self, self.rest, cancel_request(instrument, client_order_id),
+                                     instrument, client_order_id)  # fmt: skip
 
     async def fetch_order(self, instrument: Instrument, client_order_id: str) -> Order:
         """By ``orderLinkId``: realtime (open and recent), then history."""
         for history in (False, True):
             request = query_request(instrument, client_order_id, history=history)
-            entries, _ = orders_page(result_of(await self.rest.signed(request)))
+            entries, _ = orders_page(result_of(await self.rest.send(request)))
             for entry in entries:
                 if isinstance(entry, Mapping) and entry.get("orderLinkId") == client_order_id:
                     return parse_order(entry, instrument)
@@ -442,38 +441,33 @@ class BybitExecution:
         orders: list[Order] = []
         cursor: str | None = None
         for _ in range(constants.MAX_PAGES):
-            result = result_of(await self.rest.signed(open_orders_request(instrument, cursor)))
+            result = result_of(await self.rest.send(open_orders_request(instrument, cursor)))
             entries, cursor = orders_page(result)
-            orders += parse_open_orders(entries, self.symbols, parse_order, venue=VENUE)
+            orders += orders_on_known_symbols(entries, self.symbols, parse_order, venue=VENUE)
             if not cursor or not entries:
                 return orders
         raise MalformedMessage(f"open orders run past {constants.MAX_PAGES} pages", venue=VENUE)
 
     async def fetch_balances(self) -> list[Balance]:
-        return parse_balances(result_of(await self.rest.signed(balances_request())))
+        return parse_balances(result_of(await self.rest.send(balances_request())))
 
     async def fetch_instruments(self) -> list[Instrument]:
         """The trading spot instruments (providers.parse_instruments); also refreshes the
         symbol map this client reads orders with."""
         request = HttpRequest(method="GET", path=constants.INSTRUMENTS_PATH,
                               params=[("category", constants.SPOT_CATEGORY)])  # fmt: skip
-        instruments = list(parse_instruments(await self.rest.public(request)).instruments)
+        body = await self.rest.send(request, signed=False)
+        instruments = list(parse_instruments(body).instruments)
         self.symbols = SymbolMap.of(VENUE, instruments)
         return instruments
 
     async def fetch_fees(self, instrument: Instrument) -> tuple[float, float]:
-        return parse_fees(result_of(await self.rest.signed(fee_request(instrument))), instrument)
+        return parse_fees(result_of(await self.rest.send(fee_request(instrument))), instrument)
 
     async def aclose(self) -> None:
         """Close the HTTP client if this object made it."""
         if self._owns_http:
             await self.http.aclose()
-
-    async def _find(self, instrument: Instrument, client_order_id: str) -> Order | None:
-        try:
-            return await self.fetch_order(instrument, client_order_id)
-        except OrderNotFound:
-            return None
 
 
 if TYPE_CHECKING:  # mypy proves the class fills the shared contract

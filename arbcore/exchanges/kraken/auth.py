@@ -4,9 +4,10 @@
 where ``uri_path`` starts with ``/0/private``, SHA256 is the raw 32-byte digest and ``post_data``
 is the form-encoded body exactly as sent, ``nonce=...`` included. The public key travels in
 ``API-Key``. Kraken checks no timestamp, only that each key's nonce keeps increasing, so there is
-no clock to synchronise: :class:`IncreasingNonce` hands out nonces that never repeat or go back,
-even when the wall clock steps backwards. Pinned to the documentation's AddOrder example and to
-Kraken Futures' challenge example, which is the same HMAC over an empty path and nonce.
+no clock to synchronise: :class:`~arbcore.exchanges.signing.IncreasingNonce` hands out nonces
+that never repeat or go back, even when the wall clock steps backwards. Pinned to the
+documentation's AddOrder example and to Kraken Futures' challenge example, which is the same HMAC
+over an empty path and nonce.
 """
 
 from __future__ import annotations
@@ -14,41 +15,23 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import hmac
 import time
-from collections.abc import Callable
 from urllib.parse import parse_qsl
+
+import attrs
 
 from arbcore.errors import AuthenticationError
 from arbcore.exchanges.credentials import Credentials
 from arbcore.exchanges.kraken.constants import VENUE
+from arbcore.exchanges.signing import hmac_b64, same_text, with_auth_headers
 from arbcore.net.http import HttpRequest
 
-__all__ = ["AUTH_HEADERS", "IncreasingNonce", "api_sign", "sign", "verify"]
+__all__ = ["AUTH_HEADERS", "api_sign", "sign", "verify"]
 
 KEY_HEADER = "API-Key"
 SIGN_HEADER = "API-Sign"
 AUTH_HEADERS = (KEY_HEADER, SIGN_HEADER)
-_AUTH_LOWER = frozenset(name.lower() for name in AUTH_HEADERS)
 NONCE_PARAM = "nonce"
-
-
-class IncreasingNonce:
-    """Nonces from the wall clock at ``scale`` units per second, strictly increasing.
-
-    Venues that sign with a nonce reject any nonce not above the key's last one; a clock that
-    steps back (NTP) or two requests in one clock tick must still get fresh, larger values.
-    """
-
-    def __init__(self, scale: int = 1000, clock: Callable[[], float] = time.time) -> None:
-        self.scale = scale
-        self._clock = clock
-        self._last = 0
-
-    def __call__(self) -> str:
-        value = max(int(self._clock() * self.scale), self._last + 1)
-        self._last = value
-        return str(value)
 
 
 def _secret_bytes(secret: str) -> bytes:
@@ -64,8 +47,7 @@ def _secret_bytes(secret: str) -> bytes:
 def api_sign(secret: str, uri_path: str, nonce: str, post_data: str) -> str:
     """``API-Sign``: base64 HMAC-SHA512 of ``uri_path + SHA256(nonce + post_data)``."""
     digest = hashlib.sha256((nonce + post_data).encode()).digest()
-    mac = hmac.new(_secret_bytes(secret), uri_path.encode() + digest, hashlib.sha512)
-    return base64.b64encode(mac.digest()).decode()
+    return hmac_b64(_secret_bytes(secret), uri_path.encode() + digest, "sha512")
 
 
 def _without_nonce(body: str) -> str:
@@ -93,15 +75,11 @@ def sign(
     rest = _without_nonce(request.body)
     body = f"{NONCE_PARAM}={nonce}" + (f"&{rest}" if rest else "")
     signature = api_sign(credentials.secret, request.path, nonce, body)
-    kept = tuple((k, v) for k, v in request.headers if k.lower() not in _AUTH_LOWER)
-    return HttpRequest(
-        method=request.method,
-        path=request.path,
-        params=request.params,
-        body=body,
-        headers=(*kept, (KEY_HEADER, credentials.api_key), (SIGN_HEADER, signature)),
-        weight=request.weight,
-        is_order=request.is_order,
+    return with_auth_headers(
+        attrs.evolve(request, body=body),
+        AUTH_HEADERS,
+        (KEY_HEADER, credentials.api_key),
+        (SIGN_HEADER, signature),
     )
 
 
@@ -119,6 +97,6 @@ def verify(request: HttpRequest, credentials: Credentials) -> bool:
         expected = api_sign(credentials.secret, request.path, nonces[0], request.body)
     except AuthenticationError:
         return False
-    return hmac.compare_digest(received, expected) and hmac.compare_digest(
-        request.header(KEY_HEADER) or "", credentials.api_key
+    return same_text(received, expected) and same_text(
+        request.header(KEY_HEADER), credentials.api_key
     )

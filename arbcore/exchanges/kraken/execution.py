@@ -10,32 +10,27 @@ Kraken echoes in every order view and accepts for cancels. Kraken only refuses a
 ``cl_ord_id`` while the first order is open, and QueryOrders cannot search by it, so
 :meth:`KrakenExecution.fetch_order` looks in OpenOrders, then ClosedOrders. A placement whose
 outcome is unknown (a timeout, a 5xx, a throttled reply) is therefore never resent blindly: the
-order is looked up by its id and sent again only when Kraken has none (:func:`place_once`).
-AddOrder's reply names the order but not its fills, so an IOC or market order is read back by its
-txid until final (:func:`settle`): the router takes the reply's fill as the leg's outcome.
+order is looked up by its id and sent again only when Kraken has none
+(:meth:`~arbcore.exchanges.rest.SignedRest.place`). AddOrder's reply names the order but not its
+fills, so an IOC or market order is read back by its txid until final
+(:func:`~arbcore.exchanges.rest.settle`): the router takes the reply's fill as the leg's outcome.
 
 Numbers are read exactly: replies are decoded with JSON numbers kept as their text, prices and
 sizes go through ``to_raw`` at the instrument's decimals, and requests carry the shortest exact
 decimal text (``37500``, ``1.25``), as the documentation's examples do.
-
-The first section holds helpers with nothing Kraken-specific in them; Bitfinex's execution uses
-them too.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
-import attrs
 import httpx
 
 from arbcore.errors import (
@@ -44,19 +39,41 @@ from arbcore.errors import (
     ExchangeNotAvailable,
     InvalidOrder,
     MalformedMessage,
-    NetworkError,
-    OrderNotFound,
     RateLimitExceeded,
 )
 from arbcore.exchanges.credentials import Credentials
 from arbcore.exchanges.kraken import auth, constants
 from arbcore.exchanges.kraken.providers import parse_instruments, unified_asset
+from arbcore.exchanges.replies import (
+    decimal_of,
+    json_or_none,
+    raw_decimal,
+    request_line,
+    status_error,
+    venue_error,
+)
+from arbcore.exchanges.rest import (
+    SignedRest,
+    cancel_and_read,
+    known_order,
+    nonce_signer,
+    settle,
+    venue_http,
+)
+from arbcore.exchanges.signing import IncreasingNonce
 from arbcore.exchanges.symbols import SymbolMap
-from arbcore.exchanges.trading import OrderRequest, VenueTrading, new_client_order_id
+from arbcore.exchanges.trading import (
+    OrderRequest,
+    VenueTrading,
+    accepted_order,
+    decimal_text,
+    new_client_order_id,
+    own_instrument,
+    symbol_map,
+)
 from arbcore.model import Balance, Instrument, Order, OrderSide, OrderStatus, OrderType, TimeInForce
 from arbcore.net.http import HttpClient, HttpRequest
-from arbcore.net.ratelimit import BudgetSpec, RateLimiter
-from arbcore_ext.fixedpoint import to_raw, to_text
+from arbcore.net.ratelimit import BudgetSpec
 
 __all__ = [
     "KrakenExecution",
@@ -79,220 +96,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 VENUE = constants.VENUE
-
-# --- venue-neutral helpers (Bitfinex imports these; candidates for exchanges/trading.py) ---------
-
-
-def decode_json(response: httpx.Response) -> Any:
-    """The reply's JSON with every non-integer number kept as its text (exact), None if not JSON."""
-    try:
-        return json.loads(response.content, parse_float=str)
-    except ValueError:
-        return None
-
-
-def plain_text(raw: int, decimals: int) -> str:
-    """The shortest exact decimal text of a raw value: ``(375000000, 8)`` -> ``"3.75"``."""
-    text = to_text(raw, decimals)
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def raw_value(value: object, decimals: int, what: str, *, allow_negative: bool = False) -> int:
-    """A reply's decimal (text, or a JSON integer) as a raw int at ``decimals``, exactly."""
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise MalformedMessage(f"{what} must be a decimal, was {value!r}")
-    try:
-        return to_raw(str(value), decimals, allow_negative=allow_negative)
-    except ValueError as exc:
-        raise MalformedMessage(f"{what} {value!r}: {exc}") from exc
-
-
-def instrument_map(venue: str, instruments: SymbolMap | Iterable[Instrument]) -> SymbolMap:
-    """The venue's instruments by native symbol, from a SymbolMap or any list of instruments."""
-    if isinstance(instruments, SymbolMap):
-        return instruments
-    return SymbolMap.of(venue, instruments)
-
-
-def build_client(
-    venue: str,
-    *,
-    check: Callable[[httpx.Response], ExchangeError | None],
-    limits: Sequence[BudgetSpec],
-    http: HttpClient | None,
-    base_url: str | None,
-    transport: httpx.AsyncBaseTransport | None,
-) -> HttpClient:
-    """The given HttpClient, or one for ``base_url`` with the venue's check and rate budgets."""
-    if http is not None:
-        return http
-    if not base_url:
-        raise ValueError(f"{venue}: pass an HttpClient or a base_url")
-    limiter = RateLimiter(tuple(limits))
-    return HttpClient(venue, base_url, check=check, limiter=limiter, transport=transport)
-
-
-def where(response: httpx.Response) -> str:
-    """``POST /path`` of the request a reply answers: never the query string (it may be signed)."""
-    try:
-        request = response.request
-    except RuntimeError:  # a Response built without its request (tests, the simulator)
-        return "the request"
-    return f"{request.method} {request.url.path}"
-
-
-def received_request(request: httpx.Request) -> HttpRequest:
-    """An httpx request as the HttpRequest it was sent from: what ``auth.verify`` checks."""
-    return HttpRequest(
-        method=request.method,
-        path=request.url.path,
-        params=parse_qsl(request.url.query.decode(), keep_blank_values=True),
-        body=request.content.decode(),
-        headers=list(request.headers.items()),
-    )
-
-
-def retry_after(response: httpx.Response) -> float | None:
-    """The reply's ``Retry-After`` in seconds, when it carries a number."""
-    value = response.headers.get("retry-after")
-    try:
-        return None if value is None else max(0.0, float(value))
-    except ValueError:
-        return None
-
-
-def status_error(response: httpx.Response, venue: str) -> ExchangeError | None:
-    """What an HTTP status alone says (429, 5xx, 401/403, other 4xx); None for 1xx-3xx."""
-    status = response.status_code
-    if status < 400:
-        return None
-    if status == 429:
-        return RateLimitExceeded(
-            f"{where(response)} was throttled; slow down", venue=venue, http_status=status,
-            retry_after=retry_after(response),
-        )  # fmt: skip
-    if status >= 500:
-        return ExchangeNotAvailable(
-            f"{where(response)}: the venue is unavailable; retry later", venue=venue,
-            http_status=status,
-        )  # fmt: skip
-    if status in (401, 403):
-        return AuthenticationError(
-            f"{where(response)} was refused; check the API key and its permissions", venue=venue,
-            http_status=status,
-        )  # fmt: skip
-    return ExchangeError(f"{where(response)} was refused", venue=venue, http_status=status)
-
-
-class ResendRequested(Exception):
-    """A placement was about to be sent again while its first outcome is unknown."""
-
-
-def first_attempt_only(
-    sign: Callable[[HttpRequest], HttpRequest],
-) -> Callable[[HttpRequest], HttpRequest]:
-    """A signer that refuses the HttpClient's second attempt, so the order is looked up first.
-
-    HttpClient re-signs before each retry; raising here (not an ExchangeError) ends ``send``.
-    """
-    signed = False
-
-    def once(request: HttpRequest) -> HttpRequest:
-        nonlocal signed
-        if signed:
-            raise ResendRequested
-        signed = True
-        return sign(request)
-
-    return once
-
-
-async def place_once(
-    *,
-    send: Callable[[], Awaitable[Any]],
-    lookup: Callable[[], Awaitable[Order | None]],
-    accept: Callable[[Any], Order],
-    attempts: int,
-    venue: str,
-    client_order_id: str,
-) -> Order:
-    """Place an order at most once, however often the network fails.
-
-    Venues deduplicate a client order id only while the first order is open (Kraken) or not at
-    all (Bitfinex), so an attempt whose outcome is unknown (timeout, 5xx, throttled) is never
-    simply resent: the order is looked up by its client id and sent again, with the same id,
-    only when the venue has no such order. A refusal of a resend (the id already in use) also
-    defers to the lookup.
-    """
-    for attempt in range(max(1, attempts)):
-        try:
-            body = await send()
-        except (ResendRequested, NetworkError):
-            found = await lookup()
-            if found is not None:
-                return found
-            logger.info("%s: no order %s after an unanswered placement; sending it again",
-                        venue, client_order_id)  # fmt: skip
-            continue
-        except ExchangeError:
-            if attempt == 0:
-                raise
-            found = await lookup()
-            if found is None:
-                raise
-            return found
-        return accept(body)
-    raise NetworkError(
-        f"placement of {client_order_id} went unanswered {max(1, attempts)} times and the venue "
-        "has no such order: nothing was placed; send it again later",
-        venue=venue,
-    )
-
-
-#: How often, and how far apart, an IOC or market order is read back until it is final.
-SETTLE_READS = 3
-SETTLE_WAIT_S = 0.05
-
-
-def is_immediate(order: OrderRequest) -> bool:
-    """IOC and market orders end at once: their reply must say what filled."""
-    return order.type is OrderType.MARKET or order.time_in_force is TimeInForce.IOC
-
-
-async def settle(
-    request: OrderRequest,
-    placed: Order,
-    read: Callable[[], Awaitable[Order | None]],
-    *,
-    sleep: Callable[[float], Awaitable[None]],
-    reads: int = SETTLE_READS,
-    wait_s: float = SETTLE_WAIT_S,
-) -> Order:
-    """An IOC or market order read back until final, so the caller (the router) sees its fill.
-
-    Like the shadow venue, an immediate order whose rest was canceled ends EXPIRED (with its
-    fill). A read that fails leaves the last known state (logged): the order exists either way.
-    Resting orders are returned as placed.
-    """
-    if not is_immediate(request):
-        return placed
-    current = placed
-    for attempt in range(reads):
-        if current.status.is_final:
-            break
-        if attempt:
-            await sleep(wait_s)
-        try:
-            found = await read()
-        except ExchangeError as error:
-            logger.warning("%s: could not read back order %s: %s", placed.venue,
-                           placed.client_order_id, error)  # fmt: skip
-            break
-        if found is not None:
-            current = attrs.evolve(found, client_order_id=request.client_order_id)
-    if current.status is OrderStatus.CANCELED:
-        current = attrs.evolve(current, status=OrderStatus.EXPIRED)
-    return current
 
 
 # --- Kraken requests ------------------------------------------------------------------------------
@@ -347,22 +150,20 @@ def order_request(order: OrderRequest) -> HttpRequest:
     then ``cl_ord_id``, ``timeinforce`` (only IOC: GTC is the default) and ``oflags=post``.
     AddOrder does not spend the REST call counter (weight 0); it spends the order budget.
     """
-    instrument = order.instrument
-    if instrument.venue != VENUE:
-        raise InvalidOrder(f"{order.symbol} is a {instrument.venue} instrument", venue=VENUE)
+    instrument = own_instrument(order.instrument, VENUE)
     params = [("ordertype", "limit" if order.type is OrderType.LIMIT else "market"),
               ("pair", pair_name(instrument))]  # fmt: skip
     if order.type is OrderType.LIMIT:
         if order.price_raw is None or order.price_raw <= 0:
             raise InvalidOrder(f"{order.symbol}: a limit order needs a positive price", venue=VENUE)
-        params.append(("price", plain_text(order.price_raw, instrument.price_decimals)))
+        params.append(("price", decimal_text(order.price_raw, instrument.price_decimals)))
     elif order.time_in_force is TimeInForce.POST_ONLY:
         raise InvalidOrder(f"{order.symbol}: a market order cannot be post-only", venue=VENUE)
     if order.size_raw <= 0:
         raise InvalidOrder(f"{order.symbol}: size must be positive", venue=VENUE)
     params += [
         ("type", order.side.value),
-        ("volume", plain_text(order.size_raw, instrument.size_decimals)),
+        ("volume", decimal_text(order.size_raw, instrument.size_decimals)),
         ("cl_ord_id", check_client_order_id(order.client_order_id)),
     ]
     if order.type is OrderType.LIMIT and order.time_in_force is TimeInForce.IOC:
@@ -474,11 +275,11 @@ def parse_order(
                                venue=VENUE)  # fmt: skip
     if descr["type"] not in ("buy", "sell"):
         raise MalformedMessage(f"order side {descr['type']!r} is neither buy nor sell", venue=VENUE)
-    size = raw_value(entry.get("vol"), instrument.size_decimals, "vol")
-    filled = raw_value(entry.get("vol_exec", "0"), instrument.size_decimals, "vol_exec")
+    size = raw_decimal(entry.get("vol"), instrument.size_decimals, "vol", VENUE)
+    filled = raw_decimal(entry.get("vol_exec", "0"), instrument.size_decimals, "vol_exec", VENUE)
     price = 0
     if order_type is OrderType.LIMIT:
-        price = raw_value(descr.get("price"), instrument.price_decimals, "price")
+        price = raw_decimal(descr.get("price"), instrument.price_decimals, "price", VENUE)
     state = entry.get("status")
     if not isinstance(state, str):
         raise MalformedMessage("order entry has no status", venue=VENUE)
@@ -498,7 +299,7 @@ def parse_order(
         status=order_status(state, size, filled),
         filled_raw=filled,
         venue_order_id=txid,
-        ts_created_ns=raw_value(opened, 9, "opentm") if opened is not None else 0,
+        ts_created_ns=raw_decimal(opened, 9, "opentm", VENUE) if opened is not None else 0,
         filled_quote=float(_decimal(cost, "cost")) if cost is not None else 0.0,
     )
 
@@ -532,18 +333,7 @@ def parse_ack(body: Any, order: OrderRequest) -> Order:
     txids = result.get("txid") if isinstance(result, Mapping) else None
     if not isinstance(txids, list) or not txids or not isinstance(txids[0], str):
         raise MalformedMessage("AddOrder reply has no txid", venue=VENUE)
-    return Order(
-        venue=VENUE,
-        symbol=order.symbol,
-        client_order_id=order.client_order_id,
-        side=order.side,
-        type=order.type,
-        price_raw=order.price_raw or 0,
-        size_raw=order.size_raw,
-        time_in_force=order.time_in_force,
-        status=OrderStatus.OPEN,
-        venue_order_id=txids[0],
-    )
+    return accepted_order(order, txids[0])
 
 
 def unified_code(code: str) -> str:
@@ -552,12 +342,7 @@ def unified_code(code: str) -> str:
 
 
 def _decimal(value: object, what: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise MalformedMessage(f"{what} must be a decimal, was {value!r}", venue=VENUE)
-    try:
-        return Decimal(value)
-    except InvalidOperation as exc:
-        raise MalformedMessage(f"{what} {value!r} is not a decimal", venue=VENUE) from exc
+    return decimal_of(value, what, VENUE)
 
 
 def parse_balances(body: Any) -> list[Balance]:
@@ -641,16 +426,14 @@ def _retry_after(text: str, now_s: float) -> float:
     return constants.REST_RATE_LIMIT_RETRY_S
 
 
-def venue_error(errors: Sequence[str], http_status: int | None, *, now_s: float) -> ExchangeError:
+def _refusal(errors: Sequence[str], http_status: int | None, *, now_s: float) -> ExchangeError:
     """The ExchangeError for Kraken's error strings (the first one decides the class)."""
     text = errors[0]
     cls = _error_class(text)
     hint = _HINTS.get(cls)
     message = "; ".join(errors) + (f"; {hint}" if hint else "")
-    if cls is RateLimitExceeded:
-        return RateLimitExceeded(message, venue=VENUE, http_status=http_status, venue_code=text,
-                                 retry_after=_retry_after(text, now_s))  # fmt: skip
-    return cls(message, venue=VENUE, http_status=http_status, venue_code=text)
+    return venue_error(cls, message, venue=VENUE, http_status=http_status, venue_code=text,
+                       retry_after=_retry_after(text, now_s))  # fmt: skip
 
 
 def check(response: httpx.Response, *, now_s: float | None = None) -> ExchangeError | None:
@@ -660,19 +443,22 @@ def check(response: httpx.Response, *, now_s: float | None = None) -> ExchangeEr
     ``W`` are warnings beside a result and do not fail the call. Without that envelope the HTTP
     status decides (Cloudflare's 5xx and 429 pages are HTML).
     """
-    body = decode_json(response)
+    body = json_or_none(response)
     errors = body.get("error") if isinstance(body, Mapping) else None
     if isinstance(errors, list):
         failures = [str(error) for error in errors if not str(error).startswith("W")]
         if failures:
-            return venue_error(failures, response.status_code,
+            return _refusal(failures, response.status_code,
                                now_s=time.time() if now_s is None else now_s)  # fmt: skip
     generic = status_error(response, VENUE)
     if generic is not None:
         return generic
     if not isinstance(body, Mapping) or "result" not in body:
-        return ExchangeError(f"{where(response)}: the reply is not Kraken's error/result envelope",
-                             venue=VENUE, http_status=response.status_code)  # fmt: skip
+        return ExchangeError(
+            f"{request_line(response)}: the reply is not Kraken's error/result envelope",
+            venue=VENUE,
+            http_status=response.status_code,
+        )
     return None
 
 
@@ -682,7 +468,7 @@ def check(response: httpx.Response, *, now_s: float | None = None) -> ExchangeEr
 class KrakenExecution:
     """Kraken spot trading over an HttpClient: the pure functions above, composed.
 
-    Nonces come from one :class:`~arbcore.exchanges.kraken.auth.IncreasingNonce` per instance;
+    Nonces come from one :class:`~arbcore.exchanges.signing.IncreasingNonce` per instance;
     several processes on one API key need Kraken's nonce window (a key setting), or their
     interleaved nonces are refused (``EAPI:Invalid nonce``).
     """
@@ -701,12 +487,12 @@ class KrakenExecution:
         nonce: Callable[[], str] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._credentials = credentials
-        self._nonce = nonce or auth.IncreasingNonce(constants.NONCE_SCALE)
+        self._nonce = nonce or IncreasingNonce(constants.NONCE_SCALE)
         self._sleep = sleep
-        self._set_instruments(instrument_map(VENUE, instruments))
-        self.http = build_client(VENUE, check=check, limits=limits, http=http, base_url=base_url,
-                                 transport=transport)  # fmt: skip
+        self._set_instruments(symbol_map(VENUE, instruments))
+        self.http = venue_http(VENUE, check=check, budgets=limits, http=http, base_url=base_url,
+                               transport=transport)  # fmt: skip
+        self.rest = SignedRest(self.http, nonce_signer(auth.sign, credentials, self._nonce))
 
     def __repr__(self) -> str:
         return f"KrakenExecution(instruments={len(self.symbols)})"
@@ -730,32 +516,16 @@ class KrakenExecution:
     ) -> HttpRequest:
         return auth.sign(request, credentials, timestamp_ms=timestamp_ms, nonce=nonce)
 
-    def _signed(self, request: HttpRequest) -> HttpRequest:
-        return auth.sign(request, self._credentials, nonce=self._nonce())
-
-    async def _call(self, request: HttpRequest) -> Any:
-        response = await self.http.send(request, self._signed)
-        return decode_json(response)
-
     async def place_order(self, order: OrderRequest) -> Order:
-        """AddOrder at most once (:func:`place_once`): an unanswered attempt is looked up first.
-
-        AddOrder's reply names the order but not its fills, so an IOC or market order is read
-        back (QueryOrders) until final (:func:`settle`): the router needs what filled.
+        """AddOrder at most once (``SignedRest.place``): an unanswered attempt is looked up
+        first. AddOrder's reply names the order but not its fills, so an IOC or market order is
+        read back (QueryOrders) until final (``settle``): the router needs what filled.
         """
-        request = order_request(order)
-
-        async def send() -> Any:
-            response = await self.http.send(request, first_attempt_only(self._signed))
-            return decode_json(response)
-
-        placed = await place_once(
-            send=send,
+        placed = await self.rest.place(
+            order_request(order),
+            client_order_id=order.client_order_id,
             lookup=lambda: self._find(order.instrument, order.client_order_id),
             accept=lambda body: parse_ack(body, order),
-            attempts=self.http.retry.attempts,
-            venue=VENUE,
-            client_order_id=order.client_order_id,
         )
         return await settle(order, placed, lambda: self._by_txid(order.instrument, placed),
                             sleep=self._sleep)  # fmt: skip
@@ -764,7 +534,7 @@ class KrakenExecution:
         """The order by Kraken's id (QueryOrders: one call, where cl_ord_id needs two)."""
         if placed.venue_order_id is None:
             return None
-        result = result_of(await self._call(query_orders_request(placed.venue_order_id)),
+        result = result_of(await self.rest.send(query_orders_request(placed.venue_order_id)),
                            "QueryOrders")  # fmt: skip
         entry = result.get(placed.venue_order_id) if isinstance(result, Mapping) else None
         if not isinstance(entry, Mapping):
@@ -775,7 +545,7 @@ class KrakenExecution:
         """The order with that ``cl_ord_id``: open ones first, then closed ones."""
         for request, key in ((open_orders_request(client_order_id), "open"),
                              (closed_orders_request(client_order_id), "closed")):  # fmt: skip
-            result = result_of(await self._call(request), request.path)
+            result = result_of(await self.rest.send(request), request.path)
             orders = result.get(key) if isinstance(result, Mapping) else None
             if not isinstance(orders, Mapping):
                 raise MalformedMessage(f"{request.path} reply has no {key} orders", venue=VENUE)
@@ -786,21 +556,14 @@ class KrakenExecution:
 
     async def cancel_order(self, instrument: Instrument, client_order_id: str) -> Order:
         """Cancel, then read the order back; an order that is already closed is returned as is."""
-        with contextlib.suppress(OrderNotFound):  # filled or canceled already: the lookup says
-            await self._call(cancel_request(client_order_id))
-        order = await self._find(instrument, client_order_id)
-        if order is None:
-            raise OrderNotFound(f"no order with client order id {client_order_id!r}", venue=VENUE)
-        return order
+        return await cancel_and_read(self, self.rest, cancel_request(client_order_id), instrument,
+                                     client_order_id)  # fmt: skip
 
     async def fetch_order(self, instrument: Instrument, client_order_id: str) -> Order:
-        order = await self._find(instrument, client_order_id)
-        if order is None:
-            raise OrderNotFound(f"no order with client order id {client_order_id!r}", venue=VENUE)
-        return order
+        return known_order(await self._find(instrument, client_order_id), client_order_id, VENUE)
 
     async def fetch_open_orders(self, instrument: Instrument | None = None) -> list[Order]:
-        result = result_of(await self._call(open_orders_request()), "OpenOrders")
+        result = result_of(await self.rest.send(open_orders_request()), "OpenOrders")
         orders = parse_orders(result.get("open") if isinstance(result, Mapping) else None,
                               self._by_pair)  # fmt: skip
         if instrument is None:
@@ -808,18 +571,18 @@ class KrakenExecution:
         return [order for order in orders if order.symbol == instrument.symbol]
 
     async def fetch_balances(self) -> list[Balance]:
-        return parse_balances(await self._call(balances_request()))
+        return parse_balances(await self.rest.send(balances_request()))
 
     async def fetch_instruments(self) -> list[Instrument]:
         """AssetPairs through providers.parse_instruments; the execution then trades those."""
-        response = await self.http.send(instruments_request())
         # plain json: the fee tables' percentages are JSON numbers the provider reads as such
-        instruments = list(parse_instruments(response.json()).instruments)
+        body = await self.rest.send(instruments_request(), signed=False, exact=False)
+        instruments = list(parse_instruments(body).instruments)
         self._set_instruments(SymbolMap.of(VENUE, instruments))
         return instruments
 
     async def fetch_fees(self, instrument: Instrument) -> tuple[float, float]:
-        return parse_fees(await self._call(fees_request(instrument)), instrument)
+        return parse_fees(await self.rest.send(fees_request(instrument)), instrument)
 
 
 if TYPE_CHECKING:

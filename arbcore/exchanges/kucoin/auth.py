@@ -6,7 +6,7 @@ URL-encoded ("the URL must use the content that has not been URL-encoded"). Keys
 and 3 send ``KC-API-PASSPHRASE = Base64(HMAC-SHA256(secret, passphrase))`` and say their version
 in ``KC-API-KEY-VERSION``.
 
-The HMAC and the prehash layout are OKX's too: they live once, in :mod:`arbcore.exchanges.okx.auth`.
+The HMAC and the prehash layout are OKX's too: they live once, in :mod:`arbcore.exchanges.signing`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import time
 from arbcore.errors import ConfigError
 from arbcore.exchanges.credentials import Credentials, env_names
 from arbcore.exchanges.kucoin.constants import KEY_VERSION, VENUE
-from arbcore.exchanges.okx.auth import hmac_b64, prehash, same_text
+from arbcore.exchanges.signing import hmac_b64, prehash, same_text, with_auth_headers
 from arbcore.net.http import HttpRequest
 
 __all__ = ["AUTH_HEADERS", "raw_target", "sign", "signed_passphrase", "verify"]
@@ -64,22 +64,14 @@ def sign(
     del nonce
     stamp = str(time.time_ns() // 1_000_000 if timestamp_ms is None else timestamp_ms)
     passphrase = signed_passphrase(credentials, key_version)
-    kept = tuple((k, v) for k, v in request.headers if k.upper() not in AUTH_HEADERS)
-    return HttpRequest(
-        method=request.method,
-        path=request.path,
-        params=request.params,
-        body=request.body,
-        headers=(
-            *kept,
-            (KEY_HEADER, credentials.api_key),
-            (SIGN_HEADER, _signature(credentials.secret, stamp, request)),
-            (TIMESTAMP_HEADER, stamp),
-            (PASSPHRASE_HEADER, passphrase),
-            (VERSION_HEADER, key_version),
-        ),
-        weight=request.weight,
-        is_order=request.is_order,
+    return with_auth_headers(
+        request,
+        AUTH_HEADERS,
+        (KEY_HEADER, credentials.api_key),
+        (SIGN_HEADER, _signature(credentials.secret, stamp, request)),
+        (TIMESTAMP_HEADER, stamp),
+        (PASSPHRASE_HEADER, passphrase),
+        (VERSION_HEADER, key_version),
     )
 
 

@@ -8,8 +8,8 @@ read exactly, never as floats.
 
 Like OKX, KuCoin refuses a repeated clientOid only while the first order is active, so a
 placement whose outcome is unknown is looked up by clientOid before it is sent again. The
-plumbing for that (signing at server time, clock resync, the reconciled placement) is shared
-with OKX and lives once, in :mod:`arbcore.exchanges.okx.execution`.
+plumbing for that (signing at server time, clock resync, placement at most once) is every
+venue's and lives once, in :mod:`arbcore.exchanges.rest`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from arbcore.errors import ExchangeError, InvalidOrder, MalformedMessage, OrderNotFound
+from arbcore.errors import ExchangeError, InvalidOrder, MalformedMessage
 from arbcore.exchanges.credentials import Credentials
 from arbcore.exchanges.kucoin import auth
 from arbcore.exchanges.kucoin.constants import (
@@ -56,25 +56,36 @@ from arbcore.exchanges.kucoin.constants import (
     WEIGHT_TRADE_FEES,
 )
 from arbcore.exchanges.kucoin.providers import parse_instruments
-from arbcore.exchanges.okx.execution import (
+from arbcore.exchanges.replies import (
+    amount_of,
+    code_in,
+    json_or_none,
+    list_of,
+    mapping_of,
+    raw_decimal,
+    retry_after_s,
+    status_error,
+    status_error_class,
+    text_of,
+    venue_error,
+)
+from arbcore.exchanges.rest import (
     JSON_CONTENT,
     ServerClock,
     SignedRest,
+    cancel_and_read,
     compact_json,
-    decode_body,
-    exact_raw,
-    list_of,
-    mapping_of,
-    place_reconciled,
-    status_class,
-    symbol_map,
-    text_of,
-    venue_error,
+    find_order,
     venue_http,
-    wire_decimal,
 )
 from arbcore.exchanges.symbols import SymbolMap
-from arbcore.exchanges.trading import OrderRequest
+from arbcore.exchanges.trading import (
+    OrderRequest,
+    accepted_order,
+    decimal_text,
+    own_instrument,
+    symbol_map,
+)
 from arbcore.model import (
     Balance,
     Instrument,
@@ -112,33 +123,26 @@ _CLIENT_ID_EXTRA = frozenset("_-")
 
 def check(response: httpx.Response) -> ExchangeError | None:
     """KuCoin's verdict on a reply: None for ``code`` 200000, else the matching ExchangeError."""
-    body = decode_body(response)
+    body = json_or_none(response)
     status = response.status_code
     if not isinstance(body, Mapping) or "code" not in body:
         if status < 400:
             return ExchangeError(
                 "the reply is not a KuCoin JSON envelope", venue=VENUE, http_status=status
             )
-        return venue_error(
-            status_class(status),
-            f"HTTP {status} without a KuCoin error body",
-            venue=VENUE,
-            response=response,
-            code=None,
-            retry_after_default=_reset_wait(response, None),
-        )
+        return status_error(response, VENUE, retry_after_default=_reset_wait(response, None))
     code = str(body["code"])
     if code == OK_CODE:
         return None
     message = str(body.get("msg") or "request refused")
-    cls = _error_class(code, message) or status_class(status)
+    cls = _error_class(code, message) or status_error_class(status)
     return venue_error(
         cls,
         message,
         venue=VENUE,
-        response=response,
-        code=code,
-        retry_after_default=_reset_wait(response, code),
+        http_status=status,
+        venue_code=code,
+        retry_after=retry_after_s(response.headers, _reset_wait(response, code)),
     )
 
 
@@ -183,9 +187,7 @@ def _client_id(client_order_id: str) -> str:
 
 
 def _own(instrument: Instrument) -> Instrument:
-    if instrument.venue != VENUE:
-        raise InvalidOrder(f"{instrument.symbol} is a {instrument.venue} instrument", venue=VENUE)
-    return instrument
+    return own_instrument(instrument, VENUE)
 
 
 def order_request(order: OrderRequest) -> HttpRequest:
@@ -203,8 +205,8 @@ def order_request(order: OrderRequest) -> HttpRequest:
     if order.type is OrderType.LIMIT:
         if order.price_raw is None:
             raise InvalidOrder(f"{instrument.symbol}: a limit order needs a price", venue=VENUE)
-        fields["price"] = wire_decimal(order.price_raw, instrument.price_decimals)
-    fields["size"] = wire_decimal(order.size_raw, instrument.size_decimals)
+        fields["price"] = decimal_text(order.price_raw, instrument.price_decimals)
+    fields["size"] = decimal_text(order.size_raw, instrument.size_decimals)
     fields["clientOid"] = _client_id(order.client_order_id)
     if order.type is OrderType.LIMIT and order.time_in_force is TimeInForce.IOC:
         fields["timeInForce"] = "IOC"
@@ -296,24 +298,8 @@ def parse_ack(body: Any, order: OrderRequest) -> Order:
     Acceptance is not execution: an IOC or market order may already be done; fetch_order tells.
     """
     data = mapping_of(_data(body, "placement reply"), "placement data", VENUE)
-    echoed = text_of(data, "clientOid", VENUE, required=False)
-    if echoed != order.client_order_id:
-        raise MalformedMessage(
-            f"placement reply names clientOid {echoed!r}, not {order.client_order_id!r}",
-            venue=VENUE,
-        )
-    return Order(
-        venue=VENUE,
-        symbol=order.symbol,
-        client_order_id=order.client_order_id,
-        side=order.side,
-        type=order.type,
-        price_raw=order.price_raw or 0,
-        size_raw=order.size_raw,
-        time_in_force=order.time_in_force,
-        status=OrderStatus.OPEN,
-        venue_order_id=text_of(data, "orderId", VENUE),
-    )
+    return accepted_order(order, text_of(data, "orderId", VENUE),
+                          echoed=text_of(data, "clientOid", VENUE, required=False))  # fmt: skip
 
 
 def parse_order(body: Any, instrument: Instrument) -> Order:
@@ -346,8 +332,9 @@ def order_from_entry(entry: Mapping[str, Any], instrument: Instrument) -> Order:
         raise MalformedMessage(f"field 'active' must be true or false, was {active!r}", venue=VENUE)
     order_type = OrderType(kind)
     size_decimals = instrument.size_decimals
-    filled = exact_raw(text_of(entry, "dealSize", VENUE), size_decimals, "dealSize", VENUE)
-    size = exact_raw(text_of(entry, "size", VENUE, required=False), size_decimals, "size", VENUE)
+    filled = raw_decimal(text_of(entry, "dealSize", VENUE), size_decimals, "dealSize", VENUE)
+    size = raw_decimal(text_of(entry, "size", VENUE, required=False), size_decimals, "size",
+                       VENUE, empty_is_zero=True)  # fmt: skip
     if order_type is OrderType.MARKET and size == 0:
         size = filled
     created = entry.get("createdAt")
@@ -357,11 +344,12 @@ def order_from_entry(entry: Mapping[str, Any], instrument: Instrument) -> Order:
         client_order_id=text_of(entry, "clientOid", VENUE, required=False),
         side=OrderSide(side),
         type=order_type,
-        price_raw=exact_raw(
+        price_raw=raw_decimal(
             text_of(entry, "price", VENUE, required=False),
             instrument.price_decimals,
             "price",
             VENUE,
+            empty_is_zero=True,
         ),
         size_raw=size,
         time_in_force=_time_in_force(entry, order_type),
@@ -397,19 +385,11 @@ def parse_balances(body: Any) -> list[Balance]:
             Balance(
                 venue=VENUE,
                 asset=text_of(entry, "currency", VENUE),
-                free=_amount(entry, "available"),
-                locked=_amount(entry, "holds"),
+                free=amount_of(entry, "available", VENUE),
+                locked=amount_of(entry, "holds", VENUE),
             )
         )
     return balances
-
-
-def _amount(entry: Mapping[str, Any], key: str) -> float:
-    text = text_of(entry, key, VENUE, required=False)
-    try:
-        return float(text) if text else 0.0
-    except ValueError as exc:
-        raise MalformedMessage(f"{key} {text!r} is not a number", venue=VENUE) from exc
 
 
 def parse_fees(body: Any, native_symbol: str | None = None) -> tuple[float, float]:
@@ -423,7 +403,7 @@ def parse_fees(body: Any, native_symbol: str | None = None) -> tuple[float, floa
             raise MalformedMessage(f"fee reply has no entry for {native_symbol}", venue=VENUE)
         data = matching[0]
     entry = mapping_of(data, "fee data", VENUE)
-    return _amount(entry, "makerFeeRate"), _amount(entry, "takerFeeRate")
+    return amount_of(entry, "makerFeeRate", VENUE), amount_of(entry, "takerFeeRate", VENUE)
 
 
 def parse_server_time(body: Any) -> int:
@@ -464,23 +444,16 @@ class KuCoinExecution:
         self._credentials = credentials
         self.key_version = key_version
         self.symbols = symbol_map(VENUE, instruments)
-        self.http = venue_http(
-            VENUE,
-            http=http,
-            base_url=base_url,
-            transport=transport,
-            check=check,
-            budgets=RATE_LIMITS,
-        )
+        self.http = venue_http(VENUE, check=check, budgets=RATE_LIMITS, http=http,
+                               base_url=base_url, transport=transport)  # fmt: skip
         self.clock = ServerClock(clock_ms)
         self.rest = SignedRest(
-            venue=VENUE,
-            http=self.http,
-            sign=self._sign_at,
+            self.http,
+            lambda request: self._sign_at(request, self.clock.now_ms()),
             clock=self.clock,
             time_request=time_request(),
-            parse_time=parse_server_time,
-            skew_codes=CLOCK_SKEW_CODES,
+            server_time_ms=parse_server_time,
+            is_clock_error=code_in(CLOCK_SKEW_CODES),
         )
 
     def __repr__(self) -> str:
@@ -514,23 +487,13 @@ class KuCoinExecution:
         await self.rest.aclose()
 
     async def place_order(self, order: OrderRequest) -> Order:
-        request = order_request(order)
-        instrument, client_order_id = order.instrument, order.client_order_id
-        return await place_reconciled(
-            send=lambda: self.rest.send(request, once=True),
-            lookup=lambda: self._find(instrument, client_order_id),
+        return await self.rest.place(
+            order_request(order),
+            client_order_id=order.client_order_id,
+            lookup=lambda: find_order(self, order.instrument, order.client_order_id),
             accept=lambda body: parse_ack(body, order),
             is_duplicate=is_duplicate,
-            attempts=self.http.retry.attempts,
-            venue=VENUE,
-            client_order_id=client_order_id,
         )
-
-    async def _find(self, instrument: Instrument, client_order_id: str) -> Order | None:
-        try:
-            return await self.fetch_order(instrument, client_order_id)
-        except OrderNotFound:
-            return None
 
     async def cancel_order(self, instrument: Instrument, client_order_id: str) -> Order:
         """Cancel, then read the order back: HF cancels are processed asynchronously.
@@ -538,14 +501,8 @@ class KuCoinExecution:
         An order already filled or canceled ("not exist or not allow to cancel") is returned as
         it is, not as an error.
         """
-        try:
-            await self.rest.send(cancel_request(instrument, client_order_id))
-        except OrderNotFound:
-            order = await self.fetch_order(instrument, client_order_id)
-            if not order.status.is_final:
-                raise
-            return order
-        return await self.fetch_order(instrument, client_order_id)
+        return await cancel_and_read(self, self.rest, cancel_request(instrument, client_order_id),
+                                     instrument, client_order_id)  # fmt: skip
 
     async def fetch_order(self, instrument: Instrument, client_order_id: str) -> Order:
         body = await self.rest.send(order_lookup_request(instrument, client_order_id))

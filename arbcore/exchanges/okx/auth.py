@@ -3,32 +3,25 @@
 ``OK-ACCESS-SIGN = Base64(HMAC-SHA256(secret, timestamp + METHOD + requestPath + body))``, where
 requestPath carries the query string exactly as sent and the timestamp is the
 ``OK-ACCESS-TIMESTAMP`` header: ISO 8601 UTC with milliseconds (``2020-12-08T09:08:57.715Z``).
-The passphrase travels in plain text (``OK-ACCESS-PASSPHRASE``).
-
-:func:`hmac_b64` and :func:`prehash` are the primitives KuCoin's signing shares (its scheme
-differs only in the timestamp's form and the signed passphrase).
+The passphrase travels in plain text (``OK-ACCESS-PASSPHRASE``). The HMAC, the ``prehash`` layout
+(KuCoin signs the same one) and the comparison are :mod:`arbcore.exchanges.signing`'s.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import time
 
 from arbcore.errors import ConfigError
 from arbcore.exchanges.credentials import Credentials, env_names
 from arbcore.exchanges.okx.constants import VENUE
+from arbcore.exchanges.signing import hmac_b64, prehash, same_text, with_auth_headers
 from arbcore.net.http import HttpRequest
 
 __all__ = [
     "AUTH_HEADERS",
-    "hmac_b64",
     "iso_timestamp",
     "login_args",
     "passphrase_of",
-    "prehash",
-    "same_text",
     "sign",
     "verify",
 ]
@@ -42,18 +35,6 @@ AUTH_HEADERS = (KEY_HEADER, SIGN_HEADER, TIMESTAMP_HEADER, PASSPHRASE_HEADER)
 #: The WebSocket login signs this fixed request (timestamp in seconds): #overview-websocket-login.
 LOGIN_METHOD = "GET"
 LOGIN_PATH = "/users/self/verify"
-
-
-def hmac_b64(secret: str, message: str) -> str:
-    """Base64 of HMAC-SHA256(secret, message), both UTF-8: the one primitive OKX and KuCoin use."""
-    digest = hmac.new(secret.encode(), message.encode(), hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
-
-
-def prehash(timestamp: str, request: HttpRequest, *, target: str | None = None) -> str:
-    """``timestamp + METHOD + path(?query) + body``: the request as sent, unless ``target`` says."""
-    path = request.target if target is None else target
-    return f"{timestamp}{request.method}{path}{request.body}"
 
 
 def iso_timestamp(timestamp_ms: int) -> str:
@@ -81,21 +62,13 @@ def sign(
     stamp = iso_timestamp(time.time_ns() // 1_000_000 if timestamp_ms is None else timestamp_ms)
     passphrase = passphrase_of(credentials)
     signature = hmac_b64(credentials.secret, prehash(stamp, request))
-    kept = tuple((k, v) for k, v in request.headers if k.upper() not in AUTH_HEADERS)
-    return HttpRequest(
-        method=request.method,
-        path=request.path,
-        params=request.params,
-        body=request.body,
-        headers=(
-            *kept,
-            (KEY_HEADER, credentials.api_key),
-            (SIGN_HEADER, signature),
-            (TIMESTAMP_HEADER, stamp),
-            (PASSPHRASE_HEADER, passphrase),
-        ),
-        weight=request.weight,
-        is_order=request.is_order,
+    return with_auth_headers(
+        request,
+        AUTH_HEADERS,
+        (KEY_HEADER, credentials.api_key),
+        (SIGN_HEADER, signature),
+        (TIMESTAMP_HEADER, stamp),
+        (PASSPHRASE_HEADER, passphrase),
     )
 
 
@@ -115,11 +88,6 @@ def verify(request: HttpRequest, credentials: Credentials) -> bool:
         and same_text(request.header(KEY_HEADER), credentials.api_key)
         and same_text(request.header(PASSPHRASE_HEADER), credentials.passphrase)
     )
-
-
-def same_text(received: str | None, expected: str) -> bool:
-    """Constant-time comparison (bytes, so any text works); a missing value never matches."""
-    return received is not None and hmac.compare_digest(received.encode(), expected.encode())
 
 
 def login_args(credentials: Credentials, timestamp_s: int) -> dict[str, str]:

@@ -38,7 +38,6 @@ from arbcore.exchanges.base import ParsedInstruments
 from arbcore.exchanges.binance import auth, constants
 from arbcore.exchanges.binance.execution import (
     BinanceExecution,
-    ServerClock,
     budgets_from_rate_limits,
     check,
     is_duplicate,
@@ -47,10 +46,11 @@ from arbcore.exchanges.binance.execution import (
     parse_balances,
     parse_fees,
     parse_order,
-    received_request,
 )
 from arbcore.exchanges.binance.providers import parse_instruments
 from arbcore.exchanges.credentials import Credentials
+from arbcore.exchanges.rest import ServerClock
+from arbcore.exchanges.signing import received_request
 from arbcore.exchanges.trading import OrderRequest, prepare_order
 from arbcore.model import Instrument, OrderSide, OrderStatus, OrderType, TimeInForce
 from arbcore.net.http import HttpClient, HttpRequest
@@ -540,7 +540,7 @@ def test_default_budgets_are_the_documented_ones() -> None:
 
 
 def test_server_clock_takes_the_round_trip_midpoint() -> None:
-    clock = ServerClock(lambda: 1000.0)
+    clock = ServerClock.from_seconds(lambda: 1000.0)
     assert clock.observe(server_ms=5050, sent_ms=1000, received_ms=1100) == 4000
     assert clock.now_ms() == 1_000_000 + 4000
 

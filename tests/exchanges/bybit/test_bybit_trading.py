@@ -34,7 +34,6 @@ from arbcore.errors import (
     OrderNotFound,
     RateLimitExceeded,
 )
-from arbcore.exchanges.binance.execution import received_request
 from arbcore.exchanges.bybit import auth, constants
 from arbcore.exchanges.bybit.execution import (
     BybitExecution,
@@ -51,6 +50,7 @@ from arbcore.exchanges.bybit.execution import (
 )
 from arbcore.exchanges.bybit.providers import parse_instruments
 from arbcore.exchanges.credentials import Credentials
+from arbcore.exchanges.signing import received_request
 from arbcore.exchanges.trading import OrderRequest, prepare_order
 from arbcore.model import Instrument, OrderSide, OrderStatus, OrderType, TimeInForce
 from arbcore.net.http import HttpClient, HttpRequest

@@ -44,9 +44,9 @@ from arbcore.exchanges.kraken.execution import (
     parse_fees,
     parse_order,
     parse_orders,
-    received_request,
 )
 from arbcore.exchanges.kraken.providers import parse_instruments
+from arbcore.exchanges.signing import IncreasingNonce, received_request
 from arbcore.exchanges.trading import OrderRequest, prepare_order
 from arbcore.model import Instrument, OrderSide, OrderStatus, OrderType, TimeInForce
 from arbcore.net.http import HttpClient, HttpRequest, RetryPolicy
@@ -192,7 +192,7 @@ def test_a_secret_that_is_not_base64_is_refused_without_showing_it() -> None:
 
 def test_nonces_strictly_increase_even_when_the_clock_steps_back() -> None:
     times = iter([1000.0, 1000.0, 999.0, 1000.5])
-    nonce = auth.IncreasingNonce(1000, clock=lambda: next(times))
+    nonce = IncreasingNonce(1000, clock=lambda: next(times))
     assert [nonce() for _ in range(4)] == ["1000000", "1000001", "1000002", "1000500"]
 
 
@@ -658,7 +658,7 @@ def kraken(venue: FakeKraken, clock: FakeClock) -> KrakenExecution:
     http = HttpClient("kraken", constants.REST_BASE_URL, check=check, limiter=limiter,
                       transport=httpx.MockTransport(venue.handler), sleep=clock.sleep)  # fmt: skip
     return KrakenExecution(CREDENTIALS, INSTRUMENTS, http=http, sleep=clock.sleep,
-                           nonce=auth.IncreasingNonce(1000, clock=clock))  # fmt: skip
+                           nonce=IncreasingNonce(1000, clock=clock))  # fmt: skip
 
 
 def test_place_fetch_and_cancel_an_order_end_to_end(
