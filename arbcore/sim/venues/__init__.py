@@ -26,6 +26,8 @@ __all__ = ["SPOKEN", "VenueProtocol", "VenueServer", "get_protocol"]
 SPOKEN = (
     "binance",
     "bybit",
+    "gateio",
+    "kucoin",
     "okx",
 )
 
