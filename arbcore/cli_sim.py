@@ -64,7 +64,11 @@ async def _serve(config: SimConfig, duration: float | None) -> None:
         for endpoint in sim.endpoints.values():
             print(f"{endpoint.venue:10} rest {endpoint.rest_url}  ws {endpoint.ws_url}")
         for account in config.accounts:
-            print(f"account {account.name}: api key {account.api_key}  secret {account.secret}")
+            passphrase = f"  passphrase {account.passphrase}" if account.passphrase else ""
+            print(
+                f"account {account.name}: api key {account.api_key}  secret {account.secret}"
+                f"{passphrase}"
+            )  # simulator keys: printed so a user can point a client at them
         print(f"symbols {', '.join(config.symbols)}; seed {config.seed}; Ctrl-C stops", flush=True)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(sim.wait_stopped(), duration)  # Ctrl-C stops the servers

@@ -192,7 +192,9 @@ _RETRYABLE = (RateLimitExceeded, NetworkError, ExchangeNotAvailable)
 def is_retryable(error: BaseException) -> bool:
     """True when sending the same request again may succeed.
 
-    Throttling, transport failures and venue outages are retryable (with a client order id, a
-    retried placement cannot create a second order); refusals of the request itself are not.
+    Throttling, transport failures and venue outages are retryable; refusals of the request
+    itself are not. A placement whose outcome is unknown is different: most venues refuse a
+    repeated client order id only while the first order is open, so it is looked up by that id
+    before any resend (``arbcore.exchanges.rest``), never resent blindly.
     """
     return isinstance(error, _RETRYABLE)
