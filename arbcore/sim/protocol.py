@@ -45,6 +45,7 @@ __all__ = [
     "average_price",
     "compact",
     "listening",
+    "market_buy_size",
     "partial_fill_cap",
     "place_or_void",
     "rate_text",
@@ -136,7 +137,7 @@ async def serve_socket(
     websocket: WebSocket,
     on_text: Callable[[Subscriber, str], None],
     *,
-    render: Callable[[Outgoing], str] = lambda frame: frame.text,
+    render: Callable[[Outgoing], str | bytes] = lambda frame: frame.text,
     idle_timeout_s: float | None = None,
     greeting: Iterable[str] = (),
 ) -> None:
@@ -145,6 +146,7 @@ async def serve_socket(
 
     ``idle_timeout_s``: the venue closes a connection with no frame either way for that long.
     ``greeting``: frames the venue sends first, before any data (KuCoin's ``welcome``).
+    ``render`` may return bytes: sent as a binary frame (HTX gzips every market frame).
     """
     await websocket.accept()
     subscriber = hub.join()
@@ -154,8 +156,12 @@ async def serve_socket(
 
     async def send(frame: Outgoing) -> None:
         nonlocal last
+        payload = render(frame)
         try:
-            await websocket.send_text(render(frame))
+            if isinstance(payload, bytes):
+                await websocket.send_bytes(payload)
+            else:
+                await websocket.send_text(payload)
         except Exception as exc:  # the client went away mid-send
             raise ConnectionError(str(exc)) from exc
         last = time.monotonic()
@@ -256,6 +262,22 @@ def read_decimal(text: object, decimals: int) -> int | BadDecimal:
 def partial_fill_cap(instrument: Instrument, size_raw: int) -> int:
     """What an order may fill when PARTIAL_FILL strikes: half its size, on the lot grid."""
     return max(round_to_step(size_raw // 2, instrument.lot_size, "down"), instrument.lot_size)
+
+
+def market_buy_size(engine: MatchingEngine, quote_raw: int) -> int:
+    """The base a market buy spending ``quote_raw`` (raw at the price decimals) takes from the
+    asks as they stand, on the lot grid (venues that size market buys in the quote: Gate.io,
+    HTX); 0 when it buys not even one lot."""
+    instrument = engine.instrument
+    budget = quote_raw * 10**instrument.size_decimals  # at price + size decimals
+    size = 0
+    for price, available in engine.levels(ASK):
+        if price * available > budget:
+            size += round_to_step(budget // price, instrument.lot_size, "down")
+            break
+        size += available
+        budget -= price * available
+    return size
 
 
 def place_or_void(

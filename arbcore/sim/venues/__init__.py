@@ -27,6 +27,7 @@ SPOKEN = (
     "binance",
     "bybit",
     "gateio",
+    "htx",
     "kucoin",
     "okx",
 )
