@@ -261,7 +261,7 @@ def merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
             if kept is None or _stat_ns(bench, "median") < _stat_ns(kept, "median"):
                 best[bench["fullname"]] = bench
     merged = dict(runs[-1])
-    merged["benchmarks"] = [best[b["fullname"]] for b in runs[-1]["benchmarks"]]
+    merged["benchmarks"] = list(best.values())  # every bench of every run (partial runs too)
     merged["runs"] = len(runs)
     return merged
 
