@@ -26,6 +26,7 @@ __all__ = ["BudgetSpec", "RateLimiter", "WindowBudget"]
 logger = logging.getLogger(__name__)
 
 DEFAULT_BLOCK_S = 1.0  # a 429 without Retry-After
+GUARD_S = 0.05  # transit jitter allowed for: the venue counts arrivals, not sends
 
 
 @attrs.frozen
@@ -51,14 +52,17 @@ class BudgetSpec:
 class WindowBudget:
     """A sliding-window budget: the sum spent in any ``window_s`` never exceeds ``limit``."""
 
-    def __init__(self, spec: BudgetSpec, *, headroom: float = 1.0) -> None:
+    def __init__(self, spec: BudgetSpec, *, headroom: float = 1.0, guard_s: float = 0.0) -> None:
         self.spec = spec
+        #: how long past the window an entry still counts: requests travel, and the venue
+        #: counts them when they arrive, so arrivals must stay inside its budget too
+        self.span_s = spec.window_s + guard_s
         self.capacity = spec.limit * headroom
         self._log: deque[tuple[float, float]] = deque()
         self._spent = 0.0
 
     def _expire(self, now: float) -> None:
-        horizon = now - self.spec.window_s
+        horizon = now - self.span_s
         while self._log and self._log[0][0] <= horizon:
             self._spent -= self._log.popleft()[1]
 
@@ -77,8 +81,8 @@ class WindowBudget:
         for stamp, spent in self._log:  # the oldest entries leave the window first
             freed += spent
             if freed >= excess - 1e-9:
-                return stamp + self.spec.window_s - now
-        return self.spec.window_s  # unreachable: the whole log frees more than any excess
+                return stamp + self.span_s - now
+        return self.span_s  # unreachable: the whole log frees more than any excess
 
     def spend(self, cost: float, now: float) -> None:
         self._log.append((now, cost))
@@ -101,10 +105,11 @@ class RateLimiter:
         specs: list[BudgetSpec] | tuple[BudgetSpec, ...],
         *,
         headroom: float = 1.0,
+        guard_s: float = GUARD_S,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self.budgets = [WindowBudget(spec, headroom=headroom) for spec in specs]
+        self.budgets = [WindowBudget(spec, headroom=headroom, guard_s=guard_s) for spec in specs]
         self._clock = clock
         self._sleep = sleep
         self._lock = asyncio.Lock()

@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 import attrs
 import uvicorn
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from arbcore.sim.catalog import market_spec
 from arbcore.sim.config import SimConfig
@@ -49,6 +50,26 @@ class Endpoint:
     venue: str
     rest_url: str
     ws_url: str
+
+
+@attrs.frozen
+class ReceivedRequest:
+    """One REST request as a simulated venue received it."""
+
+    monotonic_s: float
+    method: str
+    path: str
+
+
+def _logging_requests(app: ASGIApp, log: list[ReceivedRequest]) -> ASGIApp:
+    """The venue's app, with every HTTP request appended to ``log`` as it arrives."""
+
+    async def logged(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            log.append(ReceivedRequest(time.monotonic(), scope["method"], scope["path"]))
+        await app(scope, receive, send)
+
+    return logged
 
 
 class Simulator:
@@ -83,6 +104,9 @@ class Simulator:
             for name, protocol in protocols.items()
         }
         self.endpoints: dict[str, Endpoint] = {}
+        #: every REST request each venue received, in arrival order: what a test checks a
+        #: client's rate limiting against (the venue's view, not the client's)
+        self.requests: dict[str, list[ReceivedRequest]] = {name: [] for name in self.servers}
         self._uvicorns: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
         self._stepper: asyncio.Task[None] | None = None
 
@@ -136,7 +160,7 @@ class Simulator:
         listener.bind((LOOPBACK, self.config.ports.get(name, 0)))
         port = listener.getsockname()[1]
         config = uvicorn.Config(
-            server.app,
+            _logging_requests(server.app, self.requests[name]),
             log_level="warning",
             access_log=False,
             lifespan="off",
