@@ -28,6 +28,7 @@ SPOKEN = (
     "bybit",
     "gateio",
     "htx",
+    "kraken",
     "kucoin",
     "okx",
 )
