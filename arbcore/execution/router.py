@@ -163,8 +163,14 @@ class Router:
             price_raw=None if market else (price_raw or leg.price_raw),
             type=OrderType.MARKET if market else OrderType.LIMIT,
             time_in_force=TimeInForce.IOC,
-            client_order_id=self.new_order_id(),
+            client_order_id=self._order_id(leg.venue),
         )
+
+    def _order_id(self, venue: str) -> str:
+        """The venue's own id format when it has one (Kraken: 18 characters, Bitfinex: an
+        integer), else the router's (deterministic in a backtest)."""
+        make = getattr(self.venues[venue], "new_client_order_id", None)
+        return str(make()) if callable(make) else self.new_order_id()
 
     async def _send(self, leg: OpportunityLeg, order: OrderRequest, trace_id: str) -> LegResult:
         venue = self.venues[leg.venue]
