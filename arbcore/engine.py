@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import os
 import sys
@@ -26,7 +25,7 @@ import httpx
 
 from arbcore.config.schema import AppConfig
 from arbcore.errors import ConfigError, ExchangeError, GraphError, OrderNotFound
-from arbcore.exchanges.registry import get_venue
+from arbcore.exchanges.registry import fetch_instruments, get_venue
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.exchanges.trading import new_client_order_id
 from arbcore.execution.router import Router, TradeStatus
@@ -34,7 +33,7 @@ from arbcore.execution.shadow import ShadowVenue
 from arbcore.marketdata.client import BookClient
 from arbcore.marketdata.sync import BookSync
 from arbcore.model import Instrument, Opportunity, OrderStatus
-from arbcore.risk.engine import ProposedLeg, ProposedTrade, RiskEngine, TradingState
+from arbcore.risk.engine import RiskEngine, TradingState, proposed_trade
 from arbcore.storage.audit import AuditTrail, RecordKind
 from arbcore.storage.recovery import RecoveredState, recover
 from arbcore.strategies.cross_exchange import CrossExchangeStrategy
@@ -213,7 +212,7 @@ class Engine:
             ws_url = endpoint.ws_url if endpoint else settings.ws_url
             urls = {k: v for k, v in (("rest_url", rest_url), ("ws_url", ws_url)) if v}
             try:
-                listed = await self._instruments(spec, http, rest_url)
+                listed = {i.symbol: i for i in await fetch_instruments(venue, http, rest_url)}
             except (ExchangeError, httpx.HTTPError, ValueError) as exc:
                 logger.error("%s: no instrument list (%s); the venue is left out", venue, exc)
                 continue
@@ -228,16 +227,6 @@ class Engine:
             await client.add_symbols(list(chosen))
             self.clients[venue] = client
             self.syncs[venue] = client.syncs
-
-    async def _instruments(self, spec: Any, http: httpx.AsyncClient, rest_url: str | None
-                           ) -> dict[str, Instrument]:  # fmt: skip
-        """The venue's instrument list, from its REST API (the simulator's, or the real one)."""
-        constants = importlib.import_module(f"arbcore.exchanges.{spec.name}.constants")
-        base = rest_url or constants.REST_BASE_URL
-        response = await http.get(base + spec.instruments_path + spec.instruments_query)
-        response.raise_for_status()
-        parsed = spec.parse_instruments(response.json())
-        return {i.symbol: i for i in parsed.instruments}
 
     def _build_trading(self, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         """Strategies, shadow venues and the router over ``self.instruments``; ``sleep`` is how
@@ -298,8 +287,10 @@ class Engine:
                     found.append(opportunity)
             scanner = self.triangular.get(venue)
             if scanner is not None and symbol in self.instruments[venue]:
-                sized = (o for o in scanner.on_book(symbol, book) if isinstance(o, Opportunity))
-                found.extend(o for o in sized if o.legs[0].size_raw)
+                floor = self.config.system.strategies.triangular.min_profit_bps
+                found.extend(o for o in scanner.on_book(symbol, book)
+                             if isinstance(o, Opportunity) and o.legs[0].size_raw
+                             and o.expected_profit > 0 and o.profit_bps >= floor)  # fmt: skip
             for opportunity in self.orchestrator.rank(found):
                 self._decide(opportunity, arrived)
 
@@ -311,7 +302,8 @@ class Engine:
         if ticket is None:
             return
         trace_id = self.new_trace_id()
-        decision = self.risk.check(self._proposed(opportunity, trace_id))
+        decision = self.risk.check(proposed_trade(opportunity, self.usd, trace_id=trace_id,
+                                                  book_age_ms=self._book_age_ms))  # fmt: skip
         self.stats.latencies_ns.append(time.perf_counter_ns() - arrived_ns)
         now = self.clock_ns()
         assert self.audit is not None
@@ -344,8 +336,7 @@ class Engine:
         if result.status is TradeStatus.UNHEDGED:
             self.stats.unhedged += 1
         pnl_usd = result.realized_usd or 0.0
-        self.stats.pnl_usd += pnl_usd
-        self.risk.on_realized_pnl(pnl_usd)
+        self.stats.pnl_usd += pnl_usd  # (the router has told risk already)
         start = self.config.shadow.balances
         for venue, shadow in self.shadows.items():  # positions: what changed since the start
             for asset, amount in shadow.balances.items():
@@ -388,18 +379,9 @@ class Engine:
                         return mid
         return None
 
-    def _proposed(self, opportunity: Opportunity, trace_id: str) -> ProposedTrade:
+    def _book_age_ms(self, venue: str, symbol: str) -> float:
         now = self.clock_ns()
-        legs = []
-        for leg in opportunity.legs:
-            base, _, quote = leg.symbol.partition("/")
-            age = (now - self._updated_ns.get((leg.venue, leg.symbol), now)) / 1e6
-            legs.append(ProposedLeg(venue=leg.venue, base=base, quote=quote,
-                                    buy=leg.side.value == "buy", base_qty=leg.size,
-                                    notional_usd=leg.price * leg.size * (self.usd(quote) or 0.0),
-                                    book_age_ms=age))  # fmt: skip
-        return ProposedTrade(legs=tuple(legs), expected_profit_usd=opportunity.expected_profit_usd
-                             or 0.0, trace_id=trace_id)  # fmt: skip
+        return (now - self._updated_ns.get((venue, symbol), now)) / 1e6
 
     def _on_state(self, state: Any, reason: str) -> None:
         if self.audit is not None:

@@ -7,12 +7,14 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
+import httpx
 
 from arbcore.exchanges.base import ParsedInstruments
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.marketdata.feed import VenueFeed
+from arbcore.model import Instrument
 
-__all__ = ["VENUE_NAMES", "VenueSpec", "get_venue"]
+__all__ = ["VENUE_NAMES", "VenueSpec", "fetch_instruments", "get_venue"]
 
 #: Every venue arbcore speaks, by the name used everywhere (configuration, CLI, events).
 VENUE_NAMES = ("binance", "okx", "htx", "bybit", "kucoin", "gateio", "kraken", "bitfinex")
@@ -44,3 +46,16 @@ def get_venue(name: str) -> VenueSpec:
         raise KeyError(f"venue {name!r} has no market-data support in this version") from exc
     spec: VenueSpec = module.SPEC
     return spec
+
+
+async def fetch_instruments(
+    name: str, http: httpx.AsyncClient, rest_url: str | None = None
+) -> list[Instrument]:
+    """A venue's instrument list from its REST API: the real one, or ``rest_url`` (the
+    simulator's, a proxy's). Raises what the venue's parser raises for a refusal."""
+    spec = get_venue(name)
+    constants = importlib.import_module(f"arbcore.exchanges.{name}.constants")
+    base = rest_url or constants.REST_BASE_URL
+    response = await http.get(base + spec.instruments_path + spec.instruments_query)
+    response.raise_for_status()
+    return list(spec.parse_instruments(response.json()).instruments)

@@ -148,6 +148,8 @@ class Router:
             pnl = {"trade": trace_id, "flows": flows, "realized_usd": realized_usd or 0.0,
                    "valued": realized_usd is not None}  # fmt: skip
             self._record(RecordKind.PNL, pnl, trace_id)
+            if self.risk is not None and realized_usd is not None:
+                self.risk.on_realized_pnl(realized_usd)  # the daily-loss limit counts it
         return result
 
     # -- sending ----------------------------------------------------------------------------------

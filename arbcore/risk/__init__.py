@@ -6,6 +6,14 @@ from arbcore.risk.engine import (
     RiskDecision,
     RiskEngine,
     TradingState,
+    proposed_trade,
 )
 
-__all__ = ["ProposedLeg", "ProposedTrade", "RiskDecision", "RiskEngine", "TradingState"]
+__all__ = [
+    "ProposedLeg",
+    "ProposedTrade",
+    "RiskDecision",
+    "RiskEngine",
+    "TradingState",
+    "proposed_trade",
+]

@@ -24,8 +24,16 @@ from collections.abc import Callable, Mapping
 import attrs
 
 from arbcore.config.schema import RiskLimits
+from arbcore.model import Opportunity, OrderSide
 
-__all__ = ["ProposedLeg", "ProposedTrade", "RiskDecision", "RiskEngine", "TradingState"]
+__all__ = [
+    "ProposedLeg",
+    "ProposedTrade",
+    "RiskDecision",
+    "RiskEngine",
+    "TradingState",
+    "proposed_trade",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +77,25 @@ class RiskDecision:
 
 
 APPROVED = RiskDecision(approved=True)
+
+
+def proposed_trade(
+    opportunity: Opportunity,
+    usd: Callable[[str], float | None],
+    *,
+    book_age_ms: Callable[[str, str], float] = lambda venue, symbol: 0.0,
+    trace_id: str = "",
+) -> ProposedTrade:
+    """What risk checks for an opportunity: each leg valued in USD, with its book's age."""
+    legs = []
+    for leg in opportunity.legs:
+        base, _, quote = leg.symbol.partition("/")
+        legs.append(ProposedLeg(venue=leg.venue, base=base, quote=quote,
+                                buy=leg.side is OrderSide.BUY, base_qty=leg.size,
+                                notional_usd=leg.price * leg.size * (usd(quote) or 0.0),
+                                book_age_ms=book_age_ms(leg.venue, leg.symbol)))  # fmt: skip
+    return ProposedTrade(legs=tuple(legs), expected_profit_usd=opportunity.expected_profit_usd
+                         or 0.0, trace_id=trace_id)  # fmt: skip
 
 
 class RiskEngine:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from arbcore.strategies.cross_exchange import CrossExchangeStrategy
+from arbcore.strategies.orchestrator import Orchestrator, Ticket
 from arbcore.strategies.triangular import TriangularScanner
 
-__all__ = ["TriangularScanner"]
+__all__ = ["CrossExchangeStrategy", "Orchestrator", "Ticket", "TriangularScanner"]
