@@ -7,85 +7,166 @@ frame without a sequence on a SEQ_ALL connection) turns into an empty gap event 
 of that connection at once, because the lost frame could have been any channel's. The books
 follow :class:`~arbcore.marketdata.sync.PrevRule`. Checksum frames (flag 131072) are empty
 deltas carrying the venue's checksum, checked by :func:`parsing.book_checksum`.
+
+Nearly every frame is a one-level update or a checksum: :meth:`BitfinexBookFeed.parse_delta_into`
+reads those straight from bytes into the caller's LevelBuffer (``parsing.PLAIN_FRAME``), with
+the same sequence bookkeeping as :meth:`BitfinexBookFeed.parse_ws`, the validating path that
+decodes everything else (and is the reference the fast path is tested against).
 """
 
 from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
 import numpy as np
 
 from arbcore.errors import MalformedMessage
+from arbcore.exchanges import wire
 from arbcore.exchanges.bitfinex import parsing
 from arbcore.exchanges.bitfinex.constants import (
     BOOK_CHANNEL,
     CONF_FLAGS,
+    HEARTBEAT_INTERVAL_S,
+    INFO_MAINTENANCE_END,
+    INFO_MAINTENANCE_START,
+    INFO_RECONNECT,
     INSTRUMENTS_PATH,
     PRECISION,
     VENUE,
     WS_PUBLIC_URL,
 )
-from arbcore.exchanges.bitfinex.parsing import ChannelMessage, MessageKind
+from arbcore.exchanges.bitfinex.parsing import MessageKind
 from arbcore.exchanges.bitfinex.providers import parse_instruments
 from arbcore.exchanges.registry import VenueSpec
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.marketdata.client import BookClient
 from arbcore.marketdata.feed import new_book
-from arbcore.marketdata.sync import BookSync, PrevRule
+from arbcore.marketdata.sync import BookSync, PrevRule, SeqView
 from arbcore.model import BookEvent, BookEventKind, Instrument, Quote
 from arbcore.net.ws import Keepalive
+from arbcore_ext.book import LevelBuffer
 
-__all__ = ["DEFAULT_LENGTH", "PING_INTERVAL_S", "SPEC", "BitfinexBookFeed", "BitfinexDataClient",
-           "book_subscribe", "conf_message", "ping_message"]  # fmt: skip
+__all__ = ["DEFAULT_LENGTH", "IDLE_TIMEOUT_S", "PING_INTERVAL_S", "SPEC", "BitfinexBookFeed",
+           "BitfinexDataClient", "InfoCounters", "book_subscribe", "conf_message",
+           "ping_message"]  # fmt: skip
 
 #: Levels per side the live client asks for: the checksum covers 25, so more buys nothing.
 DEFAULT_LENGTH = "25"
 #: Heartbeats come per idle channel; an application ping keeps a quiet connection provably alive.
 PING_INTERVAL_S = 20.0
+#: A subscribed connection that sends nothing (no data, heartbeat or pong) for three heartbeat
+#: intervals is dead though open: reconnect.
+IDLE_TIMEOUT_S = 3 * HEARTBEAT_INTERVAL_S
 
 _EMPTY = (np.empty(0, np.int8), np.empty(0, np.int64), np.empty(0, np.int64))
+
+
+def _chan_key(chan_id: int) -> bytes:
+    """A channel id as the frames spell it: channels are keyed by these bytes, so the fast
+    path looks a frame's channel up without converting it."""
+    return b"%d" % chan_id
 
 
 @attrs.define
 class _Connection:
     """One connection's state: book channels, the last sequence, each book's last message."""
 
-    books: dict[int, Instrument] = attrs.Factory(dict)
+    books: dict[bytes, Instrument] = attrs.Factory(dict)
     last_seq: int | None = None
-    book_last: dict[int, int] = attrs.Factory(dict)
+    book_last: dict[bytes, int] = attrs.Factory(dict)
     counter: int = 0  # stands in for the sequence on a connection without SEQ_ALL
+
+    def continues(self, seq: int | None) -> bool:
+        """Whether a channel frame numbered ``seq`` loses nothing: it follows the last frame
+        (neither numbered, without SEQ_ALL), or no book has had a message to lose yet."""
+        last = self.last_seq
+        return (seq is None if last is None else seq == last + 1) or not self.book_last
+
+    def count_frame(self, seq: int | None, chan: bytes | None = None) -> tuple[int, int | None]:
+        """Count one channel frame (SEQ_ALL numbers every channel's): its sequence, the arrival
+        count without SEQ_ALL. A book channel's frame (``chan``) is also noted as that
+        channel's last, and the sequence of its previous frame, which this one names, returned."""
+        self.counter += 1
+        self.last_seq = seq
+        number = self.counter if seq is None else seq
+        if chan is None:
+            return number, None
+        prev = self.book_last.get(chan)
+        self.book_last[chan] = number
+        return number, prev
 
 
 class BitfinexBookFeed:
-    """P0 ``book`` channels: snapshot, then updates; continuity by SEQ_ALL; CRC32 checksums."""
+    """P0 ``book`` channels: snapshot, then updates; continuity by SEQ_ALL; CRC32 checksums.
+
+    ``on_info`` (the live client sets it) receives the code of every ``info`` event that has
+    one: 20051 (reconnect), 20060 and 20061 (maintenance start and end).
+    """
 
     venue = VENUE
 
-    def __init__(self, symbols: SymbolMap) -> None:
+    def __init__(self, symbols: SymbolMap, on_info: Callable[[int], None] | None = None) -> None:
         self.symbols = symbols
+        self.on_info = on_info
         self._connections: dict[int, _Connection] = {}
+        self._seq = SeqView()
+        self._match = parsing.PLAIN_FRAME.fullmatch
+
+    def parse_delta_into(
+        self, frame: bytes, ts_recv_ns: int, connection: int, levels: LevelBuffer
+    ) -> tuple[str, SeqView] | None:
+        """Fast path for a book channel's plain update or checksum frame: its level goes into
+        ``levels`` (none for a checksum), its sequence into a reused SeqView, no event objects.
+
+        None, with no state changed, for anything else: other frames, other channels, a frame
+        that breaks the connection's sequence (``parse_ws`` turns that into gap events for
+        every book) and levels that do not convert (``parse_ws`` raises the error).
+        """
+        match = self._match(frame)
+        state = self._connections.get(connection)
+        if match is None or state is None:
+            return None
+        chan, price, count, amount, checksum, number = match.groups()
+        instrument = state.books.get(chan)
+        seq = None if number is None else int(number)
+        if instrument is None or not state.continues(seq):
+            return None
+        levels.clear()
+        if price is not None:
+            try:
+                parsing.append_level(levels, price, count == b"0", amount, instrument)
+            except ValueError:
+                return None
+        view = self._seq
+        view.first_seq, view.prev_seq = state.count_frame(seq, chan)
+        view.last_seq = view.first_seq
+        view.checksum = None if checksum is None else int(checksum)
+        return instrument.symbol, view
 
     def parse_ws(
         self, frame: bytes, ts_recv_ns: int, connection: int = 0
     ) -> list[BookEvent | Quote]:
-        state = self._connections.setdefault(connection, _Connection())
+        """The validating path: any frame, decoded whole; events for book channels."""
+        state = self._connections.get(connection)
+        if state is None:
+            state = self._connections[connection] = _Connection()
         if frame[:1] == b"{":
             self._on_event(parsing.decode(frame), state)
             return []
-        message = parsing.scan_update(frame)
-        if message is None:
-            message = parsing.parse_channel_message(parsing.decode(frame))
-        events: list[BookEvent | Quote] = self._sequence(state, message, ts_recv_ns)
-        instrument = state.books.get(message.chan_id)
+        message = parsing.parse_channel_message(parsing.decode(frame))
+        chan = _chan_key(message.chan_id)
+        instrument = state.books.get(chan)
+        events: list[BookEvent | Quote] = []
+        if not state.continues(message.seq):
+            events = self._gap(state, message.seq, ts_recv_ns)
         if instrument is None or message.kind in (MessageKind.HEARTBEAT, MessageKind.OTHER):
+            state.count_frame(message.seq)
             return events
-        seq = message.seq if message.seq is not None else state.counter
-        prev = state.book_last.get(message.chan_id)
-        state.book_last[message.chan_id] = seq
+        seq, prev = state.count_frame(message.seq, chan)
         if message.kind is MessageKind.SNAPSHOT:
             kind, levels = BookEventKind.SNAPSHOT, parsing.level_arrays(message.payload, instrument)
         elif message.kind is MessageKind.UPDATE:
@@ -99,14 +180,19 @@ class BitfinexBookFeed:
     def _on_event(self, event: Any, state: _Connection) -> None:
         if not isinstance(event, dict):
             raise MalformedMessage("event frame is not a JSON object", venue=VENUE)
-        if event.get("event") == "subscribed" and event.get("channel") == BOOK_CHANNEL:
+        name = event.get("event")
+        if name == "subscribed" and event.get("channel") == BOOK_CHANNEL:
             instrument = self.symbols.get(str(event.get("symbol", "")))
             if instrument is not None:
-                state.books[int(event["chanId"])] = instrument
-        elif event.get("event") == "unsubscribed":
-            chan_id = int(event.get("chanId", -1))
-            state.books.pop(chan_id, None)
-            state.book_last.pop(chan_id, None)  # its last message no longer matters
+                state.books[_chan_key(int(event["chanId"]))] = instrument
+        elif name == "unsubscribed":
+            chan = _chan_key(int(event.get("chanId", -1)))
+            state.books.pop(chan, None)
+            state.book_last.pop(chan, None)  # its last message no longer matters
+        elif name == "info" and self.on_info is not None:
+            code = parsing.info_code(event)
+            if code is not None:
+                self.on_info(code)
 
     def new_connection(self, connection: int = 0) -> None:
         """Forget ``connection``'s state: a new socket numbers its messages from the start and
@@ -118,27 +204,16 @@ class BitfinexBookFeed:
         wanted = set(natives)
         state = self._connections.get(connection)
         books = state.books.items() if state is not None else ()
-        return sorted(chan for chan, i in books if i.native_symbol in wanted)
+        return sorted(int(chan) for chan, i in books if i.native_symbol in wanted)
 
-    def _sequence(
-        self, state: _Connection, message: ChannelMessage, ts_recv_ns: int
-    ) -> list[BookEvent | Quote]:
-        """Check the connection's sequence; a gap is one empty gap event per synced book."""
-        state.counter += 1
-        seq, last = message.seq, state.last_seq
-        if seq is None and last is None:
-            return []  # no SEQ_ALL on this connection: checksums are the only check
-        state.last_seq = seq
-        if last is not None and seq == last + 1:
-            return []
-        gap_at = seq if seq is not None else (last or 0) + 1
-        events: list[BookEvent | Quote] = []
-        for chan_id in list(state.book_last):
-            del state.book_last[chan_id]
-            instrument = state.books[chan_id]
-            events.append(
-                _event(instrument, BookEventKind.DELTA, _EMPTY, gap_at, None, None, ts_recv_ns)
-            )
+    def _gap(self, state: _Connection, seq: int | None, ts_recv_ns: int) -> list[BookEvent | Quote]:
+        """The connection lost a frame: one empty gap event per book that had a message."""
+        gap_at = seq if seq is not None else (state.last_seq or 0) + 1
+        events: list[BookEvent | Quote] = [
+            _event(state.books[chan], BookEventKind.DELTA, _EMPTY, gap_at, None, None, ts_recv_ns)
+            for chan in state.book_last
+        ]
+        state.book_last.clear()
         return events
 
     def parse_rest(self, url: str | None, body: bytes, ts_recv_ns: int = 0) -> list[BookEvent]:
@@ -160,20 +235,10 @@ def _event(
     checksum: int | None,
     ts_recv_ns: int,
 ) -> BookEvent:
-    sides, prices, sizes = levels
-    return BookEvent(
-        venue=VENUE,
-        symbol=instrument.symbol,
-        kind=kind,
-        sides=sides,
-        prices=prices,
-        sizes=sizes,
-        first_seq=seq,
-        last_seq=seq,
-        prev_seq=prev,
-        checksum=checksum,
-        ts_recv_ns=ts_recv_ns,
-    )
+    return wire.book_event(
+        VENUE, instrument.symbol, kind, levels, first_seq=seq, last_seq=seq, prev_seq=prev,
+        checksum=checksum, ts_recv_ns=ts_recv_ns,
+    )  # fmt: skip
 
 
 _request_ids = itertools.count(1)
@@ -196,6 +261,15 @@ def ping_message() -> str:
     return json.dumps({"event": "ping", "cid": next(_request_ids)})
 
 
+@attrs.define
+class InfoCounters:
+    """The ``info`` events a client acted on (ws-general's info codes)."""
+
+    restarts: int = 0  # 20051: the server restarts
+    maintenance_starts: int = 0  # 20060
+    maintenance_ends: int = 0  # 20061
+
+
 class BitfinexDataClient(BookClient):
     """Live Bitfinex books: P0 ``book`` channels, SEQ_ALL and checksums, resynced by resubscribing.
 
@@ -206,6 +280,11 @@ class BitfinexDataClient(BookClient):
     subscribe; before every connect the feed forgets the old connection, whose sequence and
     channel ids mean nothing on the new one. Heartbeats are sequence-numbered frames the feed
     counts and otherwise ignores. ``rest_url`` is accepted for the common client signature.
+
+    Info events (docs ws-general): 20051, the server is stopping, reconnects; 20060, maintenance
+    starts, marks every book stale and asks for nothing (the connection stays) until 20061,
+    maintenance ended, resubscribes every book as the docs advise. A new connection starts out
+    of maintenance: its subscribe brings fresh snapshots.
     """
 
     def __init__(
@@ -217,13 +296,19 @@ class BitfinexDataClient(BookClient):
         length: str = DEFAULT_LENGTH,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("keepalive", Keepalive(interval_s=PING_INTERVAL_S, ping=ping_message))
+        kwargs.setdefault(
+            "keepalive",
+            Keepalive(interval_s=PING_INTERVAL_S, ping=ping_message, idle_timeout_s=IDLE_TIMEOUT_S),
+        )
         self._configured = False  # conf sent on the current connection
-        feed = BitfinexBookFeed(SymbolMap.of(VENUE, instruments))
+        self.in_maintenance = False  # between 20060 and 20061 on the current connection
+        self.info = InfoCounters()
+        feed = BitfinexBookFeed(SymbolMap.of(VENUE, instruments), on_info=self._on_info)
 
         async def connect_url() -> str:
             feed.new_connection()
             self._configured = False
+            self.in_maintenance = False
             return ws_url
 
         def subscribe(natives: frozenset[str]) -> list[str]:
@@ -238,6 +323,32 @@ class BitfinexDataClient(BookClient):
         super().__init__(
             feed, url=connect_url, subscribe=subscribe, unsubscribe=unsubscribe, **kwargs
         )
+
+    def _on_info(self, code: int) -> None:
+        if code == INFO_RECONNECT:
+            self.info.restarts += 1
+            self.connection.reconnect("the server is restarting (info 20051)")
+        elif code == INFO_MAINTENANCE_START:
+            self.info.maintenance_starts += 1
+            self.in_maintenance = True
+            self._resync_all("maintenance (info 20060)")
+        elif code == INFO_MAINTENANCE_END:
+            self.info.maintenance_ends += 1
+            self.in_maintenance = False
+            self._resync_all("maintenance ended (info 20061)")
+
+    def _resync_all(self, reason: str) -> None:
+        for sync in list(self.syncs.values()):
+            if sync.in_sync:
+                sync.resync(reason)
+            else:
+                self._request_resync(sync)
+
+    def _request_resync(self, sync: BookSync) -> None:
+        """As the base client, except during maintenance: then books wait for 20061, which
+        resubscribes them all (a snapshot taken meanwhile may be of a book about to change)."""
+        if not self.in_maintenance:
+            super()._request_resync(sync)
 
 
 SPEC = VenueSpec(

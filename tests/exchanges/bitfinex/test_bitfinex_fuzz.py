@@ -1,75 +1,76 @@
 """Bitfinex parsers under random and mutated frames: documented errors only, never a wrong book.
 
-Which channel is a book is connection state, so each example gets a fresh feed that has read
+Which channel is a book is connection state, so each example gets fresh feeds that have read
 the recording's subscription acks first: mutated book frames then reach the book parser.
 Mutations of the recording's book snapshots, updates and checksum frames must either parse or
-raise a documented error; where the validating parse (``decode`` + ``parse_channel_message``)
-accepts a frame, the byte-splitting fast path (``scan_update``) must give the same message and
-the same levels.
+raise a documented error. The fast path (``parse_delta_into``) must read exactly the event the
+validating path (``parse_ws``) reads, and take no frame the validating path refuses.
 """
 
 from __future__ import annotations
 
-from functools import cache
+import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 
-from arbcore.exchanges.bitfinex import parsing
-from arbcore.exchanges.bitfinex.parsing import ChannelMessage, MessageKind
-from arbcore.marketdata.feed import VenueFeed
-from arbcore.model import Instrument
+from arbcore.exchanges.bitfinex.data import BitfinexBookFeed
+from arbcore.model import BookEvent
 from arbcore.testing import fuzz
+from arbcore_ext.book import LevelBuffer
 
 pytestmark = pytest.mark.recording
 
 VENUE = "bitfinex"
 
 
-def _feed() -> VenueFeed:
+def _feed() -> BitfinexBookFeed:
     recording = fuzz.venue_recording(VENUE)
     assert recording is not None
-    return fuzz.primed_feed(recording)
+    feed = fuzz.primed_feed(recording)
+    assert isinstance(feed, BitfinexBookFeed)
+    return feed
+
+
+def _with_checksums(frame: bytes) -> bytes:
+    """A checksum frame on the update's channel and sequence: the recording has none."""
+    chan, _, seq = json.loads(frame)
+    return json.dumps([chan, "cs", -931816132, seq], separators=(",", ":")).encode()
 
 
 def _frames() -> tuple[bytes, ...]:
-    return fuzz.venue_frames(VENUE)
+    updates = fuzz.venue_frames(VENUE)
+    checksums = tuple(_with_checksums(f) for f in updates[:20] if f.count(b"[") == 2)
+    return updates + checksums
 
 
-@cache
-def _instrument() -> Instrument:
-    """The book instrument the levels are read at (the first one the recording subscribes)."""
-    recording = fuzz.venue_recording(VENUE)
-    assert recording is not None
-    (first, *_) = sorted(recording.instruments, key=lambda i: i.symbol)
-    return first
+def _one_event(feed: BitfinexBookFeed) -> Callable[[bytes], Any]:
+    """``parse_ws`` giving exactly one book event (a fresh primed feed has nothing to lose, so
+    a plain frame gives no gap events); anything else is not a delta to compare."""
 
+    def parse(frame: bytes) -> BookEvent:
+        events = feed.parse_ws(frame, 0, 0)
+        if len(events) != 1 or not isinstance(events[0], BookEvent):
+            raise ValueError(f"{len(events)} events")
+        return events[0]
 
-def _message(message: ChannelMessage | None) -> tuple[Any, ...]:
-    if message is None:
-        raise ValueError("not a single-level update")
-    levels = None
-    if message.kind is MessageKind.UPDATE:
-        levels = [a.tolist() for a in parsing.level_arrays([message.payload], _instrument())]
-    return message.chan_id, message.kind, message.seq, levels
+    return parse
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow])
 @given(frame=fuzz.mutated_frames(_frames))
+@example(frame=b"[232955,[0.0010262,01,8],30]")  # a leading zero: not JSON, not taken
+@example(frame=b"[232955,[0.0010262,1,0],30]")  # amount 0: refused by both
 def test_bitfinex_mutated_frames_raise_only_documented_errors(frame: bytes) -> None:
     if not _frames():
         pytest.skip("the real recordings (../shared/data) are absent")
-    feed = _feed()
-    fuzz.feed_survives(lambda f: feed.parse_ws(f, 0, 0), frame)
-    fast = parsing.scan_update(frame)
-    if fast is None:
-        return
-    reference = fuzz.outcome(
-        lambda f: _message(parsing.parse_channel_message(parsing.decode(f))), frame
-    )
-    if isinstance(reference, tuple):
-        assert fuzz.outcome(lambda f: _message(parsing.scan_update(f)), frame) == reference
+    fuzz.feed_survives(lambda f: _feed().parse_ws(f, 0, 0), frame)
+    reference = fuzz.outcome(_one_event(_feed()), frame)
+    if _feed().parse_delta_into(frame, 0, 0, LevelBuffer(8)) is not None:
+        assert isinstance(reference, tuple), (frame, reference)  # parse_ws takes it as well
+    fuzz.assert_delta_into_matches(_feed(), frame, reference)
 
 
 @given(fuzz.random_frames())
@@ -78,3 +79,4 @@ def test_bitfinex_random_bytes_never_crash_the_feed(frame: bytes) -> None:
         pytest.skip("the real recordings (../shared/data) are absent")
     feed = _feed()
     fuzz.feed_survives(lambda f: feed.parse_ws(f, 0, 0), frame)
+    fuzz.feed_survives(lambda f: feed.parse_delta_into(f, 0, 0, LevelBuffer(8)), frame)
