@@ -13,20 +13,18 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
 
 import httpx
 
-from arbcore import L2Book, Opportunity, OrderSide
+from arbcore import L2Book, Opportunity
 from arbcore.config.schema import CrossExchangeConfig, ExecutionConfig, RiskLimits
-from arbcore.exchanges import get_venue
+from arbcore.exchanges import fetch_instruments, get_venue
 from arbcore.exchanges.symbols import SymbolMap
-from arbcore.execution import ShadowVenue
-from arbcore.execution.router import Router, TradeResult
-from arbcore.risk import ProposedLeg, ProposedTrade, RiskEngine
+from arbcore.execution import Router, ShadowVenue, TradeResult
+from arbcore.risk import RiskEngine, proposed_trade
 from arbcore.sim import MarketConfig, SimConfig, Simulator
 from arbcore.storage import AuditTrail, RecordKind
-from arbcore.strategies.cross_exchange import CrossExchangeStrategy
+from arbcore.strategies import CrossExchangeStrategy
 
 SYMBOL, FUNDS = "BTC/USDT", {"USDT": 20_000.0, "BTC": 0.3}  # pre-funded on every venue
 MARKET = MarketConfig(dislocation_rate=0.2)  # now and then one venue's price strays for a while
@@ -40,13 +38,14 @@ async def main(seconds: float) -> None:
     async with Simulator(SIM) as sim, httpx.AsyncClient(timeout=10.0) as http:
         instruments, clients = {}, {}  # venue -> symbol -> Instrument; venue -> book client
         for venue, url in sim.endpoints.items():  # each venue's own instrument list, over REST
-            spec = get_venue(venue)
-            reply = await http.get(url.rest_url + spec.instruments_path + spec.instruments_query)
-            listed = spec.parse_instruments(reply.json()).instruments
+            listed = await fetch_instruments(venue, http, url.rest_url)
             instruments[venue] = {instrument.symbol: instrument for instrument in listed}
 
         def book_of(venue: str, symbol: str) -> L2Book | None:
             return clients[venue].fresh_book(symbol)  # None while out of sync: never stale
+
+        def book_age_ms(venue: str, symbol: str) -> float:  # risk refuses trades on old books
+            return (time.monotonic() - updated[venue, symbol]) * 1e3
 
         shadows = {}  # paper venues: an order fills against the live book after a 25 ms latency
         for venue, by_symbol in instruments.items():
@@ -67,7 +66,8 @@ async def main(seconds: float) -> None:
             if found is None or not all(task.done() for task in trades):
                 return  # one trade at a time, so no balance is spent twice
             trace_id = secrets.token_hex(16)  # one W3C trace id follows the trade everywhere
-            decision = risk.check(proposed(found, updated, prices.get, trace_id))
+            decision = risk.check(proposed_trade(found, prices.get, trace_id=trace_id,
+                                                 book_age_ms=book_age_ms))  # fmt: skip
             now = time.time_ns()
             trail.append(RecordKind.OPPORTUNITY, found, ts_ns=now, trace_id=trace_id)
             trail.append(RecordKind.RISK_DECISION, decision, ts_ns=now, trace_id=trace_id)
@@ -77,9 +77,7 @@ async def main(seconds: float) -> None:
                 trades.append(asyncio.create_task(trade(found, trace_id)))
 
         async def trade(opportunity: Opportunity, trace_id: str) -> TradeResult:
-            result = await router.execute(opportunity, trace_id)  # every leg at once, IOC
-            risk.on_realized_pnl(result.realized_usd or 0.0)  # the daily-loss limit counts it
-            return result
+            return await router.execute(opportunity, trace_id)  # every leg at once, IOC
 
         for venue, url in sim.endpoints.items():
             clients[venue] = get_venue(venue).client(
@@ -96,22 +94,6 @@ async def main(seconds: float) -> None:
     pnl = sum(result.realized_usd or 0.0 for result in results)
     print(f"{len(results)} trades {dict(statuses)}, realised {pnl:+.2f} USD")
     print(f"risk refused {dict(risk.refusals)}; audit trail: {trail.verify()} rows, chain intact")
-
-
-def proposed(found: Opportunity, updated: dict[tuple[str, str], float],
-             usd: Callable[[str], float | None], trace_id: str) -> ProposedTrade:  # fmt: skip
-    """What risk checks: each leg's size, USD notional and book age (`arbcore run` builds the
-    same inside its Engine; arbcore has no public helper for it yet)."""
-    legs, now = [], time.monotonic()
-    for leg in found.legs:
-        base, _, quote = leg.symbol.partition("/")
-        age_ms = (now - updated[leg.venue, leg.symbol]) * 1e3
-        legs.append(ProposedLeg(venue=leg.venue, base=base, quote=quote,
-                                buy=leg.side is OrderSide.BUY, base_qty=leg.size,
-                                notional_usd=leg.price * leg.size * (usd(quote) or 0.0),
-                                book_age_ms=age_ms))  # fmt: skip
-    profit = found.expected_profit_usd or 0.0
-    return ProposedTrade(legs=tuple(legs), expected_profit_usd=profit, trace_id=trace_id)
 
 
 if __name__ == "__main__":

@@ -12,17 +12,15 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
 
 import httpx
 
-from arbcore import L2Book, Opportunity, OrderSide
+from arbcore import L2Book, Opportunity
 from arbcore.config.schema import ExecutionConfig, RiskLimits
-from arbcore.exchanges import get_venue
+from arbcore.exchanges import fetch_instruments, get_venue
 from arbcore.exchanges.symbols import SymbolMap
-from arbcore.execution import ShadowVenue
-from arbcore.execution.router import Router, TradeResult
-from arbcore.risk import ProposedLeg, ProposedTrade, RiskEngine
+from arbcore.execution import Router, ShadowVenue, TradeResult
+from arbcore.risk import RiskEngine, proposed_trade
 from arbcore.sim import MarketConfig, SimConfig, Simulator
 from arbcore.storage import AuditTrail, RecordKind
 from arbcore.strategies import TriangularScanner
@@ -36,9 +34,8 @@ async def main(seconds: float) -> None:
     updated: dict[tuple[str, str], float] = {}  # (venue, symbol) -> its book's last change
     trades: list[asyncio.Task[TradeResult]] = []
     async with Simulator(SIM) as sim, httpx.AsyncClient(timeout=10.0) as http:
-        spec, url = get_venue(VENUE), sim.endpoints[VENUE]  # the venue's own instrument list
-        reply = await http.get(url.rest_url + spec.instruments_path + spec.instruments_query)
-        listed = {i.symbol: i for i in spec.parse_instruments(reply.json()).instruments}
+        url = sim.endpoints[VENUE]  # the venue's own instrument list, over REST
+        listed = {i.symbol: i for i in await fetch_instruments(VENUE, http, url.rest_url)}
         # every cycle from USDT and back (USDT -> BTC -> ETH -> USDT and its reverse), rates
         # after each market's taker fee, at most 500 USDT a trade
         scanner = TriangularScanner(listed.values(), min_profit_bps=MIN_BPS, max_start=500.0)
@@ -57,7 +54,8 @@ async def main(seconds: float) -> None:
             if not found or not all(task.done() for task in trades):
                 return  # one trade at a time, so no balance is spent twice
             best, trace_id = found[0], secrets.token_hex(16)
-            decision = risk.check(proposed(best, updated, scanner.usd_price, trace_id))
+            decision = risk.check(proposed_trade(best, scanner.usd_price, trace_id=trace_id,
+                                                 book_age_ms=book_age_ms))  # fmt: skip
             now = time.time_ns()
             trail.append(RecordKind.OPPORTUNITY, best, ts_ns=now, trace_id=trace_id)
             trail.append(RecordKind.RISK_DECISION, decision, ts_ns=now, trace_id=trace_id)
@@ -68,11 +66,12 @@ async def main(seconds: float) -> None:
                 trades.append(asyncio.create_task(trade(best, trace_id)))
 
         async def trade(opportunity: Opportunity, trace_id: str) -> TradeResult:
-            result = await router.execute(opportunity, trace_id)  # every leg at once, IOC
-            risk.on_realized_pnl(result.realized_usd or 0.0)  # the daily-loss limit counts it
-            return result
+            return await router.execute(opportunity, trace_id)  # every leg at once, IOC
 
-        client = spec.client(list(listed.values()), http=http, on_book=on_book,
+        def book_age_ms(venue: str, symbol: str) -> float:  # risk refuses trades on old books
+            return (time.monotonic() - updated[venue, symbol]) * 1e3
+
+        client = get_venue(VENUE).client(list(listed.values()), http=http, on_book=on_book,
                              ws_url=url.ws_url, rest_url=url.rest_url)  # fmt: skip
         await client.add_symbols(list(listed))
         runner = asyncio.create_task(client.run())
@@ -85,22 +84,6 @@ async def main(seconds: float) -> None:
     pnl = sum(result.realized_usd or 0.0 for result in results)
     print(f"{len(results)} trades {dict(statuses)}, realised {pnl:+.2f} USD")
     print(f"risk refused {dict(risk.refusals)}; audit trail: {trail.verify()} rows, chain intact")
-
-
-def proposed(found: Opportunity, updated: dict[tuple[str, str], float],
-             usd: Callable[[str], float | None], trace_id: str) -> ProposedTrade:  # fmt: skip
-    """What risk checks: each leg's size, USD notional and book age (`arbcore run` builds the
-    same inside its Engine; arbcore has no public helper for it yet)."""
-    legs, now = [], time.monotonic()
-    for leg in found.legs:
-        base, _, quote = leg.symbol.partition("/")
-        age_ms = (now - updated[leg.venue, leg.symbol]) * 1e3
-        legs.append(ProposedLeg(venue=leg.venue, base=base, quote=quote,
-                                buy=leg.side is OrderSide.BUY, base_qty=leg.size,
-                                notional_usd=leg.price * leg.size * (usd(quote) or 0.0),
-                                book_age_ms=age_ms))  # fmt: skip
-    profit = found.expected_profit_usd or 0.0
-    return ProposedTrade(legs=tuple(legs), expected_profit_usd=profit, trace_id=trace_id)
 
 
 if __name__ == "__main__":
