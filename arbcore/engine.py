@@ -32,7 +32,7 @@ from arbcore.execution.router import Router, TradeStatus
 from arbcore.execution.shadow import ShadowVenue
 from arbcore.marketdata.client import BookClient
 from arbcore.marketdata.sync import BookSync
-from arbcore.model import Instrument, Opportunity, OrderStatus
+from arbcore.model import USD_ASSETS, Instrument, Opportunity, OrderStatus
 from arbcore.risk.engine import RiskEngine, TradingState, proposed_trade
 from arbcore.storage.audit import AuditTrail, RecordKind
 from arbcore.storage.recovery import RecoveredState, recover
@@ -45,7 +45,6 @@ __all__ = ["Engine", "EngineStats", "new_trace_id"]
 
 logger = logging.getLogger(__name__)
 
-USD_LIKE = frozenset({"USD", "USDT", "USDC", "FDUSD", "BUSD", "DAI"})
 LATENCY_SAMPLES = 200_000
 SWITCH_INTERVAL_S = 5e-5
 
@@ -359,7 +358,7 @@ class Engine:
     def usd(self, asset: str) -> float | None:
         """USD per unit of ``asset``: 1 for dollar assets, else a dollar market's mid (cached
         until the next book update: one decision asks for the same prices many times)."""
-        if asset in USD_LIKE:
+        if asset in USD_ASSETS:
             return 1.0
         if asset in self._usd_cache:
             return self._usd_cache[asset]

@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 from arbcore_ext.fixedpoint import to_raw, to_text
 
 __all__ = [
+    "USD_ASSETS",
     "Balance",
     "BookEvent",
     "BookEventKind",
@@ -32,6 +33,10 @@ __all__ = [
     "Quote",
     "TimeInForce",
 ]
+
+
+#: Assets worth one US dollar for valuation (stablecoins and USD itself).
+USD_ASSETS = frozenset({"USD", "USDT", "USDC", "BUSD", "FDUSD", "TUSD", "DAI", "USDP"})
 
 
 class OrderSide(enum.Enum):

@@ -35,6 +35,7 @@ from arbcore.exchanges.trading import (
     prepare_order,
 )
 from arbcore.model import (
+    USD_ASSETS,
     Instrument,
     Opportunity,
     OpportunityLeg,
@@ -278,4 +279,4 @@ def _flows(results: list[LegResult], instrument_of: InstrumentOf) -> dict[str, f
 
 
 def _dollar_only(asset: str) -> float | None:
-    return 1.0 if asset in ("USD", "USDT", "USDC") else None
+    return 1.0 if asset in USD_ASSETS else None

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 import attrs
 
 from arbcore.config.schema import RiskLimits
-from arbcore.model import Opportunity, OrderSide
+from arbcore.model import USD_ASSETS, Opportunity, OrderSide
 
 __all__ = [
     "ProposedLeg",
@@ -295,4 +295,4 @@ class RiskEngine:
 
 
 #: Assets treated as cash for correlation (their exposure is not market risk).
-STABLE = frozenset({"USD", "USDT", "USDC", "FDUSD", "DAI", "BUSD", "EUR"})
+STABLE = USD_ASSETS | {"EUR"}

@@ -14,13 +14,12 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 
 from arbcore.errors import GraphError
-from arbcore.model import Instrument, Opportunity, OpportunityLeg, OrderSide
+from arbcore.model import USD_ASSETS, Instrument, Opportunity, OpportunityLeg, OrderSide
 from arbcore_ext.cycles import BUY, CycleEngine, SizedCycle
 
 __all__ = ["USD_ASSETS", "TriangularScanner"]
 
 #: Assets counted at 1 USD when reporting profit in USD terms.
-USD_ASSETS = frozenset({"USD", "USDT", "USDC", "BUSD", "FDUSD", "TUSD", "DAI", "USDP"})
 
 
 class TriangularScanner(CycleEngine):
