@@ -115,6 +115,7 @@ class BookClient:
             if unsubscribe
             else None,
             on_connect=self._on_connect,
+            on_disconnect=self._on_disconnect,
             keepalive=keepalive,
             backoff=backoff,
             name=feed.venue,
@@ -215,6 +216,13 @@ class BookClient:
             sync = self.syncs.get(event.symbol)
             if sync is not None and sync.on_event(event) and self._on_book is not None:
                 self._on_book(event.symbol, sync.book)
+
+    def _on_disconnect(self) -> None:
+        """A lost connection makes every book stale at once: between the drop and the resync
+        after the reconnect, no strategy may read a book that has stopped updating. (A
+        deliberate ``close`` keeps the books as they were, for whoever reads them last.)"""
+        for sync in self.syncs.values():
+            sync.suspend("connection lost")
 
     def _on_connect(self) -> None:
         """After a (re)connect nothing from before is trusted: every book resyncs.

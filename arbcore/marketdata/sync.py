@@ -225,6 +225,18 @@ class BookSync:
             return self._verify(seq)
         return True  # the common case, decided without another call
 
+    def suspend(self, reason: str) -> None:
+        """The feed stopped (connection lost or closed): the book is stale from now on, and a
+        snapshot is asked for when the feed is back (not now: there is nothing to ask yet)."""
+        if self.state is not SyncState.SYNCED:
+            return
+        logger.warning("%s %s: %s; the book is stale until it resyncs", self.venue, self.symbol,
+                       reason)  # fmt: skip
+        self.counters.resyncs += 1
+        self.state = SyncState.WAITING_SNAPSHOT
+        self.book.clear()
+        self._buffer.clear()
+
     def resync(self, reason: str) -> None:
         """Drop the book, wait for a new snapshot and ask the data client for one."""
         logger.warning("%s %s: %s; resyncing", self.venue, self.symbol, reason)

@@ -109,6 +109,7 @@ class WsConnection:
         subscribe: SubscribeBuilder,
         unsubscribe: SubscribeBuilder | None = None,
         on_connect: Callable[[], Awaitable[None] | None] | None = None,
+        on_disconnect: Callable[[], None] | None = None,
         keepalive: Keepalive | None = None,
         backoff: Backoff | None = None,
         name: str = "ws",
@@ -122,6 +123,7 @@ class WsConnection:
         self._subscribe = subscribe
         self._unsubscribe = unsubscribe
         self._on_connect = on_connect
+        self._on_disconnect = on_disconnect
         self._keepalive = keepalive
         self._backoff = backoff or Backoff()
         self._clock = clock
@@ -223,6 +225,8 @@ class WsConnection:
             finally:
                 if self._socket is not None:
                     self.counters.disconnects += 1
+                    if self._on_disconnect is not None and not self._closing:
+                        self._on_disconnect()  # lost, not closed: what it fed is now stale
                 self._socket = None
                 self.connected.clear()
             if self._closing:

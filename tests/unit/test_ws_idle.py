@@ -177,3 +177,15 @@ def test_idle_timeout_defaults_to_a_few_keepalive_intervals() -> None:
     with pytest.raises(ValueError, match="idle_timeout_s"):
         WsConnection("ws://127.0.0.1:9", on_frame=lambda f, t: None, subscribe=lambda s: [],
                      idle_timeout_s=-1.0)  # fmt: skip
+
+
+def test_a_lost_connection_is_reported_and_a_deliberate_close_is_not() -> None:
+    """The book client marks its books stale on ``on_disconnect``: a drop must call it (the
+    books stopped updating), the user's own ``close`` must not."""
+    lost: list[int] = []
+    keepalive = Keepalive(interval_s=IDLE_S / 4, idle_timeout_s=IDLE_S)
+    args = {"keepalive": keepalive, "on_disconnect": lambda: lost.append(1)}
+    _, connection = asyncio.run(_run(_silent, args, _reconnected))
+    drops = connection.counters.disconnects
+    assert drops >= 2  # the idle drop(s), then the final close
+    assert len(lost) == drops - 1  # every drop reported, the close not
