@@ -138,8 +138,14 @@ def test_htx_lost_delta_resyncs_by_req_on_the_same_connection(huobi: Recording) 
 
 
 def test_htx_server_closes_a_connection_that_does_not_answer_pings(huobi: Recording) -> None:
+    """Each connection is closed at its first ping, and no book is served while none is open.
+
+    The client is sampled every millisecond: between a lost connection and the next one (the
+    backoff leaves 10-20 ms) a fresh book would be one that stopped updating.
+    """
     server = RecordedHtx(huobi, drop_after=10_000)
-    server.pong_timeout_s = 0.05
+    server.pong_timeout_s = 0.1
+    served_while_down: list[int] = []
 
     async def run() -> HTXDataClient:
         async with serving(server) as (ws_url, _):
@@ -151,17 +157,22 @@ def test_htx_server_closes_a_connection_that_does_not_answer_pings(huobi: Record
             )
             await client.add_symbols([SYMBOL])
             runner = asyncio.create_task(client.run())
-            for _ in range(200):
-                if server.connections >= 2:
+            counters = client.connection.counters
+            for _ in range(3000):
+                if server.unanswered >= 3:
                     break
-                await asyncio.sleep(0.01)
+                down = counters.disconnects >= counters.connects > 0
+                if down and client.fresh_book(SYMBOL) is not None:
+                    served_while_down.append(counters.disconnects)
+                await asyncio.sleep(0.001)
             await client.close()
             await asyncio.wait_for(runner, timeout=10)
             return client
 
     client = asyncio.run(run())
-    assert server.unanswered >= 1
+    assert server.unanswered >= 3
     assert server.pongs == []
     assert server.sent == 0  # each connection was closed at its first ping
-    assert client.connection.counters.disconnects >= 1
-    assert client.fresh_book(SYMBOL) is None
+    assert client.connection.counters.disconnects >= 3
+    assert client.syncs[SYMBOL].counters.snapshots >= 2  # books were synced, then lost
+    assert served_while_down == []
