@@ -30,6 +30,9 @@ class ScanError(ArbcoreError, ValueError):
 
 
 cdef inline Py_ssize_t skip_ws(const char* s, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
+    # one compare for the common case: every JSON whitespace byte is <= ' '
+    if i < n and <unsigned char>s[i] > 32:
+        return i
     while i < n and (s[i] == b' ' or s[i] == b'\n' or s[i] == b'\r' or s[i] == b'\t'):
         i += 1
     return i
@@ -123,8 +126,14 @@ cdef inline Py_ssize_t finish_decimal(const char* s, Py_ssize_t i, Py_ssize_t n,
 
 # SWAR ("SIMD within a register"): eight text bytes at a time in one 64-bit word, first byte in
 # the low bits (x86-64 and aarch64 are little-endian; setup.py builds for those).
-cdef uint64_t ASCII_ZEROS = 0x3030303030303030ULL
-cdef uint64_t HIGH_NIBBLES = 0xF0F0F0F0F0F0F0F0ULL
+# (C constants, not module variables: the compiler folds them into the instructions)
+cdef extern from *:
+    """
+    #define ARB_ASCII_ZEROS 0x3030303030303030ULL
+    #define ARB_HIGH_NIBBLES 0xF0F0F0F0F0F0F0F0ULL
+    """
+    const uint64_t ASCII_ZEROS "ARB_ASCII_ZEROS"
+    const uint64_t HIGH_NIBBLES "ARB_HIGH_NIBBLES"
 
 
 cdef inline uint64_t load8(const char* p) noexcept nogil:
@@ -219,11 +228,81 @@ cdef inline Py_ssize_t decimal_value(const char* s, Py_ssize_t i, Py_ssize_t n, 
     return end
 
 
+cdef inline Py_ssize_t plain_value(const char* s, Py_ssize_t i, Py_ssize_t n, int decimals,
+                                   int64_t* out) noexcept nogil:
+    """decimal_value without its exact-parser fallback: -1 wherever that fallback would decide."""
+    if i + 1 < n and s[i] == 48 and 48 <= s[i + 1] <= 57:
+        return -1
+    return read_decimal(s, i, n, decimals, out)
+
+
+cdef inline Py_ssize_t compact_level(const char* s, Py_ssize_t i, Py_ssize_t n,
+                                     int price_decimals, int size_decimals, int64_t* price,
+                                     int64_t* size) noexcept nogil:
+    """The level at ``s[i] == '['`` when venues' compact shape holds (``[p,q]``: no whitespace,
+    no extra elements, both values read by the fast reader): the offset after its ``]``, else
+    -1 and the general reader, which accepts a superset, takes the level from the start."""
+    i = plain_value(s, i + 1, n, price_decimals, price)
+    if i < 0 or i >= n or s[i] != 44:                 # ','
+        return -1
+    i = plain_value(s, i + 1, n, size_decimals, size)
+    if i < 0 or i >= n or s[i] != 93:                 # ']'
+        return -1
+    return i + 1
+
+
+cdef int grow(LevelBuffer out) noexcept:
+    """Room for one more level; -1 when memory ran out (the scan then declines the frame)."""
+    try:
+        out.reserve(1)
+    except MemoryError:
+        return -1
+    return 0
+
+
+cdef const char* OUT_OF_MEMORY = "out of memory for the levels"
+
+
+cdef Py_ssize_t general_level(const char* s, Py_ssize_t n, Py_ssize_t i, int price_decimals,
+                              int size_decimals, int64_t* price, int64_t* size,
+                              const char** reason) noexcept nogil:
+    """Any level the scanner accepts, at ``s[i] == '['``: the offset after its ``]``, or -1."""
+    cdef Py_ssize_t start, length
+    i = decimal_value(s, skip_ws(s, i + 1, n), n, price_decimals, price)
+    if i < 0:
+        reason[0] = "level price is not a decimal at the price scale"
+        return -1
+    i = skip_ws(s, i, n)
+    if i >= n or s[i] != b',':
+        reason[0] = "expected ',' after the price"
+        return -1
+    i = decimal_value(s, skip_ws(s, i + 1, n), n, size_decimals, size)
+    if i < 0:
+        reason[0] = "level size is not a decimal at the size scale"
+        return -1
+    i = skip_ws(s, i, n)
+    while i < n and s[i] == b',':       # extra elements: order counts, timestamps, flags
+        i = scalar_end(s, skip_ws(s, i + 1, n), n, &start, &length)
+        if i < 0:
+            reason[0] = "unreadable extra element in a level"
+            return -1
+        i = skip_ws(s, i, n)
+    if i >= n or s[i] != b']':
+        reason[0] = "expected ']' closing a level"
+        return -1
+    return i + 1
+
+
 cdef Py_ssize_t scan_levels_c(const char* s, Py_ssize_t n, Py_ssize_t i, int8_t side,
                               int price_decimals, int size_decimals, LevelBuffer out,
-                              const char** reason) except? -2:
-    """Parse ``[[p, q, ...], ...]`` at i into out; the offset after the closing bracket, or -1."""
-    cdef Py_ssize_t start, length, j
+                              const char** reason) noexcept:
+    """Parse ``[[p, q, ...], ...]`` at i into out; the offset after the closing bracket, or -1
+    with ``reason`` set (:data:`OUT_OF_MEMORY` when the buffer could not grow).
+
+    Each level is first tried in the compact shape venues send; only a level that is not in it
+    goes through the general reader, so every accepted level reads the same either way.
+    """
+    cdef Py_ssize_t j
     cdef int64_t price, size
     i = skip_ws(s, i, n)
     if i >= n or s[i] != b'[':
@@ -236,32 +315,20 @@ cdef Py_ssize_t scan_levels_c(const char* s, Py_ssize_t n, Py_ssize_t i, int8_t 
         if i >= n or s[i] != b'[':
             reason[0] = "expected '[' opening a level"
             return -1
-        i = decimal_value(s, skip_ws(s, i + 1, n), n, price_decimals, &price)
-        if i < 0:
-            reason[0] = "level price is not a decimal at the price scale"
-            return -1
-        i = skip_ws(s, i, n)
-        if i >= n or s[i] != b',':
-            reason[0] = "expected ',' after the price"
-            return -1
-        i = decimal_value(s, skip_ws(s, i + 1, n), n, size_decimals, &size)
-        if i < 0:
-            reason[0] = "level size is not a decimal at the size scale"
-            return -1
-        i = skip_ws(s, i, n)
-        while i < n and s[i] == b',':       # extra elements: order counts, timestamps, flags
-            i = scalar_end(s, skip_ws(s, i + 1, n), n, &start, &length)
-            if i < 0:
-                reason[0] = "unreadable extra element in a level"
+        j = compact_level(s, i, n, price_decimals, size_decimals, &price, &size)
+        if j < 0:
+            j = general_level(s, n, i, price_decimals, size_decimals, &price, &size, reason)
+            if j < 0:
                 return -1
-            i = skip_ws(s, i, n)
-        if i >= n or s[i] != b']':
-            reason[0] = "expected ']' closing a level"
+        if out.count == out.capacity and grow(out) < 0:
+            reason[0] = OUT_OF_MEMORY
             return -1
-        if out.count == out.capacity:
-            out.reserve(1)
         out.push(side, price, size)
-        i = skip_ws(s, i + 1, n)
+        i = j
+        if i + 1 < n and s[i] == b',' and s[i + 1] == b'[':   # the compact separator
+            i += 1
+            continue
+        i = skip_ws(s, i, n)
         if i < n and s[i] == b',':
             i = skip_ws(s, i + 1, n)
             continue
@@ -271,6 +338,12 @@ cdef Py_ssize_t scan_levels_c(const char* s, Py_ssize_t n, Py_ssize_t i, int8_t 
         return -1
 
 
+cdef raise_scan(const char* reason, Py_ssize_t offset):
+    if reason == OUT_OF_MEMORY:
+        raise MemoryError(reason.decode())
+    raise ScanError(reason.decode(), offset)
+
+
 def scan_levels(bytes frame not None, Py_ssize_t offset, int side, int price_decimals,
                 int size_decimals, LevelBuffer out not None):
     """Append the level array at ``offset`` to ``out``; returns the offset after it."""
@@ -278,7 +351,7 @@ def scan_levels(bytes frame not None, Py_ssize_t offset, int side, int price_dec
     cdef Py_ssize_t end = scan_levels_c(PyBytes_AS_STRING(frame), PyBytes_GET_SIZE(frame), offset,
                                         side, price_decimals, size_decimals, out, &reason)
     if end < 0:
-        raise ScanError(reason.decode(), offset)
+        raise_scan(reason, offset)
     return end
 
 
@@ -291,8 +364,9 @@ cdef Py_ssize_t find_value_c(const char* s, Py_ssize_t n, const char* key, Py_ss
                              Py_ssize_t start) noexcept nogil:
     """Offset of the value after ``"key":`` (first occurrence from start), or -1.
 
-    memmem finds the key's text (vectorised in libc); each hit is accepted only when quotes
-    close around it and a colon follows, so a value that merely contains the text is skipped.
+    memmem finds the key's text (vectorised in libc; a one-byte key is a memchr); each hit is
+    accepted only when quotes close around it and a colon follows, so a value that merely
+    contains the text is skipped.
     """
     cdef const char* p
     cdef Py_ssize_t i = start, j
@@ -319,15 +393,49 @@ def find_value(bytes frame not None, bytes key not None, Py_ssize_t start=0):
                         PyBytes_GET_SIZE(key), start)
 
 
+cdef Py_ssize_t int_value_c(const char* s, Py_ssize_t n, Py_ssize_t at,
+                            int64_t* value) noexcept nogil:
+    """The offset after the integer (bare or quoted) at ``at``, or -1 (also for ``at`` outside
+    the frame: a missing key's -1 must not read the byte before it).
+
+    Plain digits (the venues' sequence ids and times) are read here; anything else goes to
+    ``parse_decimal_c``, which decides exactly as before.
+    """
+    cdef Py_ssize_t start, length, end, i
+    cdef int64_t v = 0
+    cdef unsigned int digit
+    cdef bint quoted
+    if at < 0 or at >= n:
+        return -1
+    quoted = s[at] == 34
+    i = at + quoted
+    start = i
+    while i < n and i - start < 18:
+        digit = <unsigned char>s[i] - 48
+        if digit > 9:
+            break
+        v = v * 10 + digit
+        i += 1
+    if i > start and i < n:
+        if quoted and s[i] == 34:
+            value[0] = v
+            return i + 1
+        if not quoted and not (b'0' <= s[i] <= b'9' or s[i] == b'.' or s[i] == b'-'
+                               or s[i] == b'+' or s[i] == b'e' or s[i] == b'E'):
+            value[0] = v
+            return i
+    end = scalar_end(s, at, n, &start, &length)
+    if end < 0 or parse_decimal_c(s + start, length, 0, True, value) != STATUS_OK:
+        return -1
+    return end
+
+
 def scan_int(bytes frame not None, Py_ssize_t offset):
     """``(value, end)`` of the integer (bare or quoted) at offset."""
-    cdef const char* s = PyBytes_AS_STRING(frame)
-    cdef Py_ssize_t n = PyBytes_GET_SIZE(frame), start, length
-    cdef Py_ssize_t end = -1
     cdef int64_t value
-    if 0 <= offset < n:  # a missing key's -1 must not read the byte before the frame
-        end = scalar_end(s, offset, n, &start, &length)
-    if end < 0 or parse_decimal_c(s + start, length, 0, True, &value) != STATUS_OK:
+    cdef Py_ssize_t end = int_value_c(PyBytes_AS_STRING(frame), PyBytes_GET_SIZE(frame), offset,
+                                      &value)
+    if end < 0:
         raise ScanError("expected an integer", offset)
     return value, end
 
@@ -344,17 +452,14 @@ def scan_levels_at(bytes frame not None, bytes key not None, int side, int price
     cdef Py_ssize_t end = scan_levels_c(s, n, at, side, price_decimals, size_decimals, out,
                                         &reason)
     if end < 0:
-        raise ScanError(reason.decode(), at)
+        raise_scan(reason, at)
     return end
 
 
-def scan_message(bytes frame not None, tuple int_keys not None, tuple level_keys not None,
-                 int price_decimals, int size_decimals, LevelBuffer out not None):
-    """One call for a whole delta frame: the integers of ``int_keys`` (a tuple of ints, in order)
-    and the level arrays of ``level_keys`` appended to ``out`` (the i-th key as side i: bids
-    first, then asks). Raises ScanError when any of them is missing or out of shape."""
+cdef tuple scan_message_c(bytes frame, tuple int_keys, tuple level_keys, int price_decimals,
+                          int size_decimals, LevelBuffer out):
     cdef const char* s = PyBytes_AS_STRING(frame)
-    cdef Py_ssize_t n = PyBytes_GET_SIZE(frame), at, end = 0, start, length
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(frame), at, end = 0
     cdef const char* reason = NULL
     cdef int64_t value
     cdef int8_t side = 0
@@ -364,8 +469,7 @@ def scan_message(bytes frame not None, tuple int_keys not None, tuple level_keys
         at = find_value_c(s, n, key, PyBytes_GET_SIZE(key), 0)
         if at < 0:
             raise ScanError(f"no {key.decode()!r} key", 0)
-        if (scalar_end(s, at, n, &start, &length) < 0
-                or parse_decimal_c(s + start, length, 0, True, &value) != STATUS_OK):
+        if int_value_c(s, n, at, &value) < 0:
             raise ScanError(f"{key.decode()!r} is not an integer", at)
         values.append(value)
     for key in level_keys:
@@ -374,9 +478,17 @@ def scan_message(bytes frame not None, tuple int_keys not None, tuple level_keys
             raise ScanError(f"no {key.decode()!r} key", end)
         end = scan_levels_c(s, n, at, side, price_decimals, size_decimals, out, &reason)
         if end < 0:
-            raise ScanError(reason.decode(), at)
+            raise_scan(reason, at)
         side += 1
     return tuple(values)
+
+
+def scan_message(bytes frame not None, tuple int_keys not None, tuple level_keys not None,
+                 int price_decimals, int size_decimals, LevelBuffer out not None):
+    """One call for a whole delta frame: the integers of ``int_keys`` (a tuple of ints, in order)
+    and the level arrays of ``level_keys`` appended to ``out`` (the i-th key as side i: bids
+    first, then asks). Raises ScanError when any of them is missing or out of shape."""
+    return scan_message_c(frame, int_keys, level_keys, price_decimals, size_decimals, out)
 
 
 def scan_delta(bytes frame not None, dict instruments not None, bytes symbol_key not None,
@@ -402,7 +514,7 @@ def scan_delta(bytes frame not None, dict instruments not None, bytes symbol_key
     if entry is None:
         return None
     price_decimals, size_decimals, tag = entry
-    values = scan_message(frame, int_keys, level_keys, price_decimals, size_decimals, out)
+    values = scan_message_c(frame, int_keys, level_keys, price_decimals, size_decimals, out)
     return (tag, *values)
 
 

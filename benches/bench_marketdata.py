@@ -1,7 +1,8 @@
 """Parse + apply per venue message, from raw frame bytes to an updated book, side by side.
 
-arbcore: the venue feed's fast path (strict scanner into a LevelBuffer, the venue's sequence
-rule, one ``apply_buffer`` call), exactly what the live client and ``arbcore replay`` run.
+arbcore: the venue feed's compiled delta path (``feed.delta_path.apply``: strict scanner, the
+venue's sequence rule, the book update and its counters in one call per frame; the rare
+statuses go to ``BookSync.on_path``), exactly what the live client and ``arbcore replay`` run.
 Peer: the pipeline a cryptofeed-style user has: ``json.loads``, ``Decimal`` for every price and
 size, bmoscon's ``order_book.OrderBook``. Both start from the same REST snapshot and must end
 with the same top of book.
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 from peers import bench_calls
 
+from arbcore.exchanges.binance.data import BinanceBookFeed
 from arbcore.exchanges.registry import VENUE_NAMES
 from arbcore.marketdata.feed import replay
 from arbcore.testing.conformance import (
@@ -25,7 +27,7 @@ from arbcore.testing.conformance import (
     load_venue_recording,
 )
 from arbcore.testing.recordings import shared_data_dir
-from arbcore_ext.book import LevelBuffer
+from arbcore_ext.deltapath import APPLIED, SKIPPED
 
 GROUP = "market data: Binance BTCUSDT depth frame -> applied book"
 VENUE_GROUP = "market data: every venue's recording replayed, per message"
@@ -48,21 +50,24 @@ def _frames(recording: Recording) -> tuple[bytes, list[bytes]]:
 def _arbcore(recording: Recording) -> tuple[Any, Any]:
     snapshot, frames = _frames(recording)
     feed = recording.feed()
+    assert isinstance(feed, BinanceBookFeed)
     instrument = feed.symbols.by_symbol["BTC/USDT"]
-    levels = LevelBuffer(256)
+    path = feed.delta_path
     state: dict[str, Any] = {}
 
     def setup() -> None:
         sync = feed.new_sync(instrument)
         (event,) = feed.parse_rest("depth?symbol=BTCUSDT", snapshot, 0)
         sync.on_event(event)
+        path.attach(instrument.symbol, sync.core, sync)
         state["sync"] = sync
 
     def loop() -> None:
-        parse, on_levels = feed.parse_delta_into, state["sync"].on_levels
+        apply, on_path = path.apply, state["sync"].on_path
         for frame in frames:
-            symbol, seq = parse(frame, 0, 0, levels)
-            on_levels(seq, levels, symbol)
+            status = apply(frame, 0)
+            if status != APPLIED and status != SKIPPED:  # rare: gaps, crossed, waiting
+                on_path(path, status)
 
     def top() -> tuple[str, str]:
         book = state["sync"].book

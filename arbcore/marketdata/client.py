@@ -42,6 +42,7 @@ from arbcore.marketdata.sync import BookSync
 from arbcore.model import Quote
 from arbcore.net.ws import Backoff, Keepalive, SubscribeBuilder, WsConnection
 from arbcore_ext.book import L2Book, LevelBuffer
+from arbcore_ext.deltapath import APPLIED, DECLINED, SKIPPED, DeltaPath
 
 __all__ = ["BookCallback", "BookClient", "ClientCounters", "UrlProvider"]
 
@@ -105,7 +106,11 @@ class BookClient:
         self._reconnecting = False  # inside _on_connect: the connection has just subscribed
         self._ready = ready
         self._is_ready = ready is None
-        self._fast: FastDeltaFeed | None = feed if hasattr(feed, "parse_delta_into") else None  # type: ignore[assignment]
+        #: plain deltas read and applied in one call, when the feed has the compiled path
+        self._path: DeltaPath | None = getattr(feed, "delta_path", None)
+        self._fast: FastDeltaFeed | None = (
+            feed if self._path is None and hasattr(feed, "parse_delta_into") else None  # type: ignore[assignment]
+        )
         self._levels = LevelBuffer(256)
         self.connection = WsConnection(
             self._connect_url(url) if ready is not None else url,
@@ -162,6 +167,8 @@ class BookClient:
             sync = self.feed.new_sync(instrument)
             sync.on_resync = self._request_resync
             self.syncs[symbol] = sync
+            if self._path is not None:
+                self._path.attach(symbol, sync.core, sync)
         await self.connection.add_symbols(wanted)
 
     async def remove_symbols(self, symbols: Iterable[str]) -> None:
@@ -169,6 +176,8 @@ class BookClient:
         gone = [symbol for symbol in symbols if symbol in self.syncs]
         for symbol in gone:
             del self.syncs[symbol]
+            if self._path is not None:
+                self._path.detach(symbol)
             task = self._pending.pop(symbol, None)
             if task is not None:
                 task.cancel()
@@ -193,6 +202,16 @@ class BookClient:
                 self._is_ready = True
                 self._spawn(_HELD_SUBSCRIBE, self._subscribe_held)
             return
+        if self._path is not None:
+            status = self._path.apply(frame, ts_ns)
+            if status != DECLINED:
+                owner: BookSync | None = self._path.owner  # None: a symbol not kept
+                applied = status == APPLIED or (
+                    owner is not None and status != SKIPPED and owner.on_path(self._path, status)
+                )
+                if applied and owner is not None and self._on_book is not None:
+                    self._on_book(owner.symbol, owner.book)
+                return
         if self._fast is not None:
             scanned = self._fast.parse_delta_into(frame, ts_ns, 0, self._levels)
             if scanned is not None:

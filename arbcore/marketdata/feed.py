@@ -22,9 +22,10 @@ from arbcore.marketdata.records import Record
 from arbcore.marketdata.sync import BookSync, SeqView
 from arbcore.model import BookEvent, Instrument, Quote
 from arbcore_ext.book import L2Book, LevelBuffer
+from arbcore_ext.deltapath import APPLIED, DECLINED, SCANNED, SKIPPED, DeltaPath, Route
 from arbcore_ext.fixedpoint import to_text
 
-__all__ = ["BookReport", "ReplayReport", "VenueFeed", "replay"]
+__all__ = ["BookReport", "ReplayReport", "VenueFeed", "delta_routes", "replay", "scan_delta_into"]
 
 logger = logging.getLogger(__name__)
 
@@ -138,28 +139,88 @@ class FastDeltaFeed(Protocol):
     ) -> tuple[str, SeqView] | None: ...
 
 
+class PathFeed(Protocol):
+    """Optional compiled path of a feed: plain deltas read and applied in one call."""
+
+    delta_path: DeltaPath
+
+
+def delta_routes(symbols: SymbolMap) -> list[Route]:
+    """The :class:`~arbcore_ext.deltapath.Route` of every instrument (at its book scales)."""
+    return [
+        Route(native.encode(), i.symbol, i.price_decimals, i.size_decimals)
+        for native, i in symbols.by_native.items()
+    ]
+
+
+def scan_delta_into(
+    path: DeltaPath, frame: bytes, ts_recv_ns: int, levels: LevelBuffer
+) -> tuple[str, DeltaPath] | None:
+    """``parse_delta_into`` of a feed with a DeltaPath: the same C reader, nothing applied, the
+    levels copied into ``levels`` (for checks of what the path reads; not the hot path)."""
+    if path.scan(frame, ts_recv_ns) != SCANNED:
+        return None
+    levels.clear()
+    sides, prices, sizes = (array.tolist() for array in path.levels.arrays())
+    for side, price, size in zip(sides, prices, sizes, strict=True):
+        levels.append(side, price, size)
+    symbol = path.symbol
+    assert symbol is not None
+    return symbol, path
+
+
 def _report(result: ReplayReport, feed: VenueFeed, symbol: str) -> BookReport:
     report = result.books.get(symbol)
     if report is None:
         instrument = feed.symbols.by_symbol[symbol]
         report = result.books[symbol] = BookReport(feed.new_sync(instrument), instrument)
+        path: DeltaPath | None = getattr(feed, "delta_path", None)
+        if path is not None:
+            path.attach(symbol, report.sync.core, report)
     return report
+
+
+def _on_path(result: ReplayReport, feed: VenueFeed, path: DeltaPath, status: int) -> None:
+    """A delta the feed's DeltaPath read (``status`` is not DECLINED): what is left to do."""
+    result.book_events += 1
+    report: BookReport | None = path.owner
+    if status == APPLIED:
+        if report is not None and report.pending:
+            _after_update(report)
+        return
+    if status == SKIPPED:
+        return
+    if report is None:  # the symbol's first frame: its book starts now
+        symbol = path.symbol
+        assert symbol is not None
+        report = _report(result, feed, symbol)
+    if report.sync.on_path(path, status):
+        _after_update(report)
 
 
 def replay(records: Iterable[Record], feed: VenueFeed) -> ReplayReport:
     """Run recorded traffic through the feed's parsing and sync, as fast as it goes.
 
-    Plain deltas take the feed's fast path when it has one (``parse_delta_into``), exactly as
-    the live client does; everything else goes through ``parse_ws``/``parse_rest``.
+    Plain deltas take the feed's compiled path when it has one (``delta_path``: read and applied
+    in one call), else its fast parser (``parse_delta_into``), exactly as the live client does;
+    everything else goes through ``parse_ws``/``parse_rest``.
     """
     result = ReplayReport(feed.venue)
+    path: DeltaPath | None = getattr(feed, "delta_path", None)
     fast: FastDeltaFeed | None = getattr(feed, "parse_delta_into", None) and feed  # type: ignore[assignment]
+    if path is not None:
+        fast = None
     levels = LevelBuffer(256)
     started = time.perf_counter()
     for record in records:
         if record.kind not in ("ws", "rest"):
             continue
         result.messages += 1
+        if path is not None and record.kind == "ws":
+            status = path.apply(record.payload, record.ts_ns)
+            if status != DECLINED:
+                _on_path(result, feed, path, status)
+                continue
         if fast is not None and record.kind == "ws":
             scanned = fast.parse_delta_into(record.payload, record.ts_ns, record.connection, levels)
             if scanned is not None:

@@ -19,6 +19,11 @@ The rules are small pure objects, one per documented sequencing scheme:
   pushed snapshot are skipped and checksums decide the rest (Kraken).
 
 ``id`` is the sequence of the last applied event (the snapshot's first).
+
+The state a delta touches (book, ``id``, in-sync flag, counters, receive time) lives in a C
+:class:`~arbcore_ext.deltapath.SyncCore`, so a feed's compiled
+:class:`~arbcore_ext.deltapath.DeltaPath` applies plain deltas in one call and hands back only
+what needs a decision here (:meth:`BookSync.on_path`).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import numpy as np
 
 from arbcore.model import BookEvent, BookEventKind
 from arbcore_ext.book import BID, L2Book, LevelBuffer
+from arbcore_ext.deltapath import RULE_OTHER, RULE_RANGE, VERIFY, BookCounters, SyncCore
 
 __all__ = [
     "ArrivalRule",
@@ -74,6 +80,8 @@ class SequenceInfo(Protocol):
     def prev_seq(self) -> int | None: ...
     @property
     def checksum(self) -> int | None: ...
+    @property
+    def ts_recv_ns(self) -> int: ...
 
 
 @attrs.define(slots=True)
@@ -85,6 +93,15 @@ class SeqView:
     prev_seq: int | None = None
     checksum: int | None = None
     ts_event_ns: int = 0
+    ts_recv_ns: int = 0
+
+
+class DeltaPathView(SequenceInfo, Protocol):
+    """A feed's DeltaPath as :meth:`BookSync.on_path` reads it: its last frame's sequence
+    fields and the levels it scanned."""
+
+    @property
+    def levels(self) -> LevelBuffer: ...
 
 
 class SequenceRule(Protocol):
@@ -134,21 +151,6 @@ class ArrivalRule:
 ChecksumFunction = Callable[[L2Book], int]
 
 
-@attrs.define
-class BookCounters:
-    """What happened to one book; the replay command and the quality monitor report these."""
-
-    updates: int = 0
-    snapshots: int = 0
-    skipped: int = 0
-    gaps: int = 0
-    resyncs: int = 0
-    checksum_ok: int = 0
-    checksum_failed: int = 0
-    crossed: int = 0
-    buffer_overflows: int = 0
-
-
 class BookSync:
     """One book kept in sync by one venue's rule (see the module docstring)."""
 
@@ -166,17 +168,66 @@ class BookSync:
         self.venue = venue
         self.symbol = symbol
         self.book = book
-        self.rule = rule
-        self.checksum = checksum
         self.on_resync = on_resync
         self.counters = BookCounters()
-        self.state = SyncState.WAITING_SNAPSHOT
-        self.book_id = 0
+        #: the C state the feed's DeltaPath writes (see the module docstring)
+        self.core = SyncCore(book, self.counters)
+        self.rule = rule
+        self.checksum = checksum
         self._buffer: deque[BookEvent] = deque(maxlen=max_buffer)
 
     @property
+    def rule(self) -> SequenceRule:
+        return self._rule
+
+    @rule.setter
+    def rule(self, rule: SequenceRule) -> None:
+        self._rule = rule  # only the rule compiled in C may be applied there
+        self.core.rule = RULE_RANGE if type(rule) is RangeRule else RULE_OTHER
+
+    @property
+    def checksum(self) -> ChecksumFunction | None:
+        return self._checksum
+
+    @checksum.setter
+    def checksum(self, checksum: ChecksumFunction | None) -> None:
+        self._checksum = checksum
+        self.core.verify_each = checksum is not None
+
+    @property
+    def book_id(self) -> int:
+        """Sequence of the last applied event."""
+        return self.core.book_id
+
+    @book_id.setter
+    def book_id(self, value: int) -> None:
+        self.core.book_id = value
+
+    @property
+    def state(self) -> SyncState:
+        return SyncState.SYNCED if self.core.synced else SyncState.WAITING_SNAPSHOT
+
+    @state.setter
+    def state(self, state: SyncState) -> None:
+        self.core.synced = state is SyncState.SYNCED
+
+    @property
     def in_sync(self) -> bool:
-        return self.state is SyncState.SYNCED
+        return self.core.synced
+
+    @property
+    def updated_at_ns(self) -> int:
+        """Receive time of the frame behind the last applied update (0: none had one)."""
+        return self.core.updated_at_ns
+
+    def age_ns(self, now_ns: int) -> int | None:
+        """How long ago (by the feed's receive clock) the book last changed; None when it is not
+        in sync or no update carried a receive time. No clock call on the hot path: the time is
+        the frame's own."""
+        core = self.core
+        if not core.synced or not core.updated_at_ns:
+            return None
+        return now_ns - core.updated_at_ns
 
     def fresh_book(self) -> L2Book | None:
         """The book if it is in sync, else None: strategies only ever see a synced book."""
@@ -213,17 +264,25 @@ class BookSync:
                     last_seq=seq.last_seq,
                     prev_seq=seq.prev_seq,
                     checksum=seq.checksum,
+                    ts_recv_ns=seq.ts_recv_ns,
                 )
             )
-        verdict = self.rule.check(self.book_id, seq)
+        verdict = self._rule.check(self.book_id, seq)
         if verdict is not Continuity.APPLY:
             return self._refuse(verdict, seq)
         crossed = self.book.apply_buffer(levels)
-        self.counters.updates += 1
-        self.book_id = seq.last_seq
-        if crossed or (self.checksum is not None and seq.checksum is not None):
+        self._applied(seq)
+        if crossed or (self._checksum is not None and seq.checksum is not None):
             return self._verify(seq)
         return True  # the common case, decided without another call
+
+    def on_path(self, path: DeltaPathView, status: int) -> bool:
+        """What a feed's DeltaPath left to Python for this book (``status`` from its ``apply``):
+        VERIFY -> the checks after an update it applied; otherwise (a gap, a book waiting for
+        its snapshot, a rule not compiled) the delta it scanned, decided here by the rule."""
+        if status == VERIFY:
+            return self._verify(path)
+        return self.on_levels(path, path.levels, self.symbol)
 
     def suspend(self, reason: str) -> None:
         """The feed stopped (connection lost or closed): the book is stale from now on, and a
@@ -253,6 +312,8 @@ class BookSync:
         self.book.apply_snapshot(*split_sides(event))
         self.counters.snapshots += 1
         self.book_id = event.last_seq
+        if event.ts_recv_ns:
+            self.core.updated_at_ns = event.ts_recv_ns
         self.state = SyncState.SYNCED
         if not self._verify(event):
             return False
@@ -272,17 +333,24 @@ class BookSync:
         return False
 
     def _delta(self, event: BookEvent) -> bool:
-        verdict = self.rule.check(self.book_id, event)
+        verdict = self._rule.check(self.book_id, event)
         if verdict is not Continuity.APPLY:
             return self._refuse(verdict, event)
         self.book.apply_deltas(event.sides, event.prices, event.sizes)
-        self.counters.updates += 1
-        self.book_id = event.last_seq
+        self._applied(event)
         return self._verify(event)
 
+    def _applied(self, event: SequenceInfo) -> None:
+        """Count an applied delta (as DeltaPath does in C)."""
+        core = self.core
+        core.counters.updates += 1
+        core.book_id = event.last_seq
+        if event.ts_recv_ns:
+            core.updated_at_ns = event.ts_recv_ns
+
     def _verify(self, event: SequenceInfo) -> bool:
-        if self.checksum is not None and event.checksum is not None:
-            computed = self.checksum(self.book)
+        if self._checksum is not None and event.checksum is not None:
+            computed = self._checksum(self.book)
             if computed != event.checksum:
                 self.counters.checksum_failed += 1
                 self.resync(f"checksum mismatch: venue {event.checksum}, local {computed}")

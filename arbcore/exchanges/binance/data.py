@@ -21,16 +21,15 @@ from arbcore.exchanges.binance.constants import (
     VENUE,
     WS_URL,
 )
-from arbcore.exchanges.binance.parsing import DEPTH_INTS, DEPTH_LEVELS
 from arbcore.exchanges.binance.providers import parse_instruments
 from arbcore.exchanges.registry import VenueSpec
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.marketdata.client import BookClient
-from arbcore.marketdata.feed import new_book
-from arbcore.marketdata.sync import BookSync, RangeRule, SeqView
+from arbcore.marketdata.feed import delta_routes, new_book, scan_delta_into
+from arbcore.marketdata.sync import BookSync, RangeRule
 from arbcore.model import BookEvent, Instrument, Quote
-from arbcore_ext.book import LevelBuffer
-from arbcore_ext.jsonscan import ScanError, scan_delta
+from arbcore_ext.book import ASK, BID, LevelBuffer
+from arbcore_ext.deltapath import DeltaPath
 
 __all__ = ["SPEC", "BinanceBookFeed", "BinanceDataClient", "stream_messages"]
 
@@ -47,33 +46,19 @@ class BinanceBookFeed:
     def __init__(self, symbols: SymbolMap) -> None:
         self.symbols = symbols
         self._last_symbol: str | None = None  # for snapshots recorded without their URL
-        self._wire = {
-            native.encode(): (i.price_decimals, i.size_decimals, i)
-            for native, i in symbols.by_native.items()
-        }
-        self._seq = SeqView()
+        #: plain depth diffs, read and applied in one call (the live client and replay use it)
+        self.delta_path = DeltaPath(
+            delta_routes(symbols), anchor=b'"depthUpdate"', window=96, symbol_key=b"s",
+            first_key=b"U", last_key=b"u", time_key=b"E", time_required=True,
+            time_unit_ns=1_000_000, level_keys=((b"b", BID), (b"a", ASK)),
+        )  # fmt: skip
 
     def parse_delta_into(
         self, frame: bytes, ts_recv_ns: int, connection: int, levels: LevelBuffer
-    ) -> tuple[str, SeqView] | None:
-        """Fast path for plain depth diffs: levels scanned into ``levels``, no event objects.
-
-        None when the frame is anything else (or not in the strict shape): use parse_ws.
-        """
-        if frame.find(b'"depthUpdate"', 0, 96) < 0:
-            return None
-        levels.clear()
-        try:
-            scanned = scan_delta(frame, self._wire, b"s", DEPTH_INTS, DEPTH_LEVELS, levels)
-        except ScanError:
-            return None
-        if scanned is None:
-            return None
-        instrument, first, last, event_time = scanned
-        seq = self._seq
-        seq.first_seq, seq.last_seq, seq.ts_event_ns = first, last, event_time * 1_000_000
-        self._last_symbol = instrument.symbol
-        return instrument.symbol, seq
+    ) -> tuple[str, DeltaPath] | None:
+        """What :attr:`delta_path` reads from a frame, nothing applied; None when it declines
+        (the frame is not a plain depth diff in the strict shape: parse_ws reads it)."""
+        return scan_delta_into(self.delta_path, frame, ts_recv_ns, levels)
 
     def parse_ws(
         self, frame: bytes, ts_recv_ns: int, connection: int = 0
@@ -95,8 +80,10 @@ class BinanceBookFeed:
         if url is not None:
             native = parse_qs(urlparse(url).query).get("symbol", [""])[0]
             return self.symbols.get(native)
-        if self._last_symbol is not None:  # hftbacktest: the snapshot line carries no symbol
-            return self.symbols.by_symbol.get(self._last_symbol)
+        # hftbacktest: the snapshot line carries no symbol (and a file holds one): the last seen
+        last = self.delta_path.symbol or self._last_symbol
+        if last is not None:
+            return self.symbols.by_symbol.get(last)
         return None
 
     def new_sync(self, instrument: Instrument) -> BookSync:

@@ -29,11 +29,12 @@ from arbcore.exchanges.registry import VenueSpec
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.exchanges.wire import rescaled
 from arbcore.marketdata.client import BookClient
-from arbcore.marketdata.feed import new_book
-from arbcore.marketdata.sync import BookSync, RangeRule, SeqView
+from arbcore.marketdata.feed import delta_routes, new_book, scan_delta_into
+from arbcore.marketdata.sync import BookSync, RangeRule
 from arbcore.model import BookEvent, Instrument, Quote
 from arbcore.net.ws import Keepalive
 from arbcore_ext.book import LevelBuffer
+from arbcore_ext.deltapath import DeltaPath
 
 __all__ = ["PING_INTERVAL_S", "SPEC", "GateioBookFeed", "GateioDataClient", "book_instrument",
            "channel_messages"]  # fmt: skip
@@ -62,22 +63,15 @@ class GateioBookFeed:
 
     def __init__(self, symbols: SymbolMap) -> None:
         self.symbols = SymbolMap.of(VENUE, map(book_instrument, symbols.by_native.values()))
-        self._pairs = parsing.scan_table(self.symbols)
-        self._seq = SeqView()
+        #: plain ``spot.order_book_update`` deltas, read and applied in one call
+        self.delta_path = parsing.update_path(delta_routes(self.symbols))
 
     def parse_delta_into(
         self, frame: bytes, ts_recv_ns: int, connection: int, levels: LevelBuffer
-    ) -> tuple[str, SeqView] | None:
-        """Fast path for plain ``spot.order_book_update`` deltas: levels scanned into
-        ``levels``, no event objects. None for anything else: use parse_ws.
-        """
-        scanned = parsing.scan_update_into(frame, self._pairs, levels)
-        if scanned is None:
-            return None
-        instrument, first, last, event_ms = scanned
-        seq = self._seq
-        seq.first_seq, seq.last_seq, seq.ts_event_ns = first, last, event_ms * 1_000_000
-        return instrument.symbol, seq
+    ) -> tuple[str, DeltaPath] | None:
+        """What :attr:`delta_path` reads from a frame, nothing applied; None for anything but a
+        plain delta (parse_ws reads it)."""
+        return scan_delta_into(self.delta_path, frame, ts_recv_ns, levels)
 
     def parse_ws(
         self, frame: bytes, ts_recv_ns: int, connection: int = 0

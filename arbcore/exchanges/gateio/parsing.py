@@ -11,15 +11,15 @@ cysimdjson parse, which is also the reference the scanner is tested against. Two
 - ``spot.obu`` (Order Book V2): ``result.s`` is ``ob.<pair>.<depth>``; ``full: true`` (only ``u``)
   is a SNAPSHOT, incrementals carry ``U``/``u``.
 
-Plain legacy deltas also have an allocation-free reader, :func:`scan_update_into`: the feed's
-``parse_delta_into`` scans them into a reused LevelBuffer, no event built.
+Plain legacy deltas also have a compiled reader, :func:`update_path`: the feed reads and applies
+them in one call, no event built.
 
 Gate's ``spot.tickers`` carry no sizes and no update id, so they give no quote.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from arbcore.errors import MalformedMessage
@@ -29,26 +29,20 @@ from arbcore.exchanges.symbols import SymbolMap
 from arbcore.exchanges.wire import find_instrument, level_arrays, string_at
 from arbcore.model import BookEvent, BookEventKind, Instrument
 from arbcore_ext.book import ASK, BID, LevelBuffer
-from arbcore_ext.jsonscan import ScanError, find_value, scan_delta, scan_int, scan_levels_at
+from arbcore_ext.deltapath import DeltaPath, Route
+from arbcore_ext.jsonscan import ScanError, find_value, scan_int, scan_levels_at
 
 __all__ = [
-    "ScanTable",
     "parse_book_update",
     "parse_frame",
     "parse_order_book_snapshot",
-    "scan_table",
-    "scan_update_into",
+    "update_path",
 ]
-
-#: Wire pair -> (price decimals, size decimals, instrument): what ``jsonscan.scan_delta`` reads.
-ScanTable = Mapping[bytes, tuple[int, int, Instrument]]
 
 #: A plain legacy delta right from its (first) ``channel`` key on. Gate puts ``time`` and
 #: ``time_ms`` before it, so it starts within the first bytes.
 _UPDATE_HEAD = b'"channel":"spot.order_book_update","event":"update","result":'
 _HEAD_WINDOW = 128
-_UPDATE_INTS = (b"U", b"u", b"t")
-_UPDATE_LEVELS = (b"b", b"a")
 #: How a REST order book starts (``id`` is only there with ``with_id=true``).
 _REST_HEAD = b'{"id":'
 
@@ -69,38 +63,15 @@ def _channel(frame: bytes) -> str | None:
     return string_at(frame, b"channel")
 
 
-def scan_table(symbols: SymbolMap) -> dict[bytes, tuple[int, int, Instrument]]:
-    """The :data:`ScanTable` of some pairs (at their book scales)."""
-    return {
-        native.encode(): (i.price_decimals, i.size_decimals, i)
-        for native, i in symbols.by_native.items()
-    }
-
-
-def scan_update_into(
-    frame: bytes, pairs: ScanTable, levels: LevelBuffer
-) -> tuple[Instrument, int, int, int] | None:
-    """``(instrument, U, u, t)`` of a plain ``spot.order_book_update`` delta of a pair in
-    ``pairs``, its levels scanned into ``levels``; None for anything else.
-
-    Plain: channel, event and result in Gate's order, ``t``/``U``/``u``/``b``/``a`` in the result
-    and no ``full`` (a snapshot). Every other frame (or shape) is left to :func:`parse_frame`.
-    """
-    at = frame.find(b'"channel"', 0, _HEAD_WINDOW)
-    if at < 0 or not frame.startswith(_UPDATE_HEAD, at):
-        return None
-    result = frame[at + len(_UPDATE_HEAD) :]
-    if b'"full"' in result:
-        return None
-    levels.clear()
-    try:
-        scanned = scan_delta(result, pairs, b"s", _UPDATE_INTS, _UPDATE_LEVELS, levels)
-    except ScanError:
-        return None
-    if scanned is None:
-        return None
-    instrument, first, last, event_ms = scanned
-    return instrument, first, last, event_ms
+def update_path(routes: Iterable[Route]) -> DeltaPath:
+    """The compiled reader of plain ``spot.order_book_update`` deltas of some pairs: ``U``/``u``,
+    ``t`` and the ``b``/``a`` levels of a result that follows Gate's head and has no ``full``
+    (a snapshot). Every other frame (or shape) is declined, for :func:`parse_frame`."""
+    return DeltaPath(
+        routes, anchor=_UPDATE_HEAD, window=_HEAD_WINDOW, reject=b'"full"', symbol_key=b"s",
+        first_key=b"U", last_key=b"u", time_key=b"t", time_required=True,
+        time_unit_ns=1_000_000, level_keys=((b"b", BID), (b"a", ASK)),
+    )  # fmt: skip
 
 
 def parse_book_update(frame: bytes, symbols: SymbolMap, ts_recv_ns: int = 0) -> BookEvent:

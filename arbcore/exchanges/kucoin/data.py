@@ -12,13 +12,11 @@ from urllib.parse import parse_qs, urlencode, urlparse
 import attrs
 import httpx
 
-from arbcore.errors import MalformedMessage
 from arbcore.exchanges.kucoin import parsing
 from arbcore.exchanges.kucoin.constants import (
     BOOK_SIZE_GUARD_DECIMALS,
     BOOK_SIZE_MIN_DECIMALS,
     BULLET_PUBLIC_PATH,
-    LEVEL2_SUBJECT,
     LEVEL2_TOPIC,
     MAX_SYMBOLS_PER_TOPIC,
     OK_CODE,
@@ -30,14 +28,14 @@ from arbcore.exchanges.kucoin.constants import (
 from arbcore.exchanges.kucoin.providers import parse_instruments
 from arbcore.exchanges.registry import VenueSpec
 from arbcore.exchanges.symbols import SymbolMap
-from arbcore.exchanges.wire import rescaled, string_at
+from arbcore.exchanges.wire import rescaled
 from arbcore.marketdata.client import BookClient
-from arbcore.marketdata.feed import new_book
-from arbcore.marketdata.sync import BookSync, RangeRule, SeqView
+from arbcore.marketdata.feed import delta_routes, new_book, scan_delta_into
+from arbcore.marketdata.sync import BookSync, RangeRule
 from arbcore.model import BookEvent, Instrument, Quote
 from arbcore.net.ws import Keepalive
 from arbcore_ext.book import LevelBuffer
-from arbcore_ext.jsonscan import ScanError
+from arbcore_ext.deltapath import DeltaPath
 
 __all__ = ["SPEC", "KucoinBookFeed", "KucoinBookSync", "KucoinDataClient", "book_instrument",
            "is_welcome", "topic_messages"]  # fmt: skip
@@ -75,29 +73,15 @@ class KucoinBookFeed:
 
     def __init__(self, symbols: SymbolMap) -> None:
         self.symbols = SymbolMap.of(VENUE, map(book_instrument, symbols.by_native.values()))
-        self._seq = SeqView()
+        #: single-sequence l2updates, read and applied in one call
+        self.delta_path = parsing.level2_path(delta_routes(self.symbols))
 
     def parse_delta_into(
         self, frame: bytes, ts_recv_ns: int, connection: int, levels: LevelBuffer
-    ) -> tuple[str, SeqView] | None:
-        """Fast path for single-sequence l2updates: rows scanned into ``levels``, no event.
-
-        Only ``sequenceStart == sequenceEnd`` is taken, where every row has the message's one
-        sequence and :class:`KucoinBookSync` has nothing to trim, so applying the levels as
-        they are gives the same book. None for anything else (tickers, multi-sequence updates,
-        unknown symbols, frames not in the strict shape): the caller uses parse_ws.
-        """
-        if string_at(frame, b"subject") != LEVEL2_SUBJECT:
-            return None
-        levels.clear()
-        try:
-            instrument, sequence, event_ms = parsing.scan_level2_update(frame, self.symbols, levels)
-        except (ScanError, MalformedMessage):
-            return None
-        seq = self._seq
-        seq.first_seq = seq.last_seq = sequence
-        seq.ts_event_ns = event_ms * 1_000_000
-        return instrument.symbol, seq
+    ) -> tuple[str, DeltaPath] | None:
+        """What :attr:`delta_path` reads from a frame, nothing applied; None for anything else
+        (tickers, multi-sequence updates, unknown symbols, other shapes: parse_ws reads them)."""
+        return scan_delta_into(self.delta_path, frame, ts_recv_ns, levels)
 
     def parse_ws(
         self, frame: bytes, ts_recv_ns: int, connection: int = 0

@@ -17,6 +17,7 @@ the same fallback: each scanner is tested against its ``_validated_*`` reference
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -30,12 +31,14 @@ from arbcore.exchanges.symbols import SymbolMap
 from arbcore.exchanges.wire import find_instrument, level_arrays, string_at
 from arbcore.model import BookEvent, BookEventKind, Instrument, Quote
 from arbcore_ext.book import ASK, BID, LevelBuffer
+from arbcore_ext.deltapath import DeltaPath, Route
 from arbcore_ext.fixedpoint import to_raw
 from arbcore_ext.jsonscan import ScanError, find_value, scan_int, scan_levels_at
 
 __all__ = [
     "Event",
     "KucoinDelta",
+    "level2_path",
     "parse_frame",
     "parse_level2_snapshot",
     "parse_level2_update",
@@ -145,6 +148,21 @@ def scan_level2_update(
     event_ms = _time_ms(frame, data)
     _drop_zero_prices(levels)
     return instrument, sequence, event_ms
+
+
+def level2_path(routes: Iterable[Route]) -> DeltaPath:
+    """The compiled reader of the l2updates :func:`scan_level2_update` reads, for the feed.
+
+    Only ``sequenceStart == sequenceEnd`` is taken, where every row has the message's one
+    sequence and the sync has nothing to trim, so applying the rows as they are gives the same
+    book; price-0 rows are dropped as here. Anything else is declined, for :func:`parse_frame`.
+    """
+    return DeltaPath(
+        routes, anchor=b'"subject":"' + LEVEL2_SUBJECT.encode() + b'"', base_key=b"data",
+        symbol_key=b"symbol", first_key=b"sequenceStart", last_key=b"sequenceEnd",
+        time_key=b"time", time_unit_ns=1_000_000, single_seq=True, levels_key=b"changes",
+        level_keys=((b"asks", ASK), (b"bids", BID)), drop_zero_prices=True,
+    )  # fmt: skip
 
 
 def parse_level2_update(frame: bytes, symbols: SymbolMap, ts_recv_ns: int = 0) -> KucoinDelta:

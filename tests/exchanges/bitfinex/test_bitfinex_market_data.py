@@ -241,7 +241,7 @@ def _outcome(report: ReplayReport) -> dict[str, Any]:
     for symbol, book in report.books.items():
         sync = book.sync
         levels = [array.tolist() for side in (BID, ASK) for array in sync.book.levels(side)]
-        books[symbol] = (attrs.asdict(sync.counters), sync.book_id, sync.in_sync, levels)
+        books[symbol] = (sync.counters.as_dict(), sync.book_id, sync.in_sync, levels)
     return {"totals": (report.messages, report.book_events, report.malformed), "books": books}
 
 

@@ -58,6 +58,11 @@ def _rest_bodies() -> tuple[bytes, ...]:
     frame=b'{"time":1,"channel":"spot.order_book_update","event":"update","result":{"t":2,'
     b'"s":"NEO_BTC","U":1,"u":3,"bids":[["0.002","1"]],"b":[["0.001","1"]],"a":[]}}'
 )
+# an event time in ms that no int64 holds in ns: the compiled path overflowed into a negative
+@example(
+    frame=b'{"time":1,"channel":"spot.order_book_update","event":"update","result":{'
+    b'"t":10619093532978,"s":"NEO_BTC","U":1,"u":3,"b":[["0.001","1"]],"a":[]}}'
+)
 def test_gateio_mutated_frames_raise_only_documented_errors(frame: bytes) -> None:
     if not _frames():
         pytest.skip("the real recordings (../shared/data) are absent")

@@ -7,7 +7,6 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
 
-import attrs
 import pytest
 
 from arbcore.cli_replay import run_replay
@@ -244,7 +243,7 @@ def _parse_ws_only(feed: VenueFeed) -> VenueFeed:
 
 def _book_state(sync: BookSync) -> tuple[Any, ...]:
     levels = [array.tolist() for side in (BID, ASK) for array in sync.book.levels(side)]
-    return attrs.asdict(sync.counters), sync.book_id, sync.in_sync, levels
+    return sync.counters.as_dict(), sync.book_id, sync.in_sync, levels
 
 
 def _outcome(report: ReplayReport) -> dict[str, Any]:

@@ -293,7 +293,7 @@ def _parse_ws_only(feed: VenueFeed) -> VenueFeed:
 def _book_outcome(book: BookReport) -> tuple[Any, ...]:
     sync = book.sync
     levels = [array.tolist() for side in (BID, ASK) for array in sync.book.levels(side)]
-    return (attrs.asdict(sync.counters), sync.book_id, sync.in_sync, levels)
+    return (sync.counters.as_dict(), sync.book_id, sync.in_sync, levels)
 
 
 def _outcome(report: ReplayReport) -> dict[str, Any]:

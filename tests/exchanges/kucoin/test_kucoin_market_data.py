@@ -302,7 +302,7 @@ def _book_outcome(book: BookReport) -> tuple[Any, ...]:
     sync = book.sync
     levels = [array.tolist() for side in (BID, ASK) for array in sync.book.levels(side)]
     return (
-        attrs.asdict(sync.counters),
+        sync.counters.as_dict(),
         sync.book_id,
         sync.in_sync,
         book.bbo_matches,
