@@ -8,7 +8,9 @@
   decoded exactly (:func:`~arbcore.exchanges.replies.decode_reply`);
   :meth:`SignedRest.place` never creates two orders.
 - :func:`settle`: an IOC or market order read back until final, for venues whose placement
-  reply says nothing about fills.
+  reply says nothing about fills; :func:`finish_immediate`: the same for every venue, and an
+  immediate order still open after those reads (a stuck order) is cancelled, so the caller
+  always gets a final state and no order is left to fill unseen.
 - :func:`find_order`, :func:`known_order`, :func:`cancel_and_read`, :func:`settle_missing`,
   :func:`venue_http`, :func:`compact_json`: the small steps every venue client takes the same
   way.
@@ -19,6 +21,7 @@ how to find an order by its client order id; the safety lives here.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -51,6 +54,7 @@ __all__ = [
     "cancel_and_read",
     "compact_json",
     "find_order",
+    "finish_immediate",
     "is_immediate",
     "known_order",
     "nonce_signer",
@@ -392,7 +396,51 @@ async def settle(
                            placed.client_order_id, error)  # fmt: skip
             break
         if found is not None:
-            current = attrs.evolve(found, client_order_id=request.client_order_id)
-    if current.status is OrderStatus.CANCELED:
-        current = attrs.evolve(current, status=OrderStatus.EXPIRED)
-    return current
+            current = found
+    return _as_requested(current, request)
+
+
+def _as_requested(order: Order, request: OrderRequest) -> Order:
+    """An immediate order as read back: under the request's client order id, and EXPIRED
+    rather than CANCELED (its rest was canceled, as an IOC's is; the fill stays)."""
+    order = attrs.evolve(order, client_order_id=request.client_order_id)
+    if order.status is OrderStatus.CANCELED:
+        order = attrs.evolve(order, status=OrderStatus.EXPIRED)
+    return order
+
+
+async def finish_immediate(
+    trading: VenueTrading,
+    request: OrderRequest,
+    placed: Order,
+    *,
+    read: OrderLookup | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    reads: int = SETTLE_READS,
+    wait_s: float = SETTLE_WAIT_S,
+) -> Order:
+    """An IOC or market order as it ended, never still open: what the router needs.
+
+    A reply that is final already is returned as it is. Otherwise the order is read back
+    (:func:`settle`; ``read`` defaults to a lookup by client order id). An order the venue still
+    holds open after those reads is stuck (accepted, not yet matched): left alone it could fill
+    later, unseen by whoever took the reply as the leg's outcome, so it is cancelled and the
+    state the cancel leaves returned (with whatever filled meanwhile). A cancel that fails
+    leaves the open order, logged: the caller must look it up again.
+    """
+    if not is_immediate(request) or placed.status.is_final:
+        return placed
+    lookup = read or (lambda: find_order(trading, request.instrument, request.client_order_id))
+    current = await settle(request, placed, lookup, sleep=sleep, reads=reads, wait_s=wait_s)
+    if current.status.is_final:
+        return current
+    logger.warning("%s: immediate order %s is still %s after %d reads: cancelling it so it "
+                   "cannot fill unseen", placed.venue, request.client_order_id,
+                   current.status.value, reads)  # fmt: skip
+    try:
+        ended = await trading.cancel_order(request.instrument, request.client_order_id)
+    except ExchangeError as error:
+        logger.warning("%s: could not cancel stuck order %s (%s); it may still fill: look it "
+                       "up", placed.venue, request.client_order_id, error)  # fmt: skip
+        return current
+    return _as_requested(ended, request)

@@ -11,6 +11,13 @@ Orders match by price, then time. What each order type does:
   meets a resting order of the same account expires that resting order (status EXPIRED, its
   lock returned) and goes on matching behind it; the two never trade with each other.
 
+An order may be *held* (``place(..., hold_ns=...)``, the simulator's STUCK fault): accepted,
+its funds locked and the order visible as open with nothing filled, but not matched and not in
+the book until ``hold_ns`` has passed; then it arrives as if placed at that moment (an IOC
+matches the book as it is then, a post-only one that would take expires). Cancelling it before
+that cancels it untouched. Held orders are released by whatever call comes next on the engine
+(every public method, and each market step), so the engine needs no timer.
+
 Orders whose shape breaks the instrument's rules (tick, lot, minimum quantity, minimum notional)
 or whose account cannot pay are refused: :meth:`MatchingEngine.place` returns a
 :class:`Placement` carrying the :class:`Rejection` and no order exists afterwards. A placement
@@ -193,6 +200,16 @@ def fee_amount(amount: int, rate: Fraction) -> int:
 _Plan = tuple[list[tuple[_Live, int]], list[_Live]]
 
 
+@attrs.frozen
+class _Arrival:
+    """An arriving order's plan: the makers it takes (and how much), its own resting orders it
+    expires on the way (self-trade prevention), and what it locked."""
+
+    takes: list[tuple[_Live, int]]
+    expire: list[_Live]
+    locked: int
+
+
 class MatchingEngine:
     """One market's book of every participant's orders, and the fills between them."""
 
@@ -224,6 +241,7 @@ class MatchingEngine:
         self._orders: dict[int, _Live] = {}  # every account order but the house's
         self._by_client: dict[tuple[str, str], int] = {}
         self._house: dict[tuple[int, int], _Live] = {}  # (side, price) -> the house's order
+        self._held: list[tuple[int, _Live, int | None]] = []  # (due ns, order, fill cap)
         self._order_ids = itertools.count(1)
         self._trade_ids = itertools.count(1)
         self.update_id = first_update_id
@@ -249,10 +267,12 @@ class MatchingEngine:
     def order(
         self, account: str, *, order_id: int | None = None, client_order_id: str | None = None
     ) -> SimOrder | None:
+        self.release_held()
         live = self._find(account, order_id, client_order_id)
         return None if live is None else live.snapshot()
 
     def open_orders(self, account: str) -> list[SimOrder]:
+        self.release_held()
         return [
             live.snapshot()
             for live in self._orders.values()
@@ -291,12 +311,15 @@ class MatchingEngine:
         time_in_force: TimeInForce = TimeInForce.GTC,
         client_order_id: str | None = None,
         fill_limit_raw: int | None = None,
+        hold_ns: int = 0,
     ) -> Placement:
         """Validate, lock, match and (GTC, POST_ONLY) rest one order (module docstring).
 
         ``fill_limit_raw`` caps what this call may fill (the partial-fill fault): a GTC order
-        rests the rest, an IOC or market order expires it.
+        rests the rest, an IOC or market order expires it. ``hold_ns`` > 0 holds the order
+        unmatched that long (the stuck-order fault; module docstring).
         """
+        self.release_held()
         if client_order_id is not None:
             known = self._by_client.get((account, client_order_id))
             if known is not None:
@@ -307,24 +330,16 @@ class MatchingEngine:
         limit = price_raw if type is OrderType.LIMIT else None
         if type is OrderType.MARKET:
             time_in_force = TimeInForce.IOC
-        opposite = ASK if side is OrderSide.BUY else BID
-        best = self.best(opposite)
-        if time_in_force is TimeInForce.POST_ONLY:
-            if best is not None and _crosses(side, limit, best):
-                return Placement(
-                    order=None,
-                    rejection=Rejection.WOULD_TAKE,
-                    reason="the post-only order would immediately match and take",
-                )
-            takes: list[tuple[_Live, int]] = []
-            expire: list[_Live] = []
+        if hold_ns > 0:  # locked now, matched when released (a market buy: at today's cost)
+            takes = self._plan(account, side, None, size_raw, None)[0] if limit is None else []
+            arrival: _Arrival | tuple[Rejection, str] = self._lock(
+                account, side, type, size_raw, limit, takes, []
+            )
         else:
-            takes, expire = self._plan(account, side, limit, size_raw, fill_limit_raw)
-        asset, amount = self._lock_needed(side, type, size_raw, limit, takes)
-        try:
-            self.ledger.lock(account, asset, amount)
-        except InsufficientFunds as exc:
-            return Placement(order=None, rejection=Rejection.INSUFFICIENT_FUNDS, reason=str(exc))
+            arrival = self._arrive(account, side, type, time_in_force, size_raw, limit,
+                                   fill_limit_raw)  # fmt: skip
+        if not isinstance(arrival, _Arrival):
+            return Placement(order=None, rejection=arrival[0], reason=arrival[1])
         now = self._clock()
         order_id = next(self._order_ids)
         live = _Live(
@@ -338,25 +353,50 @@ class MatchingEngine:
             size=size_raw,
             created_ns=now,
             updated_ns=now,
-            locked=amount,
+            locked=arrival.locked,
         )
         if account != HOUSE:
             self._orders[order_id] = live
             self._by_client[account, live.client_order_id] = order_id
-        trades = self._execute(live, takes, expire, now)
-        if live.remaining == 0:
-            self._finish(live, OrderStatus.FILLED, now)
-        elif time_in_force is TimeInForce.IOC:
-            self._finish(live, OrderStatus.EXPIRED, now)
-        else:
-            self._rest(live)
+        if hold_ns > 0:
+            self._held.append((now + hold_ns, live, fill_limit_raw))
+            return Placement(order=live.snapshot())
+        trades = self._settle(live, arrival, now)
         self._commit()
         return Placement(order=live.snapshot(), trades=tuple(trades))
+
+    def release_held(self) -> list[Trade]:
+        """Let held orders whose time has come arrive (module docstring); their trades."""
+        if not self._held:
+            return []
+        now = self._clock()
+        due = [entry for entry in self._held if entry[0] <= now]
+        if not due:
+            return []
+        self._held = [entry for entry in self._held if entry[0] > now]
+        trades: list[Trade] = []
+        for _, live, cap in due:
+            if live.status.is_final:  # cancelled while held
+                continue
+            asset = self.instrument.quote if live.side is OrderSide.BUY else self.instrument.base
+            self.ledger.unlock(live.account, asset, live.locked)  # locked again as it arrives
+            live.locked = 0
+            limit = live.price if live.type is OrderType.LIMIT else None
+            arrival = self._arrive(live.account, live.side, live.type, live.time_in_force,
+                                   live.size, limit, cap)  # fmt: skip
+            if not isinstance(arrival, _Arrival):  # would take (post-only), or funds gone
+                self._finish(live, OrderStatus.EXPIRED, now)
+                continue
+            live.locked = arrival.locked
+            trades += self._settle(live, arrival, now)
+        self._commit()
+        return trades
 
     def cancel(
         self, account: str, *, order_id: int | None = None, client_order_id: str | None = None
     ) -> SimOrder | None:
         """Cancel an open order; None when the account has no open order by that id."""
+        self.release_held()
         live = self._find(account, order_id, client_order_id)
         if live is None or live.status.is_final:
             return None
@@ -372,11 +412,11 @@ class MatchingEngine:
         order that crosses an account's resting order trades with it, as the market moving
         through a resting order does; those trades are returned.
         """
+        trades = self.release_held()
         now = self._clock()
         for key, live in list(self._house.items()):
             if targets.get(key, 0) != live.remaining:
                 self._finish(live, OrderStatus.CANCELED, now)
-        trades: list[Trade] = []
         for (side, price), size in targets.items():
             if size <= 0 or (side, price) in self._house:
                 continue
@@ -463,6 +503,57 @@ class MatchingEngine:
                 if wanted == 0:
                     break
         return takes, expire
+
+    def _arrive(
+        self,
+        account: str,
+        side: OrderSide,
+        type: OrderType,
+        time_in_force: TimeInForce,
+        size: int,
+        limit: int | None,
+        cap: int | None,
+    ) -> _Arrival | tuple[Rejection, str]:
+        """What an arriving order will trade (post-only checked), its funds locked; or why it
+        is refused (nothing changed then)."""
+        if time_in_force is TimeInForce.POST_ONLY:
+            opposite = self.best(ASK if side is OrderSide.BUY else BID)
+            if opposite is not None and _crosses(side, limit, opposite):
+                return (
+                    Rejection.WOULD_TAKE,
+                    "the post-only order would immediately match and take",
+                )
+            return self._lock(account, side, type, size, limit, [], [])
+        takes, expire = self._plan(account, side, limit, size, cap)
+        return self._lock(account, side, type, size, limit, takes, expire)
+
+    def _lock(
+        self,
+        account: str,
+        side: OrderSide,
+        type: OrderType,
+        size: int,
+        limit: int | None,
+        takes: list[tuple[_Live, int]],
+        expire: list[_Live],
+    ) -> _Arrival | tuple[Rejection, str]:
+        asset, amount = self._lock_needed(side, type, size, limit, takes)
+        try:
+            self.ledger.lock(account, asset, amount)
+        except InsufficientFunds as exc:
+            return Rejection.INSUFFICIENT_FUNDS, str(exc)
+        return _Arrival(takes, expire, amount)
+
+    def _settle(self, live: _Live, arrival: _Arrival, now: int) -> list[Trade]:
+        """Trade what the arrival planned, then end (filled, IOC expired) or rest the order."""
+        trades = self._execute(live, arrival.takes, arrival.expire, now)
+        if live.remaining == 0:
+            self._finish(live, OrderStatus.FILLED, now)
+        elif live.time_in_force is TimeInForce.IOC:
+            self._finish(live, OrderStatus.EXPIRED, now)
+        else:
+            self._rest(live)
+        return trades
 
     def _lock_needed(
         self,

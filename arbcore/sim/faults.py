@@ -16,12 +16,19 @@ What each kind does on the wire (venue servers implement them; see docs/sim.md f
 - ``CHECKSUM``: a book message carries a wrong checksum (venues that send one);
 - ``LATENCY``: a REST answer waits ``rest_latency_ms``;
 - ``RATE_LIMIT``: a REST request is answered with the venue's 429 and a Retry-After;
+- ``BAN``: a REST request is answered with the venue's IP ban (Binance: 418 with a Retry-After of
+  ``ban_s``; every request until then gets 418 too). Binance also bans by its own rule, fault or
+  not: a request that arrives while a 429's Retry-After is still running;
 - ``SERVER_ERROR``: a REST request is answered with a 5xx; for an order placement after the
   order was accepted (the venue's "status unknown": the client must look it up or retry with
   the same client order id);
 - ``REJECT``: an order is refused by the venue;
 - ``PARTIAL_FILL``: an order may fill at most half its size on arrival (IOC and market orders
-  expire the rest, GTC orders rest it).
+  expire the rest, GTC orders rest it);
+- ``STUCK``: an order is accepted (its funds locked, its state open with nothing filled) but not
+  matched for ``stuck_ms``, then arrives normally: an IOC stays open past any read-back a client
+  makes at once. A cancel meanwhile cancels it untouched (the venue holds it, as an order queued
+  behind a busy matching engine).
 """
 
 from __future__ import annotations
@@ -46,9 +53,11 @@ class Fault(enum.Enum):
     CHECKSUM = "checksum"
     LATENCY = "latency"
     RATE_LIMIT = "rate_limit"
+    BAN = "ban"
     SERVER_ERROR = "server_error"
     REJECT = "reject"
     PARTIAL_FILL = "partial_fill"
+    STUCK = "stuck"
 
 
 def _rate(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
@@ -75,9 +84,13 @@ class FaultConfig:
     rest_latency_ms: float = attrs.field(default=100.0, validator=_non_negative)
     rate_limit: float = attrs.field(default=0.0, validator=_rate)
     retry_after_s: int = attrs.field(default=1, validator=_non_negative)
+    ban: float = attrs.field(default=0.0, validator=_rate)
+    ban_s: int = attrs.field(default=120, validator=_non_negative)
     server_error: float = attrs.field(default=0.0, validator=_rate)
     reject: float = attrs.field(default=0.0, validator=_rate)
     partial_fill: float = attrs.field(default=0.0, validator=_rate)
+    stuck: float = attrs.field(default=0.0, validator=_rate)
+    stuck_ms: float = attrs.field(default=2000.0, validator=_non_negative)
 
     def rate(self, fault: Fault) -> float:
         rate: float = getattr(self, fault.value)

@@ -200,8 +200,14 @@ class VenueView:
         }
 
     def dislocate(self, symbol: str, bps: float, steps: int) -> None:
-        """Push ``symbol`` ``bps`` basis points away on this venue for ``steps`` steps."""
-        self._dislocations[symbol] = (bps, steps)
+        """Push ``symbol`` ``bps`` basis points away on this venue, now and for the next
+        ``steps`` steps (0 ends a dislocation at the next step)."""
+        if symbol not in self.instruments:
+            raise ConfigError(f"{self.venue} does not list {symbol}", key="symbol")
+        if steps < 0:
+            raise ConfigError(f"must be >= 0, was {steps}", key="steps")
+        # step() counts one off before it moves the book: +1 makes the next step the first
+        self._dislocations[symbol] = (bps, steps + 1)
 
     def dislocation_bps(self, symbol: str) -> float:
         return self._dislocations.get(symbol, (0.0, 0))[0]
@@ -254,6 +260,14 @@ class Market:
     def reconfigure(self, config: MarketConfig) -> None:
         """Change volatility, dislocation rate, ... from the next step on (at runtime)."""
         self.process.reconfigure(config)
+
+    def dislocate(self, venue: str, symbol: str, bps: float, steps: int) -> None:
+        """Push one venue's ``symbol`` ``bps`` basis points away (negative: cheaper) for the
+        next ``steps`` steps: the cross-venue opportunity a test wants, when it wants it."""
+        view = self.views.get(venue)
+        if view is None:
+            raise ConfigError(f"{venue} is not simulated", key="venue")
+        view.dislocate(symbol, bps, steps)
 
     def step(self) -> dict[str, dict[str, Targets]]:
         """One step of the process; per venue, per symbol, the levels its book should hold."""

@@ -6,9 +6,10 @@
   strike), the client's frames to the venue's handler, an idle cut-off.
 - :class:`RestGuard`: the REST faults (latency, rate limit, server error) around every route,
   and :class:`Refusal`, the venue's own error answer raised from inside a handler.
-- :func:`read_decimal`, :func:`partial_fill_cap`, :func:`place_or_void`: reading an order's
-  numbers, the partial-fill fault's cap, and post-only orders the way OKX and Bybit treat one
-  that would take (accepted, then cancelled, never traded).
+- :func:`read_decimal`, :func:`partial_fill_cap`, :func:`order_faults`, :func:`place_or_void`:
+  reading an order's numbers, the order faults (partial fill, stuck) for one placement, and
+  post-only orders the way OKX and Bybit treat one that would take (accepted, then cancelled,
+  never traded).
 """
 
 from __future__ import annotations
@@ -40,12 +41,14 @@ __all__ = [
     "BadDecimal",
     "DepthView",
     "Handler",
+    "OrderFaults",
     "Refusal",
     "RestGuard",
     "average_price",
     "compact",
     "listening",
     "market_buy_size",
+    "order_faults",
     "partial_fill_cap",
     "place_or_void",
     "rate_text",
@@ -206,7 +209,8 @@ class Refusal(Exception):
 @attrs.frozen
 class RestGuard:
     """Every route of one venue, with the REST faults applied in the same order everywhere:
-    LATENCY, then RATE_LIMIT (``rate_limited`` builds the venue's answer), then SERVER_ERROR
+    LATENCY, then BAN (``banned`` builds the venue's IP-ban answer; venues without a documented
+    one pass None and BAN never strikes), then RATE_LIMIT (``rate_limited``), then SERVER_ERROR
     (``server_error``), except for a placement, whose handler lets it strike only after the
     order was accepted (the answer is lost; the order stands)."""
 
@@ -214,6 +218,7 @@ class RestGuard:
     faults: FaultInjector
     rate_limited: Callable[[FaultConfig], Response]
     server_error: Callable[[], Response]
+    banned: Callable[[FaultConfig], Response] | None = None
 
     def route(
         self, path: str, handler: Handler, methods: list[str], *, placing: str | None = None
@@ -225,6 +230,8 @@ class RestGuard:
             config = faults.config(venue)
             if faults.strikes(Fault.LATENCY, venue):
                 await asyncio.sleep(config.rest_latency_ms / 1000.0)
+            if self.banned is not None and faults.strikes(Fault.BAN, venue):
+                return self.banned(config)
             if faults.strikes(Fault.RATE_LIMIT, venue):
                 return self.rate_limited(config)
             if request.method != placing and faults.strikes(Fault.SERVER_ERROR, venue):
@@ -264,6 +271,25 @@ def partial_fill_cap(instrument: Instrument, size_raw: int) -> int:
     return max(round_to_step(size_raw // 2, instrument.lot_size, "down"), instrument.lot_size)
 
 
+@attrs.frozen
+class OrderFaults:
+    """What the order faults do to one placement: a fill cap (PARTIAL_FILL; None for none) and
+    a hold in ns (STUCK; 0 for none), passed on to ``MatchingEngine.place``."""
+
+    fill_limit_raw: int | None = None
+    hold_ns: int = 0
+
+
+def order_faults(
+    faults: FaultInjector, venue: str, instrument: Instrument, size_raw: int
+) -> OrderFaults:
+    """Whether PARTIAL_FILL and STUCK strike this placement on ``venue``, and how."""
+    cap = partial_fill_cap(instrument, size_raw) if faults.strikes(Fault.PARTIAL_FILL,
+                                                                   venue) else None  # fmt: skip
+    hold = faults.config(venue).stuck_ms if faults.strikes(Fault.STUCK, venue) else 0.0
+    return OrderFaults(cap, int(hold * 1_000_000))
+
+
 def market_buy_size(engine: MatchingEngine, quote_raw: int) -> int:
     """The base a market buy spending ``quote_raw`` (raw at the price decimals) takes from the
     asks as they stand, on the lot grid (venues that size market buys in the quote: Gate.io,
@@ -291,13 +317,14 @@ def place_or_void(
     time_in_force: TimeInForce,
     client_order_id: str | None,
     fill_limit_raw: int | None,
+    hold_ns: int = 0,
 ) -> tuple[Placement, bool]:
     """Place an order; a post-only one that would take is accepted and at once cancelled
     without trading (OKX, Bybit), where the engine alone refuses it (Binance). The flag is
     True for such a voided order."""
     placement = engine.place(
         account, side, type, size_raw, price_raw=price_raw, time_in_force=time_in_force,
-        client_order_id=client_order_id, fill_limit_raw=fill_limit_raw,
+        client_order_id=client_order_id, fill_limit_raw=fill_limit_raw, hold_ns=hold_ns,
     )  # fmt: skip
     if placement.rejection is not Rejection.WOULD_TAKE:
         return placement, False

@@ -10,7 +10,7 @@ Each venue gets its own uvicorn server on its own port (0: any free one) bound t
 nothing else. The market takes one step before the servers start (books are never empty) and
 then one every ``step_interval_s``; :meth:`Simulator.step` is public, so a test can also hold the
 clock (``autostep=False``) and step by hand. ``sim.faults`` changes faults at runtime,
-``sim.market.reconfigure`` the market's behaviour.
+``sim.market.reconfigure`` the market's behaviour, ``sim.dislocate`` one venue's price.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import socket
 import time
 from collections.abc import Callable
@@ -116,6 +117,12 @@ class Simulator:
         for name, venue in self.venues.items():
             venue.apply(targets[name])
             self.servers[name].publish()
+
+    def dislocate(self, venue: str, symbol: str, bps: float, duration_s: float) -> None:
+        """Push ``venue``'s ``symbol`` ``bps`` away (negative: cheaper) from the next step on,
+        for ``duration_s`` of market time (at least one step)."""
+        steps = max(1, math.ceil(duration_s / self.config.step_interval_s - 1e-9))
+        self.market.dislocate(venue, symbol, bps, steps)
 
     async def start(self) -> None:
         self.step()

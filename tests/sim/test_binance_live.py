@@ -266,7 +266,8 @@ def test_binance_error_codes(config: SimConfig) -> None:
 def test_rate_limit_fault_answers_429_with_retry_after(config: SimConfig) -> None:
     async def scenario() -> None:
         async with running(config) as (sim, http):
-            sim.faults.configure("binance", retry_after_s=3)
+            # ban_s=0: the request sent inside the Retry-After below is not banned (418)
+            sim.faults.configure("binance", retry_after_s=3, ban_s=0)
             sim.faults.arm(Fault.RATE_LIMIT, "binance")
             limited = await http.get("/api/v3/depth?symbol=BTCUSDT")
             assert limited.status_code == 429

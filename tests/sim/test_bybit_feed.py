@@ -24,8 +24,8 @@ from arbcore.marketdata.feed import ReplayReport, replay
 from arbcore.marketdata.records import Record
 from arbcore.model import OrderSide, OrderType
 from arbcore.sim import MarketConfig, SimConfig, Simulator
-from arbcore.sim.stream import Subscriber
 from arbcore.sim.venues.bybit import BybitServer
+from arbcore.testing.simwire import queued_texts
 from arbcore_ext.book import ASK, BID
 
 
@@ -66,16 +66,6 @@ def test_instruments_info_parses_back_to_the_simulators_instruments(
     assert list(entry["lotSizeFilter"]) == list(documented["lotSizeFilter"])
 
 
-def _texts(subscriber: Subscriber) -> list[str]:
-    """The frames waiting for a connection (what the pump would send)."""
-    texts = []
-    while not subscriber.queue.empty():
-        frame = subscriber.queue.get_nowait()
-        assert frame is not None
-        texts.append(frame.text)
-    return texts
-
-
 def _records(sim: Simulator, depth: int, steps: int, *, rest_at: int | None = None) -> list[Record]:
     """Frames of a connection subscribed to ``orderbook.<depth>`` of every market while the
     market steps and an account trades; the REST book of each market at ``rest_at``."""
@@ -89,7 +79,7 @@ def _records(sim: Simulator, depth: int, steps: int, *, rest_at: int | None = No
 
     def frames() -> None:
         records.extend(Record(kind="ws", ts_ns=0, payload=text.encode())
-                       for text in _texts(subscriber))  # fmt: skip
+                       for text in queued_texts(subscriber))  # fmt: skip
 
     for step in range(steps):
         sim.step()
@@ -187,7 +177,7 @@ def test_orderbook_1_is_sent_again_after_3_seconds_without_change(bybit: SimConf
     server.publish()  # nothing changed, not yet 3 s: nothing sent
     now[0] += 10**9
     server.publish()
-    ack, top, deep, again = (json.loads(text) for text in _texts(subscriber))
+    ack, top, deep, again = (json.loads(text) for text in queued_texts(subscriber))
     assert ack["op"] == "subscribe"
     assert (top["topic"], deep["topic"], again["topic"]) == (
         "orderbook.1.ETHBTC", "orderbook.50.ETHBTC", "orderbook.1.ETHBTC")  # fmt: skip

@@ -188,7 +188,7 @@ def test_bybit_execution_trades_on_the_simulator(bybit: SimConfig) -> None:
             btc = instrument(sim, "BTC/USDT")
             market = prepare_order(btc, OrderSide.BUY, to_raw("0.05", 5), type=OrderType.MARKET)
             placed = await execution.place_order(market)
-            assert placed.status is OrderStatus.OPEN  # Bybit acknowledges; the state is read back
+            assert placed.status is OrderStatus.FILLED  # the ack, read back until final
             filled = await execution.fetch_order(btc, market.client_order_id)
             assert (filled.status, filled.filled_raw) == (OrderStatus.FILLED, market.size_raw)
             assert filled.venue_order_id == placed.venue_order_id

@@ -28,7 +28,7 @@ def test_arbcore_sim_prints_loopback_endpoints() -> None:
 
 @pytest.mark.parametrize(
     "arguments",
-    [["--venues", "bitfinex"], ["--symbols", "NOPE/USDT"], ["--port", "binance=x"]],
+    [["--venues", "nowhere"], ["--symbols", "NOPE/USDT"], ["--port", "binance=x"]],
 )
 def test_arbcore_sim_refuses_an_unusable_configuration(
     arguments: list[str], capsys: pytest.CaptureFixture[str]

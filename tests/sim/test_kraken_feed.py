@@ -9,13 +9,11 @@ levels pushed below the depth never deleted on the wire and those rising into it
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
 
 import attrs
-import httpx
 import pytest
 
 from arbcore.exchanges.kraken.data import KrakenBookFeed
@@ -23,10 +21,10 @@ from arbcore.exchanges.kraken.providers import parse_instruments
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.marketdata.feed import ReplayReport, replay
 from arbcore.marketdata.records import Record
-from arbcore.model import Instrument, OrderSide, OrderType
+from arbcore.model import Instrument
 from arbcore.sim import Fault, SimConfig, Simulator
-from arbcore.sim.stream import Subscriber
 from arbcore.sim.venues.kraken import KrakenServer, shapes
+from arbcore.testing.simwire import asgi_get, queued_texts, record_steps, trade_now_and_then
 from arbcore_ext.book import ASK, BID
 from arbcore_ext.fixedpoint import to_raw
 
@@ -43,12 +41,7 @@ def _server(sim: Simulator) -> KrakenServer:
 
 
 def _get(server: KrakenServer, path: str) -> Any:
-    async def fetch() -> Any:
-        transport = httpx.ASGITransport(app=server.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://sim") as client:
-            return (await client.get(path)).json()
-
-    return asyncio.run(fetch())
+    return asgi_get(server.app, path).json()
 
 
 def test_asset_pairs_parse_back_to_the_simulators_instruments(shared_data: Path) -> None:
@@ -84,15 +77,6 @@ def test_rest_depth_is_keyed_by_the_canonical_name(kraken: SimConfig) -> None:
     assert _get(_server(sim), "/0/public/Time")["result"]["unixtime"] > 1_600_000_000
 
 
-def _texts(subscriber: Subscriber) -> list[str]:
-    texts = []
-    while not subscriber.queue.empty():
-        frame = subscriber.queue.get_nowait()
-        assert frame is not None
-        texts.append(frame.text)
-    return texts
-
-
 def _records(sim: Simulator, steps: int, depth: int) -> list[Record]:
     """Frames of a connection subscribed to ``book-<depth>`` of every pair while the market
     steps and an account trades."""
@@ -112,24 +96,16 @@ def _records(sim: Simulator, steps: int, depth: int) -> list[Record]:
             }
         ),
     )
-    records: list[Record] = []
-
-    def frames() -> None:
-        records.extend(Record(kind="ws", ts_ns=0, payload=text.encode())
-                       for text in _texts(subscriber))  # fmt: skip
-
-    for step in range(steps):
-        sim.step()
-        frames()
-        if step % 7 == 3:  # accounts trade too: takers, resting orders the market runs over
-            engine = venue.engines["BTC/USDT"]
-            best_ask = engine.best(ASK)
-            assert best_ask is not None
-            engine.place("trader", OrderSide.BUY, OrderType.MARKET, 5_000)
-            engine.place("trader", OrderSide.BUY, OrderType.LIMIT, 1_000, price_raw=best_ask - 500)
-    server.publish()
-    frames()
-    return records
+    engine = venue.engines["BTC/USDT"]
+    return record_steps(
+        sim,
+        "kraken",
+        subscriber,
+        steps,
+        between=lambda step: trade_now_and_then(
+            engine, step, market_raw=5_000, limit_raw=1_000, below_raw=500
+        ),
+    )
 
 
 def _assert_in_step(sim: Simulator, report: ReplayReport, depth: int) -> None:
@@ -229,7 +205,7 @@ def test_subscription_errors_ping_and_heartbeat(kraken: SimConfig) -> None:
     )
     now[0] += 10**9
     server.publish()  # the book did not change for a second: a heartbeat
-    frames = [json.loads(text) for text in _texts(subscriber)]
+    frames = [json.loads(text) for text in queued_texts(subscriber)]
     assert frames[0] == {"event": "pong", "reqid": 42}
     assert [f.get("errorMessage") for f in frames[1:4]] == [
         "Currency pair not supported XBT/EUR", "Subscription depth not supported",

@@ -31,6 +31,7 @@ from arbcore.model import Instrument, OrderSide, OrderStatus, OrderType, TimeInF
 from arbcore.net.ws import Backoff
 from arbcore.sim import DEFAULT_ACCOUNT, Fault, SimConfig, Simulator
 from arbcore.sim.venues.kraken.app import private_key
+from arbcore.testing.simwire import running_client
 from arbcore_ext.book import ASK, BID
 from arbcore_ext.fixedpoint import to_raw
 
@@ -60,13 +61,8 @@ async def client_of(sim: Simulator, http: httpx.AsyncClient) -> AsyncIterator[Kr
     instruments = parse_instruments((await http.get("/0/public/AssetPairs")).json()).instruments
     client = KrakenDataClient(instruments, ws_url=sim.endpoints["kraken"].ws_url, depth=DEPTH,
                               backoff=Backoff(initial_s=0.01, maximum_s=0.05))  # fmt: skip
-    await client.add_symbols(sim.config.symbols)
-    runner = asyncio.create_task(client.run())
-    try:
-        yield client
-    finally:
-        await client.close()
-        await asyncio.wait_for(runner, timeout=5)
+    async with running_client(client, sim.config.symbols) as running:
+        yield running
 
 
 def top(levels: list[tuple[int, int]]) -> list[tuple[int, int]]:

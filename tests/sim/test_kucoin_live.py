@@ -228,7 +228,7 @@ def test_arbcore_kucoin_execution_trades_on_the_simulator(kucoin: SimConfig) -> 
                 market = prepare_order(btc_usdt, OrderSide.BUY, to_raw("0.05", 5),
                                        type=OrderType.MARKET)  # fmt: skip
                 placed = await execution.place_order(market)
-                assert placed.status is OrderStatus.OPEN  # the HF answer is an ack
+                assert placed.status is OrderStatus.FILLED  # the HF ack, read back until final
                 fetched = await execution.fetch_order(btc_usdt, market.client_order_id)
                 assert fetched.venue_order_id == placed.venue_order_id
                 assert (fetched.status, fetched.filled_raw) == (OrderStatus.FILLED, 5_000)

@@ -8,7 +8,6 @@ the book at its ``seqId``, and the local book equal to the engine's.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -24,8 +23,8 @@ from arbcore.marketdata.records import Record
 from arbcore.model import Instrument, OrderSide, OrderType
 from arbcore.sim import Fault, SimConfig, Simulator
 from arbcore.sim.protocol import DepthView
-from arbcore.sim.stream import Subscriber
 from arbcore.sim.venues.okx import OKXServer, shapes
+from arbcore.testing.simwire import asgi_get, queued_texts
 from arbcore_ext.book import ASK, BID
 from arbcore_ext.fixedpoint import to_raw
 
@@ -36,12 +35,7 @@ def okx(config: SimConfig) -> SimConfig:
 
 
 def _get(server: OKXServer, path: str) -> httpx.Response:
-    async def fetch() -> httpx.Response:
-        transport = httpx.ASGITransport(app=server.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://sim") as client:
-            return await client.get(path)
-
-    return asyncio.run(fetch())
+    return asgi_get(server.app, path)
 
 
 def _server(sim: Simulator) -> OKXServer:
@@ -62,16 +56,6 @@ def test_instrument_list_parses_back_to_the_simulators_instruments(
     assert set(documented) - {"note"} <= set(body["data"][0])
 
 
-def _texts(subscriber: Subscriber) -> list[str]:
-    """The frames waiting for a connection (what the pump would send)."""
-    texts = []
-    while not subscriber.queue.empty():
-        frame = subscriber.queue.get_nowait()
-        assert frame is not None
-        texts.append(frame.text)
-    return texts
-
-
 def _records(sim: Simulator, steps: int, *, rest_at: int | None = None) -> list[Record]:
     """Frames of a connection subscribed to ``books`` and ``bbo-tbt`` of every market while
     the market steps and an account trades; a REST book of each market at ``rest_at``."""
@@ -86,7 +70,7 @@ def _records(sim: Simulator, steps: int, *, rest_at: int | None = None) -> list[
 
     def frames() -> None:
         records.extend(Record(kind="ws", ts_ns=0, payload=text.encode())
-                       for text in _texts(subscriber))  # fmt: skip
+                       for text in queued_texts(subscriber))  # fmt: skip
 
     for step in range(steps):
         sim.step()
@@ -210,7 +194,7 @@ def test_an_unchanged_book_gets_a_keepalive_update_every_60_seconds(okx: SimConf
     server.publish()
     now[0] += 10**9
     server.publish()
-    frames = [json.loads(text) for text in _texts(subscriber)]
+    frames = [json.loads(text) for text in queued_texts(subscriber)]
     assert [f.get("action") or f["event"] for f in frames] == ["subscribe", "snapshot", "update"]
     snapshot, keepalive = frames[1]["data"][0], frames[2]["data"][0]
     assert (keepalive["asks"], keepalive["bids"]) == ([], [])

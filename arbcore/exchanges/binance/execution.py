@@ -33,6 +33,7 @@ from arbcore.exchanges.binance import auth, constants
 from arbcore.exchanges.binance.providers import parse_instruments
 from arbcore.exchanges.credentials import Credentials
 from arbcore.exchanges.replies import (
+    amount_of,
     code_in,
     decimal_of,
     int_of,
@@ -49,6 +50,7 @@ from arbcore.exchanges.rest import (
     ServerClock,
     SignedRest,
     find_order,
+    finish_immediate,
     settle_missing,
     venue_http,
 )
@@ -216,6 +218,8 @@ def parse_order(body: Any, instrument: Instrument, *, request: OrderRequest | No
         ),
         venue_order_id=venue_order_id,
         ts_created_ns=ts_created_ns,
+        # negative on orders older than the field: unknown
+        filled_quote=max(amount_of(body, "cummulativeQuoteQty", VENUE), 0.0),
     )
 
 
@@ -417,14 +421,16 @@ class BinanceExecution:
         return await self.rest.sync_time()
 
     async def place_order(self, order: OrderRequest) -> Order:
+        """Place at most once; an IOC or market order comes back final (``finish_immediate``)."""
         instrument = order.instrument
-        return await self.rest.place(
+        placed = await self.rest.place(
             order_request(order),
             client_order_id=order.client_order_id,
             lookup=lambda: find_order(self, instrument, order.client_order_id),
             accept=lambda body: parse_order(body, instrument, request=order),
             is_duplicate=is_duplicate,
         )
+        return await finish_immediate(self, order, placed)
 
     async def cancel_order(self, instrument: Instrument, client_order_id: str) -> Order:
         """Cancel; an order already filled or gone comes back in its final state."""

@@ -118,12 +118,11 @@ ORDER_TYPES: Final[Mapping[str, tuple[OrderType, TimeInForce]]] = {
 EXCHANGE_WALLET: Final = "exchange"
 
 #: 10 to 90 requests a minute per endpoint (submit, cancel, orders, history, wallets, summary: 90);
-#: past it the IP is blocked for 60 s with ``{"error": "ERR_RATE_LIMIT"}``. Reads share one budget
-#: of 90 a minute and placements with cancels another, so no endpoint can pass its own 90.
+#: past it the IP is blocked for 60 s with ``{"error": "ERR_RATE_LIMIT"}``. One budget per
+#: endpoint, as the venue counts: a burst of placements does not hold up the reads.
 RATE_LIMIT_PER_MINUTE: Final = 90
 RATE_LIMITS: Final = (
-    BudgetSpec("reads", RATE_LIMIT_PER_MINUTE, 60.0, "weight"),
-    BudgetSpec("orders", RATE_LIMIT_PER_MINUTE, 60.0, "order"),
+    BudgetSpec("per endpoint", RATE_LIMIT_PER_MINUTE, 60.0, "request", per="endpoint"),
 )
 RATE_LIMIT_BLOCK_S: Final = 60.0
 

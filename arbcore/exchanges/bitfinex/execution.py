@@ -13,7 +13,7 @@ the execution remembers which id it stood for. Bitfinex does not promise to refu
 ``cid``, so a placement whose outcome is unknown is looked up before it is sent again
 (:meth:`~arbcore.exchanges.rest.SignedRest.place`), in the symbol's active orders and then its
 history. IOC and market orders are then read back by their id until final
-(:func:`~arbcore.exchanges.rest.settle`), so the reply says what filled.
+(:func:`~arbcore.exchanges.rest.finish_immediate`), so the reply says what filled.
 
 Prices carry at most 5 significant digits and the API truncates the rest, which would make a sell
 cheaper: :func:`order_request` refuses such a price and :func:`round_price` rounds one onto the
@@ -54,9 +54,9 @@ from arbcore.exchanges.replies import (
 from arbcore.exchanges.rest import (
     SignedRest,
     compact_json,
+    finish_immediate,
     known_order,
     nonce_signer,
-    settle,
     venue_http,
 )
 from arbcore.exchanges.signing import IncreasingNonce
@@ -523,7 +523,8 @@ class BitfinexExecution:
 
     async def place_order(self, order: OrderRequest) -> Order:
         """Submit at most once (``SignedRest.place``): an unanswered attempt is looked up first;
-        an IOC or market order is then read back by its id until final (``settle``)."""
+        an IOC or market order is then read back by its id until final, and cancelled if it
+        stays open (``finish_immediate``)."""
         request = order_request(order)
         self._remember(order.client_order_id)
         placed = await self.rest.place(
@@ -532,8 +533,13 @@ class BitfinexExecution:
             lookup=lambda: self._find(order.instrument, order.client_order_id),
             accept=lambda body: parse_ack(body, order),
         )
-        return await settle(order, placed, lambda: self._by_id(order.instrument, placed),
-                            sleep=self._sleep)  # fmt: skip
+        return await finish_immediate(
+            self,
+            order,
+            placed,
+            sleep=self._sleep,
+            read=lambda: self._by_id(order.instrument, placed),
+        )
 
     async def _by_id(self, instrument: Instrument, placed: Order) -> Order | None:
         """The order by Bitfinex's id: its history first (where a done IOC is), then active."""

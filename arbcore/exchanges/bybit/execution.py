@@ -52,6 +52,7 @@ from arbcore.exchanges.rest import (
     cancel_and_read,
     compact_json,
     find_order,
+    finish_immediate,
     venue_http,
 )
 from arbcore.exchanges.symbols import SymbolMap
@@ -409,14 +410,16 @@ class BybitExecution:
         return await self.rest.sync_time()
 
     async def place_order(self, order: OrderRequest) -> Order:
+        """Place at most once; an IOC or market order comes back final (``finish_immediate``)."""
         instrument = order.instrument
-        return await self.rest.place(
+        placed = await self.rest.place(
             order_request(order),
             client_order_id=order.client_order_id,
             lookup=lambda: find_order(self, instrument, order.client_order_id),
             accept=lambda payload: parse_order(result_of(payload), instrument, request=order),
             is_duplicate=is_duplicate,
         )
+        return await finish_immediate(self, order, placed)
 
     async def cancel_order(self, instrument: Instrument, client_order_id: str) -> Order:
         """Cancel, then read the order back (Bybit acknowledges a cancel before it is done,

@@ -61,6 +61,7 @@ from arbcore.exchanges.rest import (
     SignedRest,
     compact_json,
     find_order,
+    finish_immediate,
     venue_http,
 )
 from arbcore.exchanges.symbols import SymbolMap
@@ -438,13 +439,13 @@ class GateioExecution:
                                       ts_created_ns=self.clock.now_ms() * 1_000_000)  # fmt: skip
             return parse_order(body, order.instrument)
 
-        placed = await self.rest.place(
+        placed = self._remember(await self.rest.place(
             request,
             client_order_id=order.client_order_id,
             lookup=lambda: find_order(self, order.instrument, order.client_order_id),
             accept=accept,
-        )
-        return self._remember(placed)
+        ))  # fmt: skip
+        return await finish_immediate(self, order, placed)
 
     async def cancel_order(self, instrument: Instrument, client_order_id: str) -> Order:
         """Cancel; the reply is the order. One that already finished is returned as it ended."""

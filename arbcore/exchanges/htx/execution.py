@@ -62,6 +62,7 @@ from arbcore.exchanges.rest import (
     SignedRest,
     compact_json,
     find_order,
+    finish_immediate,
     venue_http,
 )
 from arbcore.exchanges.symbols import SymbolMap
@@ -457,12 +458,13 @@ class HtxExecution:
             return accepted_order(order, str(venue_order_id), market_is_ioc=True,
                                   ts_created_ns=self.clock.now_ms() * 1_000_000)  # fmt: skip
 
-        return await self.rest.place(
+        placed = await self.rest.place(
             request,
             client_order_id=order.client_order_id,
             lookup=lambda: find_order(self, order.instrument, order.client_order_id),
             accept=accept,
         )
+        return await finish_immediate(self, order, placed)
 
     async def cancel_order(self, instrument: Instrument, client_order_id: str) -> Order:
         """Submit the cancel, then read the order back (it may still be ``canceling``: open).

@@ -90,8 +90,9 @@ CLIENT_ORDER_ID_MAX_TEXT: Final = 18
 
 #: REST call counter, Starter tier: +1 per call (AddOrder and CancelOrder do not count), max 15,
 #: decays 0.33/s. At most 15 calls in any 15/0.33 s window never lets the counter pass 15.
-#: Matching engine, Starter tier: a counter per pair, threshold 60, decays 1/s, +1 per order;
-#: cancelling an order younger than 300 s adds 1..8 more, which a per-request budget cannot see
+#: Matching engine, Starter tier: a counter per pair (a budget per instrument), threshold 60,
+#: decays 1/s, +1 per order; cancelling an order younger than 300 s adds 1..8 more, which a
+#: per-request budget cannot see
 #: (the venue's ``EOrder:Rate limit exceeded`` answers that). Intermediate: 20 / 0.5 and 125 / 2.34;
 #: Pro: 20 / 1 and 180 / 3.75 -- pass those as ``limits`` to the execution.
 ORDER_RATE_THRESHOLD: Final = 60
@@ -100,7 +101,7 @@ RATE_LIMITS: Final = (
     BudgetSpec("rest_counter", REST_COUNTER_MAX, REST_COUNTER_MAX / REST_COUNTER_DECAY_PER_S,
                "weight"),
     BudgetSpec("matching_engine", ORDER_RATE_THRESHOLD,
-               ORDER_RATE_THRESHOLD / ORDER_RATE_DECAY_PER_S, "order"),
+               ORDER_RATE_THRESHOLD / ORDER_RATE_DECAY_PER_S, "order", per="instrument"),
 )  # fmt: skip
 #: Waits after the venue said "rate limit exceeded": the time one counter unit takes to decay.
 REST_RATE_LIMIT_RETRY_S: Final = 1 / REST_COUNTER_DECAY_PER_S

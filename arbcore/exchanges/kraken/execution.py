@@ -13,7 +13,8 @@ outcome is unknown (a timeout, a 5xx, a throttled reply) is therefore never rese
 order is looked up by its id and sent again only when Kraken has none
 (:meth:`~arbcore.exchanges.rest.SignedRest.place`). AddOrder's reply names the order but not its
 fills, so an IOC or market order is read back by its txid until final
-(:func:`~arbcore.exchanges.rest.settle`): the router takes the reply's fill as the leg's outcome.
+(:func:`~arbcore.exchanges.rest.finish_immediate`): the router takes the reply's fill as the
+leg's outcome.
 
 Numbers are read exactly: replies are decoded with JSON numbers kept as their text, prices and
 sizes go through ``to_raw`` at the instrument's decimals, and requests carry the shortest exact
@@ -55,9 +56,9 @@ from arbcore.exchanges.replies import (
 from arbcore.exchanges.rest import (
     SignedRest,
     cancel_and_read,
+    finish_immediate,
     known_order,
     nonce_signer,
-    settle,
     venue_http,
 )
 from arbcore.exchanges.signing import IncreasingNonce
@@ -130,9 +131,10 @@ def check_client_order_id(client_order_id: str) -> str:
 
 def private_request(
     path: str, params: Sequence[tuple[str, str]] = (), *, weight: float = 1.0,
-    is_order: bool = False,
+    is_order: bool = False, pair: str = "",
 ) -> HttpRequest:  # fmt: skip
-    """An unsigned private call: POST with a form body (``auth.sign`` puts the nonce first)."""
+    """An unsigned private call: POST with a form body (``auth.sign`` puts the nonce first).
+    ``pair``: the pair an order call is about (the matching engine counts per pair)."""
     return HttpRequest(
         method="POST",
         path=path,
@@ -140,6 +142,7 @@ def private_request(
         headers=(("Content-Type", constants.FORM_CONTENT_TYPE),),
         weight=weight,
         is_order=is_order,
+        instrument=pair,
     )
 
 
@@ -170,13 +173,17 @@ def order_request(order: OrderRequest) -> HttpRequest:
         params.append(("timeinforce", "IOC"))
     if order.time_in_force is TimeInForce.POST_ONLY:
         params.append(("oflags", "post"))
-    return private_request(constants.ADD_ORDER_PATH, params, weight=0.0, is_order=True)
+    return private_request(constants.ADD_ORDER_PATH, params, weight=0.0, is_order=True,
+                           pair=pair_name(instrument))  # fmt: skip
 
 
-def cancel_request(client_order_id: str) -> HttpRequest:
-    """CancelOrder by ``cl_ord_id`` (matching engine budget, not the REST counter)."""
+def cancel_request(client_order_id: str, instrument: Instrument | None = None) -> HttpRequest:
+    """CancelOrder by ``cl_ord_id`` (the matching engine budget of ``instrument``'s pair, not
+    the REST counter)."""
     params = [("cl_ord_id", check_client_order_id(client_order_id))]
-    return private_request(constants.CANCEL_ORDER_PATH, params, weight=0.0, is_order=True)
+    pair = "" if instrument is None else pair_name(own_instrument(instrument, VENUE))
+    return private_request(constants.CANCEL_ORDER_PATH, params, weight=0.0, is_order=True,
+                           pair=pair)  # fmt: skip
 
 
 def open_orders_request(client_order_id: str | None = None) -> HttpRequest:
@@ -519,7 +526,8 @@ class KrakenExecution:
     async def place_order(self, order: OrderRequest) -> Order:
         """AddOrder at most once (``SignedRest.place``): an unanswered attempt is looked up
         first. AddOrder's reply names the order but not its fills, so an IOC or market order is
-        read back (QueryOrders) until final (``settle``): the router needs what filled.
+        read back (QueryOrders) until final, and cancelled if it stays open
+        (``finish_immediate``): the router needs what filled.
         """
         placed = await self.rest.place(
             order_request(order),
@@ -527,8 +535,13 @@ class KrakenExecution:
             lookup=lambda: self._find(order.instrument, order.client_order_id),
             accept=lambda body: parse_ack(body, order),
         )
-        return await settle(order, placed, lambda: self._by_txid(order.instrument, placed),
-                            sleep=self._sleep)  # fmt: skip
+        return await finish_immediate(
+            self,
+            order,
+            placed,
+            sleep=self._sleep,
+            read=lambda: self._by_txid(order.instrument, placed),
+        )
 
     async def _by_txid(self, instrument: Instrument, placed: Order) -> Order | None:
         """The order by Kraken's id (QueryOrders: one call, where cl_ord_id needs two)."""
@@ -556,8 +569,8 @@ class KrakenExecution:
 
     async def cancel_order(self, instrument: Instrument, client_order_id: str) -> Order:
         """Cancel, then read the order back; an order that is already closed is returned as is."""
-        return await cancel_and_read(self, self.rest, cancel_request(client_order_id), instrument,
-                                     client_order_id)  # fmt: skip
+        request = cancel_request(client_order_id, instrument)
+        return await cancel_and_read(self, self.rest, request, instrument, client_order_id)
 
     async def fetch_order(self, instrument: Instrument, client_order_id: str) -> Order:
         return known_order(await self._find(instrument, client_order_id), client_order_id, VENUE)

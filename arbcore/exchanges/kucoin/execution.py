@@ -76,6 +76,7 @@ from arbcore.exchanges.rest import (
     cancel_and_read,
     compact_json,
     find_order,
+    finish_immediate,
     venue_http,
 )
 from arbcore.exchanges.symbols import SymbolMap
@@ -487,13 +488,16 @@ class KuCoinExecution:
         await self.rest.aclose()
 
     async def place_order(self, order: OrderRequest) -> Order:
-        return await self.rest.place(
+        """Place at most once. KuCoin acknowledges with ids only: a resting order comes back
+        OPEN, an IOC or market order is read back until final (``finish_immediate``)."""
+        placed = await self.rest.place(
             order_request(order),
             client_order_id=order.client_order_id,
             lookup=lambda: find_order(self, order.instrument, order.client_order_id),
             accept=lambda body: parse_ack(body, order),
             is_duplicate=is_duplicate,
         )
+        return await finish_immediate(self, order, placed)
 
     async def cancel_order(self, instrument: Instrument, client_order_id: str) -> Order:
         """Cancel, then read the order back: HF cancels are processed asynchronously.

@@ -87,20 +87,29 @@ MAX_CLOCK_SKEW_S: Final = 30.0
 #: Demo trading: the same REST host plus this header (#overview-demo-trading-services).
 DEMO_HEADER: Final = ("x-simulated-trading", "1")
 
-#: Documented limits (per 2 s): place, cancel, order details, pending orders 60 (per User ID and
-#: instrument), balance 10, trade-fee 5, instruments 20, public time 10. The limiter has no
-#: per-instrument or per-endpoint key, so every endpoint spends ``60 / its limit`` of one shared
-#: 60-per-2-s pool (no endpoint can exceed its own limit, all instruments share the 60: safe).
+#: Documented limits per 2 s, each endpoint's own (its "Rate Limit" and "Rate limit rule" lines):
+#: place order, cancel order and order details 60 per User ID *and instrument* (a burst over two
+#: instruments may send twice as many); pending orders 60, balance 10, trade-fee 5 per User ID;
+#: instruments 20, public time 10 per IP; and a sub-account's new and amended orders 1000 in all
+#: (counted here with its cancels, the safe side). The simulator enforces the same budgets.
 RATE_LIMIT_WINDOW_S: Final = 2.0
+
+
+def _endpoint(name: str, limit: int, endpoint: str, per: str = "") -> BudgetSpec:
+    return BudgetSpec(name, limit, RATE_LIMIT_WINDOW_S, "request", per=per, endpoints=(endpoint,))
+
+
 RATE_LIMITS: Final = (
-    BudgetSpec("okx REST, endpoint limits scaled to 60 per 2 s", 60, RATE_LIMIT_WINDOW_S, "weight"),
-    BudgetSpec("okx order placements and cancels per 2 s", 60, RATE_LIMIT_WINDOW_S, "order"),
+    _endpoint("place order per instrument", 60, f"POST {ORDER_PATH}", "instrument"),
+    _endpoint("cancel order per instrument", 60, f"POST {CANCEL_ORDER_PATH}", "instrument"),
+    _endpoint("order details per instrument", 60, f"GET {ORDER_PATH}", "instrument"),
+    _endpoint("pending orders", 60, f"GET {OPEN_ORDERS_PATH}"),
+    _endpoint("balance", 10, f"GET {BALANCE_PATH}"),
+    _endpoint("trade fee", 5, f"GET {TRADE_FEE_PATH}"),
+    _endpoint("instruments", 20, f"GET {INSTRUMENTS_PATH}"),
+    _endpoint("time", 10, f"GET {TIME_PATH}"),
+    BudgetSpec("sub-account orders", 1000, RATE_LIMIT_WINDOW_S, "order"),
 )
-WEIGHT_ORDER: Final = 1.0
-WEIGHT_BALANCE: Final = 6.0
-WEIGHT_TRADE_FEE: Final = 12.0
-WEIGHT_INSTRUMENTS: Final = 3.0
-WEIGHT_TIME: Final = 6.0
 
 #: ``state`` of GET order details / orders-pending. OKX has no rejected or expired state: a
 #: refused order is an sCode error and never becomes an order.

@@ -45,11 +45,6 @@ from arbcore.exchanges.okx.constants import (
     TIME_PATH,
     TRADE_FEE_PATH,
     VENUE,
-    WEIGHT_BALANCE,
-    WEIGHT_INSTRUMENTS,
-    WEIGHT_ORDER,
-    WEIGHT_TIME,
-    WEIGHT_TRADE_FEE,
 )
 from arbcore.exchanges.okx.providers import parse_instruments
 from arbcore.exchanges.replies import (
@@ -72,6 +67,7 @@ from arbcore.exchanges.rest import (
     cancel_and_read,
     compact_json,
     find_order,
+    finish_immediate,
     venue_http,
 )
 from arbcore.exchanges.symbols import SymbolMap
@@ -200,8 +196,8 @@ def order_request(order: OrderRequest) -> HttpRequest:
         path=ORDER_PATH,
         body=compact_json(fields),
         headers=(JSON_CONTENT,),
-        weight=WEIGHT_ORDER,
         is_order=True,
+        instrument=instrument.native_symbol,
     )
 
 
@@ -215,7 +211,8 @@ _LIMIT_TYPES = {
 def order_lookup_request(instrument: Instrument, client_order_id: str) -> HttpRequest:
     """GET /api/v5/trade/order by clOrdId (the latest order with that id)."""
     params = (("instId", _own(instrument).native_symbol), ("clOrdId", client_order_id))
-    return HttpRequest(method="GET", path=ORDER_PATH, params=params, weight=WEIGHT_ORDER)
+    return HttpRequest(method="GET", path=ORDER_PATH, params=params,
+                       instrument=instrument.native_symbol)  # fmt: skip
 
 
 def cancel_request(instrument: Instrument, client_order_id: str) -> HttpRequest:
@@ -225,8 +222,8 @@ def cancel_request(instrument: Instrument, client_order_id: str) -> HttpRequest:
         path=CANCEL_ORDER_PATH,
         body=compact_json(body),
         headers=(JSON_CONTENT,),
-        weight=WEIGHT_ORDER,
         is_order=True,
+        instrument=instrument.native_symbol,
     )
 
 
@@ -236,24 +233,24 @@ def open_orders_request(instrument: Instrument | None, after: str | None = None)
         params.append(("instId", _own(instrument).native_symbol))
     if after:
         params.append(("after", after))
-    return HttpRequest(method="GET", path=OPEN_ORDERS_PATH, params=params, weight=WEIGHT_ORDER)
+    return HttpRequest(method="GET", path=OPEN_ORDERS_PATH, params=params)
 
 
 def balances_request() -> HttpRequest:
-    return HttpRequest(method="GET", path=BALANCE_PATH, weight=WEIGHT_BALANCE)
+    return HttpRequest(method="GET", path=BALANCE_PATH)
 
 
 def fees_request(instrument: Instrument) -> HttpRequest:
     params = (("instType", SPOT_INST_TYPE), ("instId", _own(instrument).native_symbol))
-    return HttpRequest(method="GET", path=TRADE_FEE_PATH, params=params, weight=WEIGHT_TRADE_FEE)
+    return HttpRequest(method="GET", path=TRADE_FEE_PATH, params=params)
 
 
 def time_request() -> HttpRequest:
-    return HttpRequest(method="GET", path=TIME_PATH, weight=WEIGHT_TIME)
+    return HttpRequest(method="GET", path=TIME_PATH)
 
 
 def instruments_request() -> HttpRequest:
-    return HttpRequest(method="GET", path=INSTRUMENTS_PATH, weight=WEIGHT_INSTRUMENTS)
+    return HttpRequest(method="GET", path=INSTRUMENTS_PATH)
 
 
 def _data(body: Any, what: str) -> list[Any]:
@@ -332,6 +329,7 @@ def order_from_entry(entry: Mapping[str, Any], instrument: Instrument) -> Order:
         filled_raw=filled,
         venue_order_id=text_of(entry, "ordId", VENUE),
         ts_created_ns=_ms_to_ns(text_of(entry, "cTime", VENUE, required=False)),
+        filled_quote=amount_of(entry, "avgPx", VENUE) * filled / 10**size_decimals,
     )
 
 
@@ -436,13 +434,16 @@ class OKXExecution:
         await self.rest.aclose()
 
     async def place_order(self, order: OrderRequest) -> Order:
-        return await self.rest.place(
+        """Place at most once. OKX acknowledges with ids only: a resting order comes back
+        OPEN, an IOC or market order is read back until final (``finish_immediate``)."""
+        placed = await self.rest.place(
             order_request(order),
             client_order_id=order.client_order_id,
             lookup=lambda: find_order(self, order.instrument, order.client_order_id),
             accept=lambda body: parse_ack(body, order),
             is_duplicate=code_in(DUPLICATE_ORDER_CODES),
         )
+        return await finish_immediate(self, order, placed)
 
     async def cancel_order(self, instrument: Instrument, client_order_id: str) -> Order:
         """Cancel, then read the order back: OKX's sCode 0 only means the request was accepted.

@@ -25,6 +25,7 @@ __all__ = ["SPOKEN", "VenueProtocol", "VenueServer", "get_protocol"]
 #: the venues whose protocol the simulator speaks so far
 SPOKEN = (
     "binance",
+    "bitfinex",
     "bybit",
     "gateio",
     "htx",

@@ -729,14 +729,17 @@ def test_an_ioc_placement_is_read_back_until_final_with_its_fill(
     assert venue.paths()[-2:] == ["AddOrder", "QueryOrders"]
 
 
-def test_an_unreadable_ioc_outcome_leaves_the_acknowledged_order(
+def test_an_unreadable_ioc_outcome_is_cancelled_and_read_through_the_cancel(
     kraken: KrakenExecution, venue: FakeKraken, caplog: pytest.LogCaptureFixture
 ) -> None:
     venue.QueryOrders = lambda request, params: _response({"error": ["EService:Unavailable"]})  # type: ignore[method-assign]
     with caplog.at_level(logging.WARNING):
         placed = asyncio.run(kraken.place_order(_order(tif=TimeInForce.IOC)))
-    assert (placed.status, placed.venue_order_id) == (OrderStatus.OPEN, "O00000-AAAAA-BBBBBB")
+    assert (placed.status, placed.venue_order_id) == (OrderStatus.EXPIRED, "O00000-AAAAA-BBBBBB")
     assert "could not read back" in caplog.text
+    assert "cancelling it" in caplog.text  # never left open: it could fill unseen
+    assert venue.paths() == ["AddOrder", "QueryOrders", "QueryOrders", "QueryOrders",
+                             "CancelOrder", "OpenOrders", "ClosedOrders"]  # fmt: skip
 
 
 def test_a_placement_that_timed_out_is_looked_up_then_sent_again_with_the_same_id(

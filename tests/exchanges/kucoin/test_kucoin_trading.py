@@ -703,7 +703,7 @@ def test_a_session_places_reads_lists_and_cancels_with_verified_signatures() -> 
         1000,
         placed.venue_order_id,
     )
-    assert ioc.status is OrderStatus.OPEN  # the ack; the venue has it filled
+    assert (ioc.status, ioc.filled_raw) == (OrderStatus.FILLED, 2000)  # the ack, read back
     assert [o.client_order_id for o in open_orders] == ["g1"]
     assert canceled.status is OrderStatus.CANCELED
     assert (late.status, late.filled_raw) == (OrderStatus.FILLED, 2000)
@@ -711,6 +711,7 @@ def test_a_session_places_reads_lists_and_cancels_with_verified_signatures() -> 
         ("POST", "/api/v1/hf/orders"),
         ("GET", "/api/v1/hf/orders/client-order/g1"),
         ("POST", "/api/v1/hf/orders"),
+        ("GET", "/api/v1/hf/orders/client-order/i1"),
         ("GET", "/api/v1/hf/orders/active/symbols"),
         ("GET", "/api/v1/hf/orders/active"),
         ("DELETE", "/api/v1/hf/orders/client-order/g1"),

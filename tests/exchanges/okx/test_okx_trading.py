@@ -846,7 +846,7 @@ def test_a_session_places_reads_lists_and_cancels_with_verified_signatures() -> 
         "312269865356374016",
     )
     assert (read.status, read.price_raw, read.size_raw) == (OrderStatus.OPEN, 300001, 1000)
-    assert ioc.status is OrderStatus.OPEN  # the ack; the venue has it filled
+    assert (ioc.status, ioc.filled_raw) == (OrderStatus.FILLED, 2000)  # the ack, read back
     assert [o.client_order_id for o in open_orders] == ["g1"]
     assert canceled.status is OrderStatus.CANCELED
     assert (late.status, late.filled_raw) == (OrderStatus.FILLED, 2000)
@@ -854,6 +854,7 @@ def test_a_session_places_reads_lists_and_cancels_with_verified_signatures() -> 
         ("POST", "/api/v5/trade/order"),
         ("GET", "/api/v5/trade/order"),
         ("POST", "/api/v5/trade/order"),
+        ("GET", "/api/v5/trade/order"),
         ("GET", "/api/v5/trade/orders-pending"),
         ("POST", "/api/v5/trade/cancel-order"),
         ("GET", "/api/v5/trade/order"),

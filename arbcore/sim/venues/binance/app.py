@@ -7,7 +7,9 @@ engine's update id, so REST and stream line up by Binance's U/u rule). Signed (`
 Binance's JSON and codes: -1121 unknown symbol, -1102 missing parameter, -1013 filter failures,
 -2010 refused orders (insufficient balance, post-only that would take), -2011 / -2013 unknown
 orders, -1022 bad signature, -1021 timestamp outside recvWindow, -2014 / -2015 API key; HTTP 429
-with Retry-After (-1003) and 503 (-1000) when those faults strike.
+with Retry-After (-1003) and 503 (-1000) when those faults strike. Binance's ban rule: a request
+that arrives while a 429's Retry-After is still running bans the IP (HTTP 418, -1003, Retry-After
+``ban_s``), and every request until the ban ends gets 418 with the time left (BAN bans at once).
 
 WebSocket: the combined endpoint ``/stream`` (frames wrapped as ``{"stream","data"}``,
 ``?streams=a/b`` or SUBSCRIBE) and the raw ``/ws/<stream>``; streams ``<symbol>@depth@100ms``,
@@ -52,11 +54,12 @@ from arbcore.net.http import HttpRequest
 from arbcore.sim.config import AccountConfig
 from arbcore.sim.engine import MatchingEngine, Placement, Rejection, SimOrder
 from arbcore.sim.exchange import SimVenue
-from arbcore.sim.faults import Fault, FaultInjector
+from arbcore.sim.faults import Fault, FaultConfig, FaultInjector
+from arbcore.sim.protocol import order_faults
 from arbcore.sim.stream import Outgoing, StreamHub, Subscriber
 from arbcore.sim.venues.binance import shapes
 from arbcore_ext.book import ASK, BID
-from arbcore_ext.fixedpoint import rescale, round_to_step, to_raw
+from arbcore_ext.fixedpoint import rescale, to_raw
 
 __all__ = ["BinanceServer"]
 
@@ -76,6 +79,11 @@ _TOO_MANY: Final = (
     "Too many requests; current limit of IP is 6000 requests per minute. "
     "Please use WebSocket Streams for live updates to avoid polling the API."
 )
+_BANNED: Final = (
+    "Way too much request weight used; IP banned until {until_ms}. "
+    "Please use WebSocket Streams for live updates to avoid bans."
+)
+_NS: Final = 1_000_000_000
 _TYPES: Final = {
     "LIMIT": OrderType.LIMIT,
     "MARKET": OrderType.MARKET,
@@ -139,6 +147,9 @@ class BinanceServer:
         self.hub = StreamHub(venue.name, faults)
         self._tickers: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {}
         self._uids: dict[str, int] = {}
+        #: venue clock (ns) until which the last 429's Retry-After runs, and the IP ban's end
+        self.throttled_until_ns = 0
+        self.banned_until_ns = 0
         routes: list[Route | WebSocketRoute] = [
             self._route("/api/v3/ping", self._ping, ["GET"]),
             self._route("/api/v3/time", self._time, ["GET"]),
@@ -238,10 +249,13 @@ class BinanceServer:
             config = faults.config(name)
             if faults.strikes(Fault.LATENCY, name):
                 await asyncio.sleep(config.rest_latency_ms / 1000.0)
+            banned = self._ban(config)
+            if banned is not None:
+                return banned
             if faults.strikes(Fault.RATE_LIMIT, name):
-                message = _TOO_MANY
+                self.throttled_until_ns = self.venue.clock() + config.retry_after_s * _NS
                 headers = {"Retry-After": str(config.retry_after_s)}
-                return _answer(shapes.error(-1003, message), 429, headers)
+                return _answer(shapes.error(-1003, _TOO_MANY), 429, headers)
             placing = request.method == "POST" and path == "/api/v3/order"
             if not placing and faults.strikes(Fault.SERVER_ERROR, name):
                 return _server_error()
@@ -251,6 +265,21 @@ class BinanceServer:
                 return _answer(shapes.error(refused.code, refused.message), refused.status)
 
         return Route(path, endpoint, methods=methods)
+
+    def _ban(self, config: FaultConfig) -> Response | None:
+        """The 418 answer while the IP is banned (or becomes banned now: the BAN fault, or a
+        request inside a 429's Retry-After), else None."""
+        now = self.venue.clock()
+        if now >= self.banned_until_ns and (
+            now < self.throttled_until_ns or self.faults.strikes(Fault.BAN, self.venue.name)
+        ):
+            self.banned_until_ns = now + config.ban_s * _NS
+            self.throttled_until_ns = 0
+        if now >= self.banned_until_ns:
+            return None
+        left_s = -(-(self.banned_until_ns - now) // _NS)  # whole seconds, rounded up
+        message = _BANNED.format(until_ms=self.banned_until_ns // 1_000_000)
+        return _answer(shapes.error(-1003, message), 418, {"Retry-After": str(left_s)})
 
     # -- REST: public -----------------------------------------------------------------------------
 
@@ -372,12 +401,11 @@ class BinanceServer:
         name = self.venue.name
         if self.faults.strikes(Fault.REJECT, name):
             raise _refuse(-2010, "Order rejected by the venue (injected fault).")
-        cap = None
-        if self.faults.strikes(Fault.PARTIAL_FILL, name):
-            cap = max(round_to_step(size // 2, instrument.lot_size, "down"), instrument.lot_size)
+        struck = order_faults(self.faults, name, instrument, size)
         placement = engine.place(
             signed.account.name, side, order_type, size, price_raw=price,
-            time_in_force=time_in_force, client_order_id=client_id, fill_limit_raw=cap,
+            time_in_force=time_in_force, client_order_id=client_id,
+            fill_limit_raw=struck.fill_limit_raw, hold_ns=struck.hold_ns,
         )  # fmt: skip
         order = _accepted(placement)
         if self.faults.strikes(Fault.SERVER_ERROR, name):

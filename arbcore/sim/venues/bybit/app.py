@@ -48,7 +48,7 @@ from arbcore.sim.protocol import (
     DepthView,
     Refusal,
     RestGuard,
-    partial_fill_cap,
+    order_faults,
     place_or_void,
     read_decimal,
     serve_socket,
@@ -110,7 +110,7 @@ class BybitServer:
         self._post_only_cancelled: set[int] = set()  # see protocol.place_or_void
         self._anonymous: set[int] = set()  # placed without an orderLinkId
         self._cancelled_by_user: set[int] = set()
-        guard = RestGuard(venue.name, faults, self._rate_limited, self._unavailable)
+        guard = RestGuard(venue.name, faults, self._rate_limited, self._unavailable, _banned)
         get, post = ["GET"], ["POST"]
         routes: list[Route | WebSocketRoute] = [
             guard.route(constants.TIME_PATH, self._time, get),
@@ -333,14 +333,11 @@ class BybitServer:
         name = self.venue.name
         if self.faults.strikes(Fault.REJECT, name):
             raise self._refuse(170210, "New order rejected. (injected fault)")
-        cap = (
-            partial_fill_cap(instrument, size)
-            if self.faults.strikes(Fault.PARTIAL_FILL, name)
-            else None
-        )
+        struck = order_faults(self.faults, name, instrument, size)
         placement, voided = place_or_void(
             engine, account.name, side, order_type, size, price_raw=price,
-            time_in_force=time_in_force, client_order_id=link_id, fill_limit_raw=cap,
+            time_in_force=time_in_force, client_order_id=link_id,
+            fill_limit_raw=struck.fill_limit_raw, hold_ns=struck.hold_ns,
         )  # fmt: skip
         if placement.duplicate:
             raise self._refuse(170141, "Duplicate clientOrderId.")
@@ -492,6 +489,12 @@ class BybitServer:
 
     def _now_ms(self) -> int:
         return self.venue.clock() // 1_000_000
+
+
+def _banned(config: FaultConfig) -> Response:
+    """Bybit's IP ban after the IP limit was broken: HTTP 403, "access too frequent"."""
+    return Response("403 Forbidden: access too frequent", status_code=403,
+                    media_type="text/plain")  # fmt: skip
 
 
 def _topic_name(depth: int, instrument: Instrument) -> str:

@@ -60,7 +60,7 @@ from arbcore.sim.protocol import (
     DepthView,
     Refusal,
     RestGuard,
-    partial_fill_cap,
+    order_faults,
     read_decimal,
     serve_socket,
 )
@@ -392,12 +392,11 @@ class GateioServer:
         name = self.venue.name
         if self.faults.strikes(Fault.REJECT, name):
             raise _refuse("TRADE_RESTRICTED", "Order rejected by the venue (injected fault)")
-        cap = None
-        if self.faults.strikes(Fault.PARTIAL_FILL, name):
-            cap = partial_fill_cap(instrument, size)
+        struck = order_faults(self.faults, name, instrument, size)
         placement = engine.place(
             signed.account.name, side, kind, size, price_raw=price,
-            time_in_force=time_in_force, fill_limit_raw=cap,
+            time_in_force=time_in_force, fill_limit_raw=struck.fill_limit_raw,
+            hold_ns=struck.hold_ns,
         )  # fmt: skip
         order = placement.order
         if order is None:

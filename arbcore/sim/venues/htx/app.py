@@ -48,7 +48,7 @@ from arbcore.sim.protocol import (
     RestGuard,
     listening,
     market_buy_size,
-    partial_fill_cap,
+    order_faults,
     place_or_void,
     read_decimal,
     serve_socket,
@@ -329,11 +329,11 @@ class HTXServer:
         name = self.venue.name
         if self.faults.strikes(Fault.REJECT, name):
             raise _refuse("order-disabled", "Trading is disabled (injected fault)")
-        cap = partial_fill_cap(instrument, size) if self.faults.strikes(
-            Fault.PARTIAL_FILL, name) else None  # fmt: skip
+        struck = order_faults(self.faults, name, instrument, size)
         placement, voided = place_or_void(
             engine, account.name, side, order_type, size, price_raw=price,
-            time_in_force=time_in_force, client_order_id=client_id, fill_limit_raw=cap,
+            time_in_force=time_in_force, client_order_id=client_id,
+            fill_limit_raw=struck.fill_limit_raw, hold_ns=struck.hold_ns,
         )  # fmt: skip
         order = placement.order
         if order is None:

@@ -53,7 +53,7 @@ from arbcore.sim.protocol import (
     Refusal,
     RestGuard,
     listening,
-    partial_fill_cap,
+    order_faults,
     read_decimal,
     serve_socket,
 )
@@ -376,11 +376,11 @@ class KrakenServer:
         name = self.venue.name
         if self.faults.strikes(Fault.REJECT, name):
             raise _refuse("EOrder:Orders limit exceeded")
-        cap = partial_fill_cap(instrument, size) if self.faults.strikes(
-            Fault.PARTIAL_FILL, name) else None  # fmt: skip
+        struck = order_faults(self.faults, name, instrument, size)
         placement = engine.place(
             account.name, side, order_type, size, price_raw=price, time_in_force=time_in_force,
-            client_order_id=client_id, fill_limit_raw=cap,
+            client_order_id=client_id, fill_limit_raw=struck.fill_limit_raw,
+            hold_ns=struck.hold_ns,
         )  # fmt: skip
         order = placement.order
         if order is None:

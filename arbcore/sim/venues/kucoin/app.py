@@ -64,7 +64,7 @@ from arbcore.sim.protocol import (
     BadDecimal,
     Refusal,
     RestGuard,
-    partial_fill_cap,
+    order_faults,
     place_or_void,
     rate_text,
     read_decimal,
@@ -383,12 +383,11 @@ class KuCoinServer:
         name = self.venue.name
         if self.faults.strikes(Fault.REJECT, name):
             raise _invalid("Order rejected by the venue (injected fault).")
-        cap = None
-        if self.faults.strikes(Fault.PARTIAL_FILL, name):
-            cap = partial_fill_cap(instrument, size)
+        struck = order_faults(self.faults, name, instrument, size)
         placement, _ = place_or_void(
             engine, signed.account.name, side, kind, size, price_raw=price,
-            time_in_force=time_in_force, client_order_id=client_id, fill_limit_raw=cap,
+            time_in_force=time_in_force, client_order_id=client_id,
+            fill_limit_raw=struck.fill_limit_raw, hold_ns=struck.hold_ns,
         )  # fmt: skip
         order = placement.order
         if order is None:

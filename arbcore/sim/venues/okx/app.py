@@ -10,7 +10,9 @@ Public REST: ``/api/v5/public/time``, ``/public/instruments`` (``instType=SPOT``
 clOrdId, 51001 unknown instrument), a refused request its own code (50014/51000 parameters,
 50111/50105/50113/50102 key, passphrase, signature, timestamp), 51400 a cancel of an order
 that is not open, 51603 a lookup of none; 50011 (HTTP 429) and 50001 (503) when those faults
-strike, 50004 for a placement whose answer was lost.
+strike, 50004 for a placement whose answer was lost. Signed requests are held to OKX's own
+limits per account (``okx.constants.RATE_LIMITS``: each endpoint's, the order endpoints per
+instrument): past them, 50011 with HTTP 429.
 
 WebSocket ``/ws/v5/public``: ``subscribe``/``unsubscribe`` ops acked per arg, channels
 ``books`` (a ``snapshot`` push after the ack, then ``update`` pushes chained by
@@ -47,11 +49,13 @@ from arbcore.exchanges.okx.constants import (
     OPEN_ORDERS_PAGE,
     OPEN_ORDERS_PATH,
     ORDER_PATH,
+    RATE_LIMITS,
     TIME_PATH,
     TRADE_FEE_PATH,
 )
 from arbcore.model import Instrument, OrderSide, OrderType, TimeInForce
 from arbcore.net.http import HttpRequest
+from arbcore.net.ratelimit import RateLimiter
 from arbcore.sim.config import AccountConfig
 from arbcore.sim.engine import MatchingEngine, Rejection, SimOrder
 from arbcore.sim.exchange import SimVenue
@@ -62,7 +66,7 @@ from arbcore.sim.protocol import (
     Refusal,
     RestGuard,
     listening,
-    partial_fill_cap,
+    order_faults,
     place_or_void,
     read_decimal,
     serve_socket,
@@ -105,6 +109,7 @@ _NOT_CANCELLABLE: Final = (
 )
 _INJECTED_REJECT: Final = ("51006", "Order price is not within the price limit (injected fault)")
 _ALL_FAILED: Final = "All operations failed"
+_ORDER_ENDPOINTS: Final = frozenset({f"POST {ORDER_PATH}", f"POST {CANCEL_ORDER_PATH}"})
 
 
 def _answer(body: object, status: int = 200) -> Response:
@@ -144,6 +149,7 @@ class OKXServer:
         self.books = {symbol: _Book() for symbol in venue.engines}
         self._post_only_cancelled: set[int] = set()  # order ids: see protocol.place_or_void
         self._anonymous: set[int] = set()  # order ids placed without a clOrdId
+        self._limits: dict[str, RateLimiter] = {}  # per API key: OKX counts per User ID
         guard = RestGuard(venue.name, faults, _rate_limited, _unavailable)
         routes: list[Route | WebSocketRoute] = [
             guard.route(TIME_PATH, self._time, ["GET"]),
@@ -306,6 +312,7 @@ class OKXServer:
     async def _signed(self, request: Request) -> tuple[AccountConfig, dict[str, Any]]:
         """OKX's checks of a signed request, the signature by ``okx.auth.verify``; the account
         and the request's parameters (its JSON body for a POST, else its query)."""
+        arrived = time.monotonic()  # the budgets count arrivals, before any await
         headers = request.headers
         for header, code in _REQUIRED_HEADERS:
             if not headers.get(header):
@@ -332,15 +339,31 @@ class OKXServer:
             raise _refuse("50113", "Invalid Sign", 401)
         if abs(self._now_ms() - stamp) > _SKEW_MS:
             raise _refuse("50102", "Timestamp request expired", 401)
-        if request.method != "POST":
-            return account, dict(query)
-        try:
-            fields = json.loads(body) if body else {}
-        except ValueError:
-            fields = None
-        if not isinstance(fields, dict):
-            raise _refuse("50002", "JSON syntax error", 400)
+        fields: Any = dict(query)
+        if request.method == "POST":
+            try:
+                fields = json.loads(body) if body else {}
+            except ValueError:
+                fields = None
+            if not isinstance(fields, dict):
+                raise _refuse("50002", "JSON syntax error", 400)
+        endpoint = f"{request.method} {request.url.path}"
+        self._throttle(account, endpoint, fields.get("instId"), arrived)
         return account, fields
+
+    def _throttle(
+        self, account: AccountConfig, endpoint: str, native: object, arrived: float
+    ) -> None:
+        """OKX's own limits (``okx.constants.RATE_LIMITS``: per endpoint, the order endpoints
+        per instrument), counted per account over arrivals: 50011 past them."""
+        limiter = self._limits.get(account.api_key)
+        if limiter is None:
+            limiter = self._limits[account.api_key] = RateLimiter(RATE_LIMITS, guard_s=0.0)
+        is_order = endpoint in _ORDER_ENDPOINTS
+        instrument = native if isinstance(native, str) else ""
+        if limiter.try_acquire(is_order=is_order, endpoint=endpoint, instrument=instrument,
+                               now=arrived):  # fmt: skip
+            raise Refusal(_rate_limited(self.faults.config(self.venue.name)))
 
     async def _order(self, request: Request) -> Response:
         account, fields = await self._signed(request)
@@ -387,12 +410,11 @@ class OKXServer:
         name = self.venue.name
         if self.faults.strikes(Fault.REJECT, name):
             raise self._order_failed(label, *_INJECTED_REJECT)
-        cap = None
-        if self.faults.strikes(Fault.PARTIAL_FILL, name):
-            cap = partial_fill_cap(instrument, size)
+        struck = order_faults(self.faults, name, instrument, size)
         placement, voided = place_or_void(
             engine, account.name, side, order_type, size, price_raw=price,
-            time_in_force=time_in_force, client_order_id=client_id, fill_limit_raw=cap,
+            time_in_force=time_in_force, client_order_id=client_id,
+            fill_limit_raw=struck.fill_limit_raw, hold_ns=struck.hold_ns,
         )  # fmt: skip
         if placement.duplicate:
             raise self._order_failed(label, "51016", "Duplicated clOrdId")
