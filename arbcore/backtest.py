@@ -66,13 +66,23 @@ class VirtualClock:
         await future
 
     async def advance(self, ts_ns: int) -> None:
-        """Move to ``ts_ns`` (never backwards), waking every sleeper due by then, in order."""
-        self.now_ns = max(self.now_ns, ts_ns)
+        """Move to ``ts_ns`` (never backwards), waking every sleeper due by then, in order and
+        each at its own time: what a woken task records is stamped when it woke, not at the
+        end of the step (a chain of waits after the last frame must not jump ahead)."""
+        target = max(self.now_ns, ts_ns)
         await _settle()
-        while self._waiting and self._waiting[0][0] <= self.now_ns:
-            _, _, future = heapq.heappop(self._waiting)
+        while self._waiting and self._waiting[0][0] <= target:
+            due, _, future = heapq.heappop(self._waiting)
+            self.now_ns = max(self.now_ns, due)
             future.set_result(None)
             await _settle()
+        self.now_ns = target
+
+    async def drain(self) -> None:
+        """Run every sleeper to completion, time moving only as far as the last one needs."""
+        await _settle()
+        while self._waiting:
+            await self.advance(self._waiting[0][0])
 
 
 async def _settle() -> None:
@@ -123,7 +133,7 @@ async def backtest(engine: Engine, sources: Sequence[ReplaySource], *, seed: int
         for ts_ns, venue, record in merged:
             await clock.advance(ts_ns)
             _apply(engine, feeds[venue], venue, record, callbacks[venue])
-        await clock.advance(clock.now_ns + 10**12)  # let every order in flight finish
+        await clock.drain()  # let every order in flight finish
         audit.flush()
     engine.stats.not_admitted.update(engine.orchestrator.refused)
     return engine.stats

@@ -17,7 +17,7 @@ import os
 import sys
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -33,11 +33,11 @@ from arbcore.execution.shadow import ShadowVenue
 from arbcore.marketdata.client import BookClient
 from arbcore.marketdata.sync import BookSync
 from arbcore.model import USD_ASSETS, Instrument, Opportunity, OrderStatus
-from arbcore.risk.engine import RiskEngine, TradingState, proposed_trade
+from arbcore.risk.engine import RiskEngine, TradingState, leg_tuples
 from arbcore.storage.audit import AuditTrail, RecordKind
 from arbcore.storage.recovery import RecoveredState, recover
 from arbcore.strategies.cross_exchange import CrossExchangeStrategy
-from arbcore.strategies.orchestrator import Orchestrator, Ticket
+from arbcore.strategies.orchestrator import Key, Markets, Orchestrator, Ticket
 from arbcore.strategies.triangular import TriangularScanner
 from arbcore_ext.book import L2Book
 
@@ -46,6 +46,8 @@ __all__ = ["Engine", "EngineStats", "new_trace_id"]
 logger = logging.getLogger(__name__)
 
 LATENCY_SAMPLES = 200_000
+#: the quotes a dollar price is read from, in order of preference
+DOLLAR_QUOTES = ("USDT", "USD", "USDC")
 SWITCH_INTERVAL_S = 5e-5
 
 
@@ -94,14 +96,18 @@ class Engine:
         self.clock_ns: Callable[[], int] = time.time_ns
         self.new_trace_id: Callable[[], str] = new_trace_id
         self.new_order_id: Callable[[], str] = new_client_order_id
+        #: when the frame being handled arrived (perf_counter ns): live, a frame is handled as
+        #: it is read, so "now"; a paced bench injects its schedule (waits count as latency)
+        self.arrival_ns: Callable[[], int] = time.perf_counter_ns
         self.stats = EngineStats()
         self._status = status
         self.clients: dict[str, BookClient] = {}
         self.syncs: dict[str, dict[str, BookSync]] = {}  # venue -> symbol -> its sync
         self.instruments: dict[str, dict[str, Instrument]] = {}
         self.shadows: dict[str, ShadowVenue] = {}
-        self._updated_ns: dict[tuple[str, str], int] = {}
-        self._usd_cache: dict[str, float | None] = {}
+        self._updated_ns: dict[str, dict[str, int]] = {}  # venue -> symbol -> event time
+        self._usd_cache: dict[str, float | None] = {}  # asset -> mid, until its market moves
+        self._reported: dict[tuple[str, str], float] = {}  # positions risk was last told
         self._trades: set[asyncio.Task[None]] = set()
         self.cross: CrossExchangeStrategy | None = None
         self.triangular: dict[str, TriangularScanner] = {}
@@ -242,7 +248,7 @@ class Engine:
             self.cross = CrossExchangeStrategy(
                 strategies.cross_exchange, self.instruments, book_of=self.book,
                 balance_of=self.orchestrator.available, usd=self.usd,
-                clock_ns=self.clock_ns,
+                clock_ns=self.clock_ns, blocked=self._blocked(CrossExchangeStrategy.kind),
             )  # fmt: skip
         if strategies.triangular.enabled:
             tri = strategies.triangular
@@ -257,6 +263,7 @@ class Engine:
                         max_start=tri.max_notional_usd,  # start assets are dollar assets
                         clock=self.clock_ns,
                     )
+                    self.triangular[venue].blocked = self._blocked("triangular")
                 except GraphError as exc:  # a venue whose markets hold no cycle
                     logger.info("%s: no triangular cycles (%s)", venue, exc)
         self.router = Router(self.shadows, lambda venue, symbol: self.instruments[venue][symbol],
@@ -274,26 +281,55 @@ class Engine:
     # -- the decision path ------------------------------------------------------------------------
 
     def _on_book(self, venue: str) -> Callable[[str, L2Book], None]:
+        """The venue's book callback: the whole decision path, synchronously.
+
+        Per event: the dollar price of the market's base is dropped from the cache when the
+        market is a dollar market (only then can it change), then each strategy prices the
+        update (building nothing unless something may trade), the finds are ranked and each
+        goes to the orchestrator and risk.
+        """
+        stats, cache, updated = self.stats, self._usd_cache, self._updated_ns.setdefault(venue, {})
+        listed = self.instruments.get(venue, {})
+        dollar_base = {s: i.base for s, i in listed.items() if i.quote in DOLLAR_QUOTES}
+        floor = self.config.system.strategies.triangular.min_profit_bps
+
         def on_book(symbol: str, book: L2Book) -> None:
-            arrived = time.perf_counter_ns()
-            self._usd_cache.clear()
-            self.stats.book_updates += 1
-            self._updated_ns[(venue, symbol)] = self.clock_ns()
+            arrived = self.arrival_ns()
+            stats.book_updates += 1
+            updated[symbol] = self.clock_ns()
+            base = dollar_base.get(symbol)
+            if base is not None:
+                cache.pop(base, None)
             found: list[Opportunity] = []
             if self.cross is not None:
-                opportunity = self.cross.on_book(venue, symbol)
+                opportunity = self.cross.on_book(venue, symbol, book)
                 if opportunity is not None:
                     found.append(opportunity)
             scanner = self.triangular.get(venue)
-            if scanner is not None and symbol in self.instruments[venue]:
-                floor = self.config.system.strategies.triangular.min_profit_bps
-                found.extend(o for o in scanner.on_book(symbol, book)
-                             if isinstance(o, Opportunity) and o.legs[0].size_raw
-                             and o.expected_profit > 0 and o.profit_bps >= floor)  # fmt: skip
-            for opportunity in self.orchestrator.rank(found):
-                self._decide(opportunity, arrived)
+            if scanner is not None and symbol in listed:
+                emitted = scanner.on_book(symbol, book)
+                if emitted:
+                    found.extend(o for o in emitted
+                                 if isinstance(o, Opportunity) and o.legs[0].size_raw
+                                 and o.expected_profit > 0 and o.profit_bps >= floor)  # fmt: skip
+            if found:
+                for opportunity in self.orchestrator.rank(found):
+                    self._decide(opportunity, arrived)
 
         return on_book
+
+    def _blocked(self, kind: str) -> Callable[[Key, Markets], bool]:
+        """A strategy's pre-check: would the orchestrator refuse this now? A refusal counts as
+        an opportunity of ``kind`` found and not admitted, as if it had been offered."""
+        blocked, counts = self.orchestrator.blocked, self.stats.opportunities
+
+        def check(key: Key, markets: Markets) -> bool:
+            if blocked(key, markets):
+                counts[kind] += 1
+                return True
+            return False
+
+        return check
 
     def _decide(self, opportunity: Opportunity, arrived_ns: int) -> None:
         self.stats.opportunities[opportunity.kind] += 1
@@ -301,8 +337,8 @@ class Engine:
         if ticket is None:
             return
         trace_id = self.new_trace_id()
-        decision = self.risk.check(proposed_trade(opportunity, self.usd, trace_id=trace_id,
-                                                  book_age_ms=self._book_age_ms))  # fmt: skip
+        decision = self.risk.check_legs(leg_tuples(opportunity, self.usd, self._book_age_ms),
+                                        trace_id)  # fmt: skip
         self.stats.latencies_ns.append(time.perf_counter_ns() - arrived_ns)
         now = self.clock_ns()
         assert self.audit is not None
@@ -336,10 +372,21 @@ class Engine:
             self.stats.unhedged += 1
         pnl_usd = result.realized_usd or 0.0
         self.stats.pnl_usd += pnl_usd  # (the router has told risk already)
-        start = self.config.shadow.balances
-        for venue, shadow in self.shadows.items():  # positions: what changed since the start
+        self._report_positions({leg.leg.venue for leg in legs} | {leg.venue for leg in
+                                                                   opportunity.legs})  # fmt: skip
+
+    def _report_positions(self, venues: Iterable[str]) -> None:
+        """Tell risk the positions (what changed since the start) that moved on ``venues``."""
+        start, reported = self.config.shadow.balances, self._reported
+        for venue in sorted(venues):
+            shadow = self.shadows.get(venue)
+            if shadow is None:
+                continue
             for asset, amount in shadow.balances.items():
-                self.risk.on_position(venue, asset, amount - start.get(asset, 0.0))
+                position = amount - start.get(asset, 0.0)
+                if reported.get((venue, asset)) != position:
+                    reported[(venue, asset)] = position
+                    self.risk.on_position(venue, asset, position)
 
     # -- views ------------------------------------------------------------------------------------
 
@@ -357,7 +404,8 @@ class Engine:
 
     def usd(self, asset: str) -> float | None:
         """USD per unit of ``asset``: 1 for dollar assets, else a dollar market's mid (cached
-        until the next book update: one decision asks for the same prices many times)."""
+        until a book event of one of the asset's dollar markets; a price whose dollar books all
+        stopped updating keeps its last mid, and the freshness rule guards trades on them)."""
         if asset in USD_ASSETS:
             return 1.0
         if asset in self._usd_cache:
@@ -368,7 +416,7 @@ class Engine:
 
     def _usd_uncached(self, asset: str) -> float | None:
         for venue, chosen in self.instruments.items():
-            for quote in ("USDT", "USD", "USDC"):
+            for quote in DOLLAR_QUOTES:
                 instrument = chosen.get(f"{asset}/{quote}")
                 book = self.book(venue, instrument.symbol) if instrument else None
                 if instrument is not None and book is not None:
@@ -380,7 +428,7 @@ class Engine:
 
     def _book_age_ms(self, venue: str, symbol: str) -> float:
         now = self.clock_ns()
-        return (now - self._updated_ns.get((venue, symbol), now)) / 1e6
+        return (now - self._updated_ns.get(venue, {}).get(symbol, now)) / 1e6
 
     def _on_state(self, state: Any, reason: str) -> None:
         if self.audit is not None:

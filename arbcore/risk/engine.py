@@ -15,11 +15,13 @@ reports every order and fill to it.
 from __future__ import annotations
 
 import enum
+import itertools
 import logging
 import math
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 
 import attrs
 
@@ -27,11 +29,13 @@ from arbcore.config.schema import RiskLimits
 from arbcore.model import USD_ASSETS, Opportunity, OrderSide
 
 __all__ = [
+    "LegTuple",
     "ProposedLeg",
     "ProposedTrade",
     "RiskDecision",
     "RiskEngine",
     "TradingState",
+    "leg_tuples",
     "proposed_trade",
 ]
 
@@ -56,6 +60,15 @@ class ProposedLeg:
     notional_usd: float
     book_age_ms: float  # age of the book the price came from
 
+    def as_tuple(self) -> LegTuple:
+        return (self.venue, self.base, self.quote, self.buy, self.base_qty, self.notional_usd,
+                self.book_age_ms)  # fmt: skip
+
+
+#: A leg as :meth:`RiskEngine.check_legs` reads it: the fields of :class:`ProposedLeg` in order
+#: (the hot path builds these tuples, not objects).
+LegTuple = tuple[str, str, str, bool, float, float, float]
+
 
 @attrs.frozen(kw_only=True)
 class ProposedTrade:
@@ -79,6 +92,21 @@ class RiskDecision:
 APPROVED = RiskDecision(approved=True)
 
 
+def leg_tuples(
+    opportunity: Opportunity,
+    usd: Callable[[str], float | None],
+    book_age_ms: Callable[[str, str], float] = lambda venue, symbol: 0.0,
+) -> tuple[LegTuple, ...]:
+    """An opportunity's legs as risk checks them: each valued in USD, with its book's age."""
+    legs = []
+    for leg in opportunity.legs:
+        base, _, quote = leg.symbol.partition("/")
+        legs.append((leg.venue, base, quote, leg.side is OrderSide.BUY, leg.size,
+                     leg.price * leg.size * (usd(quote) or 0.0),
+                     book_age_ms(leg.venue, leg.symbol)))  # fmt: skip
+    return tuple(legs)
+
+
 def proposed_trade(
     opportunity: Opportunity,
     usd: Callable[[str], float | None],
@@ -87,19 +115,25 @@ def proposed_trade(
     trace_id: str = "",
 ) -> ProposedTrade:
     """What risk checks for an opportunity: each leg valued in USD, with its book's age."""
-    legs = []
-    for leg in opportunity.legs:
-        base, _, quote = leg.symbol.partition("/")
-        legs.append(ProposedLeg(venue=leg.venue, base=base, quote=quote,
-                                buy=leg.side is OrderSide.BUY, base_qty=leg.size,
-                                notional_usd=leg.price * leg.size * (usd(quote) or 0.0),
-                                book_age_ms=book_age_ms(leg.venue, leg.symbol)))  # fmt: skip
-    return ProposedTrade(legs=tuple(legs), expected_profit_usd=opportunity.expected_profit_usd
-                         or 0.0, trace_id=trace_id)  # fmt: skip
+    fields = ("venue", "base", "quote", "buy", "base_qty", "notional_usd", "book_age_ms")
+    legs = tuple(ProposedLeg(**dict(zip(fields, leg, strict=True)))  # type: ignore[arg-type]
+                 for leg in leg_tuples(opportunity, usd, book_age_ms))  # fmt: skip
+    return ProposedTrade(legs=legs, expected_profit_usd=opportunity.expected_profit_usd or 0.0,
+                         trace_id=trace_id)  # fmt: skip
+
+
+Breach = tuple[str, float, float, str]  # (rule, value, limit, what the value is)
 
 
 class RiskEngine:
-    """Limits, trading state and the exposure view they are checked against."""
+    """Limits, trading state and the exposure view they are checked against.
+
+    The exposure view is kept per venue and per asset as execution reports positions, so a
+    check costs O(legs) reads plus, for the venues a trade touches, one pass over the assets
+    held there (their USD values move with prices, so they are valued at check time); nothing
+    walks every position. The correlation rule, when correlations are configured, is a pass
+    over the distinct assets held (pairs of them).
+    """
 
     def __init__(
         self,
@@ -115,13 +149,22 @@ class RiskEngine:
         self._on_state = on_state
         self.state = TradingState.ACTIVE
         self.state_reason = ""
-        self.positions: dict[tuple[str, str], float] = {}  # (venue, asset) -> quantity
+        self._positions: dict[tuple[str, str], float] = {}  # (venue, asset) -> quantity
+        self._by_venue: dict[str, dict[str, float]] = {}  # venue -> asset -> quantity
+        self._by_asset: dict[str, dict[str, float]] = {}  # asset -> venue -> quantity
+        self._net: dict[str, float] = {}  # asset -> quantity summed over venues
+        self._gross_qty: dict[str, float] = {}  # asset -> |quantity| summed over venues
         self.cost_basis_usd: dict[str, float] = {}  # asset -> average cost
         self.open_orders = 0
         self.daily_pnl_usd = 0.0
         self._order_times: deque[float] = deque()
         self.refusals: Counter[str] = Counter()
         self.correlations: Mapping[tuple[str, str], float] = {}
+
+    @property
+    def positions(self) -> Mapping[tuple[str, str], float]:
+        """(venue, asset) -> quantity, as execution reported it (read-only: use on_position)."""
+        return MappingProxyType(self._positions)
 
     # -- state ------------------------------------------------------------------------------------
 
@@ -151,7 +194,14 @@ class RiskEngine:
 
     def on_position(self, venue: str, asset: str, quantity: float,
                     average_cost_usd: float | None = None) -> None:  # fmt: skip
-        self.positions[(venue, asset)] = quantity
+        """``asset`` held on ``venue`` is now ``quantity``: the aggregates of that asset and
+        venue follow (O(venues holding the asset))."""
+        self._positions[(venue, asset)] = quantity
+        self._by_venue.setdefault(venue, {})[asset] = quantity
+        held = self._by_asset.setdefault(asset, {})
+        held[venue] = quantity
+        self._net[asset] = sum(held.values())
+        self._gross_qty[asset] = sum(abs(q) for q in held.values())
         if average_cost_usd is not None:
             self.cost_basis_usd[asset] = average_cost_usd
         self._check_stop_loss(asset)
@@ -170,58 +220,61 @@ class RiskEngine:
 
     def check(self, trade: ProposedTrade) -> RiskDecision:
         """Approve or refuse ``trade`` (the first rule it breaks, with the numbers)."""
-        decision = self._check(trade)
-        if not decision.approved:
-            self.refusals[decision.rule or ""] += 1
-        return decision
+        return self.check_legs(tuple(leg.as_tuple() for leg in trade.legs), trade.trace_id)
 
-    def _check(self, trade: ProposedTrade) -> RiskDecision:
-        breach = self._first_breach(trade)
+    def check_legs(self, legs: Sequence[LegTuple], trace_id: str = "") -> RiskDecision:
+        """:meth:`check` for legs as tuples (:data:`LegTuple`): the engine's hot path."""
+        breach = self._first_breach(legs)
         if breach is None:
-            return attrs.evolve(APPROVED, trace_id=trade.trace_id)
+            return RiskDecision(approved=True, trace_id=trace_id)
         rule, value, limit, detail = breach
+        self.refusals[rule] += 1
         return RiskDecision(approved=False, rule=rule, value=value, limit=limit, detail=detail,
-                            trace_id=trade.trace_id)  # fmt: skip
+                            trace_id=trace_id)  # fmt: skip
 
-    def _first_breach(self, trade: ProposedTrade) -> tuple[str, float, float, str] | None:
+    def _first_breach(self, legs: Sequence[LegTuple]) -> Breach | None:
         """``(rule, value, limit, what the value is)`` of the first limit broken, or None.
 
         Size limits only refuse trades that make things worse: a trade that shrinks a position
-        already over its limit is allowed (it is how the engine gets back under).
+        already over its limit is allowed (it is how the engine gets back under). So only the
+        positions and venues the legs touch can trip them.
         """
         limits = self.limits
         if self.state is TradingState.HALTED:
             return ("trading_halted", 1.0, 0.0, self.state_reason)
-        after = self._positions_after(trade)
-        gross_now, gross_after = self._gross_usd(self.positions), self._gross_usd(after)
-        if self.state is TradingState.REDUCING and gross_after > gross_now:
-            return ("reducing_only", gross_after, gross_now, self.state_reason)
-        oldest = max((leg.book_age_ms for leg in trade.legs), default=0.0)
+        after = self._touched_after(legs)
+        if self.state is TradingState.REDUCING:
+            grows = sum((abs(q) - abs(self._positions.get(k, 0.0))) * self._usd(k[1])
+                        for k, q in after.items() if k[1] not in STABLE)  # fmt: skip
+            if grows > 0:
+                gross_now = sum(self._gross_qty[a] * self._usd(a) for a in self._gross_qty
+                                if a not in STABLE)  # fmt: skip
+                return ("reducing_only", gross_now + grows, gross_now, self.state_reason)
+        oldest = max((leg[6] for leg in legs), default=0.0)
         if oldest > limits.min_book_freshness_ms:
             return ("book_freshness", oldest, limits.min_book_freshness_ms, "oldest book (ms)")
-        opened = self.open_orders + len(trade.legs)
+        opened = self.open_orders + len(legs)
         if opened > limits.max_open_orders:
             return ("max_open_orders", opened, limits.max_open_orders, "open orders with legs")
-        rate = self._orders_last_second() + len(trade.legs)
+        rate = self._orders_last_second() + len(legs)
         if rate > limits.max_orders_per_s:
             return ("max_orders_per_s", rate, limits.max_orders_per_s, "orders in the last 1 s")
         for (venue, asset), quantity in after.items():
             value = abs(quantity) * self._usd(asset)
             if value > limits.max_position_usd and value > self._held_usd(venue, asset):
                 return ("max_position_usd", value, limits.max_position_usd, f"{asset} on {venue}")
-        for venue in sorted({leg.venue for leg in trade.legs}):
-            value = self._venue_usd(after, venue)
-            if value > limits.max_exposure_per_exchange_usd and value > self._venue_usd(
-                self.positions, venue
-            ):
+        for venue in sorted({leg[0] for leg in legs}):
+            value = self._venue_usd(venue, after)
+            if value > limits.max_exposure_per_exchange_usd and value > self._venue_usd(venue):
                 return ("max_exposure_per_exchange_usd", value,
                         limits.max_exposure_per_exchange_usd, f"held on {venue}")  # fmt: skip
-        correlation = self._correlation_risk(after)
-        if correlation > limits.max_correlation_risk and correlation > self._correlation_risk(
-            self.positions
-        ):
-            return ("max_correlation_risk", correlation, limits.max_correlation_risk,
-                    "exposure-weighted correlation of held assets")  # fmt: skip
+        if self.correlations:
+            correlation = self._correlation_risk(after)
+            if correlation > limits.max_correlation_risk and correlation > self._correlation_risk(
+                {}
+            ):
+                return ("max_correlation_risk", correlation, limits.max_correlation_risk,
+                        "exposure-weighted correlation of held assets")  # fmt: skip
         return None
 
     # -- internals --------------------------------------------------------------------------------
@@ -231,27 +284,33 @@ class RiskEngine:
         return price if price is not None and math.isfinite(price) else 0.0
 
     def _held_usd(self, venue: str, asset: str) -> float:
-        return abs(self.positions.get((venue, asset), 0.0)) * self._usd(asset)
+        return abs(self._positions.get((venue, asset), 0.0)) * self._usd(asset)
 
-    def _venue_usd(self, positions: Mapping[tuple[str, str], float], venue: str) -> float:
-        return sum(abs(q) * self._usd(a) for (v, a), q in positions.items() if v == venue)
-
-    def _gross_usd(self, positions: Mapping[tuple[str, str], float]) -> float:
-        """Market exposure: everything held but cash-like assets, in USD."""
-        return sum(abs(q) * self._usd(a) for (_, a), q in positions.items() if a not in STABLE)
-
-    def _positions_after(self, trade: ProposedTrade) -> dict[tuple[str, str], float]:
-        after = dict(self.positions)
-        for leg in trade.legs:
-            sign = 1.0 if leg.buy else -1.0
-            quote_qty = leg.notional_usd / max(self._usd(leg.quote), 1e-12)
-            after[(leg.venue, leg.base)] = (
-                after.get((leg.venue, leg.base), 0.0) + sign * leg.base_qty
-            )
-            after[(leg.venue, leg.quote)] = (
-                after.get((leg.venue, leg.quote), 0.0) - sign * quote_qty
-            )
+    def _touched_after(self, legs: Sequence[LegTuple]) -> dict[tuple[str, str], float]:
+        """The positions the legs change, as they would be after the trade."""
+        after: dict[tuple[str, str], float] = {}
+        positions = self._positions
+        for venue, base, quote, buy, base_qty, notional_usd, _ in legs:
+            sign = 1.0 if buy else -1.0
+            quote_qty = notional_usd / max(self._usd(quote), 1e-12)
+            held = after.get((venue, base))
+            after[(venue, base)] = (positions.get((venue, base), 0.0) if held is None else held
+                                    ) + sign * base_qty  # fmt: skip
+            held = after.get((venue, quote))
+            after[(venue, quote)] = (positions.get((venue, quote), 0.0) if held is None else held
+                                     ) - sign * quote_qty  # fmt: skip
         return after
+
+    def _venue_usd(self, venue: str, after: Mapping[tuple[str, str], float] | None = None
+                   ) -> float:  # fmt: skip
+        """Everything held on ``venue`` in USD, now or with ``after``'s positions in place
+        (in the order the positions were first reported, new ones last)."""
+        held = self._by_venue.get(venue, {})
+        if not after:
+            return sum(abs(q) * self._usd(a) for a, q in held.items())
+        new = ((a, q) for (v, a), q in after.items() if v == venue and a not in held)
+        return sum(abs(q) * self._usd(a) for a, q in itertools.chain(
+            ((a, after.get((venue, a), q)) for a, q in held.items()), new))  # fmt: skip
 
     def _orders_last_second(self) -> int:
         horizon = self._clock() - 1.0
@@ -259,16 +318,23 @@ class RiskEngine:
             self._order_times.popleft()
         return len(self._order_times)
 
-    def _correlation_risk(self, positions: Mapping[tuple[str, str], float]) -> float:
+    def _exposure(self, after: Mapping[tuple[str, str], float]) -> dict[str, float]:
+        """USD exposure per non-stable asset, with ``after``'s positions in place."""
+        exposure = {a: q for a, q in self._gross_qty.items() if a not in STABLE}
+        for asset in {a for _, a in after if a not in STABLE}:
+            held = self._by_asset.get(asset, {})
+            moved = {v: q for (v, a), q in after.items() if a == asset}
+            exposure[asset] = sum(abs(moved.pop(v, q)) for v, q in held.items()) + sum(
+                abs(q) for q in moved.values()
+            )
+        return {asset: quantity * self._usd(asset) for asset, quantity in exposure.items()}
+
+    def _correlation_risk(self, after: Mapping[tuple[str, str], float]) -> float:
         """Exposure-weighted mean pairwise correlation of the (non-stable) assets held.
 
         0 when fewer than two correlated assets are held or no correlations are known.
         """
-        exposure: dict[str, float] = {}
-        for (_, asset), quantity in positions.items():
-            if asset in STABLE:
-                continue
-            exposure[asset] = exposure.get(asset, 0.0) + abs(quantity) * self._usd(asset)
+        exposure = self._exposure(after)
         assets = sorted(a for a, v in exposure.items() if v > 0)
         weighted = total = 0.0
         for i, first in enumerate(assets):
@@ -284,7 +350,7 @@ class RiskEngine:
     def _check_stop_loss(self, asset: str) -> None:
         cost = self.cost_basis_usd.get(asset)
         price = self._price_usd(asset)
-        held = sum(q for (_, a), q in self.positions.items() if a == asset)
+        held = self._net.get(asset, 0.0)
         if not cost or price is None or held == 0:
             return
         loss_pct = (cost - price) / cost * 100 * (1 if held > 0 else -1)

@@ -1,12 +1,23 @@
 """Cross-exchange arbitrage with pre-funded inventory: buy where it is cheap, sell where it is
 dear, at the same time, from balances already held on both venues (no transfers).
 
-On every book update of a symbol the strategy prices the trade against each other venue that
-lists it, both ways, with :func:`~arbcore_ext.profit.price_cross`: the exact size that maximises
-net profit over both books' depth after both taker fees, capped by what the buy venue holds in
-quote (and ``max_notional_usd``), what the sell venue holds in base, both lots and both minimum
-notionals, with limit prices widened by the slippage allowance. A cheap top-of-book test
-rejects the usual case (no cross) before any depth is walked.
+On every book update of a market the strategy checks it against the same base asset on each
+other venue, both ways: first at the top of both books (fees included, in the buy market's
+quote), and only when that crosses by ``min_profit_bps`` and the orchestrator would not refuse
+the pair for its cool-off or busy liquidity (``blocked``) does it walk depth with
+:func:`~arbcore_ext.profit.price_cross`: the exact size that maximises net profit over both
+books after both taker fees, capped by what the buy venue holds in quote (and
+``max_notional_usd``), what the sell venue holds in base, both lots and both minimum notionals,
+with limit prices widened by the slippage allowance. So the usual update (no cross, or a cross
+already being traded) builds no Python object at all; an :class:`~arbcore.model.Opportunity`
+exists only for a trade that may go ahead.
+
+Quote assets that differ (BTC/USDT on one venue, BTC/USDC or Kraken's BTC/USD on another) are
+compared at the live rate: the mid of a market between the two quotes (USDC/USDT, USDT/USD, ...)
+on the sell venue, else the buy venue, else any venue. The sell proceeds are valued in the buy
+quote at that rate (folded into the effective sell fee for the depth walk, so the walk, the size
+and the profit are all in the buy quote). With no such market the pair is not traded: a stable
+coin is never assumed to be worth exactly another.
 
 Inventory drifts as trades move base from the cheap venue to the dear one; :meth:`drift` reports
 each venue's share of an asset and :meth:`needs_rebalance` the venues beyond the configured
@@ -19,8 +30,11 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 
+import attrs
+
 from arbcore.config.schema import CrossExchangeConfig
-from arbcore.model import Instrument, Opportunity, OpportunityLeg, OrderSide
+from arbcore.model import USD_ASSETS, Instrument, Opportunity, OpportunityLeg, OrderSide
+from arbcore.strategies.orchestrator import Key, Markets, key, markets_of
 from arbcore_ext.book import L2Book
 from arbcore_ext.fixedpoint import rescale
 from arbcore_ext.profit import CrossQuote, price_cross
@@ -32,10 +46,55 @@ KIND = "cross_exchange"
 BookOf = Callable[[str, str], L2Book | None]  # (venue, symbol) -> a fresh book, or None
 BalanceOf = Callable[[str, str], float]  # (venue, asset) -> free balance
 UsdOf = Callable[[str], float | None]  # asset -> USD price
+Blocked = Callable[[Key, Markets], bool]  # the orchestrator would refuse this now
+
+
+@attrs.frozen
+class _Route:
+    """Buy ``buy``'s market, sell ``sell``'s: everything about the pair that never changes."""
+
+    buy: Instrument
+    sell: Instrument
+    ask_factor: float  # raw ask -> buy-quote cost per base unit, taker fee included
+    bid_factor: float  # raw bid -> sell-quote proceeds per base unit, taker fee deducted
+    ask_unit: float  # raw ask -> price
+    lot: float
+    min_notional: float
+    label: str
+    key: Key
+    markets: Markets
+
+    @classmethod
+    def of(cls, buy: Instrument, sell: Instrument) -> _Route:
+        legs = ((buy.venue, buy.symbol, OrderSide.BUY), (sell.venue, sell.symbol, OrderSide.SELL))
+        label = f"{buy.venue}->{sell.venue}"
+        return cls(
+            buy=buy, sell=sell,
+            ask_factor=(1 + buy.taker_fee) / 10**buy.price_decimals,
+            bid_factor=(1 - sell.taker_fee) / 10**sell.price_decimals,
+            ask_unit=1 / 10**buy.price_decimals,
+            lot=max(buy.lot_size / 10**buy.size_decimals, sell.lot_size / 10**sell.size_decimals),
+            min_notional=max(buy.min_notional / 10**buy.price_decimals,
+                             sell.min_notional / 10**sell.price_decimals),
+            label=label, key=key(KIND, label, legs), markets=markets_of(legs),
+        )  # fmt: skip
+
+
+#: per other market: (its venue, its symbol, buy here & sell there, buy there & sell here)
+_Pairs = tuple[tuple[str, str, _Route, _Route], ...]
+
+
+def _tradeable(config: CrossExchangeConfig, instrument: Instrument) -> bool:
+    return not config.symbols or instrument.symbol in config.symbols
+
+
+def _same_money(first: str, second: str) -> bool:
+    """Quotes comparable directly (the same asset) or at a live rate (two dollar assets)."""
+    return first == second or (first in USD_ASSETS and second in USD_ASSETS)
 
 
 class CrossExchangeStrategy:
-    """Finds cross-venue opportunities for the symbols listed on two or more venues."""
+    """Finds cross-venue opportunities for the base assets listed on two or more venues."""
 
     kind = KIND
 
@@ -48,6 +107,7 @@ class CrossExchangeStrategy:
         balance_of: BalanceOf,
         usd: UsdOf,
         clock_ns: Callable[[], int] = time.time_ns,
+        blocked: Blocked | None = None,
     ) -> None:
         self.config = config
         self.instruments = instruments
@@ -55,69 +115,167 @@ class CrossExchangeStrategy:
         self._balance_of = balance_of
         self._usd = usd
         self._clock_ns = clock_ns
-        listed: dict[str, list[str]] = defaultdict(list)
-        for venue, by_symbol in sorted(instruments.items()):
-            for symbol in by_symbol:
-                if not config.symbols or symbol in config.symbols:
-                    listed[symbol].append(venue)
-        self.venues_of = {s: tuple(v) for s, v in listed.items() if len(v) >= 2}
-        self.checked = 0  # venue pairs priced
-        self.walked = 0  # of those, pairs that crossed at the top and were walked in depth
+        self._blocked = blocked
+        by_base: dict[str, list[Instrument]] = defaultdict(list)
+        for _, by_symbol in sorted(instruments.items()):
+            for instrument in by_symbol.values():
+                if _tradeable(config, instrument):
+                    by_base[instrument.base].append(instrument)
+        self._pairs: dict[tuple[str, str], _Pairs] = {}
+        for listed in by_base.values():
+            for here in listed:
+                pairs = tuple((there.venue, there.symbol, _Route.of(here, there),
+                               _Route.of(there, here))
+                              for there in listed
+                              if there.venue != here.venue
+                              and _same_money(here.quote, there.quote))  # fmt: skip
+                if pairs:
+                    self._pairs[(here.venue, here.symbol)] = pairs
+        #: the venues each traded market's base is compared across
+        self.venues_of = {symbol: tuple(sorted({venue} | {p[0] for p in pairs}))
+                          for (venue, symbol), pairs in self._pairs.items()}  # fmt: skip
+        #: dollar-to-dollar markets (USDC/USDT, USDT/USD, ...) a rate can be read from
+        self._rate_markets = {(i.base, i.quote): i.symbol for by_symbol in instruments.values()
+                              for i in by_symbol.values()
+                              if i.base in USD_ASSETS and i.quote in USD_ASSETS}  # fmt: skip
+        self.checked = 0  # directions priced at the top of both books
+        self.walked = 0  # of those, directions that crossed and were walked in depth
 
-    def on_book(self, venue: str, symbol: str) -> Opportunity | None:
-        """The best opportunity this update opens between ``venue`` and another venue."""
-        best: tuple[float, Opportunity] | None = None
-        for other in self.venues_of.get(symbol, ()):
-            if other == venue:
+    def on_book(self, venue: str, symbol: str, book: L2Book | None = None) -> Opportunity | None:
+        """The best opportunity this update opens between ``venue`` and another venue.
+
+        ``book``: the updated book when the caller has it (saves a lookup).
+        """
+        pairs = self._pairs.get((venue, symbol))
+        if pairs is None:
+            return None
+        if book is None:
+            book = self._book_of(venue, symbol)
+            if book is None:
+                return None
+        bid_here, ask_here = book.bbo()
+        best: Opportunity | None = None
+        for other, other_symbol, buy_here, sell_here in pairs:
+            there = self._book_of(other, other_symbol)
+            if there is None:
                 continue
-            for buy, sell in ((venue, other), (other, venue)):
-                found = self.price(buy, sell, symbol)
-                if found is not None and (best is None or found.expected_profit > best[0]):
-                    best = (found.expected_profit, found)
-        return None if best is None else best[1]
+            bid_there, ask_there = there.bbo()
+            for route, buy_book, sell_book, ask, bid in (
+                (buy_here, book, there, ask_here, bid_there),
+                (sell_here, there, book, ask_there, bid_here),
+            ):
+                self.checked += 1
+                if ask is None or bid is None:
+                    continue
+                found = self._try(route, buy_book, sell_book, ask, bid)
+                if found is not None and (best is None or found.expected_profit >
+                                          best.expected_profit):  # fmt: skip
+                    best = found
+        return best
 
     def price(self, buy: str, sell: str, symbol: str) -> Opportunity | None:
         """Buy ``symbol`` on ``buy`` and sell it on ``sell`` now, if that clears everything."""
-        self.checked += 1
+        route = next((r for _, _, r, _ in self._pairs.get((buy, symbol), ())
+                      if r.sell.venue == sell), None)  # fmt: skip
         buy_book, sell_book = self._book_of(buy, symbol), self._book_of(sell, symbol)
-        if buy_book is None or sell_book is None:
+        if route is None or buy_book is None or sell_book is None:
             return None
-        bi, si = self.instruments[buy][symbol], self.instruments[sell][symbol]
+        self.checked += 1
         ask, bid = buy_book.best_ask(), sell_book.best_bid()
         if ask is None or bid is None:
             return None
-        ask_f = ask / 10**bi.price_decimals * (1 + bi.taker_fee)
-        bid_f = bid / 10**si.price_decimals * (1 - si.taker_fee)
+        return self._try(route, buy_book, sell_book, ask, bid)
+
+    def _try(self, route: _Route, buy_book: L2Book, sell_book: L2Book, ask: int, bid: int
+             ) -> Opportunity | None:  # fmt: skip
+        """One direction: the top test, the orchestrator's word, then the depth walk."""
+        rate = 1.0
+        if route.sell.quote != route.buy.quote:
+            found_rate = self.rate(route.sell.quote, route.buy.quote, route.sell.venue,
+                                   route.buy.venue)  # fmt: skip
+            if found_rate is None:
+                return None
+            rate = found_rate
+        ask_f, bid_f = ask * route.ask_factor, bid * route.bid_factor * rate
         if bid_f <= ask_f:
             return None  # no cross at the top: nothing deeper can pay either
+        config = self.config
+        # the top's net spread over the ask bounds what any size can make (depth only worsens it)
+        if (bid_f - ask_f) / (ask * route.ask_unit) * 1e4 < config.min_profit_bps:
+            return None
+        if self._blocked is not None and self._blocked(route.key, route.markets):
+            return None
+        return self._walk(route, buy_book, sell_book, rate, bid_f / ask_f)
+
+    def _walk(self, route: _Route, buy_book: L2Book, sell_book: L2Book, rate: float,
+              top_rate: float) -> Opportunity | None:  # fmt: skip
+        bi, si = route.buy, route.sell
         quote_usd = self._usd(bi.quote)
         if quote_usd is None or quote_usd <= 0:
             return None
         self.walked += 1
         config = self.config
+        # the sell proceeds are worth `rate` buy-quote units each: fold that into the sell fee
+        # (rate <= 1), or scale the walk by c = 1 / (rate * (1 - sell fee)) (rate > 1), which
+        # moves it into the buy fee; profit and quote budget are scaled back by c
+        buy_fee, sell_fee, scale = bi.taker_fee, 1 - rate * (1 - si.taker_fee), 1.0
+        if sell_fee < 0:
+            scale = 1 / (rate * (1 - si.taker_fee))
+            buy_fee, sell_fee = (1 + bi.taker_fee) * scale - 1, 0.0
+            if buy_fee < 0:
+                return None  # a premium larger than both fees: no walk can express it
         quote = price_cross(
-            buy_book, sell_book, bi.taker_fee, si.taker_fee,
-            max_base=self._balance_of(sell, si.base),
-            max_quote=min(self._balance_of(buy, bi.quote), config.max_notional_usd / quote_usd),
-            lot=max(bi.lot_size / 10**bi.size_decimals, si.lot_size / 10**si.size_decimals),
-            min_notional=max(bi.min_notional / 10**bi.price_decimals,
-                             si.min_notional / 10**si.price_decimals),
+            buy_book, sell_book, buy_fee, sell_fee,
+            max_base=self._balance_of(si.venue, si.base),
+            max_quote=min(self._balance_of(bi.venue, bi.quote),
+                          config.max_notional_usd / quote_usd) * scale,
+            lot=route.lot, min_notional=route.min_notional,
             buy_slippage_bps=config.slippage_bps, sell_slippage_bps=config.slippage_bps,
         )  # fmt: skip
         if not quote or quote.limit_profit <= 0:
             return None
-        notional = quote.size * quote.buy_vwap
-        profit_bps = quote.net_profit / notional * 1e4
+        net_profit = quote.net_profit / scale
+        profit_bps = net_profit / (quote.size * quote.buy_vwap) * 1e4
         if profit_bps < config.min_profit_bps:
             return None
         return Opportunity(
-            kind=KIND, venue=f"{buy}->{sell}",
-            legs=(_leg(buy, bi, OrderSide.BUY, quote.buy_limit, quote),
-                  _leg(sell, si, OrderSide.SELL, quote.sell_limit, quote)),
-            rate=bid_f / ask_f, profit_bps=profit_bps, size=quote.size,
-            expected_profit=quote.net_profit, detected_at_ns=self._clock_ns(), asset=bi.quote,
-            expected_profit_usd=quote.net_profit * quote_usd,
+            kind=KIND, venue=route.label,
+            legs=(_leg(bi, OrderSide.BUY, quote.buy_limit, quote),
+                  _leg(si, OrderSide.SELL, quote.sell_limit, quote)),
+            rate=top_rate, profit_bps=profit_bps, size=quote.size,
+            expected_profit=net_profit, detected_at_ns=self._clock_ns(), asset=bi.quote,
+            expected_profit_usd=net_profit * quote_usd,
         )  # fmt: skip
+
+    # -- quote conversion -------------------------------------------------------------------------
+
+    def rate(self, have: str, want: str, *venues: str) -> float | None:
+        """``want`` per unit of ``have`` (two dollar assets) at the live mid: on ``venues`` in
+        order, then any venue; None when no market between them is in sync."""
+        if have == want:
+            return 1.0
+        direct, inverse = self._rate_markets.get((have, want)), self._rate_markets.get((want, have))
+        if direct is None and inverse is None:
+            return None
+        for venue in (*venues, *sorted(self.instruments)):
+            listed = self.instruments.get(venue, {})
+            for symbol, invert in ((direct, False), (inverse, True)):
+                if symbol is None or symbol not in listed:
+                    continue
+                mid = self._mid(venue, listed[symbol])
+                if mid:
+                    return 1 / mid if invert else mid
+        return None
+
+    def _mid(self, venue: str, instrument: Instrument) -> float | None:
+        book = self._book_of(venue, instrument.symbol)
+        if book is None:
+            return None
+        bid, ask = book.bbo()
+        if bid is None or ask is None:
+            return None
+        mid: float = (bid + ask) / 2 / 10**instrument.price_decimals
+        return mid
 
     # -- inventory --------------------------------------------------------------------------------
 
@@ -136,9 +294,9 @@ class CrossExchangeStrategy:
                 if abs(share - even) > self.config.rebalance_drift]  # fmt: skip
 
 
-def _leg(venue: str, instrument: Instrument, side: OrderSide, limit_raw: int, quote: CrossQuote
+def _leg(instrument: Instrument, side: OrderSide, limit_raw: int, quote: CrossQuote
          ) -> OpportunityLeg:  # fmt: skip
     size_raw = rescale(quote.size_units, quote.size_decimals, instrument.size_decimals)
-    return OpportunityLeg(venue=venue, symbol=instrument.symbol, side=side,
+    return OpportunityLeg(venue=instrument.venue, symbol=instrument.symbol, side=side,
                           price=limit_raw / 10**instrument.price_decimals, size=quote.size,
                           price_raw=limit_raw, size_raw=size_raw)  # fmt: skip

@@ -11,6 +11,11 @@ Strategies only propose. The orchestrator decides which proposals may go to risk
   within ``cool_off_ms``: a dislocation seen on every book update is one trade, not fifty;
 - **ranking**: offered together (one book update can open several), the most expected USD
   profit goes first.
+
+Strategies ask :meth:`Orchestrator.blocked` with an opportunity's :func:`key` and markets before
+they size it: a dislocation seen on every book update while its key cools off then costs a
+dictionary read, not a depth walk and an :class:`~arbcore.model.Opportunity`. ``blocked`` counts
+its refusals exactly as :meth:`~Orchestrator.admit` would have.
 """
 
 from __future__ import annotations
@@ -23,9 +28,10 @@ import attrs
 
 from arbcore.model import Opportunity, OrderSide
 
-__all__ = ["Orchestrator", "Ticket"]
+__all__ = ["Key", "Markets", "Orchestrator", "Ticket", "key", "markets_of"]
 
 Key = tuple[object, ...]
+Markets = tuple[tuple[str, str], ...]
 
 
 @attrs.frozen
@@ -37,9 +43,19 @@ class Ticket:
     reserved: tuple[tuple[str, str, float], ...]  # (venue, asset, amount)
 
 
-def _key(opportunity: Opportunity) -> Key:
-    return (opportunity.kind, opportunity.venue,
-            tuple((leg.venue, leg.symbol, leg.side) for leg in opportunity.legs))  # fmt: skip
+def key(kind: str, venue: str, legs: Iterable[tuple[str, str, OrderSide]]) -> Key:
+    """What makes two opportunities "the same" for the cool-off: kind, venues, markets, sides
+    (``legs``: ``(venue, symbol, side)`` each)."""
+    return (kind, venue, tuple(legs))
+
+
+def markets_of(legs: Iterable[tuple[str, str, OrderSide]]) -> Markets:
+    """The (venue, symbol) pairs an opportunity's legs take liquidity from, sorted."""
+    return tuple(sorted({(venue, symbol) for venue, symbol, _ in legs}))
+
+
+def _legs(opportunity: Opportunity) -> tuple[tuple[str, str, OrderSide], ...]:
+    return tuple((leg.venue, leg.symbol, leg.side) for leg in opportunity.legs)
 
 
 def _needs(opportunity: Opportunity) -> tuple[tuple[str, str, float], ...]:
@@ -76,19 +92,27 @@ class Orchestrator:
     def rank(self, opportunities: Iterable[Opportunity]) -> list[Opportunity]:
         return sorted(opportunities, key=lambda o: -(o.expected_profit_usd or 0.0))
 
+    def blocked(self, key: Key, markets: Markets) -> bool:
+        """True (and the refusal counted, as :meth:`admit` counts it) when an opportunity with
+        this key and these markets would be refused now for its cool-off or busy liquidity."""
+        last = self._last_taken.get(key)
+        if last is not None and self._clock_ns() - last < self.cool_off_ns:
+            reason = "cool_off"
+        elif self._busy and any(market in self._busy for market in markets):
+            reason = "liquidity_in_use"
+        else:
+            return False
+        self.offered += 1
+        self.refused[reason] += 1
+        return True
+
     def admit(self, opportunity: Opportunity) -> Ticket | None:
         """A ticket when the opportunity may trade now, else None (and the reason is counted)."""
+        legs = _legs(opportunity)
+        opportunity_key, markets = key(opportunity.kind, opportunity.venue, legs), markets_of(legs)
+        if self.blocked(opportunity_key, markets):
+            return None
         self.offered += 1
-        now = self._clock_ns()
-        key = _key(opportunity)
-        last = self._last_taken.get(key)
-        if last is not None and now - last < self.cool_off_ns:
-            self.refused["cool_off"] += 1
-            return None
-        markets = tuple(sorted({(leg.venue, leg.symbol) for leg in opportunity.legs}))
-        if any(market in self._busy for market in markets):
-            self.refused["liquidity_in_use"] += 1
-            return None
         needs = _needs(opportunity)
         if any(amount > self.available(venue, asset) + 1e-12 for venue, asset, amount in needs):
             self.refused["balance_reserved"] += 1
@@ -96,7 +120,7 @@ class Orchestrator:
         for venue, asset, amount in needs:
             self._reserved[(venue, asset)] += amount
         self._busy.update(markets)
-        self._last_taken[key] = now
+        self._last_taken[opportunity_key] = self._clock_ns()
         self.admitted += 1
         return Ticket(opportunity, markets, needs)
 

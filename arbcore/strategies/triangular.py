@@ -4,7 +4,9 @@
 ``Instrument`` list: taker fees, lots and minimums come from the instruments, and results come
 back as :class:`arbcore.model.Opportunity` values sized over book depth. ``on_book`` stays in
 compiled code unless a cycle actually changed and became profitable, so the common case (a book
-moved and nothing crossed) costs one call.
+moved and nothing crossed) costs one call. When a paying cycle is emitted, :attr:`blocked` (the
+orchestrator's pre-check, set by the engine) is asked first: a cycle cooling off after a trade
+is neither sized nor turned into an Opportunity.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from arbcore.errors import GraphError
 from arbcore.model import USD_ASSETS, Instrument, Opportunity, OpportunityLeg, OrderSide
+from arbcore.strategies.orchestrator import Key, Markets, key, markets_of
 from arbcore_ext.cycles import BUY, CycleEngine, SizedCycle
 
 __all__ = ["USD_ASSETS", "TriangularScanner"]
@@ -69,11 +72,29 @@ class TriangularScanner(CycleEngine):
         self.instruments = listed
         self.max_start = max_start  # the most of the start asset one trade commits
         self._clock = clock
+        #: would the orchestrator refuse this cycle now (its cool-off)? Asked before sizing.
+        self.blocked: Callable[[Key, Markets], bool] | None = None
+        self._keys: dict[int, tuple[Key, Markets]] = {}
 
     # CycleEngine calls this from on_book only when cycles changed and are profitable
     def _emit(self, ids: tuple[int, ...]) -> tuple[Opportunity, ...]:
+        blocked = self.blocked
+        if blocked is not None:
+            ids = tuple(cycle for cycle in ids if not blocked(*self.cycle_key(cycle)))
+            if not ids:
+                return ()
         now = self._clock()
         return tuple(self.opportunity(cycle, detected_at_ns=now) for cycle in ids)
+
+    def cycle_key(self, cycle: int) -> tuple[Key, Markets]:
+        """The orchestrator's key and markets of a cycle's opportunity (computed once)."""
+        found = self._keys.get(cycle)
+        if found is None:
+            legs = tuple((self.venue, self.symbols[market],
+                          OrderSide.BUY if direction == BUY else OrderSide.SELL)
+                         for market, direction in self.cycle(cycle))  # fmt: skip
+            found = self._keys[cycle] = (key("triangular", self.venue, legs), markets_of(legs))
+        return found
 
     def scan(self) -> list[Opportunity]:  # type: ignore[override]
         """Every profitable cycle now, sized over depth, most expected profit (USD) first.

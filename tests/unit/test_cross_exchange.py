@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pytest
 
@@ -28,7 +30,7 @@ BALANCES = {("cheap", "USDT"): 1e6, ("cheap", "BTC"): 10.0, ("dear", "USDT"): 1e
             ("dear", "BTC"): 10.0}  # fmt: skip
 
 
-def _strategy(books: dict[str, L2Book | None], balances: dict[tuple[str, str], float] = BALANCES,
+def _strategy(books: Mapping[str, L2Book | None], balances: dict[tuple[str, str], float] = BALANCES,
               **config: float) -> CrossExchangeStrategy:  # fmt: skip
     settings = {"min_profit_bps": 1.0, "slippage_bps": 0.0, "max_notional_usd": 1e9, **config}
     return CrossExchangeStrategy(
@@ -92,3 +94,59 @@ def test_inventory_drift_is_reported_per_venue() -> None:
     assert strategy.drift("BTC") == {"cheap": 0.1, "dear": 0.9}
     assert strategy.needs_rebalance("BTC") == [("cheap", 0.1), ("dear", 0.9)]
     assert strategy.needs_rebalance("USDT") == []
+
+
+def _market(venue: str, base: str, quote: str, tick: str = "0.01") -> Instrument:
+    return Instrument.from_text(venue=venue, native_symbol=f"{base}{quote}", base=base,
+                                quote=quote, tick_size=tick, lot_size="0.0001", min_notional="5",
+                                taker_fee=0.001)  # fmt: skip
+
+
+def _two_quotes(usdc_bid: int, rate_book: L2Book | None) -> CrossExchangeStrategy:
+    """BTC/USDT asks 100.00 on "a"; BTC/USDC bids ``usdc_bid`` (cents) on "b", whose USDC/USDT
+    book (ticks of 0.0001) is ``rate_book``."""
+    instruments = {"a": {"BTC/USDT": _market("a", "BTC", "USDT")},
+                   "b": {"BTC/USDC": _market("b", "BTC", "USDC"),
+                         "USDC/USDT": _market("b", "USDC", "USDT", "0.0001")}}  # fmt: skip
+    books = {("a", "BTC/USDT"): _book([(9_990, 10_000)], [(10_000, 10_000)]),
+             ("b", "BTC/USDC"): _book([(usdc_bid, 10_000)], [(usdc_bid + 100, 10_000)]),
+             ("b", "USDC/USDT"): rate_book}  # fmt: skip
+    balances = {("a", "USDT"): 1e6, ("b", "BTC"): 10.0}
+    return CrossExchangeStrategy(
+        CrossExchangeConfig(min_profit_bps=1.0, slippage_bps=0.0, max_notional_usd=1e9),
+        instruments, book_of=lambda venue, symbol: books[(venue, symbol)],
+        balance_of=lambda venue, asset: balances.get((venue, asset), 0.0),
+        usd=lambda asset: 1.0, clock_ns=lambda: 42,
+    )  # fmt: skip
+
+
+def _usdc_at(bid: int, ask: int) -> L2Book:
+    return _book([(bid, 1_000_000)], [(ask, 1_000_000)])
+
+
+def test_a_usdc_quote_is_converted_to_usdt_at_the_live_rate() -> None:
+    rate = _usdc_at(9_989, 9_991)  # USDC trades at 0.999 USDT (mid)
+    # 100.30 USDC is 100.1997 USDT: after two 0.1 % fees it does not beat a 100.00 USDT ask
+    assert _two_quotes(10_030, rate).on_book("a", "BTC/USDT") is None
+    # 100.50 USDC = 100.3995 USDT: 1 BTC nets 100.3995 * 0.999 - 100 * 1.001 = 0.1989 USDT
+    found = _two_quotes(10_050, rate).on_book("b", "BTC/USDC")
+    assert found is not None
+    buy, sell = found.legs
+    assert (buy.venue, buy.symbol, sell.venue, sell.symbol) == ("a", "BTC/USDT", "b", "BTC/USDC")
+    assert found.asset == "USDT"
+    assert found.size == 1.0
+    assert found.expected_profit == pytest.approx(100.5 * 0.999 * 0.999 - 100 * 1.001, abs=1e-9)
+    assert found.rate == pytest.approx(100.5 * 0.999 * 0.999 / (100 * 1.001))
+    assert (buy.price_raw, sell.price_raw) == (10_000, 10_050)  # each in its own quote
+
+
+def test_a_usdc_premium_and_a_missing_rate_are_handled() -> None:
+    # USDC at 1.001 USDT: 100.15 USDC is 100.250 USDT, a cross the 1:1 view would miss
+    assert _two_quotes(10_015, _usdc_at(9_999, 10_001)).on_book("a", "BTC/USDT") is None
+    found = _two_quotes(10_015, _usdc_at(10_009, 10_011)).on_book("a", "BTC/USDT")
+    assert found is not None
+    assert found.expected_profit == pytest.approx(100.15 * 1.001 * 0.999 - 100 * 1.001, abs=1e-9)
+    # a premium beyond both fees cannot be expressed to the depth walk: skipped, not mispriced
+    assert _two_quotes(10_015, _usdc_at(10_049, 10_051)).on_book("a", "BTC/USDT") is None
+    # no USDC/USDT book in sync: never assume 1:1, whatever the prices
+    assert _two_quotes(10_050, None).on_book("a", "BTC/USDT") is None
