@@ -16,6 +16,8 @@ import attrs
 from arbcore.config.build import fraction, non_negative, positive
 
 __all__ = [
+    "ALERT_RULES",
+    "AlertsConfig",
     "AppConfig",
     "CrossExchangeConfig",
     "ExecutionConfig",
@@ -28,6 +30,7 @@ __all__ = [
     "StrategiesConfig",
     "SystemConfig",
     "SystemLimits",
+    "TracingConfig",
     "TriangularConfig",
     "VenueConfig",
     "VenueCosts",
@@ -112,6 +115,52 @@ class LoggingConfig:
     format: Literal["plain", "json"] = "plain"
 
 
+#: the alert rules (:mod:`arbcore.observability.alerts`), each switchable by name
+ALERT_RULES = ("memory", "api_errors", "detection_latency", "daily_loss", "connectivity",
+               "volatility", "strategy_degradation")  # fmt: skip
+
+
+def _known_rules(
+    instance: object, attribute: attrs.Attribute[tuple[str, ...]], value: tuple[str, ...]
+) -> None:
+    unknown = sorted(set(value) - set(ALERT_RULES))
+    if unknown:
+        raise ValueError(f"{attribute.name}: unknown alert rules {unknown}; "
+                         f"known: {', '.join(ALERT_RULES)}")  # fmt: skip
+
+
+@attrs.frozen(kw_only=True)
+class AlertsConfig:
+    """Alert thresholds; critical: memory, api_errors, detection_latency, daily_loss; warning:
+    connectivity, volatility, strategy_degradation. Rates are over the last ``window_s``."""
+
+    enabled: bool = True
+    interval_s: float = attrs.field(default=1.0, validator=positive)  # evaluation period
+    window_s: float = attrs.field(default=60.0, validator=positive)
+    disabled: tuple[str, ...] = attrs.field(default=(), validator=_known_rules)
+    webhook_url: str | None = None  # POSTed a JSON body on every alert and its resolution
+    webhook_timeout_s: float = attrs.field(default=2.0, validator=positive)
+    memory_pct: float = attrs.field(default=90.0, validator=positive)  # of max_memory_gb
+    api_error_rate_pct: float = attrs.field(default=5.0, validator=non_negative)
+    api_min_requests: int = attrs.field(default=20, validator=positive)
+    detection_latency_ms: float = attrs.field(default=10.0, validator=positive)  # p99
+    daily_loss_usd: float | None = attrs.field(default=None, validator=positive)  # None: risk's
+    disconnected_s: float = attrs.field(default=5.0, validator=non_negative)
+    volatility_bps: float = attrs.field(default=300.0, validator=positive)
+    volatility_window_s: float = attrs.field(default=60.0, validator=positive)
+    strategy_failure_pct: float = attrs.field(default=20.0, validator=non_negative)
+    strategy_min_trades: int = attrs.field(default=5, validator=positive)
+
+
+@attrs.frozen(kw_only=True)
+class TracingConfig:
+    """OpenTelemetry export of traded opportunities' spans; off unless an endpoint is set
+    (needs the ``arbcore[otel]`` extra)."""
+
+    otlp_endpoint: str | None = None  # e.g. "http://127.0.0.1:4318/v1/traces"
+    service_name: str = "arbcore"
+
+
 @attrs.frozen(kw_only=True)
 class SimConfig:
     """Start the bundled simulator on loopback and point the venues at it."""
@@ -133,6 +182,8 @@ class SystemConfig:
     storage: StorageConfig = attrs.Factory(StorageConfig)
     server: ServerConfig = attrs.Factory(ServerConfig)
     logging: LoggingConfig = attrs.Factory(LoggingConfig)
+    alerts: AlertsConfig = attrs.Factory(AlertsConfig)
+    tracing: TracingConfig = attrs.Factory(TracingConfig)
     sim: SimConfig | None = None
 
 

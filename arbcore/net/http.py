@@ -21,6 +21,7 @@ import httpx
 
 from arbcore.errors import ExchangeError, NetworkError, RateLimitExceeded, is_retryable
 from arbcore.net.ratelimit import RateLimiter
+from arbcore.observability.tracing import HTTP_EVENT_HOOKS
 
 __all__ = ["HttpClient", "HttpRequest", "RetryPolicy"]
 
@@ -54,7 +55,8 @@ class HttpRequest:
 
     ``params`` are the query parameters as ordered pairs (order matters to most signatures);
     ``body`` is the exact text sent (JSON or form-encoded); ``headers`` are ordered pairs.
-    ``weight`` is what the request costs in the venue's rate-limit budget.
+    ``weight`` is what the request costs in the venue's rate-limit budget; ``instrument`` is the
+    native symbol it is about, for budgets a venue counts per instrument (OKX's order endpoints).
     """
 
     method: str = attrs.field(converter=_upper)
@@ -64,6 +66,12 @@ class HttpRequest:
     headers: Pairs = attrs.field(default=(), converter=_pairs, repr=lambda h: _redacted(h))
     weight: float = 1.0
     is_order: bool = False  # spends the venue's order budget too
+    instrument: str = ""
+
+    @property
+    def endpoint(self) -> str:
+        """``METHOD /path``: how rate budgets name the endpoints they cover."""
+        return f"{self.method} {self.path}"
 
     @property
     def query(self) -> str:
@@ -157,7 +165,10 @@ class HttpClient:
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
         self._client = httpx.AsyncClient(
-            base_url=base_url, transport=transport, timeout=httpx.Timeout(timeout_s)
+            base_url=base_url,
+            transport=transport,
+            timeout=httpx.Timeout(timeout_s),
+            event_hooks=HTTP_EVENT_HOOKS,  # traceparent on requests sent inside a trade's trace
         )
         self.requests = 0
         self.failures = 0
@@ -215,8 +226,11 @@ class HttpClient:
         return delay
 
     async def _send_once(self, request: HttpRequest) -> httpx.Response:
+        ticket = None
         if self.limiter is not None:
-            await self.limiter.acquire(request.weight, is_order=request.is_order)
+            ticket = await self.limiter.acquire(request.weight, is_order=request.is_order,
+                                                endpoint=request.endpoint,
+                                                instrument=request.instrument)  # fmt: skip
         self.requests += 1
         try:
             response = await self._client.request(
@@ -231,6 +245,9 @@ class HttpClient:
         except httpx.TransportError as exc:
             raise NetworkError(f"{request.method} {request.path} failed: {type(exc).__name__}",
                                venue=self.venue) from exc  # fmt: skip
+        finally:
+            if self.limiter is not None and ticket is not None:
+                self.limiter.answered(ticket)  # it reached the venue by now, if at all
         if self.limiter is not None:
             self.limiter.observe(response.status_code, response.headers)
         error = self.check(response)

@@ -35,7 +35,14 @@ import attrs
 
 from arbcore.errors import ArbcoreError
 
-__all__ = ["AuditRecord", "AuditTrail", "ChainBroken", "RecordKind", "canonical_json"]
+__all__ = [
+    "AuditRecord",
+    "AuditTrail",
+    "ChainBroken",
+    "RecordKind",
+    "canonical_json",
+    "read_orders",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -297,6 +304,63 @@ def read_records(path: str | Path, *kinds: RecordKind, after: int = 0) -> Iterat
                               prev_hash=prev_hash, hash=digest)  # fmt: skip
     finally:
         db.close()
+
+
+#: The latest row of each order (requests and replies both name its client order id), with
+#: the time and trace of its first row; a refused order's reply holds only the error.
+_ORDERS = """
+WITH rows AS (
+    SELECT seq, ts_ns, trace_id, venue, symbol, payload,
+           json_extract(payload, '$.client_order_id') AS client_order_id
+    FROM audit WHERE kind IN ('order_request', 'venue_reply')
+), orders AS (
+    SELECT venue, client_order_id, MAX(seq) AS last_seq, MIN(seq) AS first_seq,
+           MIN(ts_ns) AS created_ns
+    FROM rows GROUP BY venue, client_order_id
+)
+SELECT orders.created_ns, last.ts_ns, first.trace_id, orders.venue, first.symbol,
+       orders.client_order_id, first.payload, last.payload,
+       COALESCE(json_extract(last.payload, '$.status'), 'rejected') AS status
+FROM orders JOIN rows AS first ON first.seq = orders.first_seq
+            JOIN rows AS last ON last.seq = orders.last_seq
+WHERE (:venue IS NULL OR orders.venue = :venue) AND (:symbol IS NULL OR first.symbol = :symbol)
+  AND (:status IS NULL OR status = :status)
+  AND (:since IS NULL OR orders.created_ns >= :since)
+  AND (:until IS NULL OR orders.created_ns < :until)
+"""
+
+
+def read_orders(
+    path: str | Path, *, venue: str | None = None, symbol: str | None = None,
+    status: str | None = None, since_ns: int | None = None, until_ns: int | None = None,
+    offset: int = 0, limit: int = 100,
+) -> tuple[list[dict[str, Any]], int]:  # fmt: skip
+    """One page of orders in their latest recorded state, newest first, and how many match.
+
+    Each is a dict: ``created_ns``, ``updated_ns``, ``trace_id``, ``venue``, ``symbol``,
+    ``client_order_id``, ``status``, ``order`` (the latest Order payload, or the request's when
+    the venue refused it) and ``error`` (the refusal, else None).
+    """
+    args = {"venue": venue, "symbol": symbol, "status": status, "since": since_ns,
+            "until": until_ns}  # fmt: skip
+    db = _reader(Path(path))
+    try:
+        db.execute("BEGIN")  # one snapshot for the count and the page
+        (total,) = db.execute(f"SELECT COUNT(*) FROM ({_ORDERS})", args).fetchone()
+        rows = db.execute(f"{_ORDERS} ORDER BY orders.created_ns DESC, orders.last_seq DESC "
+                          "LIMIT :limit OFFSET :offset",
+                          {**args, "limit": limit, "offset": offset}).fetchall()  # fmt: skip
+    finally:
+        db.close()
+    page = []
+    for created, updated, trace_id, venue_, symbol_, order_id, first, last, status_ in rows:
+        reply = json.loads(last)
+        error = reply if "error" in reply else None
+        page.append({"created_ns": created, "updated_ns": updated, "trace_id": trace_id,
+                     "venue": venue_, "symbol": symbol_, "client_order_id": order_id,
+                     "status": status_, "order": json.loads(first) if error else reply,
+                     "error": error})  # fmt: skip
+    return page, total
 
 
 def verify_chain(path: str | Path) -> int:
