@@ -225,6 +225,7 @@ def replay(records: Iterable[Record], feed: VenueFeed) -> ReplayReport:
             scanned = fast.parse_delta_into(record.payload, record.ts_ns, record.connection, levels)
             if scanned is not None:
                 symbol, seq = scanned
+                seq.ts_recv_ns = record.ts_ns  # the book's age counts from here
                 report = _report(result, feed, symbol)
                 result.book_events += 1
                 if report.sync.on_levels(seq, levels, symbol):
