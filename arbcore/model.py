@@ -53,6 +53,12 @@ class TimeInForce(enum.Enum):
     GTC = "gtc"
     IOC = "ioc"
     POST_ONLY = "post_only"
+    FOK = "fok"  # fill or kill: the whole size at once, or nothing
+
+    @property
+    def is_immediate(self) -> bool:
+        """IOC and FOK never rest: what does not fill on arrival expires (FOK: all of it)."""
+        return self is TimeInForce.IOC or self is TimeInForce.FOK
 
 
 class OrderStatus(enum.Enum):

@@ -7,7 +7,7 @@
   clock is resynced from the venue's time endpoint and the request sent once more; replies are
   decoded exactly (:func:`~arbcore.exchanges.replies.decode_reply`);
   :meth:`SignedRest.place` never creates two orders.
-- :func:`settle`: an IOC or market order read back until final, for venues whose placement
+- :func:`settle`: an IOC, FOK or market order read back until final, for venues whose placement
   reply says nothing about fills; :func:`finish_immediate`: the same for every venue, and an
   immediate order still open after those reads (a stuck order) is cancelled, so the caller
   always gets a final state and no order is left to fill unseen.
@@ -41,7 +41,7 @@ from arbcore.errors import (
 from arbcore.exchanges.credentials import Credentials
 from arbcore.exchanges.replies import decode_reply
 from arbcore.exchanges.trading import OrderRequest, VenueTrading
-from arbcore.model import Instrument, Order, OrderStatus, OrderType, TimeInForce
+from arbcore.model import Instrument, Order, OrderStatus, OrderType
 from arbcore.net.http import HttpClient, HttpRequest, RetryPolicy
 from arbcore.net.ratelimit import BudgetSpec, RateLimiter
 
@@ -355,14 +355,14 @@ async def settle_missing(error: OrderNotFound, find: OrderLookup) -> Order:
     return found
 
 
-#: How often, and how far apart, an IOC or market order is read back until it is final.
+#: How often, and how far apart, an IOC, FOK or market order is read back until final.
 SETTLE_READS = 3
 SETTLE_WAIT_S = 0.05
 
 
 def is_immediate(order: OrderRequest) -> bool:
-    """IOC and market orders end at once: their reply must say what filled."""
-    return order.type is OrderType.MARKET or order.time_in_force is TimeInForce.IOC
+    """IOC, FOK and market orders end at once: their reply must say what filled."""
+    return order.type is OrderType.MARKET or order.time_in_force.is_immediate
 
 
 async def settle(
@@ -374,7 +374,7 @@ async def settle(
     reads: int = SETTLE_READS,
     wait_s: float = SETTLE_WAIT_S,
 ) -> Order:
-    """An IOC or market order read back until final, so the caller (the router) sees its fill.
+    """An immediate order read back until final, so the caller (the router) sees its fill.
 
     For venues whose placement reply names the order but not its fills (Kraken, Bitfinex). Like
     the shadow venue, an immediate order whose rest was canceled ends EXPIRED (with its fill).
@@ -419,7 +419,7 @@ async def finish_immediate(
     reads: int = SETTLE_READS,
     wait_s: float = SETTLE_WAIT_S,
 ) -> Order:
-    """An IOC or market order as it ended, never still open: what the router needs.
+    """An IOC, FOK or market order as it ended, never still open: what the router needs.
 
     A reply that is final already is returned as it is. Otherwise the order is read back
     (:func:`settle`; ``read`` defaults to a lookup by client order id). An order the venue still

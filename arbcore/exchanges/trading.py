@@ -82,6 +82,13 @@ class OrderRequest:
     time_in_force: TimeInForce = TimeInForce.GTC
     client_order_id: str
 
+    def __attrs_post_init__(self) -> None:
+        if self.type is OrderType.MARKET and self.time_in_force is TimeInForce.FOK:
+            # OKX and Binance take FOK on limit orders only: one meaning on every venue
+            raise InvalidOrder(f"{self.symbol}: fill-or-kill needs a limit price (send a FOK "
+                               "limit order at the worst acceptable price)",
+                               venue=self.instrument.venue)  # fmt: skip
+
     @property
     def symbol(self) -> str:
         return self.instrument.symbol
@@ -120,6 +127,10 @@ def prepare_order(
     rounding: Rounding = Rounding.PASSIVE,
 ) -> OrderRequest:
     """Round to the instrument's tick and lot and check its minimums; InvalidOrder otherwise.
+
+    Time in force: GTC rests, IOC trades what it can at once, FOK all of it at once or nothing
+    (both immediate: read back until final), POST_ONLY never takes. FOK and POST_ONLY are for
+    limit orders only.
 
     The size is always rounded down to the lot (never trade more than asked). A market order
     may carry ``price_raw`` as the worst price it accepts (rounded so it never widens): venues

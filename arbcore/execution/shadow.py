@@ -99,12 +99,14 @@ class ShadowVenue:
         taken = self._walk(book, order)
         if order.time_in_force is TimeInForce.POST_ONLY and taken.filled:
             return self._store(attrs.evolve(placed, status=OrderStatus.REJECTED))  # would cross
+        if order.time_in_force is TimeInForce.FOK and taken.filled < order.size_raw:
+            taken = _Taken(0, 0)  # fill or kill: not all of it, so none of it
         if taken.filled:
             self._settle(order, taken)
         if taken.filled == order.size_raw:
             status = OrderStatus.FILLED
-        elif order.type is OrderType.MARKET or order.time_in_force is TimeInForce.IOC:
-            status = OrderStatus.EXPIRED  # the rest of an IOC or market order is not kept
+        elif order.type is OrderType.MARKET or order.time_in_force.is_immediate:
+            status = OrderStatus.EXPIRED  # the rest of an IOC, FOK or market order is not kept
         else:
             status = OrderStatus.PARTIALLY_FILLED if taken.filled else OrderStatus.OPEN
         scale = 10 ** (instrument.price_decimals + instrument.size_decimals)

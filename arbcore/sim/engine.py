@@ -5,6 +5,10 @@ Orders match by price, then time. What each order type does:
 
 - LIMIT GTC trades what crosses and rests the remainder; LIMIT IOC and MARKET trade what
   crosses and expire the remainder (a MARKET order has no price limit);
+- LIMIT FOK is all or nothing on arrival: it fills its whole size at or better than its limit,
+  or trades nothing and expires (its lock returned, balances as before; it never rests). What
+  an order may fill in one call (the partial-fill cap) counts: a FOK that could only partly
+  fill expires whole;
 - LIMIT POST_ONLY is rejected (:attr:`Rejection.WOULD_TAKE`) if it would cross on arrival,
   otherwise it rests without trading;
 - self-trade prevention is *expire maker* (Binance's default mode): an incoming order that
@@ -14,9 +18,10 @@ Orders match by price, then time. What each order type does:
 An order may be *held* (``place(..., hold_ns=...)``, the simulator's STUCK fault): accepted,
 its funds locked and the order visible as open with nothing filled, but not matched and not in
 the book until ``hold_ns`` has passed; then it arrives as if placed at that moment (an IOC
-matches the book as it is then, a post-only one that would take expires). Cancelling it before
-that cancels it untouched. Held orders are released by whatever call comes next on the engine
-(every public method, and each market step), so the engine needs no timer.
+matches the book as it is then, a FOK fills whole then or expires, a post-only one that would
+take expires). Cancelling it before that cancels it untouched. Held orders are released by
+whatever call comes next on the engine (every public method, and each market step), so the
+engine needs no timer.
 
 Orders whose shape breaks the instrument's rules (tick, lot, minimum quantity, minimum notional)
 or whose account cannot pay are refused: :meth:`MatchingEngine.place` returns a
@@ -316,8 +321,9 @@ class MatchingEngine:
         """Validate, lock, match and (GTC, POST_ONLY) rest one order (module docstring).
 
         ``fill_limit_raw`` caps what this call may fill (the partial-fill fault): a GTC order
-        rests the rest, an IOC or market order expires it. ``hold_ns`` > 0 holds the order
-        unmatched that long (the stuck-order fault; module docstring).
+        rests the rest, an IOC or market order expires it, a FOK capped below its size expires
+        unfilled. ``hold_ns`` > 0 holds the order unmatched that long (the stuck-order fault;
+        module docstring).
         """
         self.release_held()
         if client_order_id is not None:
@@ -514,8 +520,9 @@ class MatchingEngine:
         limit: int | None,
         cap: int | None,
     ) -> _Arrival | tuple[Rejection, str]:
-        """What an arriving order will trade (post-only checked), its funds locked; or why it
-        is refused (nothing changed then)."""
+        """What an arriving order will trade (post-only checked; a FOK that cannot fill whole
+        trades nothing, and expires no own order on the way), its funds locked; or why it is
+        refused (nothing changed then)."""
         if time_in_force is TimeInForce.POST_ONLY:
             opposite = self.best(ASK if side is OrderSide.BUY else BID)
             if opposite is not None and _crosses(side, limit, opposite):
@@ -525,6 +532,8 @@ class MatchingEngine:
                 )
             return self._lock(account, side, type, size, limit, [], [])
         takes, expire = self._plan(account, side, limit, size, cap)
+        if time_in_force is TimeInForce.FOK and sum(q for _, q in takes) < size:
+            takes, expire = [], []  # killed: it will expire untouched
         return self._lock(account, side, type, size, limit, takes, expire)
 
     def _lock(
@@ -545,11 +554,11 @@ class MatchingEngine:
         return _Arrival(takes, expire, amount)
 
     def _settle(self, live: _Live, arrival: _Arrival, now: int) -> list[Trade]:
-        """Trade what the arrival planned, then end (filled, IOC expired) or rest the order."""
+        """Trade what the arrival planned, then end (filled, IOC/FOK expired) or rest the order."""
         trades = self._execute(live, arrival.takes, arrival.expire, now)
         if live.remaining == 0:
             self._finish(live, OrderStatus.FILLED, now)
-        elif live.time_in_force is TimeInForce.IOC:
+        elif live.time_in_force.is_immediate:
             self._finish(live, OrderStatus.EXPIRED, now)
         else:
             self._rest(live)

@@ -21,7 +21,7 @@ class RefOrder:
     side: str  # "buy" / "sell"
     price: int | None  # None: market
     size: int
-    tif: str  # "gtc" / "ioc" / "post_only"
+    tif: str  # "gtc" / "ioc" / "post_only" / "fok"
     filled: int = 0
     locked: int = 0
     status: str = "open"
@@ -158,6 +158,12 @@ class RefMatcher:
             wanted -= qty
         return cost
 
+    def _fillable(self, order: RefOrder, cap: int | None) -> int:
+        """What the order could take from others now, up to its size and the cap."""
+        wanted = order.size if cap is None else min(order.size, cap)
+        other = sum(m.remaining for m in self._candidates(order) if m.account != order.account)
+        return min(wanted, other)
+
     # -- the API the test drives ------------------------------------------------------------------
 
     def place(
@@ -186,11 +192,12 @@ class RefMatcher:
             return "insufficient_funds"
         if account != HOUSE:
             self.orders.append(order)
-        if order.tif != "post_only":
+        killed = order.tif == "fok" and self._fillable(order, cap) < size
+        if order.tif != "post_only" and not killed:
             self._match(order, cap)
         if order.remaining == 0:
             self._end(order, "filled")
-        elif order.tif == "ioc":
+        elif order.tif in ("ioc", "fok"):
             self._end(order, "expired")
         else:
             self.resting.append(order)

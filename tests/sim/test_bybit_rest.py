@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from arbcore.sim import Fault, SimConfig, Simulator
 from arbcore.sim.protocol import compact
 from arbcore.sim.stream import Outgoing
 from arbcore.sim.venues.bybit import BybitServer
+from arbcore_ext.book import ASK
 
 MARKET_BUY = {"category": "spot", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Market",
               "qty": "0.2", "marketUnit": "baseCoin", "orderLinkId": "m1"}  # fmt: skip
@@ -77,6 +79,23 @@ def test_partial_fill_fault_fills_half_and_cancels_the_rest(sim: Simulator) -> N
         "PartiallyFilledCanceled", "0.1", "0.2")  # fmt: skip
 
 
+def test_a_fok_fills_whole_or_is_cancelled_for_want_of_a_full_fill(sim: Simulator) -> None:
+    engine = sim.venues["bybit"].engines["BTC/USDT"]
+    (price, size), _ = engine.levels(ASK, 2)
+    i = engine.instrument
+    fok = {"orderType": "Limit", "timeInForce": "FOK", "price": i.price_text(price)}
+    _, accepted, _ = place(sim, **fok, qty=i.size_text(size + i.lot_size), orderLinkId="k1")
+    assert accepted["retCode"] == 0  # accepted, then cancelled: one lot more than the best ask
+    killed = state(sim, "k1")
+    assert (killed["timeInForce"], killed["orderStatus"], killed["rejectReason"]) == (
+        "FOK", "Cancelled", "EC_CancelForNoFullFill")  # fmt: skip
+    assert Decimal(killed["cumExecQty"]) == 0
+    assert engine.levels(ASK, 1) == [(price, size)]
+    assert place(sim, **fok, qty=i.size_text(size), orderLinkId="f1")[1]["retCode"] == 0
+    filled = state(sim, "f1")
+    assert (filled["orderStatus"], filled["rejectReason"]) == ("Filled", "EC_NoError")
+
+
 def test_latency_fault_delays_the_answer(sim: Simulator) -> None:
     sim.faults.configure("bybit", rest_latency_ms=150.0)
     sim.faults.arm(Fault.LATENCY, "bybit")
@@ -124,7 +143,8 @@ def test_answers_have_the_documented_fields(sim: Simulator, shared_data: Path) -
 
 def test_refusals_read_back_through_the_clients_check(sim: Simulator) -> None:
     """Every refusal is a Bybit envelope arbcore's own ``check`` reads as its ``retCode``."""
-    answers = [place(sim, side="Sell", qty="1000"), place(sim, timeInForce="FOK"),
+    answers = [place(sim, side="Sell", qty="1000"),
+               place(sim, orderType="Limit", price="60000", timeInForce="GTD"),
                call(sim, "GET", "/v5/order/realtime", category="spot", symbol="NOPE")]  # fmt: skip
     for (status, body, _), code in zip(answers, (170131, 170115, 170121), strict=True):
         error = check(httpx.Response(status, json=body))

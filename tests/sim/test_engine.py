@@ -211,3 +211,55 @@ def test_engine_house_levels_trade_through_resting_orders(engine: MatchingEngine
     assert filled is not None
     assert filled.status is OrderStatus.FILLED
     assert engine.levels(ASK) == [(price("99.50"), size("0.2"))]
+
+
+def test_engine_fok_that_can_fill_fills_whole_across_levels(engine: MatchingEngine) -> None:
+    asks(engine, ("100.00", "0.1"), ("100.01", "0.2"))
+    placed = engine.place("alice", BUY, LIMIT, size("0.25"), price_raw=price("100.01"),
+                          time_in_force=TimeInForce.FOK)  # fmt: skip
+    assert placed.order is not None
+    assert (placed.order.status, placed.order.filled_raw) == (OrderStatus.FILLED, size("0.25"))
+    assert [t.price_raw for t in placed.trades] == [price("100.00"), price("100.01")]
+    assert engine.levels(ASK) == [(price("100.01"), size("0.05"))]
+    assert engine.levels(BID) == []  # never rests
+    assert engine.ledger.balance("alice", "USDT").locked == 0  # the price improvement returned
+
+
+def test_engine_fok_that_cannot_fill_whole_expires_untouched(engine: MatchingEngine) -> None:
+    asks(engine, ("100.00", "0.1"), ("100.02", "0.5"))  # 0.1 within the limit: not enough
+    mine = engine.place("alice", SELL, LIMIT, size("0.1"), price_raw=price("100.00"))
+    assert mine.order is not None
+    before = {a: engine.ledger.balance("alice", a) for a in ("BTC", "USDT")}
+    levels = engine.levels(ASK)
+    placed = engine.place("alice", BUY, LIMIT, size("0.2"), price_raw=price("100.01"),
+                          time_in_force=TimeInForce.FOK, client_order_id="k1")  # fmt: skip
+    assert placed.order is not None
+    assert (placed.order.status, placed.order.filled_raw) == (OrderStatus.EXPIRED, 0)
+    assert placed.trades == ()
+    assert {a: engine.ledger.balance("alice", a) for a in ("BTC", "USDT")} == before
+    assert engine.levels(ASK) == levels  # its own resting ask was not expired either
+    resting = engine.order("alice", order_id=mine.order.order_id)
+    assert resting is not None
+    assert resting.status is OrderStatus.OPEN
+    assert engine.order("alice", client_order_id="k1") == placed.order  # it exists, expired
+
+
+def test_engine_fok_under_the_partial_fill_cap_expires_whole(engine: MatchingEngine) -> None:
+    asks(engine, ("100.00", "1"))
+    capped = engine.place("alice", BUY, LIMIT, size("0.2"), price_raw=price("100.00"),
+                          time_in_force=TimeInForce.FOK, fill_limit_raw=size("0.1"))  # fmt: skip
+    assert capped.order is not None
+    assert (capped.order.status, capped.order.filled_raw) == (OrderStatus.EXPIRED, 0)
+    assert engine.levels(ASK) == [(price("100.00"), size("1"))]
+    within = engine.place("alice", BUY, LIMIT, size("0.2"), price_raw=price("100.00"),
+                          time_in_force=TimeInForce.FOK, fill_limit_raw=size("0.2"))  # fmt: skip
+    assert within.order is not None
+    assert within.order.status is OrderStatus.FILLED
+
+
+def test_engine_fok_with_more_than_it_can_pay_is_refused(engine: MatchingEngine) -> None:
+    asks(engine, ("100.00", "0.1"))  # it would be killed, but the venue checks funds first
+    placed = engine.place("alice", SELL, LIMIT, size("3"), price_raw=price("100.00"),
+                          time_in_force=TimeInForce.FOK)  # fmt: skip
+    assert placed.rejection is Rejection.INSUFFICIENT_FUNDS
+    assert placed.order is None

@@ -7,6 +7,7 @@ asset's total, and at the end that what stays locked is exactly what the open or
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
@@ -25,7 +26,8 @@ INSTRUMENT = Instrument.from_text(
 )  # fmt: skip
 DECIMALS = {"X": 5, "Y": 7}  # finer than the trades need: settlement rescales
 ACCOUNTS = ("a", "b", "c")
-TIFS = {"gtc": TimeInForce.GTC, "ioc": TimeInForce.IOC, "post_only": TimeInForce.POST_ONLY}
+TIFS = {"gtc": TimeInForce.GTC, "ioc": TimeInForce.IOC, "post_only": TimeInForce.POST_ONLY,
+        "fok": TimeInForce.FOK}  # fmt: skip
 
 prices = st.integers(95, 106).map(lambda ticks: ticks * 100)  # 0.95 .. 1.06 at 2 decimals
 sizes = st.integers(0, 40)  # 0 .. 0.040 at 3 decimals, lot 0.001
@@ -47,12 +49,14 @@ funding = st.fixed_dictionaries(
 )  # fmt: skip
 
 
-def _engine(funds: dict[str, tuple[int, int]]) -> MatchingEngine:
+def _engine(
+    funds: dict[str, tuple[int, int]], clock: Callable[[], int] = lambda: 0
+) -> MatchingEngine:
     ledger = Ledger("sim", DECIMALS)
     for account, (base, quote) in funds.items():
         ledger.credit(account, "X", base)
         ledger.credit(account, "Y", quote)
-    return MatchingEngine(INSTRUMENT, ledger, clock=lambda: 0)
+    return MatchingEngine(INSTRUMENT, ledger, clock=clock)
 
 
 def _reference(funds: dict[str, tuple[int, int]]) -> RefMatcher:
@@ -84,7 +88,7 @@ def _apply(
     if kind == "place":
         _, account, side, price, size, tif, cap = action
         order_type = OrderType.MARKET if price is None else OrderType.LIMIT
-        if price is None and tif == "post_only":
+        if price is None and tif in ("post_only", "fok"):
             tif = "ioc"
         result = engine.place(
             account, OrderSide(side), order_type, size, price_raw=price,
@@ -145,3 +149,57 @@ def test_engine_matches_the_reference_on_random_sequences(
                    for o in open_orders if o.side is OrderSide.SELL)  # fmt: skip
         assert engine.ledger.balance(account, "Y").locked == quote
         assert engine.ledger.balance(account, "X").locked == base
+
+
+# -- fill or kill ----------------------------------------------------------------------------------
+
+resting = st.tuples(st.sampled_from(("a", "b")), st.sampled_from(("buy", "sell")), prices,
+                    st.integers(6, 30))  # fmt: skip
+fok = st.tuples(st.sampled_from(("buy", "sell")), prices, st.integers(6, 60),
+                st.one_of(st.none(), st.integers(1, 60)), st.sampled_from((0, 5)))  # fmt: skip
+
+
+def _available(engine: MatchingEngine, side: OrderSide, limit: int) -> int:
+    """What others (not "a") offer at or better than ``limit`` against a FOK from "a"."""
+    buying = side is OrderSide.BUY
+
+    def crosses(price: int) -> bool:
+        return price <= limit if buying else price >= limit
+
+    total = sum(size for price, size in engine.levels(ASK if buying else BID) if crosses(price))
+    own = sum(o.size_raw - o.filled_raw for o in engine.open_orders("a")
+              if o.side is not side and crosses(o.price_raw))  # fmt: skip
+    return total - own
+
+
+@given(house_book=house, orders=st.lists(resting, max_size=6), order=fok)
+def test_fok_never_leaves_a_partial_fill(
+    house_book: tuple[Any, ...], orders: list[tuple[str, str, int, int]], order: tuple[Any, ...]
+) -> None:
+    """All or nothing, whatever the book, the partial-fill cap or a hold (the STUCK fault):
+    filled whole, or expired with nothing traded and every balance and level as before."""
+    now = [0]
+    engine = _engine({"a": (3_000_000, 10**9), "b": (3_000_000, 10**9)}, lambda: now[0])
+    engine.set_house_levels({(BID if side == "buy" else ASK, price): size
+                             for (side, price), size in house_book[1].items()})  # fmt: skip
+    for account, side, price, size in orders:
+        engine.place(account, OrderSide(side), OrderType.LIMIT, size, price_raw=price)
+    fok_side, limit, size, cap = OrderSide(order[0]), order[1], order[2], order[3]
+    available = _available(engine, fok_side, limit)
+    balances = {(acct, asset): engine.ledger.balance(acct, asset)
+                for acct in ("a", "b") for asset in ("X", "Y")}  # fmt: skip
+    levels = (engine.levels(BID), engine.levels(ASK))
+    placed = engine.place("a", fok_side, OrderType.LIMIT, size, price_raw=limit,
+                          client_order_id="f", time_in_force=TimeInForce.FOK,
+                          fill_limit_raw=cap, hold_ns=order[4])  # fmt: skip
+    assert placed.order is not None, placed.reason
+    now[0] = 10  # a held order arrives now
+    done = engine.order("a", client_order_id="f")
+    assert done is not None
+    if available >= size and (cap is None or cap >= size):
+        assert (done.status.value, done.filled_raw) == ("filled", size)
+    else:
+        assert (done.status.value, done.filled_raw, done.trades) == ("expired", 0, ())
+        assert (engine.levels(BID), engine.levels(ASK)) == levels
+        assert {key: engine.ledger.balance(*key) for key in balances} == balances
+    assert all(o.order_id != done.order_id for o in engine.open_orders("a"))  # never rests

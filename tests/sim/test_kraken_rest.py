@@ -97,6 +97,9 @@ def test_refused_orders_carry_krakens_error_strings(sim: Simulator) -> None:
     }  # fmt: skip
     for expected, fields in cases.items():
         assert errors(call(sim, "AddOrder", **fields)) == [expected], fields
+    fok = call(sim, "AddOrder", ordertype="limit", pair="XBTUSDT", type="sell", volume="0.2",
+               price=price, timeinforce="FOK")  # fmt: skip  # AddOrder has no FOK
+    assert errors(fok) == ["EGeneral:Invalid arguments:timeinforce"]
     assert sim.venues["kraken"].engines["BTC/USDT"].open_orders("trader") == []
     resting = order(ordertype="limit", type="buy", price=price, volume="0.01", cl_ord_id="r1")
     txid = result(call(sim, "AddOrder", **resting))["txid"][0]

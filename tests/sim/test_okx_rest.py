@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from arbcore.net.http import HttpRequest
 from arbcore.sim import DEFAULT_ACCOUNT, Fault, SimConfig, Simulator
 from arbcore.sim.stream import Outgoing
 from arbcore.sim.venues.okx import OKXServer
+from arbcore_ext.book import ASK
 
 MARKET_BUY = {"instId": "BTC-USDT", "tdMode": "cash", "side": "buy", "ordType": "market",
               "sz": "0.2", "tgtCcy": "base_ccy", "clOrdId": "m1"}  # fmt: skip
@@ -115,10 +117,32 @@ def test_answers_have_the_documented_fields(sim: Simulator, shared_data: Path) -
 
 def test_refusals_read_back_through_the_clients_check(sim: Simulator) -> None:
     """Every refusal is an OKX envelope arbcore's own ``check`` reads as its venue code."""
-    answers = [place(sim, side="sell", sz="1000"), place(sim, ordType="fok"),
+    answers = [place(sim, side="sell", sz="1000"), place(sim, ordType="stop"),
                call(sim, "GET", "/api/v5/trade/orders-pending", instId="NOPE-X")]  # fmt: skip
     for (status, body, _), code in zip(answers, ("51008", "51000", "51001"), strict=True):
         error = check(httpx.Response(status, json=body))
         assert error is not None
         assert error.venue_code == code
     assert DEFAULT_ACCOUNT.passphrase == CREDENTIALS.passphrase
+
+
+def test_fok_is_accepted_and_fills_whole_or_is_canceled_with_cancel_source_13(
+    sim: Simulator,
+) -> None:
+    """OKX's ordType fok: placed (sCode 0) either way; one the book cannot fill whole ends
+    ``canceled`` with cancelSource 13 and nothing filled, one it can ends ``filled``."""
+    engine = sim.venues["okx"].engines["BTC/USDT"]
+    (price, size), _ = engine.levels(ASK, 2)
+    i = engine.instrument
+    too_big = i.size_text(size + i.lot_size)
+    fok = {"ordType": "fok", "px": i.price_text(price)}
+    status, body, _ = place(sim, **fok, sz=too_big, clOrdId="k1")
+    assert (status, body["code"], body["data"][0]["sCode"]) == (200, "0", "0")
+    killed = state(sim, "k1")
+    assert (killed["ordType"], killed["state"], killed["cancelSource"], killed["accFillSz"]) == (
+        "fok", "canceled", "13", "0")  # fmt: skip
+    assert engine.levels(ASK, 1) == [(price, size)]
+    assert place(sim, **fok, sz=i.size_text(size), clOrdId="f1")[1]["code"] == "0"
+    filled = state(sim, "f1")
+    assert (filled["state"], filled["cancelSource"]) == ("filled", "")
+    assert Decimal(filled["accFillSz"]) == Decimal(i.size_text(size))

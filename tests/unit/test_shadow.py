@@ -135,3 +135,17 @@ def test_a_missing_book_rejects_rather_than_guessing() -> None:
         return (await venue.place_order(order)).status
 
     assert _run(main()) is OrderStatus.REJECTED
+
+
+def test_a_fok_fills_whole_or_expires_with_nothing_traded() -> None:
+    venue = _venue(_book())
+    short = prepare_order(BTC, OrderSide.BUY, 4_000, price_raw=10_100,
+                          time_in_force=TimeInForce.FOK)  # fmt: skip  # 3 BTC up to 101
+    killed = _run(venue.place_order(short))
+    assert (killed.status, killed.filled_raw) == (OrderStatus.EXPIRED, 0)
+    assert (venue.fills, venue.balances) == ([], {"USDT": 1_000.0, "BTC": 2.0})
+    whole = prepare_order(BTC, OrderSide.BUY, 3_000, price_raw=10_100,
+                          time_in_force=TimeInForce.FOK)  # fmt: skip
+    filled = _run(venue.place_order(whole))
+    assert (filled.status, filled.filled_raw) == (OrderStatus.FILLED, 3_000)
+    assert venue.balances["USDT"] == pytest.approx(1_000.0 - 302.0)

@@ -119,11 +119,11 @@ ORDER_TYPES: Final[Mapping[str, OrderType]] = {
     "TAKE_PROFIT_LIMIT": OrderType.LIMIT,
 }
 POST_ONLY_TYPE: Final = "LIMIT_MAKER"
-#: timeInForce -> arbcore's; FOK never rests on the book, the nearest is IOC.
+#: timeInForce -> arbcore's (an unfilled FOK ends EXPIRED: "LIMIT FOK orders with no fill").
 TIME_IN_FORCE: Final[Mapping[str, TimeInForce]] = {
     "GTC": TimeInForce.GTC,
     "IOC": TimeInForce.IOC,
-    "FOK": TimeInForce.IOC,
+    "FOK": TimeInForce.FOK,
 }
 
 #: errors.md codes -> the arbcore error. -1006/-1007: "execution status unknown" (NetworkError).

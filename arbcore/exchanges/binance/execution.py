@@ -94,8 +94,9 @@ _SECRET_PARAMS = (constants.SIGNATURE_PARAM,)
 
 
 def order_request(order: OrderRequest) -> HttpRequest:
-    """``POST /api/v3/order``: LIMIT with GTC/IOC, LIMIT_MAKER for post-only, or MARKET in
-    base quantity; ``newClientOrderId`` is the order's id, echoed back as ``clientOrderId``."""
+    """``POST /api/v3/order``: LIMIT with timeInForce GTC/IOC/FOK, LIMIT_MAKER for post-only,
+    or MARKET in base quantity; ``newClientOrderId`` is the order's id, echoed back as
+    ``clientOrderId``."""
     instrument = order.instrument
     check_client_order_id(order.client_order_id, constants.CLIENT_ORDER_ID_PATTERN, VENUE)
     params = [("symbol", instrument.native_symbol), ("side", order.side.value.upper())]

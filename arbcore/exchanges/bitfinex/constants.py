@@ -108,10 +108,12 @@ CID_LIMIT: Final = 2**45
 PRICE_SIGNIFICANT_DIGITS: Final = 5
 #: ``flags``: post-only (a post-only order that would take is canceled: "POSTONLY CANCELED").
 FLAG_POST_ONLY: Final = 4096
-#: Spot ("exchange" wallet) order types arbcore sends and reads back.
+#: Spot ("exchange" wallet) order types arbcore sends and reads back. An EXCHANGE FOK that
+#: could not fill whole ends "FILLORKILL CANCELED" (docs: abbreviations-glossary, order status).
 ORDER_TYPES: Final[Mapping[str, tuple[OrderType, TimeInForce]]] = {
     "EXCHANGE LIMIT": (OrderType.LIMIT, TimeInForce.GTC),
     "EXCHANGE IOC": (OrderType.LIMIT, TimeInForce.IOC),
+    "EXCHANGE FOK": (OrderType.LIMIT, TimeInForce.FOK),
     "EXCHANGE MARKET": (OrderType.MARKET, TimeInForce.GTC),
 }
 #: The spot wallet balances trade from.

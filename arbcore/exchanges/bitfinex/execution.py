@@ -5,15 +5,16 @@ Refusals come two ways: ``["error", CODE, "text"]`` with an HTTP error status, o
 ``[MTS, TYPE, ID, null, DATA, CODE, STATUS, TEXT]`` with HTTP 200 and STATUS ``ERROR`` or
 ``FAILURE``; :func:`check` maps both onto the ExchangeError tree.
 
-Spot orders are the ``EXCHANGE`` types (``EXCHANGE LIMIT``, ``EXCHANGE IOC``, ``EXCHANGE MARKET``;
-post-only is flag 4096); the amount's sign is the side. The client order id travels as ``cid``, an
-integer below 2**45: an id that is such a number (:meth:`BitfinexExecution.new_client_order_id`)
-is sent as itself and comes back unchanged; any other id is sent as a 45-bit hash of itself, and
-the execution remembers which id it stood for. Bitfinex does not promise to refuse a repeated
-``cid``, so a placement whose outcome is unknown is looked up before it is sent again
-(:meth:`~arbcore.exchanges.rest.SignedRest.place`), in the symbol's active orders and then its
-history. IOC and market orders are then read back by their id until final
-(:func:`~arbcore.exchanges.rest.finish_immediate`), so the reply says what filled.
+Spot orders are the ``EXCHANGE`` types (``EXCHANGE LIMIT``, ``EXCHANGE IOC``, ``EXCHANGE FOK``,
+``EXCHANGE MARKET``; post-only is flag 4096); the amount's sign is the side. The client order
+id travels as ``cid``, an integer below 2**45: an id that is such a number
+(:meth:`BitfinexExecution.new_client_order_id`) is sent as itself and comes back unchanged; any
+other id is sent as a 45-bit hash of itself, and the execution remembers which id it stood for.
+Bitfinex does not promise to refuse a repeated ``cid``, so a placement whose outcome is unknown
+is looked up before it is sent again (:meth:`~arbcore.exchanges.rest.SignedRest.place`), in the
+symbol's active orders and then its history. IOC, FOK and market orders are then read back by
+their id until final (:func:`~arbcore.exchanges.rest.finish_immediate`), so the reply says what
+filled.
 
 Prices carry at most 5 significant digits and the API truncates the rest, which would make a sell
 cheaper: :func:`order_request` refuses such a price and :func:`round_price` rounds one onto the
@@ -153,12 +154,18 @@ def private_request(
     )
 
 
+_LIMIT_TYPES = {tif: name for name, (kind, tif) in constants.ORDER_TYPES.items()
+                if kind is OrderType.LIMIT}  # fmt: skip
+
+
 def _order_type(order: OrderRequest) -> str:
+    """EXCHANGE MARKET, or the limit type of its time in force (post-only: EXCHANGE LIMIT and
+    a flag)."""
     if order.type is OrderType.MARKET:
         if order.time_in_force is TimeInForce.POST_ONLY:
             raise InvalidOrder(f"{order.symbol}: a market order cannot be post-only", venue=VENUE)
         return "EXCHANGE MARKET"
-    return "EXCHANGE IOC" if order.time_in_force is TimeInForce.IOC else "EXCHANGE LIMIT"
+    return _LIMIT_TYPES.get(order.time_in_force, "EXCHANGE LIMIT")
 
 
 def order_request(order: OrderRequest) -> HttpRequest:

@@ -125,11 +125,14 @@ ORDER_STATUS: Final[Mapping[str, OrderStatus]] = {
     "Deactivated": OrderStatus.CANCELED,
 }
 ORDER_TYPES: Final[Mapping[str, OrderType]] = {"Limit": OrderType.LIMIT, "Market": OrderType.MARKET}
-#: timeInForce; FOK never rests (nearest: IOC); RPI is a post-only order.
+#: rejectReason (enum.mdx) of an order cancelled by its own rule because it could not fill
+#: whole (a FOK): it expired rather than being cancelled.
+NO_FULL_FILL_REJECT: Final = "EC_CancelForNoFullFill"
+#: timeInForce; RPI is a post-only order.
 TIME_IN_FORCE: Final[Mapping[str, TimeInForce]] = {
     "GTC": TimeInForce.GTC,
     "IOC": TimeInForce.IOC,
-    "FOK": TimeInForce.IOC,
+    "FOK": TimeInForce.FOK,
     "PostOnly": TimeInForce.POST_ONLY,
     "RPI": TimeInForce.POST_ONLY,
 }

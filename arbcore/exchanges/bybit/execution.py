@@ -91,7 +91,7 @@ __all__ = [
 
 VENUE = constants.VENUE
 _SECRET_HEADERS = (constants.API_KEY_HEADER, constants.SIGN_HEADER)
-_TIME_IN_FORCE_TEXT = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC",
+_TIME_IN_FORCE_TEXT = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC", TimeInForce.FOK: "FOK",
                        TimeInForce.POST_ONLY: "PostOnly"}  # fmt: skip
 
 
@@ -106,7 +106,7 @@ def result_of(payload: Any) -> Mapping[str, Any]:
 
 
 def order_request(order: OrderRequest) -> HttpRequest:
-    """``POST /v5/order/create``: Limit with GTC/IOC/PostOnly, or Market (always IOC) sized in
+    """``POST /v5/order/create``: Limit with GTC/IOC/FOK/PostOnly, or Market (always IOC) sized in
     the base coin; ``orderLinkId`` is the order's id, echoed back and unique at Bybit."""
     instrument = order.instrument
     check_client_order_id(order.client_order_id, constants.CLIENT_ORDER_ID_PATTERN, VENUE)
@@ -194,6 +194,8 @@ def parse_order(body: Any, instrument: Instrument, *, request: OrderRequest | No
 
     A placement's result holds only ``orderId`` and ``orderLinkId``: ``request`` (the order it
     answers) supplies the rest, and the order is open (accepted; Bybit confirms asynchronously).
+    An order cancelled for want of a full fill (``rejectReason`` EC_CancelForNoFullFill: a FOK)
+    is EXPIRED.
     """
     if not isinstance(body, Mapping):
         raise MalformedMessage("an order is not a JSON object", venue=VENUE)
@@ -222,6 +224,9 @@ def parse_order(body: Any, instrument: Instrument, *, request: OrderRequest | No
             f"order {client_order_id}: a market order sized in the quote coin has no base size",
             venue=VENUE,
         )
+    status = order_status(text_of(body, "orderStatus", VENUE))
+    if status is OrderStatus.CANCELED and body.get("rejectReason") == constants.NO_FULL_FILL_REJECT:
+        status = OrderStatus.EXPIRED
     return Order(
         venue=VENUE,
         symbol=instrument.symbol,
@@ -233,7 +238,7 @@ def parse_order(body: Any, instrument: Instrument, *, request: OrderRequest | No
         ),
         size_raw=raw_decimal(body.get("qty"), instrument.size_decimals, "qty", VENUE),
         time_in_force=time_in_force,
-        status=order_status(text_of(body, "orderStatus", VENUE)),
+        status=status,
         filled_raw=raw_decimal(
             body.get("cumExecQty"),
             instrument.size_decimals,

@@ -101,18 +101,15 @@ VENUE = constants.VENUE
 _CLIENT_ORDER_ID = re.compile(constants.CLIENT_ORDER_ID_PATTERN)
 _GET_HEADERS = (("Accept", "application/json"),)
 _JSON_HEADERS = (JSON_CONTENT, *_GET_HEADERS)
-_TIME_IN_FORCE = {
-    TimeInForce.GTC: "gtc",
-    TimeInForce.IOC: "ioc",
-    TimeInForce.POST_ONLY: "poc",
-}
-#: ``time_in_force`` -> TimeInForce; FOK never rests, like IOC.
+#: ``time_in_force`` <-> TimeInForce (poc: post-only). An unfilled FOK ends ``cancelled`` with
+#: ``finish_as`` fok ("not filled immediately because FOK"): EXPIRED.
 _VENUE_TIME_IN_FORCE = {
     "gtc": TimeInForce.GTC,
     "ioc": TimeInForce.IOC,
     "poc": TimeInForce.POST_ONLY,
-    "fok": TimeInForce.IOC,
+    "fok": TimeInForce.FOK,
 }
+_TIME_IN_FORCE = {tif: name for name, tif in _VENUE_TIME_IN_FORCE.items()}
 _KNOWN_IDS = 10_000  # client order id -> order id entries remembered
 
 
@@ -129,7 +126,7 @@ def client_text(client_order_id: str) -> str:
 def order_request(order: OrderRequest, *, account: str = constants.DEFAULT_ACCOUNT) -> HttpRequest:
     """``POST /api/v4/spot/orders`` for an order, fields in the docs' example order.
 
-    Limit orders carry ``time_in_force`` gtc, ioc or poc (post-only). Market orders are ioc;
+    Limit orders carry ``time_in_force`` gtc, ioc, fok or poc (post-only). Market orders are ioc;
     a market buy's ``amount`` is quote (see ``quote_amount``), a market sell's base.
     """
     instrument = order.instrument

@@ -106,30 +106,32 @@ VENUE = constants.VENUE
 _CLIENT_ORDER_ID = re.compile(constants.CLIENT_ORDER_ID_PATTERN)
 _SECRET_PARAMS = (auth.KEY_PARAM, auth.SIGNATURE_PARAM)
 
-#: The part of ``type`` after the side -> (order type, time in force). FOK has no arbcore
-#: equivalent; it never rests, like IOC. Stop orders (not sent by arbcore) rest like GTC.
+#: The part of ``type`` after the side -> (order type, time in force). Stop orders (not sent by
+#: arbcore) read as what they become once triggered. An unfilled FOK ends ``canceled`` with
+#: ``canceled-source`` fok: EXPIRED (constants.CANCELED_SOURCES).
 _KINDS: Mapping[str, tuple[OrderType, TimeInForce]] = {
     "limit": (OrderType.LIMIT, TimeInForce.GTC),
     "ioc": (OrderType.LIMIT, TimeInForce.IOC),
     "limit-maker": (OrderType.LIMIT, TimeInForce.POST_ONLY),
     "market": (OrderType.MARKET, TimeInForce.IOC),
-    "limit-fok": (OrderType.LIMIT, TimeInForce.IOC),
+    "limit-fok": (OrderType.LIMIT, TimeInForce.FOK),
     "stop-limit": (OrderType.LIMIT, TimeInForce.GTC),
-    "stop-limit-fok": (OrderType.LIMIT, TimeInForce.IOC),
+    "stop-limit-fok": (OrderType.LIMIT, TimeInForce.FOK),
 }
 _LIMIT_KINDS = {
     TimeInForce.GTC: "limit",
     TimeInForce.IOC: "ioc",
     TimeInForce.POST_ONLY: "limit-maker",
+    TimeInForce.FOK: "limit-fok",
 }
 
 
 def order_request(order: OrderRequest, *, account_id: str) -> HttpRequest:
     """``POST /v1/order/orders/place`` for an order, fields in the docs' example order.
 
-    Limit GTC is ``buy-limit``, IOC ``buy-ioc``, post-only ``buy-limit-maker``; market orders
-    are ``buy-market`` (amount in the quote asset, see :func:`quote_amount`) or ``sell-market``
-    (amount in the base asset).
+    Limit GTC is ``buy-limit``, IOC ``buy-ioc``, FOK ``buy-limit-fok``, post-only
+    ``buy-limit-maker``; market orders are ``buy-market`` (amount in the quote asset, see
+    :func:`quote_amount`) or ``sell-market`` (amount in the base asset).
     """
     instrument = order.instrument
     if not _CLIENT_ORDER_ID.fullmatch(order.client_order_id):

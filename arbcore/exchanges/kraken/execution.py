@@ -152,7 +152,13 @@ def order_request(order: OrderRequest) -> HttpRequest:
     The parameters come in the documentation's order (``ordertype, pair, price, type, volume``),
     then ``cl_ord_id``, ``timeinforce`` (only IOC: GTC is the default) and ``oflags=post``.
     AddOrder does not spend the REST call counter (weight 0); it spends the order budget.
+    Fill-or-kill is refused here, before anything is sent: AddOrder's ``timeinforce`` is GTC,
+    IOC or GTD only (docs.kraken.com, REST AddOrder), and an IOC would fill in part.
     """
+    if order.time_in_force is TimeInForce.FOK:
+        raise InvalidOrder(f"{order.symbol}: Kraken spot has no fill-or-kill (AddOrder takes "
+                           "timeinforce GTC, IOC or GTD); send an IOC and accept a partial fill, "
+                           "or trade it elsewhere", venue=VENUE)  # fmt: skip
     instrument = own_instrument(order.instrument, VENUE)
     params = [("ordertype", "limit" if order.type is OrderType.LIMIT else "market"),
               ("pair", pair_name(instrument))]  # fmt: skip

@@ -194,8 +194,8 @@ def _own(instrument: Instrument) -> Instrument:
 def order_request(order: OrderRequest) -> HttpRequest:
     """POST /api/v1/hf/orders for a prepared order (clientOid = client order id).
 
-    A limit order is GTC unless it says ``timeInForce:"IOC"`` or ``postOnly:true``; a market
-    order counts ``size`` in the base asset.
+    A limit order is GTC unless it says ``timeInForce`` ``"IOC"`` or ``"FOK"`` (the HF order's
+    GTC/GTT/IOC/FOK) or ``postOnly:true``; a market order counts ``size`` in the base asset.
     """
     instrument = _own(order.instrument)
     fields: dict[str, object] = {
@@ -209,8 +209,8 @@ def order_request(order: OrderRequest) -> HttpRequest:
         fields["price"] = decimal_text(order.price_raw, instrument.price_decimals)
     fields["size"] = decimal_text(order.size_raw, instrument.size_decimals)
     fields["clientOid"] = _client_id(order.client_order_id)
-    if order.type is OrderType.LIMIT and order.time_in_force is TimeInForce.IOC:
-        fields["timeInForce"] = "IOC"
+    if order.type is OrderType.LIMIT and order.time_in_force.is_immediate:
+        fields["timeInForce"] = order.time_in_force.value.upper()  # IOC, FOK
     elif order.type is OrderType.LIMIT and order.time_in_force is TimeInForce.POST_ONLY:
         fields["postOnly"] = True
     return HttpRequest(
@@ -361,13 +361,17 @@ def order_from_entry(entry: Mapping[str, Any], instrument: Instrument) -> Order:
     )
 
 
+_IMMEDIATE: Mapping[object, TimeInForce] = {"IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK}
+
+
 def _time_in_force(entry: Mapping[str, Any], order_type: OrderType) -> TimeInForce:
-    """postOnly wins; IOC and FOK (never sent by arbcore) never rest: IOC; GTC and GTT: GTC."""
+    """postOnly wins; IOC and FOK as they are; GTC and GTT (which rests too): GTC. An unfilled
+    FOK reads done with nothing dealt: CANCELED, as KuCoin says (``cancelExist``)."""
     if order_type is OrderType.MARKET:
         return TimeInForce.GTC
     if entry.get("postOnly") is True:
         return TimeInForce.POST_ONLY
-    return TimeInForce.IOC if entry.get("timeInForce") in ("IOC", "FOK") else TimeInForce.GTC
+    return _IMMEDIATE.get(entry.get("timeInForce"), TimeInForce.GTC)
 
 
 def parse_open_order_symbols(body: Any) -> list[str]:

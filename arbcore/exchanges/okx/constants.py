@@ -120,15 +120,17 @@ ORDER_STATES: Final[Mapping[str, OrderStatus]] = {
     "canceled": OrderStatus.CANCELED,
     "mmp_canceled": OrderStatus.CANCELED,
 }
-#: ``ordType`` <-> arbcore's type and time in force. fok (never sent by arbcore) reads as IOC:
-#: it never rests either.
+#: ``ordType`` <-> arbcore's type and time in force.
 ORDER_TYPES: Final[Mapping[str, tuple[OrderType, TimeInForce]]] = {
     "limit": (OrderType.LIMIT, TimeInForce.GTC),
     "ioc": (OrderType.LIMIT, TimeInForce.IOC),
     "post_only": (OrderType.LIMIT, TimeInForce.POST_ONLY),
-    "fok": (OrderType.LIMIT, TimeInForce.IOC),
+    "fok": (OrderType.LIMIT, TimeInForce.FOK),
     "market": (OrderType.MARKET, TimeInForce.GTC),
 }
+#: ``cancelSource`` of a ``canceled`` order: "13" is "FOK order was canceled due to
+#: incompletely filled" (order details, cancelSource): it expired by its type's rule.
+FOK_CANCEL_SOURCE: Final = "13"
 
 #: ``code`` (or a failed order's ``sCode``) -> error class (#error-code-rest-api). OKX answers
 #: most of them with HTTP 200. Codes not listed fall back on the HTTP status.

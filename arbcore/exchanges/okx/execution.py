@@ -29,6 +29,7 @@ from arbcore.exchanges.okx.constants import (
     DEMO_HEADER,
     DUPLICATE_ORDER_CODES,
     ERROR_CODES,
+    FOK_CANCEL_SOURCE,
     INSTRUMENTS_PATH,
     MAX_CLIENT_ORDER_ID,
     OK_CODE,
@@ -79,7 +80,7 @@ from arbcore.exchanges.trading import (
     own_instrument,
     symbol_map,
 )
-from arbcore.model import Balance, Instrument, Order, OrderSide, OrderType
+from arbcore.model import Balance, Instrument, Order, OrderSide, OrderStatus, OrderType
 from arbcore.net.http import HttpClient, HttpRequest
 
 __all__ = [
@@ -169,9 +170,9 @@ def _own(instrument: Instrument) -> Instrument:
 def order_request(order: OrderRequest) -> HttpRequest:
     """POST /api/v5/trade/order for a prepared order (cash spot; clOrdId = client order id).
 
-    Limit GTC/IOC/post-only are ordType limit/ioc/post_only with ``px``; a market order counts
-    ``sz`` in the base asset (``tgtCcy:"base_ccy"``) and is refused whole rather than shrunk
-    when the balance falls short (``banAmend:true``).
+    Limit GTC/IOC/FOK/post-only are ordType limit/ioc/fok/post_only with ``px``; a market
+    order counts ``sz`` in the base asset (``tgtCcy:"base_ccy"``) and is refused whole rather
+    than shrunk when the balance falls short (``banAmend:true``).
     """
     instrument = _own(order.instrument)
     fields: dict[str, object] = {
@@ -201,11 +202,7 @@ def order_request(order: OrderRequest) -> HttpRequest:
     )
 
 
-_LIMIT_TYPES = {
-    tif: name
-    for name, (kind, tif) in ORDER_TYPES.items()
-    if kind is OrderType.LIMIT and name != "fok"
-}
+_LIMIT_TYPES = {tif: name for name, (kind, tif) in ORDER_TYPES.items() if kind is OrderType.LIMIT}
 
 
 def order_lookup_request(instrument: Instrument, client_order_id: str) -> HttpRequest:
@@ -290,6 +287,9 @@ def parse_order(body: Any, instrument: Instrument) -> Order:
 def order_from_entry(entry: Mapping[str, Any], instrument: Instrument) -> Order:
     """One order object (order details, pending orders) as an Order, prices and sizes exact.
 
+    A FOK that could not fill whole reads ``canceled`` with ``cancelSource`` 13: EXPIRED here
+    (ended by its type's rule, as Binance says of an unfilled FOK).
+
     A market order counted in the quote asset (``tgtCcy:"quote_ccy"``, OKX's default for market
     buys, never sent by arbcore) has no base size: its size is what filled.
     """
@@ -311,6 +311,7 @@ def order_from_entry(entry: Mapping[str, Any], instrument: Instrument) -> Order:
                          "accFillSz", VENUE, empty_is_zero=True)  # fmt: skip
     price = text_of(entry, "px", VENUE, required=False)
     quote_sized = order_type is OrderType.MARKET and entry.get("tgtCcy") == QUOTE_CCY
+    killed = state == "canceled" and entry.get("cancelSource") == FOK_CANCEL_SOURCE
     size = (
         filled
         if quote_sized
@@ -325,7 +326,7 @@ def order_from_entry(entry: Mapping[str, Any], instrument: Instrument) -> Order:
         price_raw=raw_decimal(price, price_decimals, "px", VENUE, empty_is_zero=True),
         size_raw=size,
         time_in_force=time_in_force,
-        status=ORDER_STATES[state],
+        status=OrderStatus.EXPIRED if killed else ORDER_STATES[state],
         filled_raw=filled,
         venue_order_id=text_of(entry, "ordId", VENUE),
         ts_created_ns=_ms_to_ns(text_of(entry, "cTime", VENUE, required=False)),

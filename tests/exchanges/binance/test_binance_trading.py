@@ -259,6 +259,33 @@ def test_order_request_for_each_order_type(
     assert dict(params)["newClientOrderId"] == "arbTest1"
 
 
+def test_fok_order_request_is_the_documented_order_with_timeinforce_fok(
+    vectors: Path, ltcbtc: Instrument
+) -> None:
+    """The documented query string (signature.json's payload) with ``timeInForce=FOK``."""
+    order = _order(ltcbtc, size_raw=100_000_000, price_raw=100_000,
+                   time_in_force=TimeInForce.FOK)  # fmt: skip
+    documented = _load(vectors, "signature.json")["payload"].split("&recvWindow")[0]
+    sent = order_request(order).query.split("&newClientOrderId")[0]
+    assert sent == documented.replace("timeInForce=GTC", "timeInForce=FOK")
+    assert sent == "symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=FOK&quantity=1&price=0.1"
+
+
+def test_an_unfilled_fok_reads_back_as_an_expired_fok(ltcbtc: Instrument) -> None:
+    killed = parse_order({**QUERY_REPLY, "timeInForce": "FOK", "status": "EXPIRED"}, ltcbtc)
+    assert (killed.time_in_force, killed.status, killed.filled_raw) == (
+        TimeInForce.FOK, OrderStatus.EXPIRED, 0)  # fmt: skip
+
+
+def test_fill_or_kill_is_for_limit_orders_only(btcusdt: Instrument) -> None:
+    with pytest.raises(InvalidOrder, match="fill-or-kill needs a limit price"):
+        _order(btcusdt, type=OrderType.MARKET, time_in_force=TimeInForce.FOK,
+               size_raw=1_234_000, price_raw=None)  # fmt: skip
+    with pytest.raises(InvalidOrder, match="fill-or-kill needs a limit price"):
+        prepare_order(btcusdt, OrderSide.BUY, 1_234_000, type=OrderType.MARKET,
+                      time_in_force=TimeInForce.FOK)  # fmt: skip
+
+
 @pytest.mark.parametrize("bad_id", ["x" * 37, "has space", "", "semi;colon"])
 def test_order_request_refuses_a_client_id_the_venue_would_not_echo(
     btcusdt: Instrument, bad_id: str

@@ -171,6 +171,9 @@ def test_a_limit_order_is_the_documented_submit_body_plus_its_cid(shared_data: P
     assert request.body == compact[:-1] + ',"cid":1700000000123}'
     body = json.loads(request.body)
     assert {k: v for k, v in body.items() if k != "cid"} == documented
+    fok = order_request(_order(tif=TimeInForce.FOK))  # the same order as fill-or-kill
+    as_fok = json.dumps({**documented, "type": "EXCHANGE FOK"}, separators=(",", ":"))
+    assert fok.body == as_fok[:-1] + ',"cid":1700000000123}'
 
 
 def test_order_types_map_onto_bitfinex_types_signs_and_flags() -> None:
@@ -264,6 +267,11 @@ def test_parse_order_reads_the_documented_order_array_exactly() -> None:
                                             status="IOC CANCELED")), BTC_USD)  # fmt: skip
     assert (ioc.time_in_force, ioc.status, ioc.filled_raw) == (
         TimeInForce.IOC, OrderStatus.EXPIRED, 9_999_999,
+    )  # fmt: skip
+    killed = parse_order(_decoded(_order_array(type="EXCHANGE FOK",
+                                               status="FILLORKILL CANCELED")), BTC_USD)  # fmt: skip
+    assert (killed.time_in_force, killed.status, killed.filled_raw) == (
+        TimeInForce.FOK, OrderStatus.EXPIRED, 0,
     )  # fmt: skip
     named = parse_order(_decoded(_order_array()), BTC_USD, client_order_id="mine")
     assert named.client_order_id == "mine"

@@ -190,6 +190,15 @@ def test_post_only_order_request_is_the_documented_body(vectors: Path, btcusdt: 
     assert request.header("Content-Type") == "application/json"
 
 
+def test_fok_order_request_is_the_documented_body_with_timeinforce_fok(
+    vectors: Path, btcusdt: Instrument
+) -> None:
+    order = _order(btcusdt, time_in_force=TimeInForce.FOK, size_raw=100_000, price_raw=156_000,
+                   client_order_id="spot-test-01")  # fmt: skip
+    vector = {**_load(vectors, "place_order_request_spot_postonly.json"), "timeInForce": "FOK"}
+    assert order_request(order).body == json.dumps(vector, separators=(",", ":"))
+
+
 def test_market_order_request_is_the_documented_body_sized_in_the_base_coin(
     vectors: Path, btcusdt: Instrument
 ) -> None:
@@ -294,6 +303,16 @@ def test_a_filled_market_order_and_a_partially_filled_cancel_read_exactly(
     assert (order.status, order.filled_raw) == (OrderStatus.CANCELED, 4_000)
     post_only = parse_order({**REALTIME_ENTRY, "timeInForce": "PostOnly"}, ethusdt)
     assert post_only.time_in_force is TimeInForce.POST_ONLY
+
+
+def test_a_fok_cancelled_for_want_of_a_full_fill_reads_expired(ethusdt: Instrument) -> None:
+    killed = parse_order({**REALTIME_ENTRY, "timeInForce": "FOK", "orderStatus": "Cancelled",
+                          "rejectReason": "EC_CancelForNoFullFill"}, ethusdt)  # fmt: skip
+    assert (killed.time_in_force, killed.status, killed.filled_raw) == (
+        TimeInForce.FOK, OrderStatus.EXPIRED, 0)  # fmt: skip
+    by_user = parse_order({**REALTIME_ENTRY, "timeInForce": "FOK", "orderStatus": "Cancelled"},
+                          ethusdt)  # fmt: skip
+    assert by_user.status is OrderStatus.CANCELED
 
 
 @pytest.mark.parametrize(

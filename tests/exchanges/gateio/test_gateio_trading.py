@@ -220,6 +220,10 @@ def test_order_request_limit_gtc_is_the_documented_body(shared_data: Path) -> No
     assert list(sent) == [key for key in documented if key != "iceberg"]
     assert request.header("Content-Type") == "application/json"
     assert request.is_order
+    fok = _order(client_order_id=order.client_order_id, tif=TimeInForce.FOK)
+    assert order_request(fok, account=documented["account"]).body == json.dumps(
+        {**sent, "time_in_force": "fok"}, separators=(",", ":")
+    )  # the documented body byte for byte, with fok in time_in_force's place
 
 
 @pytest.mark.parametrize(
@@ -319,6 +323,14 @@ def test_parse_orders_documented_open_orders_groups() -> None:
     assert order.status is OrderStatus.PARTIALLY_FILLED
     assert order.filled_raw == 5_000
     assert order.ts_created_ns == 1548000000 * 1_000_000_000
+
+
+def test_parse_order_an_unfilled_fok_is_expired() -> None:
+    body = dict(DOC_CANCEL_REPLY, time_in_force="fok", status="cancelled", finish_as="fok",
+                left="0.001", filled_amount="0", filled_total="0")  # fmt: skip
+    order = parse_order(body, BTC_USDT)
+    assert (order.time_in_force, order.status, order.filled_raw) == (
+        TimeInForce.FOK, OrderStatus.EXPIRED, 0)  # fmt: skip
 
 
 def test_parse_order_market_buy_size_is_its_fill() -> None:

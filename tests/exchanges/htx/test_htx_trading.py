@@ -228,12 +228,19 @@ def test_order_request_limit_gtc_is_the_documented_body(shared_data: Path) -> No
     assert request.body == json.dumps(vector["request_body"], separators=(",", ":"))
     assert request.header("Content-Type") == "application/json"
     assert request.is_order
+    fok = order_request(_order(tif=TimeInForce.FOK), account_id="100009")
+    assert fok.body == json.dumps({**vector["request_body"], "type": "buy-limit-fok"},
+                                  separators=(",", ":"))  # fmt: skip
 
 
 @pytest.mark.parametrize(
     ("order", "expected"),
     [
         (_order(tif=TimeInForce.IOC), {"type": "buy-ioc", "amount": "10.1", "price": "100.1"}),
+        (
+            _order(OrderSide.SELL, tif=TimeInForce.FOK),
+            {"type": "sell-limit-fok", "amount": "10.1", "price": "100.1"},
+        ),
         (
             _order(OrderSide.SELL, tif=TimeInForce.POST_ONLY),
             {"type": "sell-limit-maker", "amount": "10.1", "price": "100.1"},
@@ -245,7 +252,7 @@ def test_order_request_limit_gtc_is_the_documented_body(shared_data: Path) -> No
         # a market buy spends quote: 10.1 ETH at a worst price of 100.10 is 1011.01 USDT
         (_order(type=OrderType.MARKET), {"type": "buy-market", "amount": "1011.01"}),
     ],
-    ids=["limit-ioc", "post-only", "market-sell", "market-buy"],
+    ids=["limit-ioc", "limit-fok", "post-only", "market-sell", "market-buy"],
 )
 def test_order_request_each_type_maps_to_the_venue_type(
     order: OrderRequest, expected: dict[str, str]
@@ -376,6 +383,14 @@ def test_parse_order_market_buy_size_is_its_fill() -> None:
     )
     order = parse_order(entry, ETH_USDT)
     assert (order.type, order.price_raw, order.size_raw) == (OrderType.MARKET, 0, 1_010_000_000)
+
+
+def test_parse_order_an_unfilled_fok_is_an_expired_fok() -> None:
+    nothing = {"field-amount": "0", "field-cash-amount": "0", "canceled-source": "fok"}
+    entry = dict(DOC_FILLED["data"], type="sell-limit-fok", state="canceled", **nothing)
+    order = parse_order(entry, ETH_USDT)
+    assert (order.side, order.time_in_force, order.status, order.filled_raw) == (
+        OrderSide.SELL, TimeInForce.FOK, OrderStatus.EXPIRED, 0)  # fmt: skip
 
 
 @pytest.mark.parametrize(

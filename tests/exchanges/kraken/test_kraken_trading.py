@@ -693,6 +693,19 @@ def test_place_fetch_and_cancel_an_order_end_to_end(
     assert nonces == sorted(set(nonces))  # strictly increasing
 
 
+def test_a_fok_is_refused_before_anything_is_sent(
+    kraken: KrakenExecution, venue: FakeKraken
+) -> None:
+    """AddOrder's timeinforce is GTC, IOC or GTD (vectors/kraken/rest_add_order.json): no FOK,
+    and an IOC in its place could fill in part, so the order never leaves."""
+    with pytest.raises(InvalidOrder, match="Kraken spot has no fill-or-kill") as refused:
+        asyncio.run(kraken.place_order(_order(tif=TimeInForce.FOK)))
+    assert refused.value.venue == "kraken"
+    assert venue.requests == []  # nothing reached the transport
+    with pytest.raises(InvalidOrder, match="fill-or-kill"):
+        order_request(_order(tif=TimeInForce.FOK))
+
+
 def test_balances_fees_and_instruments_end_to_end(
     kraken: KrakenExecution, venue: FakeKraken, shared_data: Path
 ) -> None:

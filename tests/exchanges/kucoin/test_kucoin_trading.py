@@ -206,6 +206,8 @@ def test_limit_order_request_is_the_documented_example() -> None:
     assert request.body == json.dumps(vector, separators=(",", ":"))  # same keys, same order
     assert request.header("content-type") == "application/json"
     assert request.is_order
+    fok = order_request(_order(_btc(), tif=TimeInForce.FOK))  # the same order, fill-or-kill
+    assert fok.body == json.dumps({**vector, "timeInForce": "FOK"}, separators=(",", ":"))
 
 
 def test_time_in_force_and_market_orders() -> None:
@@ -309,6 +311,13 @@ def test_every_kucoin_state_maps(active: bool, deal: str, status: OrderStatus) -
     assert order_status(active, 1000, order.filled_raw) is status
 
 
+def test_an_unfilled_fok_reads_back_done_and_canceled_as_kucoin_says() -> None:
+    killed = order_from_entry(_entry(timeInForce="FOK", active=False, dealSize="0",
+                                     cancelExist=True), _btc())  # fmt: skip
+    assert (killed.time_in_force, killed.status, killed.filled_raw) == (
+        TimeInForce.FOK, OrderStatus.CANCELED, 0)  # fmt: skip
+
+
 def test_time_in_force_and_funds_orders_read_back() -> None:
     post = order_from_entry(_entry(postOnly=True), _btc())
     ioc = order_from_entry(_entry(timeInForce="IOC"), _btc())
@@ -319,7 +328,7 @@ def test_time_in_force_and_funds_orders_read_back() -> None:
     assert (post.time_in_force, ioc.time_in_force, fok.time_in_force) == (
         TimeInForce.POST_ONLY,
         TimeInForce.IOC,
-        TimeInForce.IOC,
+        TimeInForce.FOK,
     )
     assert (funds.type, funds.size_raw, funds.price_raw, funds.status) == (
         OrderType.MARKET,

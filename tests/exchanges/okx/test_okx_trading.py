@@ -238,12 +238,15 @@ def test_limit_order_request_is_the_documented_spot_example() -> None:
     assert request.body == json.dumps(vector, separators=(",", ":"))  # same keys, same order
     assert request.header("content-type") == "application/json"
     assert request.is_order
+    fok = order_request(_order(cent, tif=TimeInForce.FOK))  # the same order as fill-or-kill
+    assert fok.body == json.dumps({**vector, "ordType": "fok"}, separators=(",", ":"))
 
 
 @pytest.mark.parametrize(
     ("tif", "ord_type"),
-    [(TimeInForce.GTC, "limit"), (TimeInForce.IOC, "ioc"), (TimeInForce.POST_ONLY, "post_only")],
-)
+    [(TimeInForce.GTC, "limit"), (TimeInForce.IOC, "ioc"), (TimeInForce.POST_ONLY, "post_only"),
+     (TimeInForce.FOK, "fok")],
+)  # fmt: skip
 def test_limit_time_in_force_is_the_ord_type(tif: TimeInForce, ord_type: str) -> None:
     body = json.loads(order_request(_order(_btc(), tif=tif, price=300001, size=1000)).body)
     assert body == {
@@ -382,8 +385,20 @@ def test_the_documented_states_and_types_are_all_mapped() -> None:
         "limit": TimeInForce.GTC,
         "ioc": TimeInForce.IOC,
         "post_only": TimeInForce.POST_ONLY,
-        "fok": TimeInForce.IOC,
+        "fok": TimeInForce.FOK,
     }
+
+
+def test_an_unfilled_fok_reads_back_expired_by_its_cancel_source() -> None:
+    """cancelSource 13, "FOK order was canceled due to incompletely filled": EXPIRED; a FOK
+    cancelled otherwise (a stuck one, by the account) stays CANCELED."""
+    killed = order_from_entry(_entry(ordType="fok", state="canceled", cancelSource="13",
+                                     accFillSz="0"), _btc())  # fmt: skip
+    assert (killed.time_in_force, killed.status, killed.filled_raw) == (
+        TimeInForce.FOK, OrderStatus.EXPIRED, 0)  # fmt: skip
+    cancelled = order_from_entry(_entry(ordType="fok", state="canceled", cancelSource="1"),
+                                 _btc())  # fmt: skip
+    assert cancelled.status is OrderStatus.CANCELED
 
 
 @pytest.mark.parametrize(

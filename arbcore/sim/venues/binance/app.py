@@ -89,7 +89,7 @@ _TYPES: Final = {
     "MARKET": OrderType.MARKET,
     "LIMIT_MAKER": OrderType.LIMIT,
 }
-_TIME_IN_FORCE: Final = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC}
+_TIME_IN_FORCE: Final = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK}
 
 Handler = Callable[[Request], Awaitable[Response]]
 

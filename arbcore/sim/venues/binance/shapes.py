@@ -96,8 +96,9 @@ def order_type(order: SimOrder) -> str:
 
 
 def _time_in_force(order: SimOrder) -> str:
-    limit_ioc = order.time_in_force is TimeInForce.IOC and order.type is OrderType.LIMIT
-    return "IOC" if limit_ioc else "GTC"
+    """A limit order's own (GTC, IOC, FOK; a LIMIT_MAKER says GTC), a market order's GTC."""
+    immediate = order.time_in_force.is_immediate and order.type is OrderType.LIMIT
+    return order.time_in_force.value.upper() if immediate else "GTC"
 
 
 # -- market data ---------------------------------------------------------------------------------

@@ -88,6 +88,7 @@ INFO_TEXTS: Final = {
 _ORDER_TYPES: Final = {
     "EXCHANGE LIMIT": (OrderType.LIMIT, TimeInForce.GTC),
     "EXCHANGE IOC": (OrderType.LIMIT, TimeInForce.IOC),
+    "EXCHANGE FOK": (OrderType.LIMIT, TimeInForce.FOK),
     "EXCHANGE MARKET": (OrderType.MARKET, TimeInForce.IOC),
 }
 _ERROR_STATUS: Final = 500

@@ -182,10 +182,15 @@ def pair_info(instrument: Instrument) -> list[Any]:
 # -- trading -------------------------------------------------------------------------------------
 
 
+#: a limit order's type and the STATUS head of its unfilled rest, by time in force
+_LIMIT_TYPES: Final = {TimeInForce.IOC: "EXCHANGE IOC", TimeInForce.FOK: "EXCHANGE FOK"}
+_CANCELED_HEADS: Final = {TimeInForce.IOC: "IOC CANCELED", TimeInForce.FOK: "FILLORKILL CANCELED"}
+
+
 def order_type(order: SimOrder) -> str:
     if order.type is OrderType.MARKET:
         return "EXCHANGE MARKET"
-    return "EXCHANGE IOC" if order.time_in_force is TimeInForce.IOC else "EXCHANGE LIMIT"
+    return _LIMIT_TYPES.get(order.time_in_force, "EXCHANGE LIMIT")
 
 
 def _signed(order: SimOrder, raw: int, instrument: Instrument) -> Number:
@@ -202,8 +207,9 @@ def order_status(
 ) -> str:
     """STATUS (docs abbreviations-glossary): ``ACTIVE``, ``PARTIALLY FILLED @ avg(amount)``,
     ``EXECUTED @ avg(amount)``, ``CANCELED`` (``IOC CANCELED`` for an IOC remainder,
-    ``POSTONLY CANCELED`` for a post-only order that would have taken), with ``was: PARTIALLY
-    FILLED @ ...`` when part of it had filled."""
+    ``FILLORKILL CANCELED`` for a FOK that could not fill whole, ``POSTONLY CANCELED`` for a
+    post-only order that would have taken), with ``was: PARTIALLY FILLED @ ...`` when part of
+    it had filled."""
     fill = f" @ {_average(instrument, order, quote_decimals)}("
     fill += _signed(order, order.filled_raw, instrument).text + ")"
     if voided:
@@ -214,8 +220,8 @@ def order_status(
         return "PARTIALLY FILLED" + fill
     if order.status is OrderStatus.FILLED:
         return "EXECUTED" + fill
-    ioc = order.type is OrderType.LIMIT and order.time_in_force is TimeInForce.IOC
-    head = "IOC CANCELED" if ioc else "CANCELED"
+    limit = order.type is OrderType.LIMIT
+    head = _CANCELED_HEADS.get(order.time_in_force, "CANCELED") if limit else "CANCELED"
     return head + (" was: PARTIALLY FILLED" + fill if order.filled_raw else "")
 
 

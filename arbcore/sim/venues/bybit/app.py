@@ -37,7 +37,7 @@ from starlette.websockets import WebSocket
 
 from arbcore.exchanges.bybit import auth, constants
 from arbcore.exchanges.credentials import Credentials
-from arbcore.model import Instrument, OrderSide, OrderType, TimeInForce
+from arbcore.model import Instrument, OrderSide, OrderStatus, OrderType, TimeInForce
 from arbcore.net.http import HttpRequest
 from arbcore.sim.config import AccountConfig
 from arbcore.sim.engine import MatchingEngine, Rejection, SimOrder
@@ -70,7 +70,7 @@ TOP_REPEAT_NS: Final = 3 * 10**9
 IDLE_TIMEOUT_S: Final = float(constants.IDLE_CUTOFF_S)
 _AHEAD_MS: Final = 1000  # how far ahead of the server a timestamp may be
 _LINK_ID: Final = re.compile(constants.CLIENT_ORDER_ID_PATTERN)
-_TIME_IN_FORCE: Final = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC,
+_TIME_IN_FORCE: Final = {"GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK,
                          "PostOnly": TimeInForce.POST_ONLY}  # fmt: skip
 _ORDER_TYPES: Final = {"Limit": OrderType.LIMIT, "Market": OrderType.MARKET}
 _PAGE: Final = (20, 50)  # default and largest ``limit`` of an order list
@@ -305,7 +305,7 @@ class BybitServer:
             raise self._refuse(170116, "Invalid orderType.")
         time_in_force = _TIME_IN_FORCE.get(_text(fields, "timeInForce") or "GTC")
         if time_in_force is None:
-            raise self._refuse(170115, "Invalid timeInForce.")  # FOK is not simulated
+            raise self._refuse(170115, "Invalid timeInForce.")
         if order_type is OrderType.MARKET:
             time_in_force = TimeInForce.IOC  # "Market order will always use IOC"
         unit = _text(fields, "marketUnit") or ("quoteCoin" if side is OrderSide.BUY else "")
@@ -456,12 +456,15 @@ class BybitServer:
         instrument = engine.instrument
         decimals = {asset: self.venue.ledger.decimals(asset)
                     for asset in (instrument.base, instrument.quote)}  # fmt: skip
-        voided = order.order_id in self._post_only_cancelled
         cancel_type = "CancelByUser" if order.order_id in self._cancelled_by_user else "UNKNOWN"
-        return shapes.order_entry(
-            instrument, order, decimals, link_id=self._link_id(order), cancel_type=cancel_type,
-            reject_reason=shapes.POST_ONLY_REJECT if voided else "EC_NoError",
-        )  # fmt: skip
+        if order.order_id in self._post_only_cancelled:
+            reason = shapes.POST_ONLY_REJECT
+        elif order.time_in_force is TimeInForce.FOK and order.status is OrderStatus.EXPIRED:
+            reason = shapes.NO_FULL_FILL_REJECT
+        else:
+            reason = "EC_NoError"
+        return shapes.order_entry(instrument, order, decimals, link_id=self._link_id(order),
+                                  cancel_type=cancel_type, reject_reason=reason)  # fmt: skip
 
     def _spot_only(self, fields: Mapping[str, Any]) -> None:
         if fields.get("category") != constants.SPOT_CATEGORY:

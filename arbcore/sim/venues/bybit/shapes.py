@@ -36,10 +36,12 @@ __all__ = [
 
 #: ``rejectReason`` of a PostOnly order Bybit cancelled because it would have taken liquidity
 POST_ONLY_REJECT: Final = "EC_PostOnlyWillTakeLiquidity"
+#: ``rejectReason`` of a FOK order cancelled because it could not fill whole
+NO_FULL_FILL_REJECT: Final = "EC_CancelForNoFullFill"
 _QUOTE_PRECISION: Final = "0.00000001"
 _MAX_QTY: Final = "9000"
 _MAX_AMOUNT: Final = "9000000"
-_TIME_IN_FORCE: Final = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC",
+_TIME_IN_FORCE: Final = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC", TimeInForce.FOK: "FOK",
                          TimeInForce.POST_ONLY: "PostOnly"}  # fmt: skip
 
 Level = tuple[int, int]

@@ -79,7 +79,7 @@ _LIST_LIMIT: Final = (100, 1000)
 _TEXT: Final = re.compile(re.escape(CLIENT_ORDER_ID_PREFIX) + CLIENT_ORDER_ID_PATTERN)
 _DEFAULT_TEXT: Final = "apiv4"
 _ACTION_MODES: Final = ("ACK", "RESULT", "FULL")
-_TIME_IN_FORCE: Final = {"gtc": TimeInForce.GTC, "ioc": TimeInForce.IOC,
+_TIME_IN_FORCE: Final = {"gtc": TimeInForce.GTC, "ioc": TimeInForce.IOC, "fok": TimeInForce.FOK,
                          "poc": TimeInForce.POST_ONLY}  # fmt: skip
 _REJECTIONS: Final = {
     Rejection.PRICE_FILTER: ("INVALID_PRECISION", "Invalid price precision"),
@@ -537,7 +537,8 @@ def _decimal(fields: dict[str, Any], key: str, decimals: int) -> int:
 
 
 def _time_in_force(fields: dict[str, Any], kind: OrderType) -> TimeInForce:
-    """gtc (the default), ioc or poc for a limit order; ioc only for a market order."""
+    """gtc (the default), ioc, fok or poc for a limit order; ioc only for a market order (a
+    market fok is not simulated)."""
     name = str(fields.get("time_in_force", "ioc" if kind is OrderType.MARKET else "gtc"))
     found = _TIME_IN_FORCE.get(name)
     if found is None or (kind is OrderType.MARKET and found is not TimeInForce.IOC):

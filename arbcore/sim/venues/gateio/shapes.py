@@ -229,8 +229,8 @@ def finish_as(order: SimOrder) -> str:
         return "cancelled"
     if order.type is OrderType.MARKET:
         return "depth_not_enough"
-    if order.time_in_force is TimeInForce.IOC:
-        return "ioc"
+    if order.time_in_force.is_immediate:
+        return order.time_in_force.value  # ioc, or fok: "not filled immediately because FOK"
     return "stp"  # a resting order expired by self-trade prevention
 
 
@@ -241,9 +241,11 @@ def _status(order: SimOrder) -> str:
 
 
 def _time_in_force(order: SimOrder) -> str:
-    if order.type is OrderType.MARKET or order.time_in_force is TimeInForce.IOC:
+    if order.type is OrderType.MARKET:
         return "ioc"
-    return "poc" if order.time_in_force is TimeInForce.POST_ONLY else "gtc"
+    if order.time_in_force is TimeInForce.POST_ONLY:
+        return "poc"
+    return str(order.time_in_force.value)  # gtc, ioc, fok
 
 
 def order(

@@ -74,6 +74,7 @@ _KINDS: Final = {
     "limit": (OrderType.LIMIT, TimeInForce.GTC),
     "ioc": (OrderType.LIMIT, TimeInForce.IOC),
     "limit-maker": (OrderType.LIMIT, TimeInForce.POST_ONLY),
+    "limit-fok": (OrderType.LIMIT, TimeInForce.FOK),
     "market": (OrderType.MARKET, TimeInForce.IOC),
 }
 #: submitCancelClientOrder's ``data`` for an order already final, by state

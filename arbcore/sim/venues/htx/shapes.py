@@ -42,7 +42,10 @@ _LIMIT_KINDS: Final = {
     TimeInForce.GTC: "limit",
     TimeInForce.IOC: "ioc",
     TimeInForce.POST_ONLY: "limit-maker",
+    TimeInForce.FOK: "limit-fok",
 }
+#: ``canceled-source`` of an order the venue ended by its own rule, by time in force
+_EXPIRED_SOURCES: Final = {TimeInForce.IOC: "ioc", TimeInForce.FOK: "fok"}
 
 
 def gzipped(text: str) -> bytes:
@@ -168,7 +171,9 @@ def _state(order: SimOrder, voided: bool) -> tuple[str, str | None]:
     if voided:
         return state, "limit_maker"
     if status is OrderStatus.EXPIRED and order.time_in_force is not TimeInForce.GTC:
-        return state, "market" if order.type is OrderType.MARKET else "ioc"
+        if order.type is OrderType.MARKET:
+            return state, "market"
+        return state, _EXPIRED_SOURCES.get(order.time_in_force, "ioc")
     return state, None
 
 

@@ -499,15 +499,15 @@ def _amount(fields: dict[str, Any], key: str, decimals: int, off_grid: str) -> i
 
 
 def _time_in_force(fields: dict[str, Any]) -> TimeInForce:
-    """GTC (the default), IOC, or post-only (``postOnly`` true, GTC only)."""
+    """GTC (the default), IOC, FOK, or post-only (``postOnly`` true, GTC only)."""
     name = _text(fields, "timeInForce") or "GTC"
-    if name not in ("GTC", "IOC"):
-        raise _invalid(f"timeInForce {name}: the simulator takes GTC and IOC")
+    if name not in ("GTC", "IOC", "FOK"):
+        raise _invalid(f"timeInForce {name}: the simulator takes GTC, IOC and FOK")
     if fields.get("postOnly") is True:
         if name != "GTC":
             raise _invalid("postOnly is invalid when timeInForce is IOC or FOK")
         return TimeInForce.POST_ONLY
-    return TimeInForce.IOC if name == "IOC" else TimeInForce.GTC
+    return TimeInForce.GTC if name == "GTC" else TimeInForce(name.lower())
 
 
 def _engine_id(text: str) -> int | None:

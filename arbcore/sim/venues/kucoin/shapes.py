@@ -207,8 +207,9 @@ def ws_error(request_id: object, code: int, data: str) -> str:
 
 
 def _time_in_force(order: SimOrder) -> str:
-    limit_ioc = order.time_in_force is TimeInForce.IOC and order.type is OrderType.LIMIT
-    return "IOC" if limit_ioc else "GTC"
+    """A limit order's IOC or FOK; GTC otherwise (post-only says GTC with ``postOnly``)."""
+    immediate = order.time_in_force.is_immediate and order.type is OrderType.LIMIT
+    return order.time_in_force.value.upper() if immediate else "GTC"
 
 
 def order_detail(

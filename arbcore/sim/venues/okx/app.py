@@ -93,6 +93,7 @@ _ORDER_TYPES: Final = {
     "limit": (OrderType.LIMIT, TimeInForce.GTC),
     "ioc": (OrderType.LIMIT, TimeInForce.IOC),
     "post_only": (OrderType.LIMIT, TimeInForce.POST_ONLY),
+    "fok": (OrderType.LIMIT, TimeInForce.FOK),
 }
 _OTHER_INST_TYPES: Final = frozenset({"MARGIN", "SWAP", "FUTURES", "OPTION"})
 _REQUIRED_HEADERS: Final = (

@@ -54,9 +54,12 @@ _LIMIT_TYPES: Final = {
     TimeInForce.GTC: "limit",
     TimeInForce.IOC: "ioc",
     TimeInForce.POST_ONLY: "post_only",
+    TimeInForce.FOK: "fok",
 }
 #: cancelSource of a post-only order OKX cancelled because it would have taken liquidity
 POST_ONLY_CANCEL_SOURCE: Final = "31"
+#: cancelSource 13: "FOK order was canceled due to incompletely filled"
+FOK_CANCEL_SOURCE: Final = "13"
 
 Level = tuple[int, int]
 
@@ -177,6 +180,13 @@ def order_type(order: SimOrder) -> str:
     return _LIMIT_TYPES[order.time_in_force]
 
 
+def _cancel_source(order: SimOrder, post_only_cancelled: bool) -> str:
+    if post_only_cancelled:
+        return POST_ONLY_CANCEL_SOURCE
+    killed = order.time_in_force is TimeInForce.FOK and order.status is OrderStatus.EXPIRED
+    return FOK_CANCEL_SOURCE if killed else ""
+
+
 def order_entry(
     instrument: Instrument,
     order: SimOrder,
@@ -199,7 +209,7 @@ def order_entry(
         "accFillSz": shortest(order.filled_raw, sd),
         "avgPx": average_price(order.quote_raw, quote_decimals, order.filled_raw, sd, pd + sd),
         "cTime": str(order.ts_created_ns // 1_000_000),
-        "cancelSource": POST_ONLY_CANCEL_SOURCE if post_only_cancelled else "",
+        "cancelSource": _cancel_source(order, post_only_cancelled),
         "category": "normal",
         "ccy": "",
         "clOrdId": client_order_id,
