@@ -148,6 +148,7 @@ cdef class L2Book:
     cdef int _replace_side(self, int side, const price_t* prices, const qty_t* sizes,
                            Py_ssize_t n) noexcept nogil
     cdef void _adapt(self) noexcept nogil
+    cdef void _truncate(self, Py_ssize_t n) noexcept nogil
     cdef int _choose_width(self, price_t price) noexcept nogil
     cdef _replace(self, int side, prices, sizes)
     cdef object _best_size(self, int side)

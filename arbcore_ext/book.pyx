@@ -836,12 +836,17 @@ cdef class L2Book:
 
     def truncate(self, Py_ssize_t n):
         """Keep only the best ``n`` levels on each side."""
+        if n < 0:
+            raise BookError("truncate: n must be >= 0")
+        self._truncate(n)
+
+    cdef void _truncate(self, Py_ssize_t n) noexcept nogil:
+        """truncate for C callers (``n`` >= 0): nothing to walk while a side holds <= n."""
         cdef Side* s
         cdef Walker it
         cdef int64_t k, v
         cdef Py_ssize_t j
-        if n < 0:
-            raise BookError("truncate: n must be >= 0")
+        cdef int i
         for i in range(2):
             s = &self.sides[i]
             if side_level_count(s) <= n:

@@ -6,7 +6,7 @@
 # the whole text (for book_text and the tests).
 from libc.stdint cimport int64_t
 
-from arbcore_ext.book cimport Side
+from arbcore_ext.book cimport L2Book, Side
 
 cdef enum NumberStyle:
     NUMBER_DIGITS = 0    # fixed places, '.' removed, leading zeros stripped (Kraken)
@@ -42,3 +42,7 @@ cdef class TextForm:
     cdef readonly object separator
     cdef readonly object number
     cdef readonly bint signed
+
+# CRC32 of form's text of book (signed when form.signed) into crc: STATUS_OK, or the status of
+# the first number that does not fit its places (out.bad_* say which).
+cdef int book_crc32_c(L2Book book, TextForm form, int64_t* crc, Out* out) noexcept nogil

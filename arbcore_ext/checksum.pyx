@@ -11,12 +11,13 @@ asks then bids), separator, number style, the wire's decimal places, a '-' on as
 plain-Python twin is ``arbcore_ext.reference.checksum``.
 """
 
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memcpy
 from libc.stdlib cimport malloc, free
 
 from arbcore_ext._types cimport STATUS_OK, STATUS_PRECISION
-from arbcore_ext.book cimport L2Book, Side, Walker, key_to_price, walker_init, walker_next
+from arbcore_ext.book cimport (L2Book, Side, Walker, clz64, key_to_price, walker_init,
+                              walker_next)
 from arbcore_ext.fixedpoint cimport FORMAT_BUFFER_SIZE, MAX_DECIMALS, format_decimal_c
 
 from arbcore_ext.errors import DecimalFormatError
@@ -39,28 +40,76 @@ cdef inline void out_make_room(Out* o) noexcept nogil:
         o.len = 0
 
 
-cdef int put_number(Out* o, const ChecksumForm* f, int64_t raw, int decimals, int places,
-                    bint negate) noexcept nogil:
+cdef extern from *:
+    """
+    static const char ARB_DIGIT_PAIRS[201] =
+        "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+        "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+        "8081828384858687888990919293949596979899";
+    static const unsigned long long ARB_POW10_U64[20] = {
+        1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
+        100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL, 1000000000000ULL,
+        10000000000000ULL, 100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
+        100000000000000000ULL, 1000000000000000000ULL, 10000000000000000000ULL};
+    static inline int arb_umul_overflow(uint64_t a, uint64_t b, uint64_t* out) {
+        return __builtin_mul_overflow(a, b, out);
+    }
+    """
+    const char* DIGIT_PAIRS "ARB_DIGIT_PAIRS"
+    const uint64_t* POW10_U64 "ARB_POW10_U64"
+    int umul_overflow "arb_umul_overflow"(uint64_t a, uint64_t b, uint64_t* out) noexcept nogil
+
+
+cdef inline int digit_count(uint64_t value) noexcept nogil:
+    """Decimal digits of ``value`` (1 for 0): the bit length's estimate, corrected once
+    (``value | 1`` has the same digits and at least one bit)."""
+    value |= 1
+    cdef int guess = ((64 - clz64(value)) * 1233) >> 12         # floor(log10(2**bits))
+    return guess + (value >= POW10_U64[guess])
+
+
+cdef inline Py_ssize_t put_digits(char* out, uint64_t value, int width) noexcept nogil:
+    """``value`` in decimal at ``out``, left-padded with zeros to ``width`` (0: no padding);
+    written in place from the last digit back, two digits per step from a pair table."""
+    cdef int count = digit_count(value), r
+    cdef char* p
+    if count < width:
+        count = width
+    p = out + count
+    while value >= 100:
+        r = <int>(value % 100) * 2
+        value //= 100
+        p -= 2
+        p[0] = DIGIT_PAIRS[r]
+        p[1] = DIGIT_PAIRS[r + 1]
+    if value >= 10:
+        r = <int>value * 2
+        p -= 2
+        p[0] = DIGIT_PAIRS[r]
+        p[1] = DIGIT_PAIRS[r + 1]
+    else:
+        p -= 1
+        p[0] = <char>(48 + value)
+    while p > out:
+        p -= 1
+        p[0] = 48
+    return count
+
+
+cdef int put_number_slow(Out* o, const ChecksumForm* f, int64_t raw, int decimals, int places,
+                         bint negate) noexcept nogil:
+    """The general renderer (through ``format_decimal_c``): values whose scaled digits do not
+    fit 64 bits, and the error statuses exactly as that function reports them."""
     cdef char tmp[FORMAT_BUFFER_SIZE]
     cdef Py_ssize_t n, j, start = 0
     cdef char c
     cdef bint leading = True
-    if places < 0:
-        places = decimals
     n = format_decimal_c(raw, decimals, places, tmp)
     if n < 0:
         o.bad_raw = raw
         o.bad_decimals = decimals
         o.bad_places = places
         return <int>-n
-    out_make_room(o)
-    if o.started and f.separator != 0:
-        o.buf[o.len] = f.separator
-        o.len += 1
-    o.started = True
-    if negate:
-        o.buf[o.len] = c'-'
-        o.len += 1
     if f.number == NUMBER_TRIMMED:
         if places > 0:
             while tmp[n - 1] == c'0':
@@ -85,6 +134,67 @@ cdef int put_number(Out* o, const ChecksumForm* f, int64_t raw, int decimals, in
     if leading:
         o.buf[o.len] = c'0'
         o.len += 1
+    return STATUS_OK
+
+
+cdef int put_number(Out* o, const ChecksumForm* f, int64_t raw, int decimals, int places,
+                    bint negate) noexcept nogil:
+    """One number of the text, with its separator (and '-' for ``negate``).
+
+    Integer arithmetic on the magnitude: "digits" is the value scaled to ``places`` as an
+    integer; "trimmed" is the whole part, then the fraction at ``places`` without its trailing
+    zeros. Anything out of that easy range goes to :func:`put_number_slow`.
+    """
+    cdef uint64_t magnitude, whole, fraction, drop
+    cdef int digits
+    if places < 0:
+        places = decimals
+    out_make_room(o)
+    if o.started and f.separator != 0:
+        o.buf[o.len] = f.separator
+        o.len += 1
+    o.started = True
+    if negate:
+        o.buf[o.len] = c'-'
+        o.len += 1
+    if decimals < 0 or decimals > MAX_DECIMALS or places > MAX_DECIMALS:
+        return put_number_slow(o, f, raw, decimals, places, negate)  # reports the range
+    magnitude = (0 - <uint64_t>raw) if raw < 0 else <uint64_t>raw
+    if f.number == NUMBER_DIGITS:
+        if places >= decimals:
+            if umul_overflow(magnitude, POW10_U64[places - decimals], &whole):
+                return put_number_slow(o, f, raw, decimals, places, negate)
+        else:
+            drop = POW10_U64[decimals - places]
+            if magnitude % drop:
+                return put_number_slow(o, f, raw, decimals, places, negate)  # the error
+            whole = magnitude // drop
+        if raw < 0:
+            o.buf[o.len] = c'-'
+            o.len += 1
+        o.len += put_digits(o.buf + o.len, whole, 0)
+        return STATUS_OK
+    # NUMBER_TRIMMED
+    whole = magnitude // POW10_U64[decimals]
+    fraction = magnitude % POW10_U64[decimals]
+    digits = decimals
+    if places < decimals:
+        drop = POW10_U64[decimals - places]
+        if fraction % drop:
+            return put_number_slow(o, f, raw, decimals, places, negate)  # the error
+        fraction //= drop
+        digits = places
+    if raw < 0:
+        o.buf[o.len] = c'-'
+        o.len += 1
+    o.len += put_digits(o.buf + o.len, whole, 0)
+    if fraction:
+        while fraction % 10 == 0:
+            fraction //= 10
+            digits -= 1
+        o.buf[o.len] = c'.'
+        o.len += 1
+        o.len += put_digits(o.buf + o.len, fraction, digits)
     return STATUS_OK
 
 
@@ -200,13 +310,10 @@ cdef _raise_unrenderable(const Out* out):
         out.bad_raw, f"at {out.bad_decimals} decimals does not fit {out.bad_places} places")
 
 
-def book_crc32(L2Book book not None, TextForm form not None):
-    """CRC32 of ``form``'s text of ``book``: unsigned, or signed 32-bit when ``form.signed``.
-
-    Raises DecimalFormatError when a number has non-zero digits beyond the form's places.
-    """
+cdef int book_crc32_c(L2Book book, TextForm form, int64_t* crc, Out* out) noexcept nogil:
+    """:func:`book_crc32` for C callers: STATUS_OK and the CRC (signed when ``form.signed``)
+    in ``crc``, or the status of the number that does not fit (``out.bad_*`` say which)."""
     cdef char chunk[HASH_CHUNK]
-    cdef Out out
     cdef int status
     out.buf = chunk
     out.cap = HASH_CHUNK
@@ -214,16 +321,31 @@ def book_crc32(L2Book book not None, TextForm form not None):
     out.crc = 0
     out.hashing = True
     out.started = False
+    status = render_book_c(book.sides, book.price_decimals, book.size_decimals, &form.form, out)
+    if status != STATUS_OK:
+        return status
+    if out.len:
+        out.crc = crc32(out.crc, <const unsigned char*>out.buf, <unsigned int>out.len)
+    out.buf = NULL  # the chunk lives on this frame only
+    crc[0] = <int64_t>out.crc
+    if form.signed and crc[0] >= (<int64_t>1 << 31):
+        crc[0] -= (<int64_t>1 << 32)
+    return STATUS_OK
+
+
+def book_crc32(L2Book book not None, TextForm form not None):
+    """CRC32 of ``form``'s text of ``book``: unsigned, or signed 32-bit when ``form.signed``.
+
+    Raises DecimalFormatError when a number has non-zero digits beyond the form's places.
+    """
+    cdef Out out
+    cdef int64_t crc = 0
+    cdef int status
     with nogil:
-        status = render_book_c(book.sides, book.price_decimals, book.size_decimals, &form.form,
-                               &out)
-        if status == STATUS_OK and out.len:
-            out.crc = crc32(out.crc, <const unsigned char*>out.buf, <unsigned int>out.len)
+        status = book_crc32_c(book, form, &crc, &out)
     if status != STATUS_OK:
         _raise_unrenderable(&out)
-    if form.signed and out.crc >= 0x80000000:
-        return <long long>out.crc - 0x100000000
-    return out.crc
+    return crc
 
 
 def book_text(L2Book book not None, TextForm form not None):

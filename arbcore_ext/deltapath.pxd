@@ -2,6 +2,7 @@
 from libc.stdint cimport int8_t, int64_t
 
 from arbcore_ext.book cimport L2Book, LevelBuffer
+from arbcore_ext.checksum cimport TextForm
 
 
 cdef class BookCounters:
@@ -33,6 +34,8 @@ cdef class Route:
     cdef readonly int size_decimals
     cdef SyncCore core
     cdef object owner
+    cdef TextForm form          # the checksum verified in C (None: Python verifies)
+    cdef Py_ssize_t depth       # levels a side kept before the checksum (0: all)
 
 
 cdef class DeltaPath:
@@ -60,7 +63,37 @@ cdef class DeltaPath:
     cdef readonly int64_t last_seq
     cdef readonly int64_t ts_event_ns
     cdef readonly int64_t ts_recv_ns
+    cdef int64_t connection
+    cdef bint has_prev
+    cdef int64_t prev_value
+    cdef bint has_checksum
+    cdef int64_t checksum_value
 
+    cdef _init_routes(self, routes, Py_ssize_t capacity)
     cdef int apply_read(self) noexcept
+    cdef bint checksum_matches(self, L2Book book) noexcept
     cdef Route find_route(self, const char* name, Py_ssize_t length)
     cdef int read(self, bytes frame, int64_t ts_recv_ns) except -1
+
+
+cdef class TailPath(DeltaPath):
+    cdef bytes checksum_key
+    cdef readonly int64_t arrivals
+
+
+cdef class ChannelState:
+    cdef readonly DeltaPath path
+    cdef readonly dict books
+    cdef readonly dict book_last
+    cdef readonly dict routes
+    cdef public int64_t counter
+    cdef bint has_last
+    cdef int64_t last
+
+    cdef bint continues_c(self, bint has_seq, int64_t seq)
+    cdef int64_t count_c(self, bint has_seq, int64_t seq, bytes chan, bint* has_prev,
+                         int64_t* prev) except? -1
+
+
+cdef class ChannelPath(DeltaPath):
+    cdef readonly dict connections

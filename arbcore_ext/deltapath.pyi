@@ -4,6 +4,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from arbcore_ext.book import L2Book, LevelBuffer
+from arbcore_ext.checksum import TextForm
 
 APPLIED: int
 DECLINED: int
@@ -12,11 +13,17 @@ UNROUTED: int
 DEFER: int
 VERIFY: int
 SCANNED: int
+CROSSED: int
 RULE_OTHER: int
 RULE_RANGE: int
+RULE_ARRIVAL: int
+RULE_PREV: int
 
 def range_verdict(book_id: int, first: int, last: int) -> int:
     """The compiled RangeRule: 0 apply, 1 skip, 2 gap."""
+
+def rule_verdict(rule: int, book_id: int, first: int, last: int, prev: int | None = None) -> int:
+    """A compiled rule's verdict (RULE_RANGE, RULE_ARRIVAL, RULE_PREV): 0 apply, 1 skip, 2 gap."""
 
 class BookCounters:
     """What happened to one book (C counters, written by the fast path too)."""
@@ -118,5 +125,51 @@ class DeltaPath:
     ) -> None: ...
     def attach(self, symbol: str, core: SyncCore, owner: Any = None) -> None: ...
     def detach(self, symbol: str) -> None: ...
-    def scan(self, frame: bytes, ts_recv_ns: int = 0) -> int: ...
-    def apply(self, frame: bytes, ts_recv_ns: int = 0) -> int: ...
+    def set_checksum(self, symbol: str, form: TextForm | None, depth: int = 0) -> None:
+        """Verify the symbol's checksums in C (after truncating to ``depth``; 0: none)."""
+    def scan(self, frame: bytes, ts_recv_ns: int = 0, connection: int = 0) -> int: ...
+    def apply(self, frame: bytes, ts_recv_ns: int = 0, connection: int = 0) -> int: ...
+
+class TailPath(DeltaPath):
+    """Array frames naming their book at the end (Kraken v1), numbered by arrival."""
+
+    @property
+    def arrivals(self) -> int: ...
+    def __init__(
+        self,
+        routes: Iterable[Route],
+        *,
+        tail_mark: bytes,
+        reject: bytes,
+        level_keys: tuple[tuple[bytes, int], ...],
+        checksum_key: bytes,
+        capacity: int = 256,
+    ) -> None: ...
+    def next_arrival(self) -> int:
+        """The next arrival number (for a book event read elsewhere)."""
+
+class ChannelState:
+    """One connection's channels (Bitfinex): books, SEQ_ALL sequence, each book's last number."""
+
+    @property
+    def path(self) -> DeltaPath | None: ...
+    @property
+    def books(self) -> dict[bytes, Any]: ...
+    @property
+    def book_last(self) -> dict[bytes, int]: ...
+    @property
+    def routes(self) -> dict[bytes, Route | None]: ...
+    counter: int
+    last_seq: int | None
+    def __init__(self, path: DeltaPath | None = None) -> None: ...
+    def add_book(self, chan: bytes, instrument: Any) -> None: ...
+    def drop_book(self, chan: bytes) -> None: ...
+    def continues(self, seq: int | None) -> bool: ...
+    def count_frame(self, seq: int | None, chan: bytes | None = None) -> tuple[int, int | None]: ...
+
+class ChannelPath(DeltaPath):
+    """One-level book updates and checksum frames of channel feeds (Bitfinex)."""
+
+    @property
+    def connections(self) -> dict[int, ChannelState]: ...
+    def __init__(self, routes: Iterable[Route], capacity: int = 256) -> None: ...

@@ -23,6 +23,8 @@ from libc.string cimport memchr, memcmp
 
 from arbcore_ext._types cimport STATUS_OK
 from arbcore_ext.book cimport KEY_NONE, L2Book, LevelBuffer
+from arbcore_ext.checksum cimport Out, TextForm, book_crc32_c
+from arbcore_ext.fixedpoint cimport parse_decimal_c
 from arbcore_ext.jsonscan cimport OUT_OF_MEMORY, find_value_c, int_value_c, scan_levels_c
 
 cdef extern from "string.h":
@@ -42,6 +44,7 @@ cdef enum:
     ST_DEFER = 4      # scanned, not applied: the BookSync decides in Python (gap, waiting...)
     ST_VERIFY = 5     # applied and counted; the BookSync must verify (crossed, checksum)
     ST_SCANNED = 6    # DeltaPath.scan: read into the path, nothing applied
+    ST_CROSSED = 7    # applied, counted and its checksum verified in C; the book is crossed
 
 APPLIED = ST_APPLIED
 DECLINED = ST_DECLINED
@@ -50,14 +53,19 @@ UNROUTED = ST_UNROUTED
 DEFER = ST_DEFER
 VERIFY = ST_VERIFY
 SCANNED = ST_SCANNED
+CROSSED = ST_CROSSED
 
 # Rules the fast path applies itself; any other rule defers every delta to Python.
 cdef enum:
     RULE_OTHER_C = 0
     RULE_RANGE_C = 1
+    RULE_ARRIVAL_C = 2
+    RULE_PREV_C = 3
 
 RULE_OTHER = RULE_OTHER_C
 RULE_RANGE = RULE_RANGE_C
+RULE_ARRIVAL = RULE_ARRIVAL_C
+RULE_PREV = RULE_PREV_C
 
 # Verdicts (the order of arbcore.marketdata.sync.Continuity)
 cdef enum:
@@ -75,9 +83,39 @@ cdef inline int range_verdict_c(int64_t book_id, int64_t first, int64_t last) no
     return V_APPLY
 
 
+cdef inline int prev_verdict_c(int64_t book_id, bint has_prev, int64_t prev,
+                               int64_t last) noexcept nogil:
+    """PrevRule: gap without a predecessor; skip ``last <= id and prev < id``; apply when the
+    predecessor is the book's id; else gap."""
+    if not has_prev:
+        return V_GAP
+    if last <= book_id and prev < book_id:
+        return V_SKIP
+    return V_APPLY if prev == book_id else V_GAP
+
+
+cdef inline int rule_verdict_c(int rule, int64_t book_id, int64_t first, int64_t last,
+                               bint has_prev, int64_t prev) noexcept nogil:
+    """The verdict of a compiled rule (``rule`` is not RULE_OTHER)."""
+    if rule == RULE_RANGE_C:
+        return range_verdict_c(book_id, first, last)
+    if rule == RULE_ARRIVAL_C:                       # ArrivalRule: skip ``last <= id``
+        return V_SKIP if last <= book_id else V_APPLY
+    return prev_verdict_c(book_id, has_prev, prev, last)
+
+
 def range_verdict(int64_t book_id, int64_t first, int64_t last):
     """The compiled RangeRule: 0 apply, 1 skip, 2 gap (tested against ``RangeRule.check``)."""
     return range_verdict_c(book_id, first, last)
+
+
+def rule_verdict(int rule, int64_t book_id, int64_t first, int64_t last, prev=None):
+    """A compiled rule's verdict (RULE_RANGE, RULE_ARRIVAL, RULE_PREV): 0 apply, 1 skip,
+    2 gap; tested against the rule objects of ``arbcore.marketdata.sync``."""
+    if rule not in (RULE_RANGE_C, RULE_ARRIVAL_C, RULE_PREV_C):
+        raise ValueError(f"not a compiled rule: {rule!r}")
+    return rule_verdict_c(rule, book_id, first, last, prev is not None,
+                          0 if prev is None else prev)
 
 
 cdef class BookCounters:
@@ -144,6 +182,8 @@ cdef class Route:
         self.size_decimals = size_decimals
         self.core = None
         self.owner = None
+        self.form = None
+        self.depth = 0
 
 
 cdef inline bint crossed_c(L2Book book) noexcept:
@@ -165,8 +205,13 @@ cdef class DeltaPath:
     sequence-only rows).
 
     Attributes after each call: ``levels`` (the LevelBuffer read), ``first_seq``, ``last_seq``,
-    ``prev_seq`` (None), ``checksum`` (None), ``ts_event_ns``, ``ts_recv_ns``, ``symbol`` and
-    ``owner`` (what :meth:`attach` gave for it): the path is the SequenceInfo of its last frame.
+    ``prev_seq`` and ``checksum`` (None when the frame has none), ``ts_event_ns``,
+    ``ts_recv_ns``, ``symbol`` and ``owner`` (what :meth:`attach` gave for it): the path is the
+    SequenceInfo of its last frame.
+
+    A book whose core has a compiled rule (RULE_RANGE, RULE_ARRIVAL, RULE_PREV) is applied here;
+    a frame carrying a checksum is verified here too when the symbol has a checksum form
+    (:meth:`set_checksum`), else handed back as VERIFY.
     """
 
     def __init__(self, routes, *, bytes anchor not None, Py_ssize_t window=0,
@@ -188,28 +233,45 @@ cdef class DeltaPath:
             if side not in (0, 1):
                 raise ValueError(f"level side must be 0 (bid) or 1 (ask), was {side!r}")
             self.level_sides[i] = side
+        self._init_routes(routes, capacity)
+
+    cdef _init_routes(self, routes, Py_ssize_t capacity):
+        cdef Route route
         self.levels = LevelBuffer(capacity)
         self.by_native = {}
         self.by_symbol = {}
         for route in routes:
             self.by_native[route.native] = route
-            self.by_symbol[route.symbol] = route
+            self.by_symbol.setdefault(route.symbol, []).append(route)
         self.route = None
         self.last_hit = None
 
     def attach(self, str symbol not None, SyncCore core not None, owner=None):
         """Apply the symbol's deltas to ``core`` from now on; ``owner`` comes back as
         :attr:`owner` with each of its frames (the caller's handle on that book)."""
-        cdef Route route = self.by_symbol[symbol]
-        route.core = core
-        route.owner = owner
+        cdef Route route
+        for route in self.by_symbol[symbol]:
+            route.core = core
+            route.owner = owner
 
     def detach(self, str symbol not None):
         """Stop applying the symbol's deltas (they return UNROUTED)."""
-        cdef Route route = self.by_symbol.get(symbol)
-        if route is not None:
+        cdef Route route
+        for route in self.by_symbol.get(symbol, ()):
             route.core = None
             route.owner = None
+
+    def set_checksum(self, str symbol not None, TextForm form, Py_ssize_t depth=0):
+        """Verify the symbol's checksums here: CRC32 of ``form``'s text after truncating the book
+        to ``depth`` levels a side (0: no truncation), exactly what the BookSync's checksum
+        function computes. ``None`` hands every checksum back to Python (VERIFY). A symbol the
+        path does not read is ignored (its frames never come here)."""
+        cdef Route route
+        if depth < 0:
+            raise ValueError(f"depth must be >= 0, was {depth}")
+        for route in self.by_symbol.get(symbol, ()):
+            route.form = form
+            route.depth = depth
 
     @property
     def symbol(self):
@@ -221,20 +283,23 @@ cdef class DeltaPath:
 
     @property
     def prev_seq(self):
-        return None
+        return self.prev_value if self.has_prev else None
 
     @property
     def checksum(self):
-        return None
+        return self.checksum_value if self.has_checksum else None
 
-    def scan(self, bytes frame not None, int64_t ts_recv_ns=0):
+    def scan(self, bytes frame not None, int64_t ts_recv_ns=0, int64_t connection=0):
         """Read a frame into the path without applying it: SCANNED or DECLINED."""
+        self.connection = connection
         return self.read(frame, ts_recv_ns)
 
-    def apply(self, bytes frame not None, int64_t ts_recv_ns=0):
-        """Read and apply one frame; a status (APPLIED, DECLINED, SKIPPED, UNROUTED, DEFER,
-        VERIFY)."""
-        cdef int status = self.read(frame, ts_recv_ns)
+    def apply(self, bytes frame not None, int64_t ts_recv_ns=0, int64_t connection=0):
+        """Read and apply one frame (received on ``connection``, for paths that keep state per
+        connection); a status (APPLIED, DECLINED, SKIPPED, UNROUTED, DEFER, VERIFY, CROSSED)."""
+        cdef int status
+        self.connection = connection
+        status = self.read(frame, ts_recv_ns)
         if status != ST_SCANNED:
             return status
         return self.apply_read()
@@ -245,9 +310,10 @@ cdef class DeltaPath:
         cdef int verdict
         if core is None:
             return ST_UNROUTED
-        if not core.synced or core.rule != RULE_RANGE_C:
+        if not core.synced or core.rule == RULE_OTHER_C:
             return ST_DEFER
-        verdict = range_verdict_c(core.book_id, self.first_seq, self.last_seq)
+        verdict = rule_verdict_c(core.rule, core.book_id, self.first_seq, self.last_seq,
+                                 self.has_prev, self.prev_value)
         if verdict == V_SKIP:
             core.counters.skipped += 1
             return ST_SKIPPED
@@ -260,9 +326,26 @@ cdef class DeltaPath:
         core.book_id = self.last_seq
         if self.ts_recv_ns:
             core.updated_at_ns = self.ts_recv_ns
-        if core.verify_each or crossed_c(core.book):
+        if core.verify_each and self.has_checksum:
+            if self.route.form is None or not self.checksum_matches(core.book):
+                return ST_VERIFY   # Python computes it again: counts, errors and resync there
+            core.counters.checksum_ok += 1
+            return ST_CROSSED if crossed_c(core.book) else ST_APPLIED
+        if crossed_c(core.book):
             return ST_VERIFY
         return ST_APPLIED
+
+    cdef bint checksum_matches(self, L2Book book) noexcept:
+        """The route's checksum of ``book`` (truncated first when the route says so) equals the
+        frame's; False also when a number does not render (Python raises that error)."""
+        cdef Route route = self.route
+        cdef int64_t crc = 0
+        cdef Out out
+        if route.depth:
+            book._truncate(route.depth)
+        if book_crc32_c(book, route.form, &crc, &out) != STATUS_OK:
+            return False
+        return crc == self.checksum_value
 
     cdef Route find_route(self, const char* name, Py_ssize_t length):
         cdef Route route = self.last_hit
@@ -353,7 +436,314 @@ cdef class DeltaPath:
             return ST_DECLINED  # no int64 holds it in ns: the validating path reads it
         self.first_seq = first
         self.last_seq = last
+        self.has_prev = False
+        self.has_checksum = False
         self.ts_event_ns = when * self.time_unit_ns
+        self.ts_recv_ns = ts_recv_ns
+        self.route = route
+        return ST_SCANNED
+
+
+cdef class TailPath(DeltaPath):
+    """Delta frames that are JSON arrays naming their book at the end (Kraken v1):
+    ``[id, {"a": [...]}, {"b": [...], "c": "123"}, "book-10", "XBT/USD"]``.
+
+    Routes are keyed by the frame's tail from ``tail_mark`` (``"book-``) to its end, e.g.
+    ``"book-10","XBT/USD"]``. A frame with the key ``reject`` (a snapshot's ``"as"``) is declined;
+    ``level_keys`` are searched from the start, at least one must be present;
+    ``checksum_key``'s integer (quoted or bare) is the frame's checksum when present. Frames
+    carry no sequence: each frame read gets the next number of :attr:`arrivals` (first = last),
+    the order :class:`~arbcore.marketdata.sync.ArrivalRule` judges; whoever numbers the
+    venue's other book events (snapshots read by Python) draws from the same counter with
+    :meth:`next_arrival`.
+    """
+
+    def __init__(self, routes, *, bytes tail_mark not None, bytes reject not None,
+                 tuple level_keys not None, bytes checksum_key not None,
+                 Py_ssize_t capacity=256):
+        if not tail_mark or not 1 <= len(level_keys) <= MAX_LEVEL_KEYS:
+            raise ValueError("TailPath needs a tail mark and 1 to 4 level keys")
+        self.anchor, self.reject, self.checksum_key = tail_mark, reject, checksum_key
+        self.level_keys = tuple(bytes(key) for key, _ in level_keys)
+        for i, (_, side) in enumerate(level_keys):
+            if side not in (0, 1):
+                raise ValueError(f"level side must be 0 (bid) or 1 (ask), was {side!r}")
+            self.level_sides[i] = side
+        self.arrivals = 0
+        self._init_routes(routes, capacity)
+
+    def next_arrival(self):
+        """The next arrival number (for a book event read elsewhere)."""
+        self.arrivals += 1
+        return self.arrivals
+
+    cdef int read(self, bytes frame, int64_t ts_recv_ns) except -1:
+        cdef const char* s = PyBytes_AS_STRING(frame)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(frame), k, at, i, tail
+        cdef const char* mark = PyBytes_AS_STRING(self.anchor)
+        cdef const char* reason = NULL
+        cdef Route route
+        cdef LevelBuffer levels = self.levels
+        cdef bytes key
+        cdef bint found = False
+        cdef int64_t checksum = 0
+        self.route = None
+        k = PyBytes_GET_SIZE(self.anchor)
+        if n < k + 2 or s[0] != 91 or s[n - 1] != 93:        # '[' ... ']'
+            return ST_DECLINED
+        tail = n - k
+        while tail >= 0 and memcmp(s + tail, mark, k) != 0:
+            tail -= 1
+        if tail < 0:
+            return ST_DECLINED
+        route = self.find_route(s + tail, n - tail)
+        if route is None:
+            return ST_DECLINED
+        if find_value_c(s, n, PyBytes_AS_STRING(self.reject), PyBytes_GET_SIZE(self.reject),
+                        0) >= 0:
+            return ST_DECLINED
+        levels.count = 0
+        for i in range(len(self.level_keys)):
+            key = <bytes>self.level_keys[i]
+            at = find_value_c(s, n, key, PyBytes_GET_SIZE(key), 0)
+            if at < 0:
+                continue
+            found = True
+            if scan_levels_c(s, n, at, self.level_sides[i], route.price_decimals,
+                             route.size_decimals, levels, &reason) < 0:
+                if reason == OUT_OF_MEMORY:
+                    raise MemoryError("TailPath: out of memory for the levels")
+                return ST_DECLINED
+        if not found:
+            return ST_DECLINED
+        at = find_value_c(s, n, PyBytes_AS_STRING(self.checksum_key),
+                          PyBytes_GET_SIZE(self.checksum_key), 0)
+        if at >= 0 and int_value_c(s, n, at, &checksum) < 0:
+            return ST_DECLINED
+        self.arrivals += 1
+        self.first_seq = self.last_seq = self.arrivals
+        self.has_prev = False
+        self.has_checksum = at >= 0
+        self.checksum_value = checksum
+        self.ts_event_ns = 0
+        self.ts_recv_ns = ts_recv_ns
+        self.route = route
+        return ST_SCANNED
+
+
+cdef inline Py_ssize_t uint_end(const char* s, Py_ssize_t i, Py_ssize_t n,
+                                int64_t* value) noexcept nogil:
+    """A JSON unsigned integer (``0`` or no leading zero, at most 18 digits) at i: the offset
+    after it, or -1."""
+    cdef Py_ssize_t start = i
+    cdef int64_t v = 0
+    while i < n and 48 <= s[i] <= 57 and i - start < 19:
+        v = v * 10 + (s[i] - 48)
+        i += 1
+    if i == start or i - start > 18 or (s[start] == 48 and i - start > 1):
+        return -1
+    value[0] = v
+    return i
+
+
+cdef inline Py_ssize_t number_end(const char* s, Py_ssize_t i, Py_ssize_t n,
+                                  bint signed) noexcept nogil:
+    """The end of a JSON number without exponent (``-?(0|[1-9][0-9]*)(\\.[0-9]+)?``), or -1."""
+    cdef Py_ssize_t start
+    if signed and i < n and s[i] == 45:
+        i += 1
+    start = i
+    while i < n and 48 <= s[i] <= 57:
+        i += 1
+    if i == start or (s[start] == 48 and i - start > 1):
+        return -1
+    if i < n and s[i] == 46:
+        i += 1
+        start = i
+        while i < n and 48 <= s[i] <= 57:
+            i += 1
+        if i == start:
+            return -1
+    return i
+
+
+cdef class ChannelState:
+    """One connection's channels (Bitfinex): book channels, the connection-wide sequence
+    (SEQ_ALL) and each book channel's last message number.
+
+    The venue feed keeps one per connection and decides with it on its validating path;
+    :class:`ChannelPath` reads and writes the same object on the compiled one. ``books`` maps a
+    channel id (its bytes in the frames) to the venue's instrument; change it only through
+    :meth:`add_book` and :meth:`drop_book`, which keep the compiled path's routes with it.
+    """
+
+    def __init__(self, DeltaPath path=None):
+        self.path = path
+        self.books = {}
+        self.book_last = {}
+        self.routes = {}
+        self.counter = 0
+        self.has_last = False
+        self.last = 0
+
+    def add_book(self, bytes chan not None, instrument):
+        """``chan`` is the book channel of ``instrument`` (a subscribe was confirmed)."""
+        self.books[chan] = instrument
+        routes = None if self.path is None else self.path.by_symbol.get(instrument.symbol)
+        self.routes[chan] = routes[0] if routes else None
+
+    def drop_book(self, bytes chan not None):
+        """``chan`` is no longer a book channel (unsubscribed); its last message no longer
+        matters."""
+        self.books.pop(chan, None)
+        self.book_last.pop(chan, None)
+        self.routes.pop(chan, None)
+
+    @property
+    def last_seq(self):
+        """The last frame's sequence; None when it had none (or no frame came yet)."""
+        return self.last if self.has_last else None
+
+    @last_seq.setter
+    def last_seq(self, value):
+        self.has_last = value is not None
+        self.last = 0 if value is None else value
+
+    cdef bint continues_c(self, bint has_seq, int64_t seq):
+        if not self.book_last:
+            return True
+        if not self.has_last:
+            return not has_seq
+        return has_seq and seq == self.last + 1
+
+    def continues(self, seq):
+        """Whether a channel frame numbered ``seq`` loses nothing: it follows the last frame
+        (neither numbered, without SEQ_ALL), or no book has had a message to lose yet."""
+        if seq is None:
+            return self.continues_c(False, 0)
+        return self.continues_c(True, seq)
+
+    cdef int64_t count_c(self, bint has_seq, int64_t seq, bytes chan, bint* has_prev,
+                         int64_t* prev) except? -1:
+        cdef int64_t number
+        self.counter += 1
+        self.has_last = has_seq
+        self.last = seq if has_seq else 0
+        number = seq if has_seq else self.counter
+        if chan is None:
+            has_prev[0] = False
+            return number
+        last = self.book_last.get(chan)
+        has_prev[0] = last is not None
+        prev[0] = 0 if last is None else last
+        self.book_last[chan] = number
+        return number
+
+    def count_frame(self, seq, chan=None):
+        """Count one channel frame (SEQ_ALL numbers every channel's): its sequence (the arrival
+        count without SEQ_ALL) and, for a book channel's frame (``chan``), the number of that
+        channel's previous frame, which this one names (None for its first); else None."""
+        cdef bint has_prev = False
+        cdef int64_t prev = 0
+        number = self.count_c(seq is not None, 0 if seq is None else seq, chan, &has_prev,
+                              &prev)
+        return number, (prev if has_prev else None)
+
+
+cdef class ChannelPath(DeltaPath):
+    """One-level book updates and checksum frames of channel feeds (Bitfinex):
+    ``[chanId,[price,count,amount],seq]`` and ``[chanId,"cs",checksum,seq]`` (the sequence
+    optional), in exactly this shape (JSON numbers without exponents, no spaces; anything else
+    is declined).
+
+    The channel's book and the sequence bookkeeping come from the :class:`ChannelState` of the
+    frame's connection in :attr:`connections` (absent -> declined); a frame that breaks the
+    connection's sequence, or is not on a book channel, is declined with nothing changed. The
+    level: ``amount`` > 0 a bid, < 0 an ask, its magnitude the size, ``count`` 0 a delete; the
+    frame's number is its sequence and its predecessor the channel's previous frame
+    (:class:`~arbcore.marketdata.sync.PrevRule`). A checksum frame carries no level.
+    """
+
+    def __init__(self, routes, Py_ssize_t capacity=256):
+        self.connections = {}
+        self._init_routes(routes, capacity)
+
+    cdef int read(self, bytes frame, int64_t ts_recv_ns) except -1:
+        cdef const char* s = PyBytes_AS_STRING(frame)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(frame), i, chan_end, price_at = 0, price_end = 0
+        cdef Py_ssize_t amount_at = 0, amount_end = 0
+        cdef int64_t chan_value, count = 0, checksum = 0, seq = 0, price = 0, amount = 0
+        cdef bint is_checksum, negative, has_seq = False, has_prev = False
+        cdef int64_t prev = 0, number
+        cdef ChannelState state
+        cdef Route route
+        cdef LevelBuffer levels = self.levels
+        cdef bytes chan
+        self.route = None
+        if n < 6 or s[0] != 91 or s[n - 1] != 93:
+            return ST_DECLINED
+        i = uint_end(s, 1, n, &chan_value)
+        if i < 0 or i + 1 >= n or s[i] != 44:
+            return ST_DECLINED
+        chan_end = i
+        i += 1
+        is_checksum = s[i] != 91
+        if not is_checksum:
+            price_at = i + 1
+            price_end = number_end(s, price_at, n, False)
+            if price_end < 0 or price_end >= n or s[price_end] != 44:
+                return ST_DECLINED
+            i = uint_end(s, price_end + 1, n, &count)
+            if i < 0 or i >= n or s[i] != 44:
+                return ST_DECLINED
+            amount_at = i + 1
+            amount_end = number_end(s, amount_at, n, True)
+            if amount_end < 0 or amount_end >= n or s[amount_end] != 93:
+                return ST_DECLINED
+            i = amount_end + 1
+        else:
+            if n - i < 6 or memcmp(s + i, b'"cs",', 5) != 0:
+                return ST_DECLINED
+            i += 5
+            negative = s[i] == 45
+            i = uint_end(s, i + negative, n, &checksum)
+            if i < 0:
+                return ST_DECLINED
+            if negative:
+                checksum = -checksum
+        if i < n - 1:
+            if s[i] != 44:
+                return ST_DECLINED
+            i = uint_end(s, i + 1, n, &seq)
+            if i < 0:
+                return ST_DECLINED
+            has_seq = True
+        if i != n - 1:
+            return ST_DECLINED
+        state = self.connections.get(self.connection)
+        if state is None:
+            return ST_DECLINED
+        chan = PyBytes_FromStringAndSize(s + 1, chan_end - 1)
+        route = state.routes.get(chan)
+        if route is None or not state.continues_c(has_seq, seq):
+            return ST_DECLINED
+        levels.count = 0
+        if not is_checksum:
+            if (parse_decimal_c(s + price_at, price_end - price_at, route.price_decimals, False,
+                                &price) != STATUS_OK
+                    or parse_decimal_c(s + amount_at, amount_end - amount_at,
+                                       route.size_decimals, True, &amount) != STATUS_OK
+                    or amount == 0):
+                return ST_DECLINED   # the validating path raises the error
+            levels.push(0 if amount > 0 else 1, price,
+                        0 if count == 0 else (amount if amount > 0 else -amount))
+        number = state.count_c(has_seq, seq, chan, &has_prev, &prev)
+        self.first_seq = self.last_seq = number
+        self.has_prev = has_prev
+        self.prev_value = prev
+        self.has_checksum = is_checksum
+        self.checksum_value = checksum
+        self.ts_event_ns = 0
         self.ts_recv_ns = ts_recv_ns
         self.route = route
         return ST_SCANNED

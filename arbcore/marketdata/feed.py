@@ -154,11 +154,11 @@ def delta_routes(symbols: SymbolMap) -> list[Route]:
 
 
 def scan_delta_into(
-    path: DeltaPath, frame: bytes, ts_recv_ns: int, levels: LevelBuffer
+    path: DeltaPath, frame: bytes, ts_recv_ns: int, levels: LevelBuffer, connection: int = 0
 ) -> tuple[str, DeltaPath] | None:
     """``parse_delta_into`` of a feed with a DeltaPath: the same C reader, nothing applied, the
     levels copied into ``levels`` (for checks of what the path reads; not the hot path)."""
-    if path.scan(frame, ts_recv_ns) != SCANNED:
+    if path.scan(frame, ts_recv_ns, connection) != SCANNED:
         return None
     levels.clear()
     sides, prices, sizes = (array.tolist() for array in path.levels.arrays())
@@ -217,7 +217,7 @@ def replay(records: Iterable[Record], feed: VenueFeed) -> ReplayReport:
             continue
         result.messages += 1
         if path is not None and record.kind == "ws":
-            status = path.apply(record.payload, record.ts_ns)
+            status = path.apply(record.payload, record.ts_ns, record.connection)
             if status != DECLINED:
                 _on_path(result, feed, path, status)
                 continue

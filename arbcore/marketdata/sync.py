@@ -39,7 +39,16 @@ import numpy as np
 
 from arbcore.model import BookEvent, BookEventKind
 from arbcore_ext.book import BID, L2Book, LevelBuffer
-from arbcore_ext.deltapath import RULE_OTHER, RULE_RANGE, VERIFY, BookCounters, SyncCore
+from arbcore_ext.deltapath import (
+    CROSSED,
+    RULE_ARRIVAL,
+    RULE_OTHER,
+    RULE_PREV,
+    RULE_RANGE,
+    VERIFY,
+    BookCounters,
+    SyncCore,
+)
 
 __all__ = [
     "ArrivalRule",
@@ -182,8 +191,8 @@ class BookSync:
 
     @rule.setter
     def rule(self, rule: SequenceRule) -> None:
-        self._rule = rule  # only the rule compiled in C may be applied there
-        self.core.rule = RULE_RANGE if type(rule) is RangeRule else RULE_OTHER
+        self._rule = rule  # only the rules compiled in C may be applied there (exact types)
+        self.core.rule = _COMPILED_RULES.get(type(rule), RULE_OTHER)
 
     @property
     def checksum(self) -> ChecksumFunction | None:
@@ -278,10 +287,13 @@ class BookSync:
 
     def on_path(self, path: DeltaPathView, status: int) -> bool:
         """What a feed's DeltaPath left to Python for this book (``status`` from its ``apply``):
-        VERIFY -> the checks after an update it applied; otherwise (a gap, a book waiting for
-        its snapshot, a rule not compiled) the delta it scanned, decided here by the rule."""
+        VERIFY -> the checks after an update it applied; CROSSED -> its checksum passed in C,
+        the book is crossed; otherwise (a gap, a book waiting for its snapshot, a rule not
+        compiled) the delta it scanned, decided here by the rule."""
         if status == VERIFY:
             return self._verify(path)
+        if status == CROSSED:
+            return self._uncrossed()
         return self.on_levels(path, path.levels, self.symbol)
 
     def suspend(self, reason: str) -> None:
@@ -356,11 +368,23 @@ class BookSync:
                 self.resync(f"checksum mismatch: venue {event.checksum}, local {computed}")
                 return False
             self.counters.checksum_ok += 1
+        return self._uncrossed()
+
+    def _uncrossed(self) -> bool:
         if self.book.is_crossed():
             self.counters.crossed += 1
             self.resync(f"crossed book: bid {self.book.best_bid()} >= ask {self.book.best_ask()}")
             return False
         return True
+
+
+#: The rules a DeltaPath applies in C (``arbcore_ext.deltapath.rule_verdict``, tested against
+#: these objects' ``check``); any other rule, subclasses included, is decided in Python.
+_COMPILED_RULES: dict[type, int] = {
+    RangeRule: RULE_RANGE,
+    ArrivalRule: RULE_ARRIVAL,
+    PrevRule: RULE_PREV,
+}
 
 
 def split_sides(event: BookEvent) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

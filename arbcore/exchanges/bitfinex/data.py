@@ -8,10 +8,12 @@ of that connection at once, because the lost frame could have been any channel's
 follow :class:`~arbcore.marketdata.sync.PrevRule`. Checksum frames (flag 131072) are empty
 deltas carrying the venue's checksum, checked by :func:`parsing.book_checksum`.
 
-Nearly every frame is a one-level update or a checksum: :meth:`BitfinexBookFeed.parse_delta_into`
-reads those straight from bytes into the caller's LevelBuffer (``parsing.PLAIN_FRAME``), with
-the same sequence bookkeeping as :meth:`BitfinexBookFeed.parse_ws`, the validating path that
-decodes everything else (and is the reference the fast path is tested against).
+Nearly every frame is a one-level update or a checksum: the feed's compiled
+:attr:`BitfinexBookFeed.delta_path` (``arbcore_ext.deltapath.ChannelPath``, the shape of
+``parsing.PLAIN_FRAME``) reads, sequences, applies and checksums those in one call, on the same
+per-connection state (:class:`~arbcore_ext.deltapath.ChannelState`) as
+:meth:`BitfinexBookFeed.parse_ws`, the validating path that decodes everything else (and is the
+reference the fast path is tested against).
 """
 
 from __future__ import annotations
@@ -30,25 +32,29 @@ from arbcore.exchanges.bitfinex import parsing
 from arbcore.exchanges.bitfinex.constants import (
     BOOK_CHANNEL,
     CONF_FLAGS,
+    CONF_PATH,
     HEARTBEAT_INTERVAL_S,
     INFO_MAINTENANCE_END,
     INFO_MAINTENANCE_START,
     INFO_RECONNECT,
     INSTRUMENTS_PATH,
     PRECISION,
+    REST_PUBLIC_URL,
     VENUE,
     WS_PUBLIC_URL,
 )
+from arbcore.exchanges.bitfinex.execution import BitfinexExecution
 from arbcore.exchanges.bitfinex.parsing import MessageKind
 from arbcore.exchanges.bitfinex.providers import parse_instruments
-from arbcore.exchanges.registry import VenueSpec
+from arbcore.exchanges.registry import VenueSpec, execution_factory
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.marketdata.client import BookClient
-from arbcore.marketdata.feed import new_book
-from arbcore.marketdata.sync import BookSync, PrevRule, SeqView
+from arbcore.marketdata.feed import delta_routes, new_book, scan_delta_into
+from arbcore.marketdata.sync import BookSync, PrevRule
 from arbcore.model import BookEvent, BookEventKind, Instrument, Quote
 from arbcore.net.ws import Keepalive
 from arbcore_ext.book import LevelBuffer
+from arbcore_ext.deltapath import ChannelPath, ChannelState, DeltaPath
 
 __all__ = ["DEFAULT_LENGTH", "IDLE_TIMEOUT_S", "PING_INTERVAL_S", "SPEC", "BitfinexBookFeed",
            "BitfinexDataClient", "InfoCounters", "book_subscribe", "conf_message",
@@ -71,35 +77,6 @@ def _chan_key(chan_id: int) -> bytes:
     return b"%d" % chan_id
 
 
-@attrs.define
-class _Connection:
-    """One connection's state: book channels, the last sequence, each book's last message."""
-
-    books: dict[bytes, Instrument] = attrs.Factory(dict)
-    last_seq: int | None = None
-    book_last: dict[bytes, int] = attrs.Factory(dict)
-    counter: int = 0  # stands in for the sequence on a connection without SEQ_ALL
-
-    def continues(self, seq: int | None) -> bool:
-        """Whether a channel frame numbered ``seq`` loses nothing: it follows the last frame
-        (neither numbered, without SEQ_ALL), or no book has had a message to lose yet."""
-        last = self.last_seq
-        return (seq is None if last is None else seq == last + 1) or not self.book_last
-
-    def count_frame(self, seq: int | None, chan: bytes | None = None) -> tuple[int, int | None]:
-        """Count one channel frame (SEQ_ALL numbers every channel's): its sequence, the arrival
-        count without SEQ_ALL. A book channel's frame (``chan``) is also noted as that
-        channel's last, and the sequence of its previous frame, which this one names, returned."""
-        self.counter += 1
-        self.last_seq = seq
-        number = self.counter if seq is None else seq
-        if chan is None:
-            return number, None
-        prev = self.book_last.get(chan)
-        self.book_last[chan] = number
-        return number, prev
-
-
 class BitfinexBookFeed:
     """P0 ``book`` channels: snapshot, then updates; continuity by SEQ_ALL; CRC32 checksums.
 
@@ -112,40 +89,22 @@ class BitfinexBookFeed:
     def __init__(self, symbols: SymbolMap, on_info: Callable[[int], None] | None = None) -> None:
         self.symbols = symbols
         self.on_info = on_info
-        self._connections: dict[int, _Connection] = {}
-        self._seq = SeqView()
-        self._match = parsing.PLAIN_FRAME.fullmatch
+        #: plain updates and checksums, read, sequenced, applied and checksummed in one call
+        self.delta_path = ChannelPath(delta_routes(symbols))
+        for symbol in symbols.by_symbol:
+            self.delta_path.set_checksum(symbol, parsing.CHECKSUM_FORM)
+        #: connection -> its channels; the compiled path reads the same objects
+        self._connections: dict[int, ChannelState] = self.delta_path.connections
 
     def parse_delta_into(
         self, frame: bytes, ts_recv_ns: int, connection: int, levels: LevelBuffer
-    ) -> tuple[str, SeqView] | None:
-        """Fast path for a book channel's plain update or checksum frame: its level goes into
-        ``levels`` (none for a checksum), its sequence into a reused SeqView, no event objects.
-
-        None, with no state changed, for anything else: other frames, other channels, a frame
-        that breaks the connection's sequence (``parse_ws`` turns that into gap events for
-        every book) and levels that do not convert (``parse_ws`` raises the error).
-        """
-        match = self._match(frame)
-        state = self._connections.get(connection)
-        if match is None or state is None:
-            return None
-        chan, price, count, amount, checksum, number = match.groups()
-        instrument = state.books.get(chan)
-        seq = None if number is None else int(number)
-        if instrument is None or not state.continues(seq):
-            return None
-        levels.clear()
-        if price is not None:
-            try:
-                parsing.append_level(levels, price, count == b"0", amount, instrument)
-            except ValueError:
-                return None
-        view = self._seq
-        view.first_seq, view.prev_seq = state.count_frame(seq, chan)
-        view.last_seq = view.first_seq
-        view.checksum = None if checksum is None else int(checksum)
-        return instrument.symbol, view
+    ) -> tuple[str, DeltaPath] | None:
+        """What :attr:`delta_path` reads from a book channel's plain update or checksum frame
+        (its level, sequence and predecessor, checksum), nothing applied; None, with no state
+        changed, for anything else: other frames, other channels, a frame that breaks the
+        connection's sequence (``parse_ws`` turns that into gap events for every book) and
+        levels that do not convert (``parse_ws`` raises the error)."""
+        return scan_delta_into(self.delta_path, frame, ts_recv_ns, levels, connection)
 
     def parse_ws(
         self, frame: bytes, ts_recv_ns: int, connection: int = 0
@@ -153,7 +112,7 @@ class BitfinexBookFeed:
         """The validating path: any frame, decoded whole; events for book channels."""
         state = self._connections.get(connection)
         if state is None:
-            state = self._connections[connection] = _Connection()
+            state = self._connections[connection] = ChannelState(self.delta_path)
         if frame[:1] == b"{":
             self._on_event(parsing.decode(frame), state)
             return []
@@ -177,18 +136,16 @@ class BitfinexBookFeed:
         events.append(_event(instrument, kind, levels, seq, prev, checksum, ts_recv_ns))
         return events
 
-    def _on_event(self, event: Any, state: _Connection) -> None:
+    def _on_event(self, event: Any, state: ChannelState) -> None:
         if not isinstance(event, dict):
             raise MalformedMessage("event frame is not a JSON object", venue=VENUE)
         name = event.get("event")
         if name == "subscribed" and event.get("channel") == BOOK_CHANNEL:
             instrument = self.symbols.get(str(event.get("symbol", "")))
             if instrument is not None:
-                state.books[_chan_key(int(event["chanId"]))] = instrument
+                state.add_book(_chan_key(int(event["chanId"])), instrument)
         elif name == "unsubscribed":
-            chan = _chan_key(int(event.get("chanId", -1)))
-            state.books.pop(chan, None)
-            state.book_last.pop(chan, None)  # its last message no longer matters
+            state.drop_book(_chan_key(int(event.get("chanId", -1))))
         elif name == "info" and self.on_info is not None:
             code = parsing.info_code(event)
             if code is not None:
@@ -206,7 +163,9 @@ class BitfinexBookFeed:
         books = state.books.items() if state is not None else ()
         return sorted(int(chan) for chan, i in books if i.native_symbol in wanted)
 
-    def _gap(self, state: _Connection, seq: int | None, ts_recv_ns: int) -> list[BookEvent | Quote]:
+    def _gap(
+        self, state: ChannelState, seq: int | None, ts_recv_ns: int
+    ) -> list[BookEvent | Quote]:
         """The connection lost a frame: one empty gap event per book that had a message."""
         gap_at = seq if seq is not None else (state.last_seq or 0) + 1
         events: list[BookEvent | Quote] = [
@@ -352,5 +311,12 @@ class BitfinexDataClient(BookClient):
 
 
 SPEC = VenueSpec(
-    VENUE, parse_instruments, BitfinexBookFeed, "BITFINEX.0", INSTRUMENTS_PATH, BitfinexDataClient
+    VENUE,
+    parse_instruments,
+    BitfinexBookFeed,
+    "BITFINEX.0",
+    CONF_PATH + INSTRUMENTS_PATH,
+    BitfinexDataClient,
+    rest_url=REST_PUBLIC_URL,
+    execution=execution_factory(BitfinexExecution),
 )

@@ -26,7 +26,7 @@ from arbcore.exchanges.bitfinex.constants import CHECKSUM_DEPTH, VENUE
 from arbcore.model import Instrument
 from arbcore_ext.book import ASK, BID, L2Book, LevelBuffer
 from arbcore_ext.checksum import TextForm, book_crc32
-from arbcore_ext.fixedpoint import to_raw, to_text
+from arbcore_ext.fixedpoint import to_raw, to_raw_array, to_text
 
 __all__ = [
     "PLAIN_FRAME",
@@ -168,18 +168,25 @@ def append_level(
 
 def level_arrays(entries: Any, instrument: Instrument) -> Levels:
     """Decoded ``[price, count, amount]`` entries as (sides, prices, sizes), by
-    :func:`append_level`."""
+    :func:`append_level`'s rule, converted in two array calls (snapshots hold hundreds)."""
     try:
-        levels = LevelBuffer(len(entries))
-        for price, count, amount in entries:
-            append_level(levels, _text(price), _count(count) == 0, _text(amount), instrument)
+        rows = [
+            (_text(price), _count(count) == 0, _text(amount)) for price, count, amount in entries
+        ]
+        prices, deleted, amounts = zip(*rows, strict=True) if rows else ((), (), ())
+        raw_amounts = to_raw_array(amounts, instrument.size_decimals, allow_negative=True)
+        raw_prices = to_raw_array(prices, instrument.price_decimals)
     except (TypeError, ValueError) as exc:
         if isinstance(exc, MalformedMessage):
             raise
         raise MalformedMessage(
             f"levels are not [price, count, amount]: {exc}", venue=VENUE
         ) from exc
-    return levels.arrays()
+    if not raw_amounts.all():
+        raise MalformedMessage("level amount 0 has no side", venue=VENUE)
+    sides = np.where(raw_amounts > 0, BID, ASK).astype(np.int8)
+    sizes = np.where(np.asarray(deleted, dtype=bool), 0, np.abs(raw_amounts))
+    return sides, raw_prices, sizes.astype(np.int64)
 
 
 def _number_text(raw: int, decimals: int) -> str:

@@ -16,20 +16,22 @@ from arbcore.exchanges.kraken.constants import (
     DEFAULT_BOOK_DEPTH,
     INSTRUMENTS_PATH,
     PING_INTERVAL_S,
+    REST_BASE_URL,
     VENUE,
     WS_V1_URL,
 )
+from arbcore.exchanges.kraken.execution import KrakenExecution
 from arbcore.exchanges.kraken.parsing import BookFormat
 from arbcore.exchanges.kraken.providers import parse_instruments
-from arbcore.exchanges.registry import VenueSpec
+from arbcore.exchanges.registry import VenueSpec, execution_factory
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.marketdata.client import BookClient
-from arbcore.marketdata.feed import new_book
-from arbcore.marketdata.sync import ArrivalRule, BookSync, SeqView
+from arbcore.marketdata.feed import new_book, scan_delta_into
+from arbcore.marketdata.sync import ArrivalRule, BookSync
 from arbcore.model import BookEvent, BookEventKind, Instrument, Quote
 from arbcore.net.ws import Keepalive
 from arbcore_ext.book import L2Book, LevelBuffer
-from arbcore_ext.jsonscan import ScanError
+from arbcore_ext.deltapath import DeltaPath
 
 __all__ = ["SPEC", "KrakenBookFeed", "KrakenChecksum", "KrakenDataClient",
            "book_messages", "ping_message"]  # fmt: skip
@@ -64,8 +66,9 @@ class KrakenBookFeed:
     Kraken has no REST snapshot that can be aligned with the stream, so :meth:`parse_rest`
     yields nothing.
 
-    v1 updates also take :meth:`parse_delta_into`; both paths draw from one arrival counter, so
-    a book sees the same numbering whichever path read each frame.
+    v1 updates take the compiled :attr:`delta_path` (read, numbered, applied, truncated and
+    checksummed in one call); both paths draw from its one arrival counter, so a book sees the
+    same numbering whichever path read each frame.
     """
 
     venue = VENUE
@@ -74,34 +77,16 @@ class KrakenBookFeed:
         self.symbols = symbols
         self._formats: dict[str, BookFormat] = {}
         self._v2_depths: dict[str, int] = {}  # unified symbol -> depth from the subscribe ack
-        self._arrivals = itertools.count(1)  # the sequence :class:`ArrivalRule` reads
-        self._v1_books = parsing.v1_book_tails(symbols)
-        self._seq = SeqView()
+        #: v1 updates read, applied and checksummed in one call (the live client and replay use
+        #: it); its arrival counter numbers every book event, whichever path reads it
+        self.delta_path = parsing.update_path(symbols)
 
     def parse_delta_into(
         self, frame: bytes, ts_recv_ns: int, connection: int, levels: LevelBuffer
-    ) -> tuple[str, SeqView] | None:
-        """Fast path for v1 book updates: levels scanned into ``levels``, no event objects.
-
-        The update gets the next arrival number and its checksum, which the sync verifies
-        (truncating to the subscribed depth first) exactly as for :meth:`parse_ws`'s events.
-        None for anything else (snapshots, which fix the pair's format; v2 frames, whose levels
-        are objects; tickers; frames not in the strict shape): the caller uses parse_ws.
-        """
-        if frame[:1] != b"[":
-            return None
-        instrument = self._v1_books.get(frame[frame.rfind(b'"book-') :])
-        if instrument is None:
-            return None
-        levels.clear()
-        try:
-            checksum = parsing.scan_v1_update(frame, instrument, levels)
-        except ScanError:
-            return None
-        seq = self._seq
-        seq.first_seq = seq.last_seq = next(self._arrivals)
-        seq.checksum = checksum
-        return instrument.symbol, seq
+    ) -> tuple[str, DeltaPath] | None:
+        """What :attr:`delta_path` reads from a v1 update (its levels, arrival number and
+        checksum), nothing applied; None for anything else (parse_ws reads it)."""
+        return scan_delta_into(self.delta_path, frame, ts_recv_ns, levels)
 
     def parse_ws(
         self, frame: bytes, ts_recv_ns: int, connection: int = 0
@@ -118,11 +103,17 @@ class KrakenBookFeed:
                 if event.kind is BookEventKind.SNAPSHOT:
                     instrument = self.symbols.by_symbol[event.symbol]
                     depth = self._v2_depths.get(event.symbol, DEFAULT_BOOK_DEPTH)
-                    self._formats[event.symbol] = parsing.book_format(frame, instrument, depth)
-                arrival = next(self._arrivals)
+                    self._set_format(event.symbol, parsing.book_format(frame, instrument, depth))
+                arrival = self.delta_path.next_arrival()
                 event = attrs.evolve(event, first_seq=arrival, last_seq=arrival)
             numbered.append(event)
         return numbered
+
+    def _set_format(self, symbol: str, fmt: BookFormat) -> None:
+        """The pair's checksum format, for both checks: the BookSync's hook reads the table, the
+        compiled path gets the same truncation depth and form."""
+        self._formats[symbol] = fmt
+        self.delta_path.set_checksum(symbol, parsing.compiled_form(fmt), fmt.depth)
 
     def parse_rest(self, url: str | None, body: bytes, ts_recv_ns: int = 0) -> list[BookEvent]:
         return []
@@ -182,5 +173,12 @@ class KrakenDataClient(BookClient):
 
 
 SPEC = VenueSpec(
-    VENUE, parse_instruments, KrakenBookFeed, "KRAKEN.0", INSTRUMENTS_PATH, KrakenDataClient
+    VENUE,
+    parse_instruments,
+    KrakenBookFeed,
+    "KRAKEN.0",
+    INSTRUMENTS_PATH,
+    KrakenDataClient,
+    rest_url=REST_BASE_URL,
+    execution=execution_factory(KrakenExecution),
 )

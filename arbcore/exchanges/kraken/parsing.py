@@ -46,6 +46,7 @@ from arbcore.exchanges.symbols import SymbolMap
 from arbcore.model import BookEvent, BookEventKind, Instrument, Quote
 from arbcore_ext.book import ASK, BID, L2Book, LevelBuffer
 from arbcore_ext.checksum import TextForm, book_crc32
+from arbcore_ext.deltapath import Route, TailPath
 from arbcore_ext.fixedpoint import to_raw, to_raw_array
 from arbcore_ext.jsonscan import ScanError, find_value, scan_int, scan_levels
 
@@ -56,11 +57,13 @@ __all__ = [
     "book_format",
     "checksum_form",
     "checksum_text",
+    "compiled_form",
     "parse_frame",
     "parse_ticker",
     "parse_v1_book",
     "parse_v2_book",
     "scan_v1_update",
+    "update_path",
     "v1_book_tails",
     "v2_subscribed_depth",
 ]
@@ -166,6 +169,20 @@ def v1_book_tails(symbols: SymbolMap) -> dict[bytes, Instrument]:
         if native.isascii() and '"' not in native and symbols.get(native) is instrument
         for depth in BOOK_DEPTHS
     }
+
+
+def update_path(symbols: SymbolMap) -> TailPath:
+    """The compiled path of v1 book updates: :func:`scan_v1_update`'s reading (the same scanner,
+    keys and checksum), the pair found by :func:`v1_book_tails`, applied and checksummed in one
+    call. Snapshots (``as``) and anything else are declined to :func:`parse_frame`."""
+    routes = [
+        Route(tail, instrument.symbol, instrument.price_decimals, instrument.size_decimals)
+        for tail, instrument in v1_book_tails(symbols).items()
+    ]
+    return TailPath(
+        routes, tail_mark=b'"' + _BOOK_PREFIX.encode(), reject=_SNAPSHOT_KEYS[0],
+        level_keys=((_UPDATE_KEYS[0], ASK), (_UPDATE_KEYS[1], BID)), checksum_key=b"c",
+    )  # fmt: skip
 
 
 def _v1_levels(levels: Any, side: int, instrument: Instrument) -> tuple[Any, ...]:
@@ -301,6 +318,14 @@ def checksum_form(price_places: int, size_places: int) -> TextForm:
     )
 
 
+def compiled_form(fmt: BookFormat) -> TextForm | None:
+    """The kernel's form of ``fmt`` (what :func:`book_checksum` hashes after truncating), or
+    None for places beyond the kernel's (that checksum stays in Python)."""
+    if fmt.price_places > MAX_PLACES or fmt.size_places > MAX_PLACES:
+        return None
+    return checksum_form(fmt.price_places, fmt.size_places)
+
+
 def book_checksum(book: L2Book, fmt: BookFormat) -> int:
     """Truncate ``book`` to the subscribed depth, then Kraken's unsigned CRC32 of its top 10.
 
@@ -309,10 +334,11 @@ def book_checksum(book: L2Book, fmt: BookFormat) -> int:
     kernel's 18 (padding only a malformed frame would carry) keep the Python path.
     """
     book.truncate(fmt.depth)
-    if fmt.price_places > MAX_PLACES or fmt.size_places > MAX_PLACES:
+    form = compiled_form(fmt)
+    if form is None:
         return zlib.crc32(checksum_text(book, fmt).encode("ascii"))
     try:
-        return book_crc32(book, checksum_form(fmt.price_places, fmt.size_places))
+        return book_crc32(book, form)
     except DecimalFormatError as exc:  # the same error _digits raises
         raise MalformedMessage(f"{exc.text} {exc.reason}") from exc
 
