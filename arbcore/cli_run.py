@@ -1,12 +1,19 @@
 """``arbcore run --config FILE [--duration S | --replay VENUE=FILE ...]``: the trading loop, live
 or on recordings, with a status line and a closing summary (opportunities by kind, trades,
-fills, PnL, leg failures, decision latency)."""
+fills, PnL, leg failures, decision latency).
+
+Live (not ``--replay``), the engine runs observed: logging and trace export as configured, the
+metrics registry, the alert manager on the engine's event hub (the router's alerts included)
+and, when ``[server] enabled``, the control API beside it (its URL is printed on stderr)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from arbcore.backtest import ReplaySource, backtest
@@ -14,8 +21,14 @@ from arbcore.config import load_config
 from arbcore.engine import Engine, EngineStats
 from arbcore.errors import ConfigError
 from arbcore.marketdata.records import FORMATS
+from arbcore.observability import tracing
+from arbcore.observability.alerts import engine_alerts
+from arbcore.observability.logs import configure_logging
+from arbcore.observability.metrics import Sources, registry_for, render
+from arbcore.server import run_served
+from arbcore.server.app import TOKEN_ENV
 
-__all__ = ["run_engine", "summary"]
+__all__ = ["run_engine", "run_observed", "summary"]
 
 
 def summary(stats: EngineStats) -> str:
@@ -51,6 +64,40 @@ def _sources(pairs: list[str], fmt: str | None) -> list[ReplaySource]:
     return [ReplaySource(venue, tuple(paths), fmt) for venue, paths in files.items()]
 
 
+async def run_observed(
+    engine: Engine,
+    duration_s: float | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    announce: Callable[[str], None] | None = None,
+) -> EngineStats:
+    """``engine.run(duration_s)`` with what an operator watches it through: the alert manager
+    (``[alerts]``; publishing on ``engine.events``, the router's alerts included) and the
+    control API when ``[server]`` enables it, whose ``/metrics`` reads the engine's registry."""
+    sources = Sources(engine)
+    registry = registry_for(sources)
+    alerts = engine_alerts(engine, sources, hub=engine.events)
+
+    def alert(message: str) -> None:  # the router's "trade unhedged"
+        alerts.notify("execution", message)
+
+    engine.alert = alert
+    watching = asyncio.create_task(alerts.run(), name="arbcore-alerts")
+    try:
+        return await run_served(engine, duration_s, environ=environ, announce=announce,
+                                metrics=lambda: render(registry))  # fmt: skip
+    finally:
+        watching.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watching
+
+
+def _announce(url: str) -> None:
+    token = "set" if os.environ.get(TOKEN_ENV) else "not set: commands are refused"
+    print(f"arbcore run: control API on {url} (dashboard {url}/; {TOKEN_ENV} {token})",
+          file=sys.stderr, flush=True)  # fmt: skip
+
+
 def run_engine(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="arbcore run", description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, help="a system TOML file (see docs)")
@@ -61,19 +108,36 @@ def run_engine(argv: list[str]) -> int:
                              "venue's files are one session; venues merge by time)")  # fmt: skip
     parser.add_argument("--format", choices=FORMATS, help="the recordings' format (detected)")
     parser.add_argument("--seed", type=int, default=0, help="backtest trace-id seed")
+    parser.add_argument("--live", action="store_true",
+                        help='real orders: also needs mode = "live" in the configuration '
+                             "and each venue's credentials in the environment")  # fmt: skip
     arguments = parser.parse_args(argv)
+    export = None
     try:
         status = None if arguments.quiet else (lambda line: print(line, flush=True))
-        engine = Engine(load_config(arguments.config), status=status)
+        config = load_config(arguments.config)
+        configure_logging(config.system.logging)
+        export = tracing.export_from_config(config.system.tracing.otlp_endpoint,
+                                            config.system.tracing.service_name)  # fmt: skip
+        if arguments.live and arguments.replay:
+            raise ConfigError("a backtest trades on the shadow venue: drop --live", key="live")
+        engine = Engine(config, status=status, live=arguments.live)
         if arguments.replay:
             sources = _sources(arguments.replay, arguments.format)
             stats = asyncio.run(backtest(engine, sources, seed=arguments.seed))
         else:
-            stats = asyncio.run(engine.run(arguments.duration))
+            stats = asyncio.run(run_observed(engine, arguments.duration, announce=_announce))
     except ConfigError as exc:
         print(f"arbcore run: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the control API's port is taken, the audit file cannot be opened
+        print(f"arbcore run: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
+    finally:
+        if export is not None:
+            export.flush()
+            export.shutdown()
     print(summary(stats))
     return 0

@@ -2,10 +2,11 @@
 
 :class:`Engine` wires the parts a configuration names: each venue's live book client (the
 bundled simulator's endpoints when ``[sim]`` is configured, the real venues otherwise), the
-strategies, the orchestrator, risk, the router over shadow venues (the default) and the audit
-trail. Everything runs on one asyncio loop; the decision path (book update -> strategy ->
-orchestrator -> risk) is synchronous inside the book callback, so a decision is taken within
-the same event as the frame that caused it, and only the orders leave as tasks.
+strategies, the orchestrator, risk, the router over shadow venues (the default; live ones with
+``mode = "live"``, the caller's opt-in and credentials: see :mod:`arbcore.execution.venues`)
+and the audit trail. Everything runs on one asyncio loop; the decision path (book update ->
+strategy -> orchestrator -> risk) is synchronous inside the book callback, so a decision is
+taken within the same event as the frame that caused it, and only the orders leave as tasks.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import sys
 import time
 from collections import Counter, deque
@@ -26,13 +26,18 @@ import httpx
 from arbcore.config.schema import AppConfig
 from arbcore.errors import ConfigError, ExchangeError, GraphError, OrderNotFound
 from arbcore.exchanges.registry import fetch_instruments, get_venue
-from arbcore.exchanges.symbols import SymbolMap
 from arbcore.exchanges.trading import new_client_order_id
 from arbcore.execution.router import Router, TradeStatus
-from arbcore.execution.shadow import ShadowVenue
+from arbcore.execution.venues import TradingVenues, build_venues, live_credentials
 from arbcore.marketdata.client import BookClient
+from arbcore.marketdata.market import DOLLAR_QUOTES, dollar_mid
 from arbcore.marketdata.sync import BookSync
 from arbcore.model import USD_ASSETS, Instrument, Opportunity, OrderStatus
+from arbcore.observability import tracing
+from arbcore.observability.events import EventHub
+from arbcore.observability.metrics import DecisionMetrics
+from arbcore.observability.publish import QuoteEvents, TradeEvents
+from arbcore.observability.tracing import new_trace_id
 from arbcore.risk.engine import RiskEngine, TradingState, leg_tuples
 from arbcore.storage.audit import AuditTrail, RecordKind
 from arbcore.storage.recovery import RecoveredState, recover
@@ -41,22 +46,12 @@ from arbcore.strategies.orchestrator import Key, Markets, Orchestrator, Ticket
 from arbcore.strategies.triangular import TriangularScanner
 from arbcore_ext.book import L2Book
 
-__all__ = ["Engine", "EngineStats", "new_trace_id"]
+__all__ = ["Engine", "EngineStats"]
 
 logger = logging.getLogger(__name__)
 
 LATENCY_SAMPLES = 200_000
-#: the quotes a dollar price is read from, in order of preference
-DOLLAR_QUOTES = ("USDT", "USD", "USDC")
 SWITCH_INTERVAL_S = 5e-5
-
-
-def new_trace_id() -> str:
-    """A W3C trace id: 32 lowercase hex digits, never all zeros."""
-    while True:
-        trace = os.urandom(16).hex()
-        if trace != "0" * 32:
-            return trace
 
 
 @attrs.define
@@ -86,11 +81,13 @@ class EngineStats:
 class Engine:
     """One configured engine. ``await engine.run(duration_s)`` and read :attr:`stats`."""
 
-    def __init__(self, config: AppConfig, *, status: Callable[[str], None] | None = None) -> None:
+    def __init__(self, config: AppConfig, *, status: Callable[[str], None] | None = None,
+                 live: bool = False) -> None:  # fmt: skip
+        """``live``: the caller's explicit opt-in to real orders, which ``mode = "live"``
+        also needs; the venues' credentials are then read and checked here, before anything
+        starts (a ConfigError names every missing variable)."""
         system = config.system
-        if system.mode == "live":
-            raise ConfigError("live trading is not wired into `arbcore run` in this version; "
-                              "run in shadow mode", key="mode")  # fmt: skip
+        self._credentials = live_credentials(system, live=live)  # {} in shadow mode
         self.config = config
         #: the event clock (ns): wall time live, the recording's time in a backtest
         self.clock_ns: Callable[[], int] = time.time_ns
@@ -100,11 +97,21 @@ class Engine:
         #: it is read, so "now"; a paced bench injects its schedule (waits count as latency)
         self.arrival_ns: Callable[[], int] = time.perf_counter_ns
         self.stats = EngineStats()
+        #: what the engine tells the outside world as it happens (the control API's streams,
+        #: alerts): audit rows on ``trades``, state changes on ``system``, tops on ``market-data``
+        self.events = EventHub(clock_ns=lambda: self.clock_ns())
+        self.metrics = DecisionMetrics()  # what only the decision path knows (see metrics.py)
+        #: where the router's alerts go (`arbcore run`: the alert manager; None: the log); set
+        #: before :meth:`run`
+        self.alert: Callable[[str], None] | None = None
+        self._rows = TradeEvents(self.events, lambda v, s: self.instruments.get(v, {}).get(s))
+        self._quotes = QuoteEvents(self.events, self.book)
         self._status = status
         self.clients: dict[str, BookClient] = {}
         self.syncs: dict[str, dict[str, BookSync]] = {}  # venue -> symbol -> its sync
         self.instruments: dict[str, dict[str, Instrument]] = {}
-        self.shadows: dict[str, ShadowVenue] = {}
+        self.venues = TradingVenues()  # the router's venue clients, shadow or live
+        self.endpoints: dict[str, Any] = {}  # the simulator's, per venue, when it runs
         self._updated_ns: dict[str, dict[str, int]] = {}  # venue -> symbol -> event time
         self._usd_cache: dict[str, float | None] = {}  # asset -> mid, until its market moves
         self._reported: dict[tuple[str, str], float] = {}  # positions risk was last told
@@ -139,6 +146,7 @@ class Engine:
             )
             await self._connect(http, endpoints)
             self._build_trading()
+            stack.push_async_callback(self.venues.aclose)
             await self.recover()
             runners = [asyncio.create_task(client.run()) for client in self.clients.values()]
             try:
@@ -157,36 +165,43 @@ class Engine:
         """Rebuild from the audit trail, then reconcile with the venues before any trade.
 
         The trail gives the orders still open, today's realised PnL and the last trading state.
-        Each open order is looked up on its venue: what the venue reports is recorded (a shadow
-        venue's orders do not outlive the process, so they are recorded as cancelled). If a
-        venue cannot answer, trading is HALTED: never trade on a state that is not known.
+        Each open order is looked up on its venue (live: the venue's own answer; a shadow
+        venue's orders do not outlive the process, so they are recorded as cancelled); one
+        still working is cancelled, and the answer is recorded. A live venue also lists its
+        open orders (counted in the RECONCILE row), then syncs its clock and reads balances.
+        If a venue cannot answer, trading is HALTED: never trade on a state that is not known.
         """
         assert self.audit is not None
-        if self.audit.durable_seq == 0:
-            return None
-        state = recover(self.audit.path, now_ns=self.clock_ns())
-        self.risk.daily_pnl_usd = state.daily_pnl_usd
-        if state.trading_state == TradingState.HALTED.value:
-            self.risk.kill("halted before the restart; resume explicitly")
-        failures = []
-        for order in state.open_orders:
-            venue = self.shadows.get(order.venue)
-            instrument = self.instruments.get(order.venue, {}).get(order.symbol)
-            if venue is None or instrument is None:
-                failures.append(f"{order.venue} {order.client_order_id}: venue not running")
-                continue
-            try:
-                found = await venue.fetch_order(instrument, order.client_order_id)
-            except OrderNotFound:
-                found = attrs.evolve(order, status=OrderStatus.CANCELED)
-            except ExchangeError as error:
-                failures.append(f"{order.venue} {order.client_order_id}: {error}")
-                continue
-            self.audit.append(RecordKind.VENUE_REPLY, found, ts_ns=self.clock_ns(),
-                              venue=order.venue, symbol=order.symbol)  # fmt: skip
-        outcome = {"open_orders": len(state.open_orders), "failures": failures,
-                   "daily_pnl_usd": state.daily_pnl_usd, "last_seq": state.last_seq}  # fmt: skip
-        self.audit.append(RecordKind.RECONCILE, outcome, ts_ns=self.clock_ns())
+        state, failures = None, []
+        if self.audit.durable_seq:
+            state = recover(self.audit.path, now_ns=self.clock_ns())
+            self.risk.daily_pnl_usd = state.daily_pnl_usd
+            if state.trading_state == TradingState.HALTED.value:
+                self.risk.kill("halted before the restart; resume explicitly")
+            for order in state.open_orders:
+                venue = self.venues.clients.get(order.venue)
+                instrument = self.instruments.get(order.venue, {}).get(order.symbol)
+                if venue is None or instrument is None:
+                    failures.append(f"{order.venue} {order.client_order_id}: venue not running")
+                    continue
+                try:
+                    found = await venue.fetch_order(instrument, order.client_order_id)
+                    if not found.status.is_final:  # left working by the crash: stop it
+                        found = await venue.cancel_order(instrument, order.client_order_id)
+                except OrderNotFound:
+                    found = attrs.evolve(order, status=OrderStatus.CANCELED)
+                except ExchangeError as error:
+                    failures.append(f"{order.venue} {order.client_order_id}: {error}")
+                    continue
+                self.audit.append(RecordKind.VENUE_REPLY, found, ts_ns=self.clock_ns(),
+                                  venue=order.venue, symbol=order.symbol)  # fmt: skip
+            venue_open, unanswered = await self.venues.open_orders()
+            failures += unanswered
+            outcome = {"open_orders": len(state.open_orders), "failures": failures,
+                       "daily_pnl_usd": state.daily_pnl_usd, "last_seq": state.last_seq,
+                       "venue_open_orders": venue_open}  # fmt: skip
+            self.audit.append(RecordKind.RECONCILE, outcome, ts_ns=self.clock_ns())
+        failures += await self.venues.start()  # live: clocks synced, balances read
         if failures:
             self.risk.kill(f"reconciliation failed: {failures[0]}")
         return state
@@ -196,14 +211,16 @@ class Engine:
         if sim is None:
             return {}
         from arbcore.sim import SimConfig, Simulator
+        from arbcore.sim.config import credential_accounts
         from arbcore.sim.market import MarketConfig
 
         market = MarketConfig(dislocation_rate=sim.dislocation_rate)
-        simulator = Simulator(
-            SimConfig(venues=sim.venues, symbols=sim.symbols, seed=sim.seed, market=market)
-        )
+        accounts = credential_accounts(self._credentials)  # live: the keys in the environment
+        simulator = Simulator(SimConfig(venues=sim.venues, symbols=sim.symbols, seed=sim.seed,
+                                        market=market, venue_accounts=accounts))  # fmt: skip
         await stack.enter_async_context(simulator)
-        return dict(simulator.endpoints)
+        self.endpoints = dict(simulator.endpoints)
+        return self.endpoints
 
     async def _connect(self, http: httpx.AsyncClient, endpoints: Mapping[str, Any]) -> None:
         for venue, settings in sorted(self.config.system.venues.items()):
@@ -234,15 +251,13 @@ class Engine:
             self.syncs[venue] = client.syncs
 
     def _build_trading(self, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
-        """Strategies, shadow venues and the router over ``self.instruments``; ``sleep`` is how
-        a shadow order waits out its latency (the backtest's virtual clock in a replay)."""
-        system, shadow = self.config.system, self.config.shadow
-        for venue, chosen in self.instruments.items():
-            self.shadows[venue] = ShadowVenue(
-                venue, SymbolMap.of(venue, chosen.values()), self._book_getter(venue),
-                dict(shadow.balances), latency_s=shadow.latency_ms / 1_000,
-                fill_ratio=shadow.fill_ratio, clock_ns=self.clock_ns, sleep=sleep,
-            )  # fmt: skip
+        """Strategies, venues (shadow, or live with credentials) and the router over
+        ``self.instruments``; ``sleep`` is how a shadow order waits out its latency (the
+        backtest's virtual clock in a replay)."""
+        system = self.config.system
+        self.venues = build_venues(self.config, self.instruments, credentials=self._credentials,
+                                   endpoints=self.endpoints, book_of=self._book_getter,
+                                   clock_ns=self.clock_ns, sleep=sleep)  # fmt: skip
         strategies = system.strategies
         if strategies.cross_exchange.enabled and len(self.instruments) >= 2:
             self.cross = CrossExchangeStrategy(
@@ -266,9 +281,11 @@ class Engine:
                     self.triangular[venue].blocked = self._blocked("triangular")
                 except GraphError as exc:  # a venue whose markets hold no cycle
                     logger.info("%s: no triangular cycles (%s)", venue, exc)
-        self.router = Router(self.shadows, lambda venue, symbol: self.instruments[venue][symbol],
+        self.router = Router(self.venues.clients,
+                             lambda venue, symbol: self.instruments[venue][symbol],
                              system.execution, audit=self.audit, risk=self.risk,
-                             usd=self.usd, clock_ns=self.clock_ns,
+                             usd=self.usd, clock_ns=self.clock_ns, alert=self.alert,
+                             on_record=self._rows,
                              new_order_id=lambda: self.new_order_id())  # fmt: skip
 
     async def _watch(self, duration_s: float | None) -> None:
@@ -292,6 +309,7 @@ class Engine:
         listed = self.instruments.get(venue, {})
         dollar_base = {s: i.base for s, i in listed.items() if i.quote in DOLLAR_QUOTES}
         floor = self.config.system.strategies.triangular.min_profit_bps
+        listened, quotes = self.events.listened, self._quotes
 
         def on_book(symbol: str, book: L2Book) -> None:
             arrived = self.arrival_ns()
@@ -315,6 +333,8 @@ class Engine:
             if found:
                 for opportunity in self.orchestrator.rank(found):
                     self._decide(opportunity, arrived)
+            if listened("market-data"):  # after the decision: a stream never delays one
+                quotes.changed(venue, symbol)
 
         return on_book
 
@@ -322,10 +342,12 @@ class Engine:
         """A strategy's pre-check: would the orchestrator refuse this now? A refusal counts as
         an opportunity of ``kind`` found and not admitted, as if it had been offered."""
         blocked, counts = self.orchestrator.blocked, self.stats.opportunities
+        detected = self.metrics.detected
 
         def check(key: Key, markets: Markets) -> bool:
             if blocked(key, markets):
                 counts[kind] += 1
+                detected[kind, str(key[1])] += 1  # (kind, venue, legs): see orchestrator.key
                 return True
             return False
 
@@ -333,18 +355,19 @@ class Engine:
 
     def _decide(self, opportunity: Opportunity, arrived_ns: int) -> None:
         self.stats.opportunities[opportunity.kind] += 1
+        self.metrics.detected[opportunity.kind, opportunity.venue] += 1
         ticket = self.orchestrator.admit(opportunity)
         if ticket is None:
             return
         trace_id = self.new_trace_id()
         decision = self.risk.check_legs(leg_tuples(opportunity, self.usd, self._book_age_ms),
                                         trace_id)  # fmt: skip
-        self.stats.latencies_ns.append(time.perf_counter_ns() - arrived_ns)
+        elapsed = time.perf_counter_ns() - arrived_ns
+        self.stats.latencies_ns.append(elapsed)
+        self.metrics.latency.observe_ns(elapsed)
         now = self.clock_ns()
-        assert self.audit is not None
-        self.audit.append(RecordKind.OPPORTUNITY, opportunity, ts_ns=now, trace_id=trace_id,
-                          venue=opportunity.venue)  # fmt: skip
-        self.audit.append(RecordKind.RISK_DECISION, decision, ts_ns=now, trace_id=trace_id)
+        self._record(RecordKind.OPPORTUNITY, opportunity, now, trace_id, opportunity.venue)
+        self._record(RecordKind.RISK_DECISION, decision, now, trace_id)
         if not decision.approved:
             self.stats.risk_refused[decision.rule or ""] += 1
             self.orchestrator.finish(ticket)
@@ -355,17 +378,23 @@ class Engine:
         task.add_done_callback(self._trades.discard)
 
     async def _trade(self, opportunity: Opportunity, ticket: Ticket, trace_id: str) -> None:
+        tracing.activate(trace_id)  # the task's own context: its REST calls and log lines carry it
         assert self.router is not None
         try:
             result = await self.router.execute(opportunity, trace_id)
         except Exception:
+            self.metrics.trade_errors += 1
             logger.exception("trade %s failed", trace_id)
             return
         finally:
-            self.orchestrator.finish(ticket)
+            try:  # live: the venues' balances after the trade, read before its reservation ends
+                await self.venues.refresh({leg.venue for leg in opportunity.legs})
+            finally:
+                self.orchestrator.finish(ticket)
         self.stats.trades += 1
         legs = (*result.legs, *result.repairs)
-        self.stats.filled_legs += sum(1 for leg in legs if leg.filled_raw)
+        filled = sum(1 for leg in legs if leg.filled_raw)
+        self.stats.filled_legs += filled
         if result.repairs or result.status is TradeStatus.UNHEDGED:
             self.stats.leg_failures += 1
         if result.status is TradeStatus.UNHEDGED:
@@ -374,16 +403,21 @@ class Engine:
         self.stats.pnl_usd += pnl_usd  # (the router has told risk already)
         self._report_positions({leg.leg.venue for leg in legs} | {leg.venue for leg in
                                                                    opportunity.legs})  # fmt: skip
+        logger.debug("trade %s %s: %d legs filled, %+.4f USD", trace_id, result.status.value,
+                     filled, pnl_usd)  # fmt: skip
+
+    def _record(self, kind: RecordKind, payload: object, ts_ns: int, trace_id: str = "",
+                venue: str = "") -> None:  # fmt: skip
+        """Append an audit row, and put it on the ``trades`` stream if anyone listens."""
+        assert self.audit is not None
+        seq = self.audit.append(kind, payload, ts_ns=ts_ns, trace_id=trace_id, venue=venue)
+        self._rows(kind, payload, seq, ts_ns, trace_id, venue, "")
 
     def _report_positions(self, venues: Iterable[str]) -> None:
         """Tell risk the positions (what changed since the start) that moved on ``venues``."""
-        start, reported = self.config.shadow.balances, self._reported
+        reported = self._reported
         for venue in sorted(venues):
-            shadow = self.shadows.get(venue)
-            if shadow is None:
-                continue
-            for asset, amount in shadow.balances.items():
-                position = amount - start.get(asset, 0.0)
+            for asset, position in self.venues.positions(venue).items():
                 if reported.get((venue, asset)) != position:
                     reported[(venue, asset)] = position
                     self.risk.on_position(venue, asset, position)
@@ -399,8 +433,7 @@ class Engine:
         return lambda symbol: self.book(venue, symbol)
 
     def _balance(self, venue: str, asset: str) -> float:
-        shadow = self.shadows.get(venue)
-        return shadow.balances.get(asset, 0.0) if shadow is not None else 0.0
+        return self.venues.balance(venue, asset)
 
     def usd(self, asset: str) -> float | None:
         """USD per unit of ``asset``: 1 for dollar assets, else a dollar market's mid (cached
@@ -415,16 +448,7 @@ class Engine:
         return price
 
     def _usd_uncached(self, asset: str) -> float | None:
-        for venue, chosen in self.instruments.items():
-            for quote in DOLLAR_QUOTES:
-                instrument = chosen.get(f"{asset}/{quote}")
-                book = self.book(venue, instrument.symbol) if instrument else None
-                if instrument is not None and book is not None:
-                    bid, ask = book.bbo()
-                    if bid is not None and ask is not None:
-                        mid: float = (bid + ask) / 2 / 10**instrument.price_decimals
-                        return mid
-        return None
+        return dollar_mid(asset, self.instruments, self.book)
 
     def _book_age_ms(self, venue: str, symbol: str) -> float:
         now = self.clock_ns()
@@ -434,6 +458,7 @@ class Engine:
         if self.audit is not None:
             self.audit.append(RecordKind.STATE, {"state": state.value, "reason": reason},
                               ts_ns=self.clock_ns())  # fmt: skip
+        self.events.publish("system", "state", {"state": state.value, "reason": reason})
 
     def status_line(self) -> str:
         stats = self.stats

@@ -3,21 +3,57 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
 
 import attrs
 import httpx
 
 from arbcore.exchanges.base import ParsedInstruments
+from arbcore.exchanges.credentials import Credentials
+from arbcore.exchanges.execution_base import RestExecution
 from arbcore.exchanges.symbols import SymbolMap
+from arbcore.exchanges.trading import VenueTrading
 from arbcore.marketdata.feed import VenueFeed
 from arbcore.model import Instrument
+from arbcore.net.http import HttpClient
 
-__all__ = ["VENUE_NAMES", "VenueSpec", "fetch_instruments", "get_venue"]
+__all__ = [
+    "VENUE_NAMES",
+    "ExecutionFactory",
+    "VenueSpec",
+    "execution_factory",
+    "fetch_instruments",
+    "get_venue",
+]
 
 #: Every venue arbcore speaks, by the name used everywhere (configuration, CLI, events).
 VENUE_NAMES = ("binance", "okx", "htx", "bybit", "kucoin", "gateio", "kraken", "bitfinex")
+
+
+class ExecutionFactory(Protocol):
+    """Builds a venue's trading client; one signature for every venue.
+
+    ``base_url`` None is the venue's real trading endpoint; ``http`` a ready client (with the
+    venue's check and budgets), ``transport`` an httpx transport for the client it builds.
+    """
+
+    def __call__(
+        self,
+        credentials: Credentials,
+        instruments: SymbolMap | Iterable[Instrument],
+        *,
+        base_url: str | None = None,
+        http: HttpClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> VenueTrading: ...
+
+
+def execution_factory(cls: type[RestExecution]) -> ExecutionFactory:
+    """The :class:`ExecutionFactory` of an ``execution.py`` class: the class itself, whose
+    constructor (:class:`~arbcore.exchanges.execution_base.RestExecution`) is the one signature
+    every venue shares; ``base_url`` None is the venue's own real endpoint."""
+    return cls
 
 
 @attrs.frozen
@@ -34,6 +70,10 @@ class VenueSpec:
     client: Callable[..., Any] | None = None
     #: what the instrument request needs after the path (Bybit: ``?category=spot``)
     instruments_query: str = ""
+    #: the real REST base URL the instrument list is read from
+    rest_url: str = ""
+    #: the trading client (``<Venue>Execution``) behind one signature
+    execution: ExecutionFactory | None = None
 
 
 def get_venue(name: str) -> VenueSpec:
@@ -54,8 +94,7 @@ async def fetch_instruments(
     """A venue's instrument list from its REST API: the real one, or ``rest_url`` (the
     simulator's, a proxy's). Raises what the venue's parser raises for a refusal."""
     spec = get_venue(name)
-    constants = importlib.import_module(f"arbcore.exchanges.{name}.constants")
-    base = rest_url or constants.REST_BASE_URL
+    base = rest_url or spec.rest_url
     response = await http.get(base + spec.instruments_path + spec.instruments_query)
     response.raise_for_status()
     return list(spec.parse_instruments(response.json()).instruments)

@@ -38,7 +38,6 @@ from arbcore.errors import (
     OrderNotFound,
     is_retryable,
 )
-from arbcore.exchanges.credentials import Credentials
 from arbcore.exchanges.replies import decode_reply
 from arbcore.exchanges.trading import OrderRequest, VenueTrading
 from arbcore.model import Instrument, Order, OrderStatus, OrderType
@@ -57,7 +56,6 @@ __all__ = [
     "finish_immediate",
     "is_immediate",
     "known_order",
-    "nonce_signer",
     "settle",
     "settle_missing",
     "venue_http",
@@ -141,14 +139,6 @@ class ServerClock:
         return f"ServerClock(offset_ms={self.offset_ms}, synced={self.synced})"
 
 
-def nonce_signer(
-    sign: Callable[..., HttpRequest], credentials: Credentials, nonce: Callable[[], str]
-) -> Signer:
-    """A signer for venues that check no timestamp, only increasing nonces (Kraken, Bitfinex):
-    ``sign(request, credentials, nonce=...)`` with a fresh nonce for every attempt."""
-    return lambda request: sign(request, credentials, nonce=nonce())
-
-
 def _never(error: ExchangeError) -> bool:
     return False
 
@@ -160,7 +150,7 @@ class SignedRest:
     for every attempt. Venues that sign a timestamp give ``clock``, ``time_request`` (their
     public time endpoint), ``server_time_ms`` (reads its reply) and ``is_clock_error`` (which
     :class:`~arbcore.errors.AuthenticationError` means the timestamp was refused); venues that
-    sign a nonce (Kraken, Bitfinex) give none of them (their signer: :func:`nonce_signer`).
+    sign a nonce (Kraken, Bitfinex) give none of them (their signer adds a fresh nonce).
     """
 
     def __init__(

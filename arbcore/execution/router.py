@@ -111,6 +111,9 @@ class TradeResult:
 
 
 InstrumentOf = Callable[[str, str], Instrument]  # (venue, symbol) -> Instrument
+#: told of each audit row right after it is appended: (kind, payload, seq, ts_ns, trace_id,
+#: venue, symbol): the engine puts it on the ``trades`` stream
+OnRecord = Callable[[RecordKind, object, int, int, str, str, str], None]
 
 
 class Router:
@@ -128,8 +131,10 @@ class Router:
         alert: Callable[[str], None] | None = None,
         usd: Callable[[str], float | None] | None = None,
         new_order_id: Callable[[], str] = new_client_order_id,
+        on_record: OnRecord | None = None,
     ) -> None:
         self.venues = venues
+        self.on_record = on_record
         self.new_order_id = new_order_id
         self.usd = usd or _dollar_only
         self.instrument_of = instrument_of
@@ -341,8 +346,11 @@ class Router:
     def _record(self, kind: RecordKind, payload: object, trace_id: str, venue: str = "",
                 symbol: str = "") -> None:  # fmt: skip
         if self.audit is not None:
-            self.audit.append(kind, payload, ts_ns=self._clock_ns(), trace_id=trace_id,
-                              venue=venue, symbol=symbol)  # fmt: skip
+            ts_ns = self._clock_ns()
+            seq = self.audit.append(kind, payload, ts_ns=ts_ns, trace_id=trace_id, venue=venue,
+                                    symbol=symbol)  # fmt: skip
+            if self.on_record is not None:
+                self.on_record(kind, payload, seq, ts_ns, trace_id, venue, symbol)
 
 
 #: a repair to send: its leg, how to build its order (may raise), the leg it retries

@@ -26,7 +26,7 @@ from arbcore.marketdata.sync import BookSync
 from arbcore.model import USD_ASSETS, Instrument
 from arbcore_ext.book import L2Book
 
-__all__ = ["DOLLAR_QUOTES", "BookHandler", "MarketData"]
+__all__ = ["DOLLAR_QUOTES", "BookHandler", "MarketData", "dollar_mid"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,26 @@ logger = logging.getLogger(__name__)
 DOLLAR_QUOTES = ("USDT", "USD", "USDC")
 
 BookHandler = Callable[[str, str, L2Book], None]  # (venue, symbol, book)
+
+
+def dollar_mid(
+    asset: str,
+    instruments: Mapping[str, Mapping[str, Instrument]],
+    book_of: Callable[[str, str], L2Book | None],
+) -> float | None:
+    """The mid of the first in-sync ``asset``/dollar market (``DOLLAR_QUOTES`` order, venues in
+    ``instruments`` order), or None when there is none."""
+    for venue, chosen in instruments.items():
+        for quote in DOLLAR_QUOTES:
+            instrument = chosen.get(f"{asset}/{quote}")
+            book = book_of(venue, instrument.symbol) if instrument is not None else None
+            if instrument is None or book is None:
+                continue
+            bid, ask = book.bbo()
+            if bid is not None and ask is not None:
+                mid: float = (bid + ask) / 2 / 10**instrument.price_decimals
+                return mid
+    return None
 
 
 class MarketData:
@@ -146,17 +166,7 @@ class MarketData:
         return price
 
     def _dollar_mid(self, asset: str) -> float | None:
-        for venue, chosen in self.instruments.items():
-            for quote in DOLLAR_QUOTES:
-                instrument = chosen.get(f"{asset}/{quote}")
-                book = self.book(venue, instrument.symbol) if instrument is not None else None
-                if instrument is None or book is None:
-                    continue
-                bid, ask = book.bbo()
-                if bid is not None and ask is not None:
-                    mid: float = (bid + ask) / 2 / 10**instrument.price_decimals
-                    return mid
-        return None
+        return dollar_mid(asset, self.instruments, self.book)
 
     def _handler(self, venue: str) -> Callable[[str, L2Book], None]:
         """The client's callback: drop the cached dollar price an update may change, then hand

@@ -128,13 +128,16 @@ async def run_served(
     *,
     environ: Mapping[str, str] | None = None,
     announce: Callable[[str], None] | None = None,
+    metrics: Callable[[], bytes] | None = None,
 ) -> EngineStats:
     """``engine.run(duration_s)`` with the control API beside it when ``[server]`` enables
-    it; ``announce`` is told the API's URL once it listens."""
+    it; ``announce`` is told the API's URL once it listens; ``metrics`` renders ``/metrics``
+    (default: a registry of the engine's own)."""
     config = engine.config.system.server
     if not config.enabled:
         return await engine.run(duration_s)
-    async with ControlServer(EngineControl(engine), config, environ=environ) as server:
+    control = EngineControl(engine, metrics=metrics)
+    async with ControlServer(control, config, environ=environ) as server:
         if announce is not None:
             announce(server.url)
         return await engine.run(duration_s)

@@ -10,6 +10,7 @@ decimal strings rendered from the raw integers, never through a float.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import time
 from collections import deque
@@ -18,14 +19,15 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import attrs
-from prometheus_client import REGISTRY, generate_latest
 
 from arbcore.config import AppConfig, load_config
 from arbcore.engine import Engine
 from arbcore.errors import ConfigError
 from arbcore.model import OrderStatus
-from arbcore.observability import EventHub
-from arbcore.server.feed import EngineFeed, decimal_fields
+from arbcore.observability import TOPICS, EventHub
+from arbcore.observability.metrics import registry_for, render
+from arbcore.observability.publish import decimal_fields
+from arbcore.server.feed import EngineFeed
 from arbcore.storage.audit import read_orders
 
 __all__ = ["ControlTarget", "EngineControl", "OrderQuery", "OrdersPage", "ReloadOutcome"]
@@ -121,34 +123,30 @@ class ControlTarget(Protocol):
         """The Prometheus exposition text."""
 
     async def run(self) -> None:
-        """Background work while served (publishing onto :attr:`events`); returns when
-        cancelled, or at once when there is none."""
+        """Background work while served (publishing onto :attr:`events` what has no event of
+        its own); returns when cancelled, or at once when there is none."""
 
 
 class EngineControl:
     """:class:`ControlTarget` over a real engine (running or not yet started).
 
-    ``events``: the hub to serve (default: the engine's ``events`` if it has one, else a new
-    one); ``metrics``: what ``/metrics`` renders (default: prometheus_client's default
-    registry); ``poll``: run :class:`~arbcore.server.feed.EngineFeed` to publish what the
-    engine does (turn it off once the engine publishes on the hub itself).
+    The streams serve the engine's own hub (``engine.events``: the engine publishes as things
+    happen); :class:`~arbcore.server.feed.EngineFeed` adds the two periodic ``system`` events,
+    looking every ``interval_s``. ``metrics``: what ``/metrics`` renders (default: a registry
+    of the engine's own, :func:`~arbcore.observability.metrics.registry_for`).
     """
 
     def __init__(
         self,
         engine: Engine,
         *,
-        events: EventHub | None = None,
         metrics: Callable[[], bytes] | None = None,
         interval_s: float = 0.1,
-        poll: bool = True,
     ) -> None:
         self.engine = engine
-        hub = events if events is not None else getattr(engine, "events", None)
-        self.events: EventHub = hub if isinstance(hub, EventHub) else EventHub(engine.clock_ns)
-        self._metrics = metrics or (lambda: generate_latest(REGISTRY))
+        self.events: EventHub = engine.events
+        self._metrics = metrics or functools.partial(render, registry_for(engine))
         self.feed = EngineFeed(self, interval_s=interval_s)
-        self.poll = poll
 
     # -- reads ------------------------------------------------------------------------------------
 
@@ -186,15 +184,14 @@ class EngineControl:
                        "filled_legs": stats.filled_legs, "leg_failures": stats.leg_failures,
                        "unhedged": stats.unhedged, "open_orders": risk.open_orders},
             "latency_us": latency_summary(stats.latencies_ns),
-            "streams": {topic: self.events.subscribers(topic) for topic in self.feed.topics},
+            "streams": {topic: self.events.subscribers(topic) for topic in TOPICS},
         }  # fmt: skip
 
     def positions(self) -> dict[str, Any]:
         engine, risk = self.engine, self.engine.risk
         venues: dict[str, dict[str, Any]] = {}
-        for venue in sorted(set(engine.shadows) | {v for v, _ in risk.positions}):
-            shadow = engine.shadows.get(venue)
-            balances = dict(shadow.balances) if shadow is not None else {}
+        for venue in sorted(set(engine.venues.clients) | {v for v, _ in risk.positions}):
+            balances = dict(engine.venues.balances(venue))
             assets = {}
             for asset in sorted(set(balances) | {a for v, a in risk.positions if v == venue}):
                 held = risk.positions.get((venue, asset), 0.0)
@@ -242,9 +239,7 @@ class EngineControl:
         return self._state_changed()
 
     def _state_changed(self) -> dict[str, Any]:
-        if self.poll:
-            self.feed.check_state()  # tell the /system stream now, not at the next poll
-        risk = self.engine.risk
+        risk = self.engine.risk  # (the engine put the change on the /system stream already)
         return {"state": risk.state.value, "reason": risk.state_reason}
 
     async def reload_config(self, path: str | None) -> ReloadOutcome:
@@ -284,8 +279,7 @@ class EngineControl:
         return candidate
 
     async def run(self) -> None:
-        if self.poll:
-            await self.feed.run()
+        await self.feed.run()
 
 
 def changed_sections(old: AppConfig, new: AppConfig) -> list[str]:

@@ -92,7 +92,7 @@ class Simulator:
             name: SimVenue(
                 name,
                 [protocol.instrument(spec, config.fees.get(name)) for spec in specs],
-                config.accounts,
+                config.accounts_of(name),
                 clock=clock,
             )
             for name, protocol in protocols.items()

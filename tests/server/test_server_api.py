@@ -16,7 +16,6 @@ from starlette.routing import Mount, Route, WebSocketRoute
 
 from arbcore.engine import Engine
 from arbcore.model import Instrument, Order, OrderSide, OrderStatus, OrderType, TimeInForce
-from arbcore.observability import EventHub
 from arbcore.risk.engine import TradingState
 from arbcore.server import EngineControl, create_app
 from arbcore.server.app import MAX_BODY_BYTES, TOKEN_ENV, Guard
@@ -372,11 +371,14 @@ def test_reads_describe_an_engine_not_yet_running(engine: Engine, api: Api) -> N
         engine.risk.limits.max_exposure_per_exchange_usd)  # fmt: skip
 
 
-def test_metrics_are_prometheus_text(api: Api) -> None:
+def test_metrics_are_the_engine_s_own_in_prometheus_text(engine: Engine, api: Api) -> None:
+    engine.stats.book_updates = 1234
     response = api.get("/metrics", headers=AUTH)
     assert response.headers["content-type"].startswith("text/plain; version=")
-    names = {family.name for family in text_string_to_metric_families(response.text)}
-    assert "python_info" in names or "process_cpu_seconds" in names
+    families = {family.name: family for family in text_string_to_metric_families(response.text)}
+    (updates,) = families["arbitrage_book_updates"].samples
+    assert updates.value == 1234  # read from this engine, not the process-global registry
+    assert "python_info" not in families
 
 
 # -- the OpenAPI document and the dashboard's files --------------------------------------------
@@ -434,8 +436,12 @@ def test_the_dashboard_and_its_files_are_served_from_the_package(api: Api) -> No
     assert api.get("/static/missing.js").status_code == 404
 
 
-def test_the_engine_s_own_hub_is_served_when_it_has_one(engine: Engine) -> None:
-    hub = EventHub()
-    engine.events = hub  # type: ignore[attr-defined]  # (the hook the engine is to grow)
-    assert EngineControl(engine).events is hub
-    assert EngineControl(engine, events=EventHub()).events is not hub
+def test_a_stop_reaches_the_system_stream_in_the_same_call(engine: Engine, api: Api) -> None:
+    """The engine publishes the state change itself: no poll stands between."""
+    subscription = engine.events.subscribe(["system"])
+    api.post("/trading/stop", headers=AUTH, json={"reason": "maintenance"})
+    assert subscription.pending == 1
+    event = api.loop.run_until_complete(subscription.get())
+    assert event is not None
+    assert (event.kind, event.data["state"]) == ("state", "halted")
+    assert "maintenance" in event.data["reason"]

@@ -21,8 +21,9 @@ from arbcore.exchanges.binance.constants import (
     VENUE,
     WS_URL,
 )
+from arbcore.exchanges.binance.execution import BinanceExecution
 from arbcore.exchanges.binance.providers import parse_instruments
-from arbcore.exchanges.registry import VenueSpec
+from arbcore.exchanges.registry import VenueSpec, execution_factory
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.marketdata.client import BookClient
 from arbcore.marketdata.feed import delta_routes, new_book, scan_delta_into
@@ -130,5 +131,12 @@ class BinanceDataClient(BookClient):
 
 
 SPEC = VenueSpec(
-    VENUE, parse_instruments, BinanceBookFeed, "BINANCE.0", INSTRUMENTS_PATH, BinanceDataClient
+    VENUE,
+    parse_instruments,
+    BinanceBookFeed,
+    "BINANCE.0",
+    INSTRUMENTS_PATH,
+    BinanceDataClient,
+    rest_url=REST_BASE_URL,
+    execution=execution_factory(BinanceExecution),
 )

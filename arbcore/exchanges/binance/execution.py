@@ -14,8 +14,7 @@ which looks the order up by its client id before every resend.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +30,7 @@ from arbcore.errors import (
 )
 from arbcore.exchanges.binance import auth, constants
 from arbcore.exchanges.binance.providers import parse_instruments
-from arbcore.exchanges.credentials import Credentials
+from arbcore.exchanges.execution_base import ExecutionSpec, RecvWindowExecution
 from arbcore.exchanges.replies import (
     amount_of,
     code_in,
@@ -47,24 +46,18 @@ from arbcore.exchanges.replies import (
     venue_error,
 )
 from arbcore.exchanges.rest import (
-    ServerClock,
-    SignedRest,
     find_order,
-    finish_immediate,
     settle_missing,
-    venue_http,
 )
-from arbcore.exchanges.symbols import SymbolMap
 from arbcore.exchanges.trading import (
     OrderRequest,
     accepted_order,
     check_client_order_id,
     decimal_text,
     orders_on_known_symbols,
-    symbol_map,
 )
 from arbcore.model import Balance, Instrument, Order, OrderSide, OrderStatus, OrderType, TimeInForce
-from arbcore.net.http import HttpClient, HttpRequest, RetryPolicy
+from arbcore.net.http import HttpRequest
 from arbcore.net.ratelimit import BudgetSpec
 
 if TYPE_CHECKING:
@@ -355,86 +348,41 @@ def is_duplicate(error: ExchangeError) -> bool:
 # The client
 
 
-class BinanceExecution:
-    """Binance spot trading over signed REST (:class:`VenueTrading`).
+def _accept(body: Any, order: OrderRequest) -> Order:
+    return parse_order(body, order.instrument, request=order)
 
-    Build with an :class:`HttpClient`, or with ``base_url`` (and an httpx transport for
-    tests and the simulator): the client then gets :func:`check` and a rate limiter with the
-    documented budgets. ``clock`` is the local clock in seconds (``time.time``). Call
-    :meth:`sync_time` once at start; a ``-1021`` timestamp refusal resyncs and resends by itself.
+
+class BinanceExecution(RecvWindowExecution):
+    """Binance spot trading over signed REST (:class:`RestExecution`).
+
+    A ``-1021`` timestamp refusal resyncs with ``GET /api/v3/time`` and resends by itself; the
+    placement reply is the order (FULL response), so an IOC is final at once.
     """
 
-    venue: str = VENUE
-
-    def __init__(
-        self,
-        credentials: Credentials,
-        instruments: SymbolMap | Iterable[Instrument],
-        *,
-        http: HttpClient | None = None,
-        base_url: str = constants.REST_BASE_URL,
-        transport: httpx.AsyncBaseTransport | None = None,
-        retry: RetryPolicy | None = None,
-        rate_limits: Iterable[BudgetSpec] = constants.RATE_LIMITS,
-        recv_window_ms: int = constants.RECV_WINDOW_MS,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        if not 0 < recv_window_ms <= constants.MAX_RECV_WINDOW_MS:
-            raise ValueError(f"recv_window_ms must be in 1..{constants.MAX_RECV_WINDOW_MS}")
-        self.symbols = symbol_map(VENUE, instruments)
-        self.recv_window_ms = recv_window_ms
-        self._owns_http = http is None
-        self.http = venue_http(VENUE, check=check, budgets=rate_limits, http=http,
-                               base_url=base_url, transport=transport, retry=retry)  # fmt: skip
-        self.clock = ServerClock.from_seconds(clock)
-        time_request = HttpRequest(method="GET", path=constants.TIME_PATH,
-                                   weight=constants.WEIGHT_TIME)  # fmt: skip
-        self.rest = SignedRest(
-            self.http,
-            lambda request: self.sign(request, credentials),
-            clock=self.clock,
-            time_request=time_request,
-            server_time_ms=parse_server_time,
-            is_clock_error=code_in((constants.TIMESTAMP_ERROR_CODE,)),
-        )
-
-    def __repr__(self) -> str:
-        return (
-            f"BinanceExecution(instruments={len(self.symbols)}, "
-            f"recv_window_ms={self.recv_window_ms}, clock_offset_ms={self.clock.offset_ms})"
-        )
-
-    def sign(
-        self,
-        request: HttpRequest,
-        credentials: Credentials,
-        *,
-        timestamp_ms: int | None = None,
-        nonce: str | None = None,
-    ) -> HttpRequest:
-        """:func:`auth.sign` at the venue-synced time and this client's receive window."""
-        stamp = self.clock.now_ms() if timestamp_ms is None else timestamp_ms
-        return auth.sign(request, credentials, timestamp_ms=stamp, nonce=nonce,
-                         recv_window_ms=self.recv_window_ms)  # fmt: skip
-
-    async def sync_time(self) -> int:
-        """Measure the offset to Binance's clock (``GET /api/v3/time``); returns it in ms."""
-        return await self.rest.sync_time()
-
-    async def place_order(self, order: OrderRequest) -> Order:
-        """Place at most once; an IOC or market order comes back final (``finish_immediate``)."""
-        instrument = order.instrument
-        placed = await self.rest.place(
-            order_request(order),
-            client_order_id=order.client_order_id,
-            lookup=lambda: find_order(self, instrument, order.client_order_id),
-            accept=lambda body: parse_order(body, instrument, request=order),
-            is_duplicate=is_duplicate,
-        )
-        return await finish_immediate(self, order, placed)
+    spec = ExecutionSpec(
+        venue=VENUE,
+        base_url=constants.REST_BASE_URL,
+        check=check,
+        rate_limits=constants.RATE_LIMITS,
+        sign=auth.sign,
+        order_request=order_request,
+        accept=_accept,
+        instruments_request=HttpRequest(
+            method="GET", path=constants.INSTRUMENTS_PATH, weight=constants.WEIGHT_EXCHANGE_INFO
+        ),
+        parse_instruments=parse_instruments,
+        is_duplicate=is_duplicate,
+        time_request=HttpRequest(
+            method="GET", path=constants.TIME_PATH, weight=constants.WEIGHT_TIME
+        ),
+        server_time_ms=parse_server_time,
+        is_clock_error=code_in((constants.TIMESTAMP_ERROR_CODE,)),
+        recv_window_ms=constants.RECV_WINDOW_MS,
+        max_recv_window_ms=constants.MAX_RECV_WINDOW_MS,
+    )
 
     async def cancel_order(self, instrument: Instrument, client_order_id: str) -> Order:
-        """Cancel; an order already filled or gone comes back in its final state."""
+        """Cancel (the reply is the order); one already filled or gone comes back final."""
         try:
             body = await self.rest.send(cancel_request(instrument, client_order_id))
         except OrderNotFound as error:
@@ -453,23 +401,8 @@ class BinanceExecution:
     async def fetch_balances(self) -> list[Balance]:
         return parse_balances(await self.rest.send(account_request()))
 
-    async def fetch_instruments(self) -> list[Instrument]:
-        """The trading spot instruments (providers.parse_instruments); also refreshes the
-        symbol map this client reads orders with."""
-        request = HttpRequest(method="GET", path=constants.INSTRUMENTS_PATH,
-                              weight=constants.WEIGHT_EXCHANGE_INFO)  # fmt: skip
-        body = await self.rest.send(request, signed=False)
-        instruments = list(parse_instruments(body).instruments)
-        self.symbols = SymbolMap.of(VENUE, instruments)
-        return instruments
-
     async def fetch_fees(self, instrument: Instrument) -> tuple[float, float]:
         return parse_fees(await self.rest.send(commission_request(instrument)), instrument)
-
-    async def aclose(self) -> None:
-        """Close the HTTP client if this object made it."""
-        if self._owns_http:
-            await self.http.aclose()
 
 
 if TYPE_CHECKING:  # mypy proves the class fills the shared contract

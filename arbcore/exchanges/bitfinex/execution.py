@@ -23,13 +23,12 @@ cheaper: :func:`order_request` refuses such a price and :func:`round_price` roun
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 import httpx
 
@@ -43,6 +42,7 @@ from arbcore.errors import (
 from arbcore.exchanges.bitfinex import auth, constants
 from arbcore.exchanges.bitfinex.providers import parse_instruments
 from arbcore.exchanges.credentials import Credentials
+from arbcore.exchanges.execution_base import ExecutionOptions, ExecutionSpec, RestExecution
 from arbcore.exchanges.replies import (
     decimal_of,
     json_or_none,
@@ -52,14 +52,7 @@ from arbcore.exchanges.replies import (
     status_error,
     venue_error,
 )
-from arbcore.exchanges.rest import (
-    SignedRest,
-    compact_json,
-    finish_immediate,
-    known_order,
-    nonce_signer,
-    venue_http,
-)
+from arbcore.exchanges.rest import OrderLookup, compact_json, known_order
 from arbcore.exchanges.signing import IncreasingNonce
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.exchanges.trading import (
@@ -68,11 +61,9 @@ from arbcore.exchanges.trading import (
     VenueTrading,
     decimal_text,
     own_instrument,
-    symbol_map,
 )
 from arbcore.model import Balance, Instrument, Order, OrderSide, OrderStatus, OrderType, TimeInForce
-from arbcore.net.http import HttpClient, HttpRequest
-from arbcore.net.ratelimit import BudgetSpec
+from arbcore.net.http import HttpRequest
 from arbcore_ext.fixedpoint import round_to_step
 
 __all__ = [
@@ -471,10 +462,26 @@ def check(response: httpx.Response) -> ExchangeError | None:
 # --- the client -----------------------------------------------------------------------------------
 
 
-class BitfinexExecution:
-    """Bitfinex spot trading over an HttpClient: the pure functions above, composed."""
+class BitfinexExecution(RestExecution):
+    """Bitfinex spot trading over REST (:class:`RestExecution`): the pure functions above.
 
-    venue = VENUE
+    A submitted IOC or market order is read back by its id until final; a cancel goes by the
+    order's id (found by cid) and an order already closed comes back as it ended.
+    """
+
+    spec = ExecutionSpec(
+        venue=VENUE,
+        base_url=constants.REST_AUTH_URL,
+        check=check,
+        rate_limits=constants.RATE_LIMITS,
+        sign=auth.sign,
+        order_request=order_request,
+        accept=parse_ack,
+        instruments_request=instruments_request(),
+        parse_instruments=parse_instruments,
+        instruments_exact=False,
+        nonce_scale=constants.NONCE_SCALE,
+    )
     #: How many non-numeric client order ids are remembered by their hashed cid.
     NAMES_KEPT = 10_000
     _cids = IncreasingNonce(10_000)  # tenths of a millisecond: below 2**45 until 2081
@@ -483,24 +490,10 @@ class BitfinexExecution:
         self,
         credentials: Credentials,
         instruments: SymbolMap | Iterable[Instrument],
-        *,
-        http: HttpClient | None = None,
-        base_url: str | None = constants.REST_AUTH_URL,
-        transport: httpx.AsyncBaseTransport | None = None,
-        limits: Sequence[BudgetSpec] = constants.RATE_LIMITS,
-        nonce: Callable[[], str] | None = None,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        **options: Unpack[ExecutionOptions],
     ) -> None:
-        self._nonce = nonce or IncreasingNonce(constants.NONCE_SCALE)
-        self._sleep = sleep
-        self.symbols = symbol_map(VENUE, instruments)
         self._names: dict[int, str] = {}
-        self.http = venue_http(VENUE, check=check, budgets=limits, http=http, base_url=base_url,
-                               transport=transport)  # fmt: skip
-        self.rest = SignedRest(self.http, nonce_signer(auth.sign, credentials, self._nonce))
-
-    def __repr__(self) -> str:
-        return f"BitfinexExecution(instruments={len(self.symbols)})"
+        super().__init__(credentials, instruments, **options)
 
     @classmethod
     def new_client_order_id(cls) -> str:
@@ -518,35 +511,13 @@ class BitfinexExecution:
                 self._names.pop(next(iter(self._names)))
         return cid
 
-    def sign(
-        self,
-        request: HttpRequest,
-        credentials: Credentials,
-        *,
-        timestamp_ms: int | None = None,
-        nonce: str | None = None,
-    ) -> HttpRequest:
-        return auth.sign(request, credentials, timestamp_ms=timestamp_ms, nonce=nonce)
-
-    async def place_order(self, order: OrderRequest) -> Order:
-        """Submit at most once (``SignedRest.place``): an unanswered attempt is looked up first;
-        an IOC or market order is then read back by its id until final, and cancelled if it
-        stays open (``finish_immediate``)."""
+    async def _order_request(self, order: OrderRequest) -> HttpRequest:
         request = order_request(order)
         self._remember(order.client_order_id)
-        placed = await self.rest.place(
-            request,
-            client_order_id=order.client_order_id,
-            lookup=lambda: self._find(order.instrument, order.client_order_id),
-            accept=lambda body: parse_ack(body, order),
-        )
-        return await finish_immediate(
-            self,
-            order,
-            placed,
-            sleep=self._sleep,
-            read=lambda: self._by_id(order.instrument, placed),
-        )
+        return request
+
+    def _read_back(self, instrument: Instrument, placed: Order) -> OrderLookup:
+        return lambda: self._by_id(instrument, placed)
 
     async def _by_id(self, instrument: Instrument, placed: Order) -> Order | None:
         """The order by Bitfinex's id: its history first (where a done IOC is), then active."""
@@ -608,13 +579,6 @@ class BitfinexExecution:
 
     async def fetch_balances(self) -> list[Balance]:
         return parse_balances(await self.rest.send(wallets_request()))
-
-    async def fetch_instruments(self) -> list[Instrument]:
-        """``pub:list:pair:exchange`` through providers.parse_instruments; then traded."""
-        body = await self.rest.send(instruments_request(), signed=False, exact=False)
-        instruments = list(parse_instruments(body).instruments)
-        self.symbols = SymbolMap.of(VENUE, instruments)
-        return instruments
 
     async def fetch_fees(self, instrument: Instrument) -> tuple[float, float]:
         return parse_fees(await self.rest.send(summary_request()), instrument)

@@ -18,11 +18,13 @@ from arbcore.exchanges.bybit.constants import (
     ORDERBOOK_PATH,
     PING_FRAME,
     PING_INTERVAL_S,
+    REST_BASE_URL,
     VENUE,
     WS_PUBLIC_SPOT_URL,
 )
+from arbcore.exchanges.bybit.execution import BybitExecution
 from arbcore.exchanges.bybit.providers import parse_instruments
-from arbcore.exchanges.registry import VenueSpec
+from arbcore.exchanges.registry import VenueSpec, execution_factory
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.marketdata.client import BookClient
 from arbcore.marketdata.feed import new_book
@@ -169,4 +171,6 @@ SPEC = VenueSpec(
     INSTRUMENTS_PATH,
     BybitDataClient,
     instruments_query="?category=spot",
+    rest_url=REST_BASE_URL,
+    execution=execution_factory(BybitExecution),
 )

@@ -14,8 +14,7 @@ the unified trading account) because a market buy defaults to a quote-coin amoun
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -31,7 +30,7 @@ from arbcore.errors import (
 )
 from arbcore.exchanges.bybit import auth, constants
 from arbcore.exchanges.bybit.providers import parse_instruments
-from arbcore.exchanges.credentials import Credentials
+from arbcore.exchanges.execution_base import ExecutionSpec, RecvWindowExecution
 from arbcore.exchanges.replies import (
     code_in,
     decimal_of,
@@ -47,26 +46,17 @@ from arbcore.exchanges.replies import (
 )
 from arbcore.exchanges.rest import (
     JSON_CONTENT,
-    ServerClock,
-    SignedRest,
-    cancel_and_read,
     compact_json,
-    find_order,
-    finish_immediate,
-    venue_http,
 )
-from arbcore.exchanges.symbols import SymbolMap
 from arbcore.exchanges.trading import (
     OrderRequest,
     accepted_order,
     check_client_order_id,
     decimal_text,
     orders_on_known_symbols,
-    symbol_map,
 )
 from arbcore.model import Balance, Instrument, Order, OrderSide, OrderStatus, OrderType, TimeInForce
-from arbcore.net.http import HttpClient, HttpRequest, RetryPolicy
-from arbcore.net.ratelimit import BudgetSpec
+from arbcore.net.http import HttpRequest
 
 if TYPE_CHECKING:
     from arbcore.exchanges.trading import VenueTrading
@@ -351,87 +341,38 @@ def is_duplicate(error: ExchangeError) -> bool:
     return error.venue_code in constants.DUPLICATE_ORDER_CODES
 
 
-class BybitExecution:
-    """Bybit v5 spot trading over signed REST (:class:`VenueTrading`), unified account.
+def _accept(payload: Any, order: OrderRequest) -> Order:
+    return parse_order(result_of(payload), order.instrument, request=order)
 
-    Build with an :class:`HttpClient`, or with ``base_url`` (and an httpx transport for tests
-    and the simulator): the client then gets :func:`check` and a rate limiter with the
-    documented budgets. A 10002 timestamp refusal resyncs with ``/v5/market/time`` and resends.
+
+class BybitExecution(RecvWindowExecution):
+    """Bybit v5 spot trading over signed REST (:class:`RestExecution`), unified account.
+
+    A 10002 timestamp refusal resyncs with ``/v5/market/time`` and resends; a cancel is read
+    back (Bybit acknowledges it before it is done).
     """
 
-    venue: str = VENUE
-
-    def __init__(
-        self,
-        credentials: Credentials,
-        instruments: SymbolMap | Iterable[Instrument],
-        *,
-        http: HttpClient | None = None,
-        base_url: str = constants.REST_BASE_URL,
-        transport: httpx.AsyncBaseTransport | None = None,
-        retry: RetryPolicy | None = None,
-        rate_limits: Iterable[BudgetSpec] = constants.RATE_LIMITS,
-        recv_window_ms: int = constants.RECV_WINDOW_MS,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        if recv_window_ms <= 0:
-            raise ValueError("recv_window_ms must be positive")
-        self.symbols = symbol_map(VENUE, instruments)
-        self.recv_window_ms = recv_window_ms
-        self._owns_http = http is None
-        self.http = venue_http(VENUE, check=check, budgets=rate_limits, http=http,
-                               base_url=base_url, transport=transport, retry=retry)  # fmt: skip
-        self.clock = ServerClock.from_seconds(clock)
-        self.rest = SignedRest(
-            self.http,
-            lambda request: self.sign(request, credentials),
-            clock=self.clock,
-            time_request=HttpRequest(method="GET", path=constants.TIME_PATH),
-            server_time_ms=parse_server_time,
-            is_clock_error=code_in((constants.TIMESTAMP_ERROR_CODE,)),
-        )
-
-    def __repr__(self) -> str:
-        return (
-            f"BybitExecution(instruments={len(self.symbols)}, "
-            f"recv_window_ms={self.recv_window_ms}, clock_offset_ms={self.clock.offset_ms})"
-        )
-
-    def sign(
-        self,
-        request: HttpRequest,
-        credentials: Credentials,
-        *,
-        timestamp_ms: int | None = None,
-        nonce: str | None = None,
-    ) -> HttpRequest:
-        """:func:`auth.sign` at the venue-synced time and this client's receive window."""
-        stamp = self.clock.now_ms() if timestamp_ms is None else timestamp_ms
-        return auth.sign(request, credentials, timestamp_ms=stamp, nonce=nonce,
-                         recv_window_ms=self.recv_window_ms)  # fmt: skip
-
-    async def sync_time(self) -> int:
-        """Measure the offset to Bybit's clock (``GET /v5/market/time``); returns it in ms."""
-        return await self.rest.sync_time()
-
-    async def place_order(self, order: OrderRequest) -> Order:
-        """Place at most once; an IOC or market order comes back final (``finish_immediate``)."""
-        instrument = order.instrument
-        placed = await self.rest.place(
-            order_request(order),
-            client_order_id=order.client_order_id,
-            lookup=lambda: find_order(self, instrument, order.client_order_id),
-            accept=lambda payload: parse_order(result_of(payload), instrument, request=order),
-            is_duplicate=is_duplicate,
-        )
-        return await finish_immediate(self, order, placed)
-
-    async def cancel_order(self, instrument: Instrument, client_order_id: str) -> Order:
-        """Cancel, then read the order back (Bybit acknowledges a cancel before it is done,
-        so the state returned is the venue's at that moment). An order already finished
-        comes back in its final state."""
-        return await cancel_and_read(self, self.rest, cancel_request(instrument, client_order_id),
-                                     instrument, client_order_id)  # fmt: skip
+    spec = ExecutionSpec(
+        venue=VENUE,
+        base_url=constants.REST_BASE_URL,
+        check=check,
+        rate_limits=constants.RATE_LIMITS,
+        sign=auth.sign,
+        order_request=order_request,
+        accept=_accept,
+        instruments_request=HttpRequest(
+            method="GET",
+            path=constants.INSTRUMENTS_PATH,
+            params=[("category", constants.SPOT_CATEGORY)],
+        ),
+        parse_instruments=parse_instruments,
+        is_duplicate=is_duplicate,
+        cancel_request=cancel_request,
+        time_request=HttpRequest(method="GET", path=constants.TIME_PATH),
+        server_time_ms=parse_server_time,
+        is_clock_error=code_in((constants.TIMESTAMP_ERROR_CODE,)),
+        recv_window_ms=constants.RECV_WINDOW_MS,
+    )
 
     async def fetch_order(self, instrument: Instrument, client_order_id: str) -> Order:
         """By ``orderLinkId``: realtime (open and recent), then history."""
@@ -459,23 +400,8 @@ class BybitExecution:
     async def fetch_balances(self) -> list[Balance]:
         return parse_balances(result_of(await self.rest.send(balances_request())))
 
-    async def fetch_instruments(self) -> list[Instrument]:
-        """The trading spot instruments (providers.parse_instruments); also refreshes the
-        symbol map this client reads orders with."""
-        request = HttpRequest(method="GET", path=constants.INSTRUMENTS_PATH,
-                              params=[("category", constants.SPOT_CATEGORY)])  # fmt: skip
-        body = await self.rest.send(request, signed=False)
-        instruments = list(parse_instruments(body).instruments)
-        self.symbols = SymbolMap.of(VENUE, instruments)
-        return instruments
-
     async def fetch_fees(self, instrument: Instrument) -> tuple[float, float]:
         return parse_fees(result_of(await self.rest.send(fee_request(instrument))), instrument)
-
-    async def aclose(self) -> None:
-        """Close the HTTP client if this object made it."""
-        if self._owns_http:
-            await self.http.aclose()
 
 
 if TYPE_CHECKING:  # mypy proves the class fills the shared contract

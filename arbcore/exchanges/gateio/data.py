@@ -24,8 +24,9 @@ from arbcore.exchanges.gateio.constants import (
     VENUE,
     WS_URL,
 )
+from arbcore.exchanges.gateio.execution import GateioExecution
 from arbcore.exchanges.gateio.providers import parse_instruments
-from arbcore.exchanges.registry import VenueSpec
+from arbcore.exchanges.registry import VenueSpec, execution_factory
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.exchanges.wire import rescaled
 from arbcore.marketdata.client import BookClient
@@ -146,5 +147,12 @@ class GateioDataClient(BookClient):
 
 
 SPEC = VenueSpec(
-    VENUE, parse_instruments, GateioBookFeed, "GATEIO.0", INSTRUMENTS_PATH, GateioDataClient
+    VENUE,
+    parse_instruments,
+    GateioBookFeed,
+    "GATEIO.0",
+    INSTRUMENTS_PATH,
+    GateioDataClient,
+    rest_url=REST_BASE_URL,
+    execution=execution_factory(GateioExecution),
 )

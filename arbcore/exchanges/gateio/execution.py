@@ -29,7 +29,7 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -43,6 +43,7 @@ from arbcore.errors import (
     RateLimitExceeded,
 )
 from arbcore.exchanges.credentials import Credentials
+from arbcore.exchanges.execution_base import ExecutionOptions, ExecutionSpec, RestExecution
 from arbcore.exchanges.gateio import auth, constants, providers
 from arbcore.exchanges.replies import (
     error_class,
@@ -57,12 +58,7 @@ from arbcore.exchanges.replies import (
 )
 from arbcore.exchanges.rest import (
     JSON_CONTENT,
-    ServerClock,
-    SignedRest,
     compact_json,
-    find_order,
-    finish_immediate,
-    venue_http,
 )
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.exchanges.trading import (
@@ -71,7 +67,6 @@ from arbcore.exchanges.trading import (
     decimal_text,
     orders_on_known_symbols,
     quote_amount,
-    symbol_map,
 )
 from arbcore.model import (
     Balance,
@@ -82,7 +77,7 @@ from arbcore.model import (
     OrderType,
     TimeInForce,
 )
-from arbcore.net.http import HttpClient, HttpRequest, RetryPolicy
+from arbcore.net.http import HttpRequest
 
 __all__ = [
     "GateioExecution",
@@ -340,72 +335,50 @@ def _host_root(base_url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
-class GateioExecution:
-    """Gate.io spot trading (VenueTrading) over one HttpClient.
+class GateioExecution(RestExecution):
+    """Gate.io spot trading over REST (:class:`RestExecution`).
 
-    Give ``client`` (an HttpClient rooted at the host, built with :func:`check`), or
-    ``base_url`` (the host, with or without ``/api/v4``) and optionally an httpx
-    ``transport``: the client is then built with :func:`check`, the documented rate limits
-    (constants.RATE_LIMITS) and ``retry``. ``account`` is sent with each order (``spot``;
-    unified accounts use ``unified``). Call :meth:`sync_time` at start: Gate refuses
-    timestamps more than 60 s off, and a refusal for that resynchronises and retries once.
+    ``base_url`` is the host, with or without ``/api/v4``. ``account`` is sent with each order
+    (``spot``; unified accounts use ``unified``). Gate refuses timestamps more than 60 s off; a
+    refusal for that resynchronises and retries once. A NetworkError from :meth:`place_order`
+    means the outcome is unknown: :meth:`fetch_order` by the client order id before placing it
+    again.
     """
 
-    venue = VENUE
+    spec = ExecutionSpec(
+        venue=VENUE,
+        base_url=constants.REST_HOST_URL,
+        check=check,
+        rate_limits=constants.RATE_LIMITS,
+        sign=auth.sign,
+        instruments_request=HttpRequest(
+            method="GET", path=constants.SIGNED_INSTRUMENTS_PATH, headers=_GET_HEADERS
+        ),
+        parse_instruments=providers.parse_instruments,
+        time_request=HttpRequest(
+            method="GET", path=constants.SERVER_TIME_PATH, headers=_GET_HEADERS
+        ),
+        server_time_ms=parse_server_time,
+        is_clock_error=is_clock_error,
+    )
 
     def __init__(
         self,
         credentials: Credentials,
         instruments: SymbolMap | Iterable[Instrument],
         *,
-        client: HttpClient | None = None,
-        base_url: str = constants.REST_HOST_URL,
-        transport: httpx.AsyncBaseTransport | None = None,
         account: str = constants.DEFAULT_ACCOUNT,
-        clock: ServerClock | None = None,
-        retry: RetryPolicy | None = None,
-        timeout_s: float = 5.0,
+        **options: Unpack[ExecutionOptions],
     ) -> None:
-        self.symbols = symbol_map(VENUE, instruments)
-        self.client = venue_http(VENUE, check=check, budgets=constants.RATE_LIMITS, http=client,
-                                 base_url=_host_root(base_url), transport=transport, retry=retry,
-                                 timeout_s=timeout_s)  # fmt: skip
         self.account = account
-        self.clock = clock or ServerClock()
-        time_request = HttpRequest(method="GET", path=constants.SERVER_TIME_PATH,
-                                   headers=_GET_HEADERS)  # fmt: skip
-        self.rest = SignedRest(
-            self.client,
-            lambda request: self.sign(request, credentials),
-            clock=self.clock,
-            time_request=time_request,
-            server_time_ms=parse_server_time,
-            is_clock_error=is_clock_error,
-        )
         self._order_ids: OrderedDict[str, str] = OrderedDict()
+        super().__init__(credentials, instruments, **options)
 
-    def __repr__(self) -> str:
-        return (f"GateioExecution(account={self.account!r}, instruments={len(self.symbols)}, "
-                f"clock={self.clock!r})")  # fmt: skip
+    def _root_url(self, base_url: str) -> str:
+        return _host_root(base_url)
 
-    async def aclose(self) -> None:
-        await self.client.aclose()
-
-    def sign(
-        self,
-        request: HttpRequest,
-        credentials: Credentials,
-        *,
-        timestamp_ms: int | None = None,
-        nonce: str | None = None,
-    ) -> HttpRequest:
-        """:func:`arbcore.exchanges.gateio.auth.sign` on this client's server clock."""
-        stamp = self.clock.now_ms() if timestamp_ms is None else timestamp_ms
-        return auth.sign(request, credentials, timestamp_ms=stamp, nonce=nonce)
-
-    async def sync_time(self) -> int:
-        """Measure the venue's clock offset (ms) from ``/spot/time``; later signing uses it."""
-        return await self.rest.sync_time()
+    def _repr_fields(self) -> Mapping[str, object]:
+        return {"account": self.account}
 
     def _remember(self, order: Order) -> Order:
         if order.client_order_id and order.venue_order_id:
@@ -415,43 +388,33 @@ class GateioExecution:
                 self._order_ids.popitem(last=False)
         return order
 
-    def _order_path(self, client_order_id: str) -> str:
+    def _by_order_path(
+        self, method: str, instrument: Instrument, client_order_id: str
+    ) -> HttpRequest:
         """By order id when this client placed it (works after it finished), else by text."""
         known = self._order_ids.get(client_order_id)
-        return constants.ORDER_PATH.format(order_id=known or client_text(client_order_id))
-
-    # orders
-
-    async def place_order(self, order: OrderRequest) -> Order:
-        """Place one order; a failed attempt is looked up before it is sent again.
-
-        A NetworkError from here means the outcome is unknown: :meth:`fetch_order` by the
-        client order id before placing it again.
-        """
-        request = order_request(order, account=self.account)
-
-        def accept(body: Any) -> Order:
-            if isinstance(body, Mapping) and "status" not in body:  # action_mode ACK: id, text
-                return accepted_order(order, text_of(body, "id", VENUE), market_is_ioc=True,
-                                      ts_created_ns=self.clock.now_ms() * 1_000_000)  # fmt: skip
-            return parse_order(body, order.instrument)
-
-        placed = self._remember(await self.rest.place(
-            request,
-            client_order_id=order.client_order_id,
-            lookup=lambda: find_order(self, order.instrument, order.client_order_id),
-            accept=accept,
-        ))  # fmt: skip
-        return await finish_immediate(self, order, placed)
-
-    async def cancel_order(self, instrument: Instrument, client_order_id: str) -> Order:
-        """Cancel; the reply is the order. One that already finished is returned as it ended."""
-        request = HttpRequest(
-            method="DELETE",
-            path=self._order_path(client_order_id),
+        return HttpRequest(
+            method=method,
+            path=constants.ORDER_PATH.format(order_id=known or client_text(client_order_id)),
             params=[("currency_pair", instrument.native_symbol)],
             headers=_GET_HEADERS,
         )
+
+    async def _order_request(self, order: OrderRequest) -> HttpRequest:
+        return order_request(order, account=self.account)
+
+    def _accept(self, body: Any, order: OrderRequest) -> Order:
+        if isinstance(body, Mapping) and "status" not in body:  # action_mode ACK: id, text
+            venue_order_id = text_of(body, "id", VENUE)
+            placed = accepted_order(order, venue_order_id, market_is_ioc=True,
+                                    ts_created_ns=self._now_ns())  # fmt: skip
+        else:
+            placed = parse_order(body, order.instrument)
+        return self._remember(placed)
+
+    async def cancel_order(self, instrument: Instrument, client_order_id: str) -> Order:
+        """Cancel; the reply is the order. One that already finished is returned as it ended."""
+        request = self._by_order_path("DELETE", instrument, client_order_id)
         try:
             return self._remember(parse_order(await self.rest.send(request), instrument))
         except InvalidOrder as error:
@@ -464,12 +427,7 @@ class GateioExecution:
     async def fetch_order(self, instrument: Instrument, client_order_id: str) -> Order:
         """The order by client order id: directly while open or when this client placed it,
         else among the pair's 100 most recent finished orders."""
-        request = HttpRequest(
-            method="GET",
-            path=self._order_path(client_order_id),
-            params=[("currency_pair", instrument.native_symbol)],
-            headers=_GET_HEADERS,
-        )
+        request = self._by_order_path("GET", instrument, client_order_id)
         try:
             return self._remember(parse_order(await self.rest.send(request), instrument))
         except OrderNotFound:
@@ -508,16 +466,6 @@ class GateioExecution:
     async def fetch_balances(self) -> list[Balance]:
         request = HttpRequest(method="GET", path=constants.ACCOUNTS_PATH, headers=_GET_HEADERS)
         return parse_balances(await self.rest.send(request))
-
-    async def fetch_instruments(self) -> list[Instrument]:
-        """The tradable pairs (providers.parse_instruments); they replace the symbol map."""
-        request = HttpRequest(
-            method="GET", path=constants.SIGNED_INSTRUMENTS_PATH, headers=_GET_HEADERS
-        )
-        body = await self.rest.send(request, signed=False)
-        instruments = list(providers.parse_instruments(body).instruments)
-        self.symbols = SymbolMap.of(VENUE, instruments)
-        return instruments
 
     async def fetch_fees(self, instrument: Instrument) -> tuple[float, float]:
         request = HttpRequest(

@@ -37,13 +37,15 @@ from arbcore.exchanges.htx.constants import (
     PING_INTERVAL_S,
     REQUEST_MESSAGE,
     REQUEST_MIN_INTERVAL_S,
+    REST_BASE_URL,
     SUBSCRIBE_MESSAGE,
     UNSUBSCRIBE_MESSAGE,
     VENUE,
     WS_FEED_URL,
 )
+from arbcore.exchanges.htx.execution import HtxExecution
 from arbcore.exchanges.htx.providers import parse_instruments
-from arbcore.exchanges.registry import VenueSpec
+from arbcore.exchanges.registry import VenueSpec, execution_factory
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.marketdata.client import BookClient
 from arbcore.marketdata.feed import new_book
@@ -231,4 +233,13 @@ class HTXDataClient(BookClient):
         super()._on_connect()
 
 
-SPEC = VenueSpec(VENUE, parse_instruments, HTXBookFeed, "HUOBI.0", INSTRUMENTS_PATH, HTXDataClient)
+SPEC = VenueSpec(
+    VENUE,
+    parse_instruments,
+    HTXBookFeed,
+    "HUOBI.0",
+    INSTRUMENTS_PATH,
+    HTXDataClient,
+    rest_url=REST_BASE_URL,
+    execution=execution_factory(HtxExecution),
+)

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import urlsplit
 
 import httpx
@@ -43,6 +43,7 @@ from arbcore.errors import (
     OrderNotFound,
 )
 from arbcore.exchanges.credentials import Credentials
+from arbcore.exchanges.execution_base import ExecutionOptions, ExecutionSpec, RestExecution
 from arbcore.exchanges.htx import auth, constants, providers
 from arbcore.exchanges.replies import (
     error_class,
@@ -58,12 +59,7 @@ from arbcore.exchanges.replies import (
 )
 from arbcore.exchanges.rest import (
     JSON_CONTENT,
-    ServerClock,
-    SignedRest,
     compact_json,
-    find_order,
-    finish_immediate,
-    venue_http,
 )
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.exchanges.trading import (
@@ -72,7 +68,6 @@ from arbcore.exchanges.trading import (
     decimal_text,
     orders_on_known_symbols,
     quote_amount,
-    symbol_map,
 )
 from arbcore.model import (
     Balance,
@@ -83,7 +78,7 @@ from arbcore.model import (
     OrderType,
     TimeInForce,
 )
-from arbcore.net.http import HttpClient, HttpRequest, RetryPolicy
+from arbcore.net.http import HttpRequest
 
 __all__ = [
     "HtxExecution",
@@ -368,74 +363,50 @@ def is_clock_error(error: ExchangeError) -> bool:
 # --- the client -------------------------------------------------------------------------------
 
 
-class HtxExecution:
-    """HTX spot trading (VenueTrading) over one HttpClient.
+class HtxExecution(RestExecution):
+    """HTX spot trading over REST (:class:`RestExecution`).
 
-    Give ``client`` (an HttpClient built with :func:`check`), or ``base_url`` and optionally
-    an httpx ``transport``: the client is then built with :func:`check`, the documented rate
-    limits (constants.RATE_LIMITS) and ``retry``. ``host`` is the host signed into each
-    request; it defaults to ``base_url``'s (``api.huobi.pro`` when ``client`` is given).
-    ``account_id`` is the spot account's id; without it the first call that needs it asks the
-    venue. Call :meth:`sync_time` once at start (and now and then): HTX refuses timestamps
-    more than 5 minutes off, and a refusal for that resynchronises and retries once anyway.
+    ``host`` is the host signed into each request; it defaults to ``base_url``'s
+    (``api.huobi.pro`` when ``http`` is given). ``account_id`` is the spot account's id;
+    without it the first call that needs it asks the venue. HTX refuses timestamps more than
+    5 minutes off; a refusal for that resynchronises and retries once. A NetworkError from
+    :meth:`place_order` means the outcome is unknown: :meth:`fetch_order` by the client order
+    id before placing it again.
     """
 
-    venue = VENUE
+    spec = ExecutionSpec(
+        venue=VENUE,
+        base_url=constants.REST_BASE_URL,
+        check=check,
+        rate_limits=constants.RATE_LIMITS,
+        sign=auth.sign,
+        instruments_request=HttpRequest(method="GET", path=constants.INSTRUMENTS_PATH),
+        parse_instruments=providers.parse_instruments,
+        time_request=HttpRequest(method="GET", path=constants.SERVER_TIME_PATH),
+        server_time_ms=parse_server_time,
+        is_clock_error=is_clock_error,
+    )
 
     def __init__(
         self,
         credentials: Credentials,
         instruments: SymbolMap | Iterable[Instrument],
         *,
-        client: HttpClient | None = None,
-        base_url: str = constants.REST_BASE_URL,
-        transport: httpx.AsyncBaseTransport | None = None,
         host: str | None = None,
         account_id: str | None = None,
-        clock: ServerClock | None = None,
-        retry: RetryPolicy | None = None,
-        timeout_s: float = 5.0,
+        **options: Unpack[ExecutionOptions],
     ) -> None:
-        self.symbols = symbol_map(VENUE, instruments)
-        if client is None:
-            host = host or urlsplit(base_url).netloc
-        self.client = venue_http(VENUE, check=check, budgets=constants.RATE_LIMITS, http=client,
-                                 base_url=base_url, transport=transport, retry=retry,
-                                 timeout_s=timeout_s)  # fmt: skip
+        if options.get("http") is None:
+            host = host or urlsplit(options.get("base_url") or self.spec.base_url).netloc
         self.host = (host or constants.REST_HOST).lower()
         self.account_id = account_id
-        self.clock = clock or ServerClock()
-        self.rest = SignedRest(
-            self.client,
-            lambda request: self.sign(request, credentials),
-            clock=self.clock,
-            time_request=HttpRequest(method="GET", path=constants.SERVER_TIME_PATH),
-            server_time_ms=parse_server_time,
-            is_clock_error=is_clock_error,
-        )
+        super().__init__(credentials, instruments, **options)
 
-    def __repr__(self) -> str:
-        return (f"HtxExecution(host={self.host!r}, account_id={self.account_id!r}, "
-                f"instruments={len(self.symbols)}, clock={self.clock!r})")  # fmt: skip
+    def _repr_fields(self) -> Mapping[str, object]:
+        return {"host": self.host, "account_id": self.account_id}
 
-    async def aclose(self) -> None:
-        await self.client.aclose()
-
-    def sign(
-        self,
-        request: HttpRequest,
-        credentials: Credentials,
-        *,
-        timestamp_ms: int | None = None,
-        nonce: str | None = None,
-    ) -> HttpRequest:
-        """:func:`arbcore.exchanges.htx.auth.sign` at this client's host and server clock."""
-        stamp = self.clock.now_ms() if timestamp_ms is None else timestamp_ms
-        return auth.sign(request, credentials, timestamp_ms=stamp, nonce=nonce, host=self.host)
-
-    async def sync_time(self) -> int:
-        """Measure the venue's clock offset (ms) from its time endpoint; later signing uses it."""
-        return await self.rest.sync_time()
+    def _auth_options(self) -> Mapping[str, object]:
+        return {"host": self.host}
 
     async def spot_account_id(self) -> str:
         if self.account_id is None:
@@ -443,30 +414,15 @@ class HtxExecution:
             self.account_id = parse_account_id(await self.rest.send(request))
         return self.account_id
 
-    # orders
+    async def _order_request(self, order: OrderRequest) -> HttpRequest:
+        return order_request(order, account_id=await self.spot_account_id())
 
-    async def place_order(self, order: OrderRequest) -> Order:
-        """Place one order; a failed attempt is looked up before it is sent again.
-
-        A NetworkError from here means the outcome is unknown: :meth:`fetch_order` by the
-        client order id before placing it again.
-        """
-        request = order_request(order, account_id=await self.spot_account_id())
-
-        def accept(body: Any) -> Order:
-            venue_order_id = _data(body, "order placement")
-            if not isinstance(venue_order_id, str | int) or isinstance(venue_order_id, bool):
-                raise MalformedMessage("order placement: data is not an order id", venue=VENUE)
-            return accepted_order(order, str(venue_order_id), market_is_ioc=True,
-                                  ts_created_ns=self.clock.now_ms() * 1_000_000)  # fmt: skip
-
-        placed = await self.rest.place(
-            request,
-            client_order_id=order.client_order_id,
-            lookup=lambda: find_order(self, order.instrument, order.client_order_id),
-            accept=accept,
-        )
-        return await finish_immediate(self, order, placed)
+    def _accept(self, body: Any, order: OrderRequest) -> Order:
+        venue_order_id = _data(body, "order placement")
+        if not isinstance(venue_order_id, str | int) or isinstance(venue_order_id, bool):
+            raise MalformedMessage("order placement: data is not an order id", venue=VENUE)
+        return accepted_order(order, str(venue_order_id), market_is_ioc=True,
+                              ts_created_ns=self._now_ns())  # fmt: skip
 
     async def cancel_order(self, instrument: Instrument, client_order_id: str) -> Order:
         """Submit the cancel, then read the order back (it may still be ``canceling``: open).
@@ -521,14 +477,6 @@ class HtxExecution:
     async def fetch_balances(self) -> list[Balance]:
         path = constants.BALANCE_PATH.format(account_id=await self.spot_account_id())
         return parse_balances(await self.rest.send(HttpRequest(method="GET", path=path)))
-
-    async def fetch_instruments(self) -> list[Instrument]:
-        """The online symbols (providers.parse_instruments); they replace the symbol map."""
-        request = HttpRequest(method="GET", path=constants.INSTRUMENTS_PATH)
-        instruments = list(providers.parse_instruments(await self.rest.send(request, signed=False))
-                           .instruments)  # fmt: skip
-        self.symbols = SymbolMap.of(VENUE, instruments)
-        return instruments
 
     async def fetch_fees(self, instrument: Instrument) -> tuple[float, float]:
         request = HttpRequest(method="GET", path=constants.FEE_RATE_PATH,

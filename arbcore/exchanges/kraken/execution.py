@@ -23,11 +23,10 @@ decimal text (``37500``, ``1.25``), as the documentation's examples do.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -42,7 +41,7 @@ from arbcore.errors import (
     MalformedMessage,
     RateLimitExceeded,
 )
-from arbcore.exchanges.credentials import Credentials
+from arbcore.exchanges.execution_base import ExecutionSpec, RestExecution
 from arbcore.exchanges.kraken import auth, constants
 from arbcore.exchanges.kraken.providers import parse_instruments, unified_asset
 from arbcore.exchanges.replies import (
@@ -53,15 +52,7 @@ from arbcore.exchanges.replies import (
     status_error,
     venue_error,
 )
-from arbcore.exchanges.rest import (
-    SignedRest,
-    cancel_and_read,
-    finish_immediate,
-    known_order,
-    nonce_signer,
-    venue_http,
-)
-from arbcore.exchanges.signing import IncreasingNonce
+from arbcore.exchanges.rest import OrderLookup, known_order
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.exchanges.trading import (
     OrderRequest,
@@ -70,11 +61,9 @@ from arbcore.exchanges.trading import (
     decimal_text,
     new_client_order_id,
     own_instrument,
-    symbol_map,
 )
 from arbcore.model import Balance, Instrument, Order, OrderSide, OrderStatus, OrderType, TimeInForce
-from arbcore.net.http import HttpClient, HttpRequest
-from arbcore.net.ratelimit import BudgetSpec
+from arbcore.net.http import HttpRequest
 
 __all__ = [
     "KrakenExecution",
@@ -478,39 +467,37 @@ def check(response: httpx.Response, *, now_s: float | None = None) -> ExchangeEr
 # --- the client -----------------------------------------------------------------------------------
 
 
-class KrakenExecution:
-    """Kraken spot trading over an HttpClient: the pure functions above, composed.
+def _cancel_request(instrument: Instrument, client_order_id: str) -> HttpRequest:
+    return cancel_request(client_order_id, instrument)
+
+
+class KrakenExecution(RestExecution):
+    """Kraken spot trading over REST (:class:`RestExecution`): the pure functions above.
 
     Nonces come from one :class:`~arbcore.exchanges.signing.IncreasingNonce` per instance;
     several processes on one API key need Kraken's nonce window (a key setting), or their
-    interleaved nonces are refused (``EAPI:Invalid nonce``).
+    interleaved nonces are refused (``EAPI:Invalid nonce``). AddOrder's reply names the order
+    but not its fills, so an IOC or market order is read back by its txid (QueryOrders) until
+    final; a cancel is read back too (an order already closed comes back as it is).
     """
 
-    venue = VENUE
+    spec = ExecutionSpec(
+        venue=VENUE,
+        base_url=constants.REST_BASE_URL,
+        check=check,
+        rate_limits=constants.RATE_LIMITS,
+        sign=auth.sign,
+        order_request=order_request,
+        accept=parse_ack,
+        # plain json: the fee tables' percentages are JSON numbers the provider reads as such
+        instruments_request=instruments_request(),
+        parse_instruments=parse_instruments,
+        instruments_exact=False,
+        cancel_request=_cancel_request,
+        nonce_scale=constants.NONCE_SCALE,
+    )
 
-    def __init__(
-        self,
-        credentials: Credentials,
-        instruments: SymbolMap | Iterable[Instrument],
-        *,
-        http: HttpClient | None = None,
-        base_url: str | None = constants.REST_BASE_URL,
-        transport: httpx.AsyncBaseTransport | None = None,
-        limits: Sequence[BudgetSpec] = constants.RATE_LIMITS,
-        nonce: Callable[[], str] | None = None,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self._nonce = nonce or IncreasingNonce(constants.NONCE_SCALE)
-        self._sleep = sleep
-        self._set_instruments(symbol_map(VENUE, instruments))
-        self.http = venue_http(VENUE, check=check, budgets=limits, http=http, base_url=base_url,
-                               transport=transport)  # fmt: skip
-        self.rest = SignedRest(self.http, nonce_signer(auth.sign, credentials, self._nonce))
-
-    def __repr__(self) -> str:
-        return f"KrakenExecution(instruments={len(self.symbols)})"
-
-    def _set_instruments(self, symbols: SymbolMap) -> None:
+    def _set_symbols(self, symbols: SymbolMap) -> None:
         self.symbols = symbols
         self._by_pair = {pair_name(i): i for i in symbols.by_native.values()}
 
@@ -519,35 +506,8 @@ class KrakenExecution:
         """A client order id Kraken accepts (text of at most 18 characters)."""
         return new_client_order_id(tag, max_length=constants.CLIENT_ORDER_ID_MAX_TEXT)
 
-    def sign(
-        self,
-        request: HttpRequest,
-        credentials: Credentials,
-        *,
-        timestamp_ms: int | None = None,
-        nonce: str | None = None,
-    ) -> HttpRequest:
-        return auth.sign(request, credentials, timestamp_ms=timestamp_ms, nonce=nonce)
-
-    async def place_order(self, order: OrderRequest) -> Order:
-        """AddOrder at most once (``SignedRest.place``): an unanswered attempt is looked up
-        first. AddOrder's reply names the order but not its fills, so an IOC or market order is
-        read back (QueryOrders) until final, and cancelled if it stays open
-        (``finish_immediate``): the router needs what filled.
-        """
-        placed = await self.rest.place(
-            order_request(order),
-            client_order_id=order.client_order_id,
-            lookup=lambda: self._find(order.instrument, order.client_order_id),
-            accept=lambda body: parse_ack(body, order),
-        )
-        return await finish_immediate(
-            self,
-            order,
-            placed,
-            sleep=self._sleep,
-            read=lambda: self._by_txid(order.instrument, placed),
-        )
+    def _read_back(self, instrument: Instrument, placed: Order) -> OrderLookup:
+        return lambda: self._by_txid(instrument, placed)
 
     async def _by_txid(self, instrument: Instrument, placed: Order) -> Order | None:
         """The order by Kraken's id (QueryOrders: one call, where cl_ord_id needs two)."""
@@ -573,11 +533,6 @@ class KrakenExecution:
                     return parse_order(entry, instrument, txid=str(txid))
         return None
 
-    async def cancel_order(self, instrument: Instrument, client_order_id: str) -> Order:
-        """Cancel, then read the order back; an order that is already closed is returned as is."""
-        request = cancel_request(client_order_id, instrument)
-        return await cancel_and_read(self, self.rest, request, instrument, client_order_id)
-
     async def fetch_order(self, instrument: Instrument, client_order_id: str) -> Order:
         return known_order(await self._find(instrument, client_order_id), client_order_id, VENUE)
 
@@ -591,14 +546,6 @@ class KrakenExecution:
 
     async def fetch_balances(self) -> list[Balance]:
         return parse_balances(await self.rest.send(balances_request()))
-
-    async def fetch_instruments(self) -> list[Instrument]:
-        """AssetPairs through providers.parse_instruments; the execution then trades those."""
-        # plain json: the fee tables' percentages are JSON numbers the provider reads as such
-        body = await self.rest.send(instruments_request(), signed=False, exact=False)
-        instruments = list(parse_instruments(body).instruments)
-        self._set_instruments(SymbolMap.of(VENUE, instruments))
-        return instruments
 
     async def fetch_fees(self, instrument: Instrument) -> tuple[float, float]:
         return parse_fees(await self.rest.send(fees_request(instrument)), instrument)

@@ -25,8 +25,9 @@ from arbcore.exchanges.kucoin.constants import (
     SNAPSHOT_PATH_100,
     VENUE,
 )
+from arbcore.exchanges.kucoin.execution import KuCoinExecution
 from arbcore.exchanges.kucoin.providers import parse_instruments
-from arbcore.exchanges.registry import VenueSpec
+from arbcore.exchanges.registry import VenueSpec, execution_factory
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.exchanges.wire import rescaled
 from arbcore.marketdata.client import BookClient
@@ -185,5 +186,13 @@ class KucoinDataClient(BookClient):
 
 
 #: The capture fetched the v1 path; v1 and v2 answer in the same shape.
-SPEC = VenueSpec(VENUE, parse_instruments, KucoinBookFeed, "KUCOIN.0", "/symbols",
-                 KucoinDataClient)  # fmt: skip
+SPEC = VenueSpec(
+    VENUE,
+    parse_instruments,
+    KucoinBookFeed,
+    "KUCOIN.0",
+    "/api/v1/symbols",
+    KucoinDataClient,
+    rest_url=REST_BASE_URL,
+    execution=execution_factory(KuCoinExecution),
+)

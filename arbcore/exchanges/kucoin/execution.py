@@ -14,13 +14,14 @@ venue's and lives once, in :mod:`arbcore.exchanges.rest`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, Unpack
 
 import httpx
 
 from arbcore.errors import ExchangeError, InvalidOrder, MalformedMessage
 from arbcore.exchanges.credentials import Credentials
+from arbcore.exchanges.execution_base import ExecutionOptions, ExecutionSpec, RestExecution
 from arbcore.exchanges.kucoin import auth
 from arbcore.exchanges.kucoin.constants import (
     ACCOUNTS_PATH,
@@ -69,23 +70,13 @@ from arbcore.exchanges.replies import (
     text_of,
     venue_error,
 )
-from arbcore.exchanges.rest import (
-    JSON_CONTENT,
-    ServerClock,
-    SignedRest,
-    cancel_and_read,
-    compact_json,
-    find_order,
-    finish_immediate,
-    venue_http,
-)
+from arbcore.exchanges.rest import JSON_CONTENT, compact_json
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.exchanges.trading import (
     OrderRequest,
     accepted_order,
     decimal_text,
     own_instrument,
-    symbol_map,
 )
 from arbcore.model import (
     Balance,
@@ -96,7 +87,7 @@ from arbcore.model import (
     OrderType,
     TimeInForce,
 )
-from arbcore.net.http import HttpClient, HttpRequest
+from arbcore.net.http import HttpRequest
 
 __all__ = [
     "KuCoinExecution",
@@ -422,95 +413,49 @@ def parse_server_time(body: Any) -> int:
 # --- the client ----------------------------------------------------------------------------------
 
 
-class KuCoinExecution:
-    """KuCoin spot orders, balances and fees over REST (implements ``VenueTrading``).
+class KuCoinExecution(RestExecution):
+    """KuCoin spot orders, balances and fees over REST (:class:`RestExecution`).
 
-    Give it an ``http`` client (the simulator, tests) or a ``base_url`` and optional httpx
-    ``transport``; it then builds a client with :func:`check` and KuCoin's VIP0 budgets.
-    ``key_version`` is the API key's version (3 for keys made today). Call :meth:`sync_time`
-    before trading when the local clock may be off (KuCoin allows 5 s); a 400002 refusal resyncs
-    it by itself.
+    ``key_version`` is the API key's version (3 for keys made today). KuCoin allows 5 s of
+    clock skew; a 400002 refusal resyncs the clock by itself. KuCoin acknowledges a placement
+    with ids only, and HF cancels are processed asynchronously: both are read back (an order
+    already filled or canceled, "not exist or not allow to cancel", comes back as it is).
     """
 
-    venue = VENUE
+    spec = ExecutionSpec(
+        venue=VENUE,
+        base_url=REST_BASE_URL,
+        check=check,
+        rate_limits=RATE_LIMITS,
+        sign=auth.sign,
+        order_request=order_request,
+        accept=parse_ack,
+        instruments_request=instruments_request(),
+        parse_instruments=parse_instruments,
+        is_duplicate=is_duplicate,
+        cancel_request=cancel_request,
+        time_request=time_request(),
+        server_time_ms=parse_server_time,
+        is_clock_error=code_in(CLOCK_SKEW_CODES),
+    )
 
     def __init__(
         self,
         credentials: Credentials,
         instruments: SymbolMap | Iterable[Instrument],
         *,
-        http: HttpClient | None = None,
-        base_url: str = REST_BASE_URL,
-        transport: httpx.AsyncBaseTransport | None = None,
-        clock_ms: Callable[[], int] | None = None,
         key_version: str = KEY_VERSION,
+        **options: Unpack[ExecutionOptions],
     ) -> None:
         auth.signed_passphrase(credentials, key_version)  # no passphrase: fail here
-        self._credentials = credentials
         self.key_version = key_version
-        self.symbols = symbol_map(VENUE, instruments)
-        self.http = venue_http(VENUE, check=check, budgets=RATE_LIMITS, http=http,
-                               base_url=base_url, transport=transport)  # fmt: skip
-        self.clock = ServerClock(clock_ms)
-        self.rest = SignedRest(
-            self.http,
-            lambda request: self._sign_at(request, self.clock.now_ms()),
-            clock=self.clock,
-            time_request=time_request(),
-            server_time_ms=parse_server_time,
-            is_clock_error=code_in(CLOCK_SKEW_CODES),
-        )
+        super().__init__(credentials, instruments, **options)
 
-    def __repr__(self) -> str:
-        return f"KuCoinExecution(instruments={len(self.symbols)}, key_version={self.key_version})"
+    def _repr_fields(self) -> Mapping[str, object]:
+        return {"key_version": self.key_version}
 
-    def sign(
-        self,
-        request: HttpRequest,
-        credentials: Credentials,
-        *,
-        timestamp_ms: int | None = None,
-        nonce: str | None = None,
-    ) -> HttpRequest:
-        return auth.sign(
-            request,
-            credentials,
-            timestamp_ms=timestamp_ms,
-            nonce=nonce,
-            key_version=self.key_version,
-        )
-
-    def _sign_at(self, request: HttpRequest, timestamp_ms: int) -> HttpRequest:
-        return auth.sign(
-            request, self._credentials, timestamp_ms=timestamp_ms, key_version=self.key_version
-        )
-
-    async def sync_time(self) -> int:
-        return await self.rest.sync_time()
-
-    async def aclose(self) -> None:
-        await self.rest.aclose()
-
-    async def place_order(self, order: OrderRequest) -> Order:
-        """Place at most once. KuCoin acknowledges with ids only: a resting order comes back
-        OPEN, an IOC or market order is read back until final (``finish_immediate``)."""
-        placed = await self.rest.place(
-            order_request(order),
-            client_order_id=order.client_order_id,
-            lookup=lambda: find_order(self, order.instrument, order.client_order_id),
-            accept=lambda body: parse_ack(body, order),
-            is_duplicate=is_duplicate,
-        )
-        return await finish_immediate(self, order, placed)
-
-    async def cancel_order(self, instrument: Instrument, client_order_id: str) -> Order:
-        """Cancel, then read the order back: HF cancels are processed asynchronously.
-
-        An order already filled or canceled ("not exist or not allow to cancel") is returned as
-        it is, not as an error.
-        """
-        return await cancel_and_read(self, self.rest, cancel_request(instrument, client_order_id),
-                                     instrument, client_order_id)  # fmt: skip
+    def _auth_options(self) -> Mapping[str, object]:
+        return {"key_version": self.key_version}
 
     async def fetch_order(self, instrument: Instrument, client_order_id: str) -> Order:
         body = await self.rest.send(order_lookup_request(instrument, client_order_id))
@@ -532,10 +477,6 @@ class KuCoinExecution:
 
     async def fetch_balances(self) -> list[Balance]:
         return parse_balances(await self.rest.send(balances_request()))
-
-    async def fetch_instruments(self) -> list[Instrument]:
-        body = await self.rest.send(instruments_request(), signed=False)
-        return list(parse_instruments(body).instruments)
 
     async def fetch_fees(self, instrument: Instrument) -> tuple[float, float]:
         body = await self.rest.send(fees_request(instrument))

@@ -20,8 +20,9 @@ from arbcore.exchanges.okx.constants import (
     VENUE,
     WS_URL,
 )
+from arbcore.exchanges.okx.execution import OKXExecution
 from arbcore.exchanges.okx.providers import parse_instruments
-from arbcore.exchanges.registry import VenueSpec
+from arbcore.exchanges.registry import VenueSpec, execution_factory
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.marketdata.client import BookClient
 from arbcore.marketdata.feed import new_book
@@ -163,4 +164,13 @@ class OKXDataClient(BookClient):
         )
 
 
-SPEC = VenueSpec(VENUE, parse_instruments, OKXBookFeed, "OKX.0", INSTRUMENTS_PATH, OKXDataClient)
+SPEC = VenueSpec(
+    VENUE,
+    parse_instruments,
+    OKXBookFeed,
+    "OKX.0",
+    INSTRUMENTS_PATH,
+    OKXDataClient,
+    rest_url=REST_BASE_URL,
+    execution=execution_factory(OKXExecution),
+)

@@ -12,13 +12,14 @@ only when OKX has no such order (:meth:`~arbcore.exchanges.rest.SignedRest.place
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, Unpack
 
 import httpx
 
 from arbcore.errors import ExchangeError, InvalidOrder, MalformedMessage
 from arbcore.exchanges.credentials import Credentials
+from arbcore.exchanges.execution_base import ExecutionOptions, ExecutionSpec, RestExecution
 from arbcore.exchanges.okx import auth
 from arbcore.exchanges.okx.constants import (
     BALANCE_PATH,
@@ -61,16 +62,7 @@ from arbcore.exchanges.replies import (
     text_of,
     venue_error,
 )
-from arbcore.exchanges.rest import (
-    JSON_CONTENT,
-    ServerClock,
-    SignedRest,
-    cancel_and_read,
-    compact_json,
-    find_order,
-    finish_immediate,
-    venue_http,
-)
+from arbcore.exchanges.rest import JSON_CONTENT, compact_json
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.exchanges.trading import (
     OrderRequest,
@@ -78,10 +70,9 @@ from arbcore.exchanges.trading import (
     decimal_text,
     orders_on_known_symbols,
     own_instrument,
-    symbol_map,
 )
 from arbcore.model import Balance, Instrument, Order, OrderSide, OrderStatus, OrderType
-from arbcore.net.http import HttpClient, HttpRequest
+from arbcore.net.http import HttpRequest
 
 __all__ = [
     "OKXExecution",
@@ -373,86 +364,56 @@ def parse_server_time(body: Any) -> int:
     return int(text)
 
 
-class OKXExecution:
-    """OKX spot orders, balances and fees over REST (implements ``VenueTrading``).
+def _sign(request: HttpRequest, credentials: Credentials, *, demo: bool = False,
+          **stamp: Any) -> HttpRequest:  # fmt: skip
+    """:func:`auth.sign`, with the demo-trading header when trading on demo."""
+    signed = auth.sign(request, credentials, **stamp)
+    return signed.with_headers(DEMO_HEADER) if demo else signed
 
-    Give it an ``http`` client (the simulator, tests) or a ``base_url`` and optional httpx
-    ``transport``; it then builds a client with :func:`check` and OKX's documented budgets.
-    ``demo=True`` adds the demo-trading header. Call :meth:`sync_time` before trading when the
-    local clock may be off; a 50102 refusal resyncs it by itself.
+
+class OKXExecution(RestExecution):
+    """OKX spot orders, balances and fees over REST (:class:`RestExecution`).
+
+    ``demo=True`` adds the demo-trading header. A 50102 timestamp refusal resyncs the clock by
+    itself. OKX acknowledges a placement with ids only: a resting order comes back OPEN, an IOC
+    or market order is read back until final; a cancel is read back too (sCode 0 only means the
+    request was accepted; an order already filled or canceled, 51400, comes back as it is).
     """
 
-    venue = VENUE
+    spec = ExecutionSpec(
+        venue=VENUE,
+        base_url=REST_BASE_URL,
+        check=check,
+        rate_limits=RATE_LIMITS,
+        sign=_sign,
+        order_request=order_request,
+        accept=parse_ack,
+        instruments_request=instruments_request(),
+        parse_instruments=parse_instruments,
+        is_duplicate=code_in(DUPLICATE_ORDER_CODES),
+        cancel_request=cancel_request,
+        time_request=time_request(),
+        server_time_ms=parse_server_time,
+        is_clock_error=code_in(CLOCK_SKEW_CODES),
+    )
 
     def __init__(
         self,
         credentials: Credentials,
         instruments: SymbolMap | Iterable[Instrument],
         *,
-        http: HttpClient | None = None,
-        base_url: str = REST_BASE_URL,
-        transport: httpx.AsyncBaseTransport | None = None,
-        clock_ms: Callable[[], int] | None = None,
         demo: bool = False,
+        **options: Unpack[ExecutionOptions],
     ) -> None:
         auth.passphrase_of(credentials)  # no passphrase: fail here, not at the first order
-        self._credentials = credentials
-        self.symbols = symbol_map(VENUE, instruments)
         self.demo = demo
-        self.http = venue_http(VENUE, check=check, budgets=RATE_LIMITS, http=http,
-                               base_url=base_url, transport=transport)  # fmt: skip
-        self.clock = ServerClock(clock_ms)
-        self.rest = SignedRest(
-            self.http,
-            lambda request: self._sign_at(request, self.clock.now_ms()),
-            clock=self.clock,
-            time_request=time_request(),
-            server_time_ms=parse_server_time,
-            is_clock_error=code_in(CLOCK_SKEW_CODES),
-        )
+        super().__init__(credentials, instruments, **options)
 
-    def __repr__(self) -> str:
-        return f"OKXExecution(instruments={len(self.symbols)}, demo={self.demo})"
+    def _repr_fields(self) -> Mapping[str, object]:
+        return {"demo": self.demo}
 
-    def sign(
-        self,
-        request: HttpRequest,
-        credentials: Credentials,
-        *,
-        timestamp_ms: int | None = None,
-        nonce: str | None = None,
-    ) -> HttpRequest:
-        return auth.sign(request, credentials, timestamp_ms=timestamp_ms, nonce=nonce)
-
-    def _sign_at(self, request: HttpRequest, timestamp_ms: int) -> HttpRequest:
-        signed = auth.sign(request, self._credentials, timestamp_ms=timestamp_ms)
-        return signed.with_headers(DEMO_HEADER) if self.demo else signed
-
-    async def sync_time(self) -> int:
-        return await self.rest.sync_time()
-
-    async def aclose(self) -> None:
-        await self.rest.aclose()
-
-    async def place_order(self, order: OrderRequest) -> Order:
-        """Place at most once. OKX acknowledges with ids only: a resting order comes back
-        OPEN, an IOC or market order is read back until final (``finish_immediate``)."""
-        placed = await self.rest.place(
-            order_request(order),
-            client_order_id=order.client_order_id,
-            lookup=lambda: find_order(self, order.instrument, order.client_order_id),
-            accept=lambda body: parse_ack(body, order),
-            is_duplicate=code_in(DUPLICATE_ORDER_CODES),
-        )
-        return await finish_immediate(self, order, placed)
-
-    async def cancel_order(self, instrument: Instrument, client_order_id: str) -> Order:
-        """Cancel, then read the order back: OKX's sCode 0 only means the request was accepted.
-
-        An order already filled or canceled (51400) is returned as it is, not as an error.
-        """
-        return await cancel_and_read(self, self.rest, cancel_request(instrument, client_order_id),
-                                     instrument, client_order_id)  # fmt: skip
+    def _auth_options(self) -> Mapping[str, object]:
+        return {"demo": self.demo}
 
     async def fetch_order(self, instrument: Instrument, client_order_id: str) -> Order:
         body = await self.rest.send(order_lookup_request(instrument, client_order_id))
@@ -474,10 +435,6 @@ class OKXExecution:
 
     async def fetch_balances(self) -> list[Balance]:
         return parse_balances(await self.rest.send(balances_request()))
-
-    async def fetch_instruments(self) -> list[Instrument]:
-        body = await self.rest.send(instruments_request(), signed=False)
-        return list(parse_instruments(body).instruments)
 
     async def fetch_fees(self, instrument: Instrument) -> tuple[float, float]:
         return parse_fees(await self.rest.send(fees_request(instrument)))

@@ -979,3 +979,14 @@ def test_prepare_order_on_real_instruments_refuses_below_min_qty_and_notional(
     instrument = next(i for i in real.instruments if i.native_symbol == native)
     with pytest.raises(InvalidOrder, match=message):
         prepare_order(instrument, OrderSide.BUY, size_raw, price_raw=price_raw)
+
+
+def test_the_client_signs_at_the_synced_clock_with_its_receive_window(btcusdt: Instrument) -> None:
+    client = BinanceExecution(CREDENTIALS, [btcusdt], base_url="http://127.0.0.1:9",
+                              recv_window_ms=7_000, clock=lambda: 1_700_000_000.0)  # fmt: skip
+    signed = client.sign(HttpRequest(method="GET", path="/api/v3/account"), CREDENTIALS)
+    assert ("recvWindow", "7000") in signed.params
+    assert ("timestamp", "1700000000000") in signed.params
+    with pytest.raises(ValueError, match="recv_window_ms"):
+        BinanceExecution(CREDENTIALS, [btcusdt], base_url="http://127.0.0.1:9",
+                         recv_window_ms=constants.MAX_RECV_WINDOW_MS + 1)  # fmt: skip

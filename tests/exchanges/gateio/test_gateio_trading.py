@@ -650,7 +650,7 @@ def _execution(venue: FakeGate, clock: FakeClock, **kwargs: Any) -> GateioExecut
         sleep=clock.sleep,
         retry=kwargs.pop("retry", RetryPolicy()),
     )
-    return GateioExecution(CREDENTIALS, INSTRUMENTS, client=client, clock=ServerClock(clock),
+    return GateioExecution(CREDENTIALS, INSTRUMENTS, http=client, clock=ServerClock(clock),
                            **kwargs)  # fmt: skip
 
 
@@ -811,8 +811,8 @@ def test_built_from_the_api_base_url_signs_full_paths() -> None:
                                 transport=httpx.MockTransport(handler))  # fmt: skip
     asyncio.run(execution.fetch_balances())
     assert seen == ["/api/v4/spot/accounts"]
-    assert execution.client.limiter is not None
-    assert [b.spec for b in execution.client.limiter.budgets] == list(constants.RATE_LIMITS)
+    assert execution.http.limiter is not None
+    assert [b.spec for b in execution.http.limiter.budgets] == list(constants.RATE_LIMITS)
 
 
 def test_venue_errors_surface_as_their_classes() -> None:

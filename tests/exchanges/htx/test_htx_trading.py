@@ -826,7 +826,7 @@ def _execution(venue: FakeHtx, clock: FakeClock, **kwargs: Any) -> HtxExecution:
         sleep=clock.sleep,
         retry=kwargs.pop("retry", RetryPolicy()),
     )
-    return HtxExecution(CREDENTIALS, INSTRUMENTS, client=client, clock=ServerClock(clock), **kwargs)
+    return HtxExecution(CREDENTIALS, INSTRUMENTS, http=client, clock=ServerClock(clock), **kwargs)
 
 
 def test_execution_is_venue_trading() -> None:
@@ -984,8 +984,8 @@ def test_built_from_base_url_signs_its_own_host() -> None:
     )
     assert execution.host == "api-aws.huobi.pro"
     assert [b.asset for b in asyncio.run(execution.fetch_balances())] == ["POLY", "USDT"]
-    assert execution.client.limiter is not None
-    assert [b.spec for b in execution.client.limiter.budgets] == list(constants.RATE_LIMITS)
+    assert execution.http.limiter is not None
+    assert [b.spec for b in execution.http.limiter.budgets] == list(constants.RATE_LIMITS)
 
 
 def test_venue_errors_surface_as_their_classes() -> None:
@@ -1045,7 +1045,7 @@ def test_no_secret_in_logs_exceptions_or_reprs(caplog: pytest.LogCaptureFixture)
     with caplog.at_level(logging.DEBUG):
         asyncio.run(run())
     signatures = [dict(r.params).get("Signature", "") for r in venue.seen]
-    shown += [caplog.text, repr(execution), repr(execution.client), repr(CREDENTIALS)]
+    shown += [caplog.text, repr(execution), repr(execution.http), repr(CREDENTIALS)]
     text = "\n".join(shown)
     for secret in (SECRET, API_KEY, *filter(None, signatures)):
         assert secret not in text

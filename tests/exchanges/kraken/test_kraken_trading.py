@@ -831,7 +831,7 @@ def test_the_client_builds_its_own_http_client_from_a_base_url(venue: FakeKraken
     (usd,) = asyncio.run(kraken.fetch_balances())
     assert usd.asset == "USD"
     with pytest.raises(ValueError, match="base_url"):
-        KrakenExecution(CREDENTIALS, INSTRUMENTS, base_url=None)
+        KrakenExecution(CREDENTIALS, INSTRUMENTS, base_url="")
 
 
 def test_no_secret_reaches_logs_errors_or_reprs(

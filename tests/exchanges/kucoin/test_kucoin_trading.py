@@ -50,6 +50,7 @@ from arbcore.exchanges.kucoin.execution import (
     parse_server_time,
 )
 from arbcore.exchanges.kucoin.providers import parse_instruments
+from arbcore.exchanges.rest import ServerClock
 from arbcore.exchanges.trading import OrderRequest, VenueTrading, prepare_order
 from arbcore.model import Instrument, OrderSide, OrderStatus, OrderType, TimeInForce
 from arbcore.net.http import HttpClient, HttpRequest, RetryPolicy
@@ -653,7 +654,7 @@ def _execution(
         lot_size="0.0001",
     )
     return KuCoinExecution(
-        CREDENTIALS, [_btc(), eth], http=http, clock_ms=clock_ms or (lambda: SERVER_MS)
+        CREDENTIALS, [_btc(), eth], http=http, clock=ServerClock(clock_ms or (lambda: SERVER_MS))
     )
 
 
@@ -953,3 +954,12 @@ def test_real_instruments_refuse_orders_below_their_minimums(
     with pytest.raises(InvalidOrder) as caught:
         prepare_order(real[symbol], OrderSide.BUY, size, price_raw=price)
     assert reason in str(caught.value)
+
+
+def test_the_client_signs_at_the_synced_clock_with_its_key_version() -> None:
+    execution = KuCoinExecution(CREDENTIALS, [_btc()], base_url="http://127.0.0.1:9",
+                                key_version="1", clock=ServerClock(lambda: SERVER_MS))  # fmt: skip
+    signed = execution.sign(HttpRequest(method="GET", path="/api/v1/accounts"), CREDENTIALS)
+    assert signed.header("KC-API-KEY-VERSION") == "1"
+    assert signed.header("KC-API-PASSPHRASE") == PASSPHRASE  # v1 keys: plain text
+    assert signed.header("KC-API-TIMESTAMP") == str(SERVER_MS)

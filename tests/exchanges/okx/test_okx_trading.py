@@ -51,6 +51,7 @@ from arbcore.exchanges.okx.execution import (
     parse_server_time,
 )
 from arbcore.exchanges.okx.providers import parse_instruments
+from arbcore.exchanges.rest import ServerClock
 from arbcore.exchanges.trading import OrderRequest, VenueTrading, prepare_order
 from arbcore.model import Instrument, OrderSide, OrderStatus, OrderType, TimeInForce
 from arbcore.net.http import HttpClient, HttpRequest, RetryPolicy
@@ -807,7 +808,9 @@ def _execution(
         retry=RetryPolicy(attempts=attempts),
         sleep=_no_sleep,
     )
-    return OKXExecution(CREDENTIALS, [_btc()], http=http, clock_ms=clock_ms or (lambda: SERVER_MS))
+    return OKXExecution(
+        CREDENTIALS, [_btc()], http=http, clock=ServerClock(clock_ms or (lambda: SERVER_MS))
+    )
 
 
 def _run(coroutine: Any) -> Any:
