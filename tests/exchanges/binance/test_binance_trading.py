@@ -11,13 +11,12 @@ current docs); response shapes of GET/DELETE /api/v3/order, GET /api/v3/openOrde
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
-import logging
-from collections import defaultdict, deque
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import httpx
@@ -50,12 +49,13 @@ from arbcore.exchanges.binance.execution import (
 from arbcore.exchanges.binance.providers import parse_instruments
 from arbcore.exchanges.credentials import Credentials
 from arbcore.exchanges.rest import ServerClock
-from arbcore.exchanges.signing import received_request
-from arbcore.exchanges.trading import OrderRequest, prepare_order
+from arbcore.exchanges.trading import OrderRequest, VenueTrading, prepare_order
 from arbcore.model import Instrument, OrderSide, OrderStatus, OrderType, TimeInForce
-from arbcore.net.http import HttpClient, HttpRequest
+from arbcore.net.http import HttpClient, HttpRequest, RetryPolicy
 from arbcore.net.ratelimit import BudgetSpec, RateLimiter
 from arbcore.testing.instruments import load_rest_body
+from arbcore.testing.recordings import shared_data_dir
+from arbcore.testing.trading_kit import FakeClock, FakeVenue, TradingCase
 
 DOC_TS = 1499827319559
 DOC_ORDER = [("symbol", "LTCBTC"), ("side", "BUY"), ("type", "LIMIT"), ("timeInForce", "GTC"),
@@ -575,50 +575,23 @@ def test_server_clock_takes_the_round_trip_midpoint() -> None:
 # --- the client end to end ---------------------------------------------------------------------
 
 
-class FakeClock:
-    """Seconds; sleeping advances it, so retries and limits run instantly and exactly."""
-
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += max(seconds, 0.0)
-
-
-Hook = Callable[[httpx.Request], httpx.Response | None]
-
-
-class FakeBinance:
+class FakeBinance(FakeVenue):
     """Answers like Binance's REST API, from the documented shapes, and checks as Binance does:
     every signed request must verify and carry a timestamp inside its receive window."""
 
     def __init__(self, clock: FakeClock, exchange_info: Any = None, skew_ms: int = 0) -> None:
+        super().__init__()
         self.clock = clock
         self.skew_ms = skew_ms  # the venue's clock minus the local one
         self.exchange_info = exchange_info
         self.orders: dict[str, dict[str, Any]] = {}
-        self.seen: list[HttpRequest] = []
-        self.hooks: dict[tuple[str, str], deque[Hook]] = defaultdict(deque)
         self.fill_on_place = False
         self.next_id = 100
 
     def server_ms(self) -> int:
         return int(self.clock.now * 1000) + self.skew_ms
 
-    def hook(self, method: str, path: str, *hooks: Hook) -> None:
-        self.hooks[(method, path)].extend(hooks)
-
-    def handler(self, request: httpx.Request) -> httpx.Response:
-        received = received_request(request)
-        self.seen.append(received)
-        queue = self.hooks[(received.method, received.path)]
-        if queue:
-            reply = queue.popleft()(request)
-            if reply is not None:
-                return reply
+    def answer(self, received: HttpRequest) -> httpx.Response:
         if received.path == constants.TIME_PATH:
             return httpx.Response(200, json={"serverTime": self.server_ms()})
         if received.path == constants.INSTRUMENTS_PATH:
@@ -687,21 +660,17 @@ def _error(status: int, code: int, msg: str) -> httpx.Response:
     return httpx.Response(status, json={"code": code, "msg": msg})
 
 
-def _timeout(request: httpx.Request) -> httpx.Response:
-    raise httpx.ReadTimeout("timed out", request=request)
-
-
 def _client(fake: FakeBinance, instruments: list[Instrument], **kwargs: Any) -> BinanceExecution:
     clock = fake.clock
     http = HttpClient("binance", "https://api.binance.com", check=check,
                       limiter=RateLimiter(constants.RATE_LIMITS, clock=clock, sleep=clock.sleep),
-                      transport=httpx.MockTransport(fake.handler), sleep=clock.sleep)  # fmt: skip
+                      transport=httpx.MockTransport(fake), sleep=clock.sleep)  # fmt: skip
     return BinanceExecution(CREDENTIALS, instruments, http=http, clock=clock, **kwargs)
 
 
 @pytest.fixture
 def fake(exchange_info: Any) -> FakeBinance:
-    return FakeBinance(FakeClock(), exchange_info)
+    return FakeBinance(FakeClock(seconds=True), exchange_info)
 
 
 def test_place_order_sends_a_signed_order_and_reads_its_state(
@@ -786,44 +755,6 @@ def test_fetch_order_of_an_unknown_id_is_order_not_found(
     assert (caught.value.venue_code, caught.value.http_status) == (-2013, 400)
 
 
-def test_a_placement_retried_after_a_timeout_looks_up_then_resends_the_same_client_id(
-    fake: FakeBinance, btcusdt: Instrument
-) -> None:
-    client = _client(fake, [btcusdt])
-    fake.hook("POST", "/api/v3/order", _timeout)
-    order = prepare_order(btcusdt, OrderSide.BUY, 100_000, price_raw=6_000_000,
-                          client_order_id="arbRetry1")  # fmt: skip
-    placed = asyncio.run(client.place_order(order))
-    assert [(r.method, r.path) for r in fake.seen] == [
-        ("POST", "/api/v3/order"), ("GET", "/api/v3/order"), ("POST", "/api/v3/order")]  # fmt: skip
-    first, second = fake.posts()
-    assert first["newClientOrderId"] == second["newClientOrderId"] == "arbRetry1"
-    assert first["signature"] != second["signature"]  # signed afresh
-    assert all(auth.verify(r, CREDENTIALS) for r in fake.seen)
-    assert placed.status is OrderStatus.OPEN
-    assert len(fake.orders) == 1
-
-
-def test_a_placement_that_executed_before_its_timeout_is_never_sent_twice(
-    fake: FakeBinance, btcusdt: Instrument
-) -> None:
-    """Binance would accept the same id again once the first order filled: a blind resend
-    would buy twice. The lookup finds the filled order instead."""
-    client = _client(fake, [btcusdt])
-    fake.fill_on_place = True
-
-    def executed_then_timeout(request: httpx.Request) -> httpx.Response:
-        fake._post_order(dict(received_request(request).params))
-        raise httpx.ReadTimeout("timed out", request=request)
-
-    fake.hook("POST", "/api/v3/order", executed_then_timeout)
-    order = prepare_order(btcusdt, OrderSide.BUY, 100_000, price_raw=6_000_000,
-                          client_order_id="arbOnce1")  # fmt: skip
-    placed = asyncio.run(client.place_order(order))
-    assert len(fake.posts()) == 1
-    assert (placed.status, placed.filled_raw) == (OrderStatus.FILLED, 100_000)
-
-
 def test_a_duplicate_refusal_resolves_to_the_existing_order(
     fake: FakeBinance, btcusdt: Instrument
 ) -> None:
@@ -840,23 +771,12 @@ def test_a_duplicate_refusal_resolves_to_the_existing_order(
     assert len(fake.orders) == 1
 
 
-def test_placement_gives_up_as_network_error_when_every_attempt_fails(
-    fake: FakeBinance, btcusdt: Instrument
-) -> None:
-    client = _client(fake, [btcusdt])
-    fake.hook("POST", "/api/v3/order", _timeout, _timeout, _timeout)
-    order = prepare_order(btcusdt, OrderSide.BUY, 100_000, price_raw=6_000_000,
-                          client_order_id="arbLost1")  # fmt: skip
-    with pytest.raises(NetworkError, match="was not placed"):
-        asyncio.run(client.place_order(order))
-    assert len(fake.posts()) == 3
-    assert fake.orders == {}
-
-
 def test_a_rejected_timestamp_resyncs_the_clock_and_resends(
     exchange_info: Any, btcusdt: Instrument
 ) -> None:
-    fake = FakeBinance(FakeClock(), exchange_info, skew_ms=-30_000)  # host clock 30 s ahead
+    fake = FakeBinance(
+        FakeClock(seconds=True), exchange_info, skew_ms=-30_000
+    )  # host clock 30 s ahead
     client = _client(fake, [btcusdt])
     balances = asyncio.run(client.fetch_balances())
     assert [b.asset for b in balances] == ["BTC", "LTC"]
@@ -882,11 +802,12 @@ def test_a_throttled_request_waits_retry_after_then_succeeds(
     fake: FakeBinance, btcusdt: Instrument
 ) -> None:
     client = _client(fake, [btcusdt])
-    fake.hook("GET", "/api/v3/account",
-              lambda request: _error(429, -1003, "Too much request weight used."))  # fmt: skip
+    fake.hook(
+        "GET /api/v3/account", lambda request: _error(429, -1003, "Too much request weight used.")
+    )
     throttled = httpx.Response(429, json={"code": -1003, "msg": "Too much request weight used."},
                                headers={"Retry-After": "2"})  # fmt: skip
-    fake.hooks[("GET", "/api/v3/account")].appendleft(lambda request: throttled)
+    fake.hooks["GET /api/v3/account"].appendleft(lambda request: throttled)
     started = fake.clock.now
     asyncio.run(client.fetch_balances())
     assert fake.clock.now - started >= 2.0
@@ -903,32 +824,58 @@ def test_the_client_built_from_a_base_url_has_the_documented_budgets(btcusdt: In
     asyncio.run(client.aclose())
 
 
-def test_no_secret_in_logs_exceptions_or_reprs(
-    fake: FakeBinance, btcusdt: Instrument, caplog: pytest.LogCaptureFixture
-) -> None:
-    client = _client(fake, [btcusdt])
-    fake.hook("POST", "/api/v3/order", _timeout, _timeout, _timeout)
-    refused = _error(401, -2015, "Invalid API-key, IP, or permissions for action.")
-    fake.hook("GET", "/api/v3/account", lambda request: refused)
-    order = prepare_order(btcusdt, OrderSide.BUY, 100_000, price_raw=6_000_000,
-                          client_order_id="arbSecret1")  # fmt: skip
-    texts = []
-    with caplog.at_level(logging.DEBUG):
-        for call in (client.place_order(order), client.fetch_balances()):
-            with pytest.raises(ExchangeError) as caught:
-                asyncio.run(call)
-            error: BaseException | None = caught.value
-            while error is not None:  # the whole chain
-                texts.append(f"{error!s} {error!r}")
-                error = error.__cause__ or error.__context__
-    signatures = {dict(r.params)["signature"] for r in fake.seen if r.params}
-    shown = " ".join([*texts, repr(client), str(client), repr(client.rest), repr(CREDENTIALS)])
-    for secret in (SECRET, API_KEY):
-        assert secret not in shown
-        assert secret not in caplog.text
-    arbcore_lines = " ".join(r.getMessage() for r in caplog.records if r.name.startswith("arbcore"))
-    assert "timed out" in arbcore_lines  # the retries were logged...
-    assert not any(signature in arbcore_lines + shown for signature in signatures)  # ...safely
+@functools.cache
+def _real_btcusdt() -> Instrument:
+    data = shared_data_dir()
+    if data is None:
+        pytest.skip("the real recordings (../shared/data) are not beside this checkout")
+    info = load_rest_body(data / "real" / "binance" / "BINANCE.0", "/api/v3/exchangeInfo")
+    return parse_instruments(info).by_symbol()["BTC/USDT"]
+
+
+def _contract_build(attempts: int) -> tuple[FakeVenue, VenueTrading]:
+    fake = FakeBinance(FakeClock(seconds=True))
+    client = _client(fake, [_real_btcusdt()])
+    client.http.retry = RetryPolicy(attempts=attempts)
+    return fake, client
+
+
+def _land(fake: FakeVenue, request: HttpRequest) -> object:
+    """Binance would accept the same id again once the first order filled: a blind resend
+    would buy twice."""
+    binance = cast(FakeBinance, fake)
+    binance.fill_on_place = True
+    return binance._post_order(dict(request.params))
+
+
+#: How Binance runs the shared trading scenarios (tests/exchanges/test_trading_contract.py).
+CASE = TradingCase(
+    venue="binance",
+    build=_contract_build,
+    order=lambda cid, tif: prepare_order(
+        _real_btcusdt(),
+        OrderSide.BUY,
+        100_000,
+        price_raw=6_000_000,
+        time_in_force=tif,
+        client_order_id=cid,
+    ),
+    place_key="POST /api/v3/order",
+    sent_id=lambda request: dict(request.params)["newClientOrderId"],
+    verify=lambda request: auth.verify(request, CREDENTIALS),
+    signature=lambda request: dict(request.params).get("signature"),
+    land=_land,
+    booked=lambda fake: len(cast(FakeBinance, fake).orders),
+    resend_paths=("/api/v3/order",) * 3,  # POST, the GET lookup, POST again
+    landed_paths=("/api/v3/order",) * 2,
+    landed_status=OrderStatus.FILLED,
+    lost_match="was not placed",
+    refuse=lambda fake: fake.hook(
+        "GET /api/v3/account",
+        lambda request: _error(401, -2015, "Invalid API-key, IP, or permissions for action."),
+    ),
+    secrets=(SECRET, API_KEY),
+)
 
 
 # --- rounding and minimums on real instruments -------------------------------------------------

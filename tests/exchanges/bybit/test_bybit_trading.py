@@ -11,12 +11,11 @@ market/time.mdx, error.mdx.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
-import logging
-from collections import defaultdict, deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import attrs
@@ -50,11 +49,12 @@ from arbcore.exchanges.bybit.execution import (
 )
 from arbcore.exchanges.bybit.providers import parse_instruments
 from arbcore.exchanges.credentials import Credentials
-from arbcore.exchanges.signing import received_request
-from arbcore.exchanges.trading import OrderRequest, prepare_order
+from arbcore.exchanges.trading import OrderRequest, VenueTrading, prepare_order
 from arbcore.model import Instrument, OrderSide, OrderStatus, OrderType, TimeInForce
-from arbcore.net.http import HttpClient, HttpRequest
+from arbcore.net.http import HttpClient, HttpRequest, RetryPolicy
 from arbcore.net.ratelimit import RateLimiter
+from arbcore.testing.recordings import shared_data_dir
+from arbcore.testing.trading_kit import FakeClock, FakeVenue, TradingCase
 
 API_KEY = "bybit-test-key-0123456789ABCDEF"
 SECRET = "s3cr3t-bybit-value-that-must-never-leak"
@@ -493,34 +493,17 @@ def test_documented_server_time_reads_in_ms() -> None:
 # --- the client end to end ---------------------------------------------------------------------
 
 
-class FakeClock:
-    """Seconds; sleeping advances it, so retries and limits run instantly and exactly."""
-
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += max(seconds, 0.0)
-
-
-Hook = Callable[[httpx.Request], httpx.Response | None]
-
-
-class FakeBybit:
+class FakeBybit(FakeVenue):
     """Answers like Bybit's v5 REST API, from the documented shapes, and checks as Bybit does:
     every signed request must verify and carry a timestamp inside its receive window."""
 
     def __init__(self, clock: FakeClock, instruments: Any, skew_ms: int = 0) -> None:
+        super().__init__()
         self.clock = clock
         self.skew_ms = skew_ms
         self.instruments = instruments
         self.orders: dict[str, dict[str, Any]] = {}
         self.archived: set[str] = set()  # only in order history
-        self.seen: list[HttpRequest] = []
-        self.hooks: dict[tuple[str, str], deque[Hook]] = defaultdict(deque)
         self.fill_on_place = False
         self.next_id = 1321003749386327552
 
@@ -533,17 +516,7 @@ class FakeBybit:
     def fail(self, code: int, msg: str) -> httpx.Response:
         return httpx.Response(200, json=_envelope(code, msg, None, self.server_ms()))
 
-    def hook(self, method: str, path: str, *hooks: Hook) -> None:
-        self.hooks[(method, path)].extend(hooks)
-
-    def handler(self, request: httpx.Request) -> httpx.Response:
-        received = received_request(request)
-        self.seen.append(received)
-        queue = self.hooks[(received.method, received.path)]
-        if queue:
-            reply = queue.popleft()(request)
-            if reply is not None:
-                return reply
+    def answer(self, received: HttpRequest) -> httpx.Response:
         if received.path == constants.TIME_PATH:
             now = self.server_ms()
             return self.ok({"timeSecond": str(now // 1000), "timeNano": str(now * 1_000_000)})
@@ -621,21 +594,17 @@ class FakeBybit:
         return self.ok(FEE_RESULT)
 
 
-def _timeout(request: httpx.Request) -> httpx.Response:
-    raise httpx.ReadTimeout("timed out", request=request)
-
-
 def _client(fake: FakeBybit, instruments: list[Instrument]) -> BybitExecution:
     clock = fake.clock
     http = HttpClient("bybit", "https://api.bybit.com", check=check,
                       limiter=RateLimiter(constants.RATE_LIMITS, clock=clock, sleep=clock.sleep),
-                      transport=httpx.MockTransport(fake.handler), sleep=clock.sleep)  # fmt: skip
+                      transport=httpx.MockTransport(fake), sleep=clock.sleep)  # fmt: skip
     return BybitExecution(CREDENTIALS, instruments, http=http, clock=clock)
 
 
 @pytest.fixture
 def fake(instruments_payload: Any) -> FakeBybit:
-    return FakeBybit(FakeClock(), instruments_payload)
+    return FakeBybit(FakeClock(seconds=True), instruments_payload)
 
 
 def _btc_order(btcusdt: Instrument, client_order_id: str) -> OrderRequest:
@@ -717,38 +686,6 @@ def test_open_orders_follow_the_cursor_and_skip_unknown_symbols(
     assert all(auth.verify(r, CREDENTIALS) for r in pages)
 
 
-def test_a_placement_retried_after_a_timeout_looks_up_then_resends_the_same_link_id(
-    fake: FakeBybit, btcusdt: Instrument
-) -> None:
-    client = _client(fake, [btcusdt])
-    fake.hook("POST", "/v5/order/create", _timeout)
-    placed = asyncio.run(client.place_order(_btc_order(btcusdt, "arbRetry1")))
-    assert [r.path for r in fake.seen] == [
-        "/v5/order/create", "/v5/order/realtime", "/v5/order/history",
-        "/v5/order/create"]  # fmt: skip
-    first, second = fake.creates()
-    assert first["orderLinkId"] == second["orderLinkId"] == "arbRetry1"
-    assert fake.seen[0].header("X-BAPI-SIGN") != fake.seen[-1].header("X-BAPI-SIGN")
-    assert all(auth.verify(r, CREDENTIALS) for r in fake.seen)
-    assert (placed.status, len(fake.orders)) == (OrderStatus.OPEN, 1)
-
-
-def test_a_placement_that_executed_before_its_timeout_is_never_sent_twice(
-    fake: FakeBybit, btcusdt: Instrument
-) -> None:
-    client = _client(fake, [btcusdt])
-    fake.fill_on_place = True
-
-    def executed_then_timeout(request: httpx.Request) -> httpx.Response:
-        fake._order_create(json.loads(request.content))
-        raise httpx.ReadTimeout("timed out", request=request)
-
-    fake.hook("POST", "/v5/order/create", executed_then_timeout)
-    placed = asyncio.run(client.place_order(_btc_order(btcusdt, "arbOnce1")))
-    assert len(fake.creates()) == 1
-    assert (placed.status, placed.filled_raw) == (OrderStatus.FILLED, 1_000)
-
-
 def test_a_duplicate_link_id_resolves_to_the_existing_order(
     fake: FakeBybit, btcusdt: Instrument
 ) -> None:
@@ -763,20 +700,12 @@ def test_a_duplicate_link_id_resolves_to_the_existing_order(
     assert len(fake.orders) == 1
 
 
-def test_placement_gives_up_as_network_error_when_every_attempt_fails(
-    fake: FakeBybit, btcusdt: Instrument
-) -> None:
-    client = _client(fake, [btcusdt])
-    fake.hook("POST", "/v5/order/create", _timeout, _timeout, _timeout)
-    with pytest.raises(NetworkError, match="was not placed"):
-        asyncio.run(client.place_order(_btc_order(btcusdt, "arbLost1")))
-    assert (len(fake.creates()), fake.orders) == (3, {})
-
-
 def test_a_rejected_timestamp_resyncs_the_clock_and_resends(
     instruments_payload: Any, btcusdt: Instrument
 ) -> None:
-    fake = FakeBybit(FakeClock(), instruments_payload, skew_ms=-20_000)  # host 20 s ahead
+    fake = FakeBybit(
+        FakeClock(seconds=True), instruments_payload, skew_ms=-20_000
+    )  # host 20 s ahead
     client = _client(fake, [btcusdt])
     balances = asyncio.run(client.fetch_balances())
     assert [b.asset for b in balances] == ["BTC", "USDT"]
@@ -791,12 +720,12 @@ def test_a_per_uid_limit_waits_for_the_reset_then_succeeds(
 ) -> None:
     client = _client(fake, [btcusdt])
 
-    def throttled(request: httpx.Request) -> httpx.Response:
+    def throttled(request: HttpRequest) -> httpx.Response:
         reset = str(fake.server_ms() + 1500)
         body = _envelope(10006, "Too many visits!", None, fake.server_ms())
         return httpx.Response(200, json=body, headers={"X-Bapi-Limit-Reset-Timestamp": reset})
 
-    fake.hook("GET", "/v5/account/fee-rate", throttled)
+    fake.hook("GET /v5/account/fee-rate", throttled)
     started = fake.clock.now
     assert asyncio.run(client.fetch_fees(btcusdt)) == (0.0008, 0.001)
     assert fake.clock.now - started == pytest.approx(1.5)
@@ -824,29 +753,64 @@ def test_the_client_built_from_a_base_url_has_the_documented_budgets(btcusdt: In
     asyncio.run(client.aclose())
 
 
-def test_no_secret_in_logs_exceptions_or_reprs(
-    fake: FakeBybit, btcusdt: Instrument, caplog: pytest.LogCaptureFixture
-) -> None:
-    client = _client(fake, [btcusdt])
-    fake.hook("POST", "/v5/order/create", _timeout, _timeout, _timeout)
-    fake.hook("GET", "/v5/account/wallet-balance",
-              lambda request: fake.fail(10003, "API key is invalid."))  # fmt: skip
-    texts = []
-    with caplog.at_level(logging.DEBUG):
-        for call in (client.place_order(_btc_order(btcusdt, "arbSecret1")),
-                     client.fetch_balances()):  # fmt: skip
-            with pytest.raises(ExchangeError) as caught:
-                asyncio.run(call)
-            error: BaseException | None = caught.value
-            while error is not None:
-                texts.append(f"{error!s} {error!r}")
-                error = error.__cause__ or error.__context__
-    signatures = {r.header("X-BAPI-SIGN") for r in fake.seen} - {None}
-    shown = " ".join([*texts, repr(client), str(client), repr(client.rest), repr(CREDENTIALS)])
-    for secret in (SECRET, API_KEY, *signatures):
-        assert secret not in shown
-        assert secret not in caplog.text
-    assert "timed out" in caplog.text
+@functools.cache
+def _contract_payload() -> Any:
+    data = shared_data_dir()
+    if data is None:
+        pytest.skip("the documentation vectors (../shared/data) are not beside this checkout")
+    return _load(data / "vectors" / "bybit", "instruments_info_spot_response.json")
+
+
+def _contract_btc() -> Instrument:
+    return parse_instruments(_contract_payload()).by_symbol()["BTC/USDT"]
+
+
+def _contract_build(attempts: int) -> tuple[FakeVenue, VenueTrading]:
+    fake = FakeBybit(FakeClock(seconds=True), _contract_payload())
+    client = _client(fake, [_contract_btc()])
+    client.http.retry = RetryPolicy(attempts=attempts)
+    return fake, client
+
+
+def _land(fake: FakeVenue, request: HttpRequest) -> object:
+    bybit = cast(FakeBybit, fake)
+    bybit.fill_on_place = True
+    return bybit._order_create(json.loads(request.body))
+
+
+#: How Bybit runs the shared trading scenarios (tests/exchanges/test_trading_contract.py).
+CASE = TradingCase(
+    venue="bybit",
+    build=_contract_build,
+    order=lambda cid, tif: prepare_order(
+        _contract_btc(),
+        OrderSide.BUY,
+        1_000,
+        price_raw=600_000,
+        time_in_force=tif,
+        client_order_id=cid,
+    ),
+    place_key="POST /v5/order/create",
+    sent_id=lambda request: json.loads(request.body)["orderLinkId"],
+    verify=lambda request: auth.verify(request, CREDENTIALS),
+    signature=lambda request: request.header("X-BAPI-SIGN"),
+    land=_land,
+    booked=lambda fake: len(cast(FakeBybit, fake).orders),
+    resend_paths=(
+        "/v5/order/create",
+        "/v5/order/realtime",
+        "/v5/order/history",
+        "/v5/order/create",
+    ),
+    landed_paths=("/v5/order/create", "/v5/order/realtime"),
+    landed_status=OrderStatus.FILLED,
+    lost_match="was not placed",
+    refuse=lambda fake: fake.hook(
+        "GET /v5/account/wallet-balance",
+        lambda request: cast(FakeBybit, fake).fail(10003, "API key is invalid."),
+    ),
+    secrets=(SECRET, API_KEY),
+)
 
 
 # --- rounding and minimums on the documented instrument ----------------------------------------

@@ -7,15 +7,12 @@ KuCoin API docs pages named beside each one.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import itertools
 import json
-import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qsl
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -57,6 +54,7 @@ from arbcore.net.http import HttpClient, HttpRequest, RetryPolicy
 from arbcore.net.ratelimit import RateLimiter
 from arbcore.testing.instruments import load_rest_body
 from arbcore.testing.recordings import shared_data_dir
+from arbcore.testing.trading_kit import FakeVenue, TradingCase, json_reply, no_sleep, run, timeout
 
 VECTORS = (shared_data_dir() or Path("absent")) / "vectors" / "kucoin"
 
@@ -360,14 +358,9 @@ def test_orders_venue_cannot_mean_are_malformed(changes: dict[str, object]) -> N
 # --- errors --------------------------------------------------------------------------------------
 
 
-def _response(status: int, body: object, headers: dict[str, str] | None = None) -> httpx.Response:
-    content = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return httpx.Response(status, content=content, headers=headers)
-
-
 @pytest.mark.parametrize("status", [200, 400])
 def test_the_error_vector_is_an_invalid_order(status: int) -> None:
-    error = check(_response(status, _vector("error_response_example.json")))
+    error = check(json_reply(status, _vector("error_response_example.json")))
     assert type(error) is InvalidOrder
     assert (error.venue, error.http_status, error.venue_code) == ("kucoin", status, "400100")
     assert "Invalid Parameter." in str(error)
@@ -420,7 +413,7 @@ DOCUMENTED_ERRORS = [
 def test_documented_error_codes_map_with_status_and_code(
     code: str, message: str, status: int, cls: type[ExchangeError], retry_after: float | None
 ) -> None:
-    error = check(_response(status, {"code": code, "msg": message}))
+    error = check(json_reply(status, {"code": code, "msg": message}))
     assert type(error) is cls
     assert (error.venue, error.http_status, error.venue_code) == ("kucoin", status, code)
     assert message in str(error)
@@ -431,7 +424,7 @@ def test_documented_error_codes_map_with_status_and_code(
 
 def test_throttling_waits_for_the_pool_reset_and_bare_statuses_map() -> None:
     throttled = check(
-        _response(
+        json_reply(
             429,
             {"code": "429000", "msg": "Too Many Requests"},
             {"gw-ratelimit-reset": "1500", "gw-ratelimit-remaining": "0"},
@@ -439,12 +432,12 @@ def test_throttling_waits_for_the_pool_reset_and_bare_statuses_map() -> None:
     )
     assert isinstance(throttled, RateLimitExceeded)
     assert throttled.retry_after == 1.5
-    assert type(check(_response(502, b"<html>Bad Gateway</html>"))) is ExchangeNotAvailable
-    assert type(check(_response(504, b"<html>Gateway Timeout</html>"))) is NetworkError
-    assert type(check(_response(200, b"<html>maintenance</html>"))) is ExchangeError
-    assert type(check(_response(400, {"code": "999999", "msg": "new"}))) is ExchangeError
-    assert type(check(_response(401, {"code": "999999", "msg": "new"}))) is AuthenticationError
-    assert check(_response(200, {"code": "200000", "data": {}})) is None
+    assert type(check(json_reply(502, b"<html>Bad Gateway</html>"))) is ExchangeNotAvailable
+    assert type(check(json_reply(504, b"<html>Gateway Timeout</html>"))) is NetworkError
+    assert type(check(json_reply(200, b"<html>maintenance</html>"))) is ExchangeError
+    assert type(check(json_reply(400, {"code": "999999", "msg": "new"}))) is ExchangeError
+    assert type(check(json_reply(401, {"code": "999999", "msg": "new"}))) is AuthenticationError
+    assert check(json_reply(200, {"code": "200000", "data": {}})) is None
 
 
 # --- balances, fees, time ------------------------------------------------------------------------
@@ -514,45 +507,35 @@ SERVER_MS = 1_700_000_000_000
 NOT_EXIST = {"code": "400100", "msg": "order_not_exist_or_not_allow_to_cancel"}
 
 
-class FakeKuCoin:
-    """An httpx handler speaking the documented HF reply shapes; it checks every signature."""
+class FakeKuCoin(FakeVenue):
+    """Speaks the documented HF reply shapes; it checks every signature."""
+
+    exact_target = True
 
     def __init__(self, credentials: Credentials = CREDENTIALS) -> None:
+        super().__init__()
         self.credentials = credentials
         self.orders: dict[str, dict[str, Any]] = {}
-        self.received: list[HttpRequest] = []
         self.ids = itertools.count(0x670FD33BF9406E0007AB3945)
-        self.faults: dict[str, list[Callable[[HttpRequest], httpx.Response | None]]] = {}
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        raw = request.url.raw_path.decode()
-        path, _, query = raw.partition("?")
-        received = HttpRequest(
-            method=request.method,
-            path=path,
-            params=parse_qsl(query),
-            body=request.content.decode(),
-            headers=request.headers.multi_items(),
-        )
-        assert received.target == raw  # what is verified is what went over the wire
-        self.received.append(received)
-        route = f"{request.method} {path.rsplit('/', 1)[0] if '/client-order/' in path else path}"
-        faults = self.faults.get(route)
-        if faults:
-            answer = faults.pop(0)(received)
-            if answer is not None:
-                return answer
+    def key(self, request: HttpRequest) -> str:
+        """Requests by client order id are one route (the id is the path's last part)."""
+        path = request.path
+        return f"{request.method} {path.rsplit('/', 1)[0] if '/client-order/' in path else path}"
+
+    def answer(self, received: HttpRequest) -> httpx.Response:
+        path, route = received.path, self.key(received)
         if path == constants.TIME_PATH:
-            return _response(200, {"code": "200000", "msg": "success", "data": SERVER_MS})
+            return json_reply(200, {"code": "200000", "msg": "success", "data": SERVER_MS})
         if path == constants.INSTRUMENTS_PATH:
-            return _response(200, _vector("symbols_response.json"))
+            return json_reply(200, _vector("symbols_response.json"))
         if not auth.verify(received, self.credentials):
-            return _response(401, {"code": "400005", "msg": "Signature error"})
+            return json_reply(401, {"code": "400005", "msg": "Signature error"})
         if (
             abs(int(received.header("KC-API-TIMESTAMP") or 0) - SERVER_MS)
             > constants.MAX_CLOCK_SKEW_S * 1000
         ):
-            return _response(401, {"code": "400002", "msg": "KC-API-TIMESTAMP Invalid"})
+            return json_reply(401, {"code": "400002", "msg": "KC-API-TIMESTAMP Invalid"})
         return self._route(route, received)
 
     def place(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -582,11 +565,11 @@ class FakeKuCoin:
             body = json.loads(request.body)
             existing = self.orders.get(body["clientOid"])
             if existing and existing["active"]:
-                return _response(
+                return json_reply(
                     400, {"code": "400100", "msg": "validation.createOrder.clientOidDuplicated"}
                 )
             entry = self.place(body)
-            return _response(
+            return json_reply(
                 200,
                 {
                     "code": "200000",
@@ -596,27 +579,27 @@ class FakeKuCoin:
         if route == "GET /api/v1/hf/orders/client-order":
             found = self.orders.get(oid)
             if found is None or found["symbol"] != params["symbol"]:
-                return _response(400, NOT_EXIST)
-            return _response(200, {"code": "200000", "data": found})
+                return json_reply(400, NOT_EXIST)
+            return json_reply(200, {"code": "200000", "data": found})
         if route == "DELETE /api/v1/hf/orders/client-order":
             found = self.orders.get(oid)
             if found is None or not found["active"]:
-                return _response(400, NOT_EXIST)
+                return json_reply(400, NOT_EXIST)
             found["active"] = False
-            return _response(200, {"code": "200000", "data": {"clientOid": oid}})
+            return json_reply(200, {"code": "200000", "data": {"clientOid": oid}})
         if route == "GET /api/v1/hf/orders/active/symbols":
             symbols = sorted({o["symbol"] for o in self.orders.values() if o["active"]})
-            return _response(200, {"code": "200000", "data": {"symbols": symbols}})
+            return json_reply(200, {"code": "200000", "data": {"symbols": symbols}})
         if route == "GET /api/v1/hf/orders/active":
             active = [
                 o for o in self.orders.values() if o["active"] and o["symbol"] == params["symbol"]
             ]
-            return _response(200, {"code": "200000", "data": active})
+            return json_reply(200, {"code": "200000", "data": active})
         if route == "GET /api/v1/accounts":
             assert params == {"type": "trade"}
-            return _response(200, ACCOUNTS)
+            return json_reply(200, ACCOUNTS)
         if route == "GET /api/v1/trade-fees":
-            return _response(
+            return json_reply(
                 200,
                 {
                     "code": "200000",
@@ -626,11 +609,7 @@ class FakeKuCoin:
         raise AssertionError(f"unexpected request {route}")
 
     def posts(self) -> list[dict[str, Any]]:
-        return [json.loads(r.body) for r in self.received if r.method == "POST"]
-
-
-async def _no_sleep(seconds: float) -> None:
-    return None
+        return [json.loads(r.body) for r in self.seen if r.method == "POST"]
 
 
 def _execution(
@@ -640,10 +619,10 @@ def _execution(
         "kucoin",
         "https://kucoin.test",
         check=check,
-        transport=httpx.MockTransport(fake),
+        transport=fake.transport(),
         limiter=RateLimiter(constants.RATE_LIMITS),
         retry=RetryPolicy(attempts=attempts),
-        sleep=_no_sleep,
+        sleep=no_sleep,
     )
     eth = Instrument.from_text(
         venue="kucoin",
@@ -656,10 +635,6 @@ def _execution(
     return KuCoinExecution(
         CREDENTIALS, [_btc(), eth], http=http, clock=ServerClock(clock_ms or (lambda: SERVER_MS))
     )
-
-
-def _run(coroutine: Any) -> Any:
-    return asyncio.run(coroutine)
 
 
 def test_the_execution_is_a_venue_trading_with_kucoin_defaults() -> None:
@@ -677,7 +652,7 @@ def test_the_execution_is_a_venue_trading_with_kucoin_defaults() -> None:
     assert auth.verify(
         trading.sign(HttpRequest(method="GET", path="/x"), CREDENTIALS, timestamp_ms=7), CREDENTIALS
     )
-    assert _run(execution.fetch_instruments()) == [_btc()]
+    assert run(execution.fetch_instruments()) == [_btc()]
 
 
 def test_a_session_places_reads_lists_and_cancels_with_verified_signatures() -> None:
@@ -705,7 +680,7 @@ def test_a_session_places_reads_lists_and_cancels_with_verified_signatures() -> 
         late = await execution.cancel_order(btc, "i1")  # already filled: no error, its state
         return placed, read, ioc, open_orders, canceled, late
 
-    placed, read, ioc, open_orders, canceled, late = _run(session())
+    placed, read, ioc, open_orders, canceled, late = run(session())
     assert (placed.status, placed.client_order_id) == (OrderStatus.OPEN, "g1")
     assert (read.status, read.price_raw, read.size_raw, read.venue_order_id) == (
         OrderStatus.OPEN,
@@ -717,7 +692,7 @@ def test_a_session_places_reads_lists_and_cancels_with_verified_signatures() -> 
     assert [o.client_order_id for o in open_orders] == ["g1"]
     assert canceled.status is OrderStatus.CANCELED
     assert (late.status, late.filled_raw) == (OrderStatus.FILLED, 2000)
-    assert [(r.method, r.path) for r in fake.received] == [
+    assert [(r.method, r.path) for r in fake.seen] == [
         ("POST", "/api/v1/hf/orders"),
         ("GET", "/api/v1/hf/orders/client-order/g1"),
         ("POST", "/api/v1/hf/orders"),
@@ -729,7 +704,7 @@ def test_a_session_places_reads_lists_and_cancels_with_verified_signatures() -> 
         ("DELETE", "/api/v1/hf/orders/client-order/i1"),
         ("GET", "/api/v1/hf/orders/client-order/i1"),
     ]
-    for request in fake.received:
+    for request in fake.seen:
         assert all(request.header(name) for name in auth.AUTH_HEADERS)
         assert request.header("KC-API-TIMESTAMP") == str(SERVER_MS)
         assert auth.verify(request, CREDENTIALS)
@@ -749,53 +724,11 @@ def test_balances_fees_and_open_orders_per_symbol() -> None:
             }
         )
     execution = _execution(fake)
-    everything = _run(execution.fetch_open_orders())
+    everything = run(execution.fetch_open_orders())
     assert sorted(o.client_order_id for o in everything) == ["o0", "o1", "o3"]  # XYZ is not ours
-    assert [o.client_order_id for o in _run(execution.fetch_open_orders(_btc()))] == ["o0", "o3"]
-    assert [b.asset for b in _run(execution.fetch_balances())] == ["BTC", "USDT"]
-    assert _run(execution.fetch_fees(_btc())) == (0.001, 0.001)
-
-
-def _timeout(
-    landed: Callable[[HttpRequest], object] | None = None,
-) -> Callable[[HttpRequest], None]:
-    def fault(request: HttpRequest) -> None:
-        if landed is not None:
-            landed(request)
-        raise httpx.ReadTimeout("read timed out")
-
-    return fault
-
-
-def test_a_placement_retried_after_a_timeout_sends_the_same_client_order_id() -> None:
-    fake = FakeKuCoin()
-    fake.faults["POST /api/v1/hf/orders"] = [_timeout()]  # lost before KuCoin saw it
-    order = prepare_order(_btc(), OrderSide.BUY, 1000, price_raw=500000, client_order_id="r1")
-    placed = _run(_execution(fake).place_order(order))
-    assert placed.status is OrderStatus.OPEN
-    assert [p["clientOid"] for p in fake.posts()] == ["r1", "r1"]
-    assert [(r.method, r.path) for r in fake.received] == [
-        ("POST", "/api/v1/hf/orders"),
-        ("GET", "/api/v1/hf/orders/client-order/r1"),
-        ("POST", "/api/v1/hf/orders"),
-    ]  # looked up before the resend
-    assert all(auth.verify(r, CREDENTIALS) for r in fake.received)
-
-
-def test_a_timed_out_ioc_that_filled_is_found_not_sent_twice() -> None:
-    fake = FakeKuCoin()
-    fake.faults["POST /api/v1/hf/orders"] = [_timeout(lambda r: fake.place(json.loads(r.body)))]
-    order = prepare_order(
-        _btc(),
-        OrderSide.BUY,
-        1000,
-        price_raw=500000,
-        time_in_force=TimeInForce.IOC,
-        client_order_id="r2",
-    )
-    placed = _run(_execution(fake).place_order(order))
-    assert (placed.status, placed.filled_raw) == (OrderStatus.FILLED, 1000)
-    assert len(fake.posts()) == 1  # KuCoin would have accepted a second IOC with this clientOid
+    assert [o.client_order_id for o in run(execution.fetch_open_orders(_btc()))] == ["o0", "o3"]
+    assert [b.asset for b in run(execution.fetch_balances())] == ["BTC", "USDT"]
+    assert run(execution.fetch_fees(_btc())) == (0.001, 0.001)
 
 
 def test_a_resend_refused_as_duplicate_returns_the_first_order() -> None:
@@ -808,99 +741,102 @@ def test_a_resend_refused_as_duplicate_returns_the_first_order() -> None:
 
     def lookup_misses(request: HttpRequest) -> httpx.Response:
         fake.place(late)  # the first attempt lands after the lookup
-        return _response(400, NOT_EXIST)
+        return json_reply(400, NOT_EXIST)
 
-    fake.faults["POST /api/v1/hf/orders"] = [arrives_late]
-    fake.faults["GET /api/v1/hf/orders/client-order"] = [lookup_misses]
+    fake.hook("POST /api/v1/hf/orders", arrives_late)
+    fake.hook("GET /api/v1/hf/orders/client-order", lookup_misses)
     order = prepare_order(_btc(), OrderSide.BUY, 1000, price_raw=500000, client_order_id="r3")
-    placed = _run(_execution(fake).place_order(order))
+    placed = run(_execution(fake).place_order(order))
     assert (placed.status, placed.venue_order_id) == (OrderStatus.OPEN, fake.orders["r3"]["id"])
     assert (len(fake.posts()), len(fake.orders)) == (2, 1)
 
 
-def test_an_unanswered_placement_ends_as_a_network_error() -> None:
-    fake = FakeKuCoin()
-    fake.faults["POST /api/v1/hf/orders"] = [_timeout() for _ in range(3)]
-    order = prepare_order(_btc(), OrderSide.BUY, 1000, price_raw=500000, client_order_id="r4")
-    with pytest.raises(NetworkError, match="nothing was placed"):
-        _run(_execution(fake).place_order(order))
-    assert len(fake.posts()) == 3
+def test_an_unanswered_lookup_is_a_network_error_without_the_query() -> None:
     single = FakeKuCoin()
-    single.faults["GET /api/v1/hf/orders/client-order"] = [_timeout()]
+    single.hook("GET /api/v1/hf/orders/client-order", timeout())
     with pytest.raises(NetworkError, match="outcome unknown") as caught:
-        _run(_execution(single, attempts=1).fetch_order(_btc(), "r4"))
+        run(_execution(single, attempts=1).fetch_order(_btc(), "r4"))
     assert "symbol=" not in str(caught.value)
 
 
 def test_a_skewed_clock_is_resynced_from_the_server_time_and_the_request_sent_again() -> None:
     fake = FakeKuCoin()
     execution = _execution(fake, clock_ms=lambda: SERVER_MS + 7_000)  # KuCoin allows 5 s
-    assert len(_run(execution.fetch_balances())) == 2
+    assert len(run(execution.fetch_balances())) == 2
     assert execution.clock.offset_ms == -7_000
-    assert [r.path for r in fake.received] == [
+    assert [r.path for r in fake.seen] == [
         "/api/v1/accounts",
         "/api/v1/timestamp",
         "/api/v1/accounts",
     ]
-    assert fake.received[1].header("KC-API-SIGN") is None  # the time endpoint is public
+    assert fake.seen[1].header("KC-API-SIGN") is None  # the time endpoint is public
 
 
 def test_refusals_surface_as_the_documented_errors() -> None:
     with pytest.raises(AuthenticationError) as caught:
-        _run(_execution(FakeKuCoin(Credentials(API_KEY, "another", PASSPHRASE))).fetch_balances())
+        run(_execution(FakeKuCoin(Credentials(API_KEY, "another", PASSPHRASE))).fetch_balances())
     assert (caught.value.venue_code, caught.value.http_status) == ("400005", 401)
     fake = FakeKuCoin()
-    fake.faults["POST /api/v1/hf/orders"] = [
-        lambda r: _response(200, {"code": "200004", "msg": "Balance insufficient"})
-    ]
+    fake.hook(
+        "POST /api/v1/hf/orders",
+        lambda r: json_reply(200, {"code": "200004", "msg": "Balance insufficient"}),
+    )
     order = prepare_order(_btc(), OrderSide.BUY, 1000, price_raw=500000, client_order_id="f1")
     with pytest.raises(InsufficientFunds):
-        _run(_execution(fake).place_order(order))
+        run(_execution(fake).place_order(order))
     with pytest.raises(OrderNotFound):
-        _run(_execution(FakeKuCoin()).cancel_order(_btc(), "never"))
+        run(_execution(FakeKuCoin()).cancel_order(_btc(), "never"))
     throttled = FakeKuCoin()
-    limit = _response(
+    limit = json_reply(
         429, {"code": "429000", "msg": "Too Many Requests"}, {"gw-ratelimit-reset": "250"}
     )
-    throttled.faults["GET /api/v1/accounts"] = [lambda r: limit] * 2
+    throttled.hook("GET /api/v1/accounts", *[lambda r: limit] * 2)
     with pytest.raises(RateLimitExceeded) as limited:
-        _run(_execution(throttled, attempts=2).fetch_balances())
+        run(_execution(throttled, attempts=2).fetch_balances())
     assert limited.value.retry_after == 0.25
 
 
-def test_no_secret_reaches_logs_errors_or_reprs(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG)
-    errors: list[BaseException] = []
-    fake = FakeKuCoin()
-    fake.faults["POST /api/v1/hf/orders"] = [_timeout()]
-    execution = _execution(fake, clock_ms=lambda: SERVER_MS - 9_000)
-    _run(
-        execution.place_order(
-            prepare_order(_btc(), OrderSide.BUY, 1000, price_raw=500000, client_order_id="s1")
-        )
-    )
-    try:
-        _run(
-            _execution(FakeKuCoin(Credentials(API_KEY, "x", PASSPHRASE))).fetch_order(_btc(), "s1")
-        )
-    except ExchangeError as error:
-        errors.append(error)
-    try:
+def test_keys_without_a_passphrase_never_show_the_secret() -> None:
+    with pytest.raises(ConfigError) as caught:
         KuCoinExecution(Credentials(API_KEY, SECRET), [_btc()])
-    except ConfigError as error:
-        errors.append(error)
-    shown = (
-        caplog.text
-        + repr(execution)
-        + str(execution)
-        + "".join(map(str, errors))
-        + repr(CREDENTIALS)
-    )
-    assert len(errors) == 2
-    signed_passphrase = auth.signed_passphrase(CREDENTIALS)
-    signatures = [r.header("KC-API-SIGN") or "" for r in fake.received]
-    for secret in (SECRET, PASSPHRASE, API_KEY, signed_passphrase, *filter(None, signatures)):
-        assert secret not in shown
+    for secret in (SECRET, PASSPHRASE, API_KEY, auth.signed_passphrase(CREDENTIALS)):
+        assert secret not in str(caught.value)
+
+
+def _contract_build(attempts: int) -> tuple[FakeVenue, VenueTrading]:
+    fake = FakeKuCoin()
+    return fake, _execution(fake, attempts=attempts)
+
+
+#: How KuCoin runs the shared trading scenarios (tests/exchanges/test_trading_contract.py).
+CASE = TradingCase(
+    venue="kucoin",
+    build=_contract_build,
+    order=lambda cid, tif: prepare_order(
+        _btc(), OrderSide.BUY, 1000, price_raw=500000, time_in_force=tif, client_order_id=cid
+    ),
+    place_key="POST /api/v1/hf/orders",
+    sent_id=lambda request: json.loads(request.body)["clientOid"],
+    verify=lambda request: auth.verify(request, CREDENTIALS),
+    signature=lambda request: request.header("KC-API-SIGN"),
+    signed_afresh=False,  # the same timestamp on the fixed clock: the same signature
+    land=lambda fake, request: cast(FakeKuCoin, fake).place(json.loads(request.body)),
+    booked=lambda fake: len(cast(FakeKuCoin, fake).orders),
+    resend_paths=(
+        "/api/v1/hf/orders",
+        "/api/v1/hf/orders/client-order/retry1",
+        "/api/v1/hf/orders",
+    ),
+    landed_tif=TimeInForce.IOC,  # KuCoin would accept a second IOC with this clientOid
+    landed_paths=("/api/v1/hf/orders", "/api/v1/hf/orders/client-order/landed1"),
+    landed_status=OrderStatus.FILLED,
+    lost_match="nothing was placed",
+    refuse=lambda fake: fake.hook(
+        "GET /api/v1/accounts",
+        lambda r: json_reply(401, {"code": "400005", "msg": "Signature error"}),
+    ),
+    secrets=(SECRET, PASSPHRASE, API_KEY, auth.signed_passphrase(CREDENTIALS)),
+)
 
 
 # --- rounding and minimums on the real instrument list -------------------------------------------

@@ -7,16 +7,14 @@ read) from https://www.okx.com/docs-v5/en/ sections named beside each one.
 
 from __future__ import annotations
 
-import asyncio
 import calendar
 import copy
 import itertools
 import json
-import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
 import httpx
@@ -58,6 +56,7 @@ from arbcore.net.http import HttpClient, HttpRequest, RetryPolicy
 from arbcore.net.ratelimit import RateLimiter
 from arbcore.testing.instruments import load_rest_body
 from arbcore.testing.recordings import shared_data_dir
+from arbcore.testing.trading_kit import FakeVenue, TradingCase, json_reply, no_sleep, run, timeout
 
 _SHARED = shared_data_dir()
 VECTORS = (_SHARED or Path("absent")) / "vectors" / "okx"
@@ -423,13 +422,8 @@ def test_orders_venue_cannot_mean_are_malformed(changes: dict[str, str]) -> None
 # --- errors --------------------------------------------------------------------------------------
 
 
-def _response(status: int, body: object, headers: dict[str, str] | None = None) -> httpx.Response:
-    content = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return httpx.Response(status, content=content, headers=headers)
-
-
 def test_the_failed_order_vector_is_an_error_with_its_scode() -> None:
-    error = check(_response(200, _vector("ws_place_order_failure_response.json")))
+    error = check(json_reply(200, _vector("ws_place_order_failure_response.json")))
     assert type(error) is ExchangeError  # "5XXXX" is the docs' placeholder: no known class
     assert (error.venue, error.http_status, error.venue_code) == ("okx", 200, "5XXXX")
     assert "not exist" in str(error)
@@ -493,7 +487,7 @@ DOCUMENTED_ORDER_ERRORS = [
 def test_documented_error_codes_map_with_status_and_code(
     code: str, status: int, message: str, cls: type[ExchangeError]
 ) -> None:
-    error = check(_response(status, {"code": code, "msg": message, "data": []}))
+    error = check(json_reply(status, {"code": code, "msg": message, "data": []}))
     assert type(error) is cls
     assert (error.venue, error.http_status, error.venue_code) == ("okx", status, code)
     assert message in str(error)
@@ -521,24 +515,24 @@ def test_failed_order_entries_map_by_scode(
             }
         ],
     }
-    error = check(_response(200, body))
+    error = check(json_reply(200, body))
     assert type(error) is cls
     assert (error.http_status, error.venue_code) == (200, code)
     assert message in str(error)
 
 
 def test_http_statuses_without_an_okx_body_still_map() -> None:
-    throttled = check(_response(429, b"Too Many Requests", {"Retry-After": "5"}))
+    throttled = check(json_reply(429, b"Too Many Requests", {"Retry-After": "5"}))
     assert isinstance(throttled, RateLimitExceeded)
     assert throttled.retry_after == 5.0
-    assert type(check(_response(502, b"<html>Bad Gateway</html>"))) is ExchangeNotAvailable
-    assert type(check(_response(504, b"<html>Gateway Timeout</html>"))) is NetworkError
-    assert type(check(_response(401, b""))) is AuthenticationError
-    assert type(check(_response(200, b"<html>maintenance</html>"))) is ExchangeError
-    assert type(check(_response(400, {"code": "59999", "msg": "new"}))) is ExchangeError
-    assert check(_response(200, {"code": "0", "msg": "", "data": []})) is None
+    assert type(check(json_reply(502, b"<html>Bad Gateway</html>"))) is ExchangeNotAvailable
+    assert type(check(json_reply(504, b"<html>Gateway Timeout</html>"))) is NetworkError
+    assert type(check(json_reply(401, b""))) is AuthenticationError
+    assert type(check(json_reply(200, b"<html>maintenance</html>"))) is ExchangeError
+    assert type(check(json_reply(400, {"code": "59999", "msg": "new"}))) is ExchangeError
+    assert check(json_reply(200, {"code": "0", "msg": "", "data": []})) is None
     sub = check(
-        _response(
+        json_reply(
             200,
             {
                 "code": "1",
@@ -628,34 +622,19 @@ def test_balances_fees_and_time_from_the_documented_replies() -> None:
 SERVER_MS = 1_700_000_000_000
 
 
-class FakeOKX:
-    """An httpx handler speaking the documented reply shapes; it checks every signature."""
+class FakeOKX(FakeVenue):
+    """Speaks the documented reply shapes; it checks every signature."""
+
+    exact_target = True
 
     def __init__(self, credentials: Credentials = CREDENTIALS) -> None:
+        super().__init__()
         self.credentials = credentials
         self.orders: dict[str, dict[str, Any]] = {}
-        self.received: list[HttpRequest] = []
         self.ids = itertools.count(312269865356374016)
-        #: per "METHOD path": callables run before routing; one may raise or answer instead
-        self.faults: dict[str, list[Callable[[HttpRequest], httpx.Response | None]]] = {}
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        raw_target = request.url.raw_path.decode()
-        path, _, query = raw_target.partition("?")
-        received = HttpRequest(
-            method=request.method,
-            path=path,
-            params=parse_qsl(query),
-            body=request.content.decode(),
-            headers=request.headers.multi_items(),
-        )
-        assert received.target == raw_target  # what is verified is what went over the wire
-        self.received.append(received)
-        faults = self.faults.get(f"{request.method} {path}")
-        if faults:
-            answer = faults.pop(0)(received)
-            if answer is not None:
-                return answer
+    def answer(self, received: HttpRequest) -> httpx.Response:
+        path = received.path
         if path == constants.TIME_PATH:
             return self._ok([{"ts": str(SERVER_MS)}])
         if path.startswith("/api/v5/public/instruments"):
@@ -664,21 +643,21 @@ class FakeOKX:
             }
             return self._ok([example])
         if not auth.verify(received, self.credentials):
-            return _response(401, {"code": "50113", "msg": "Invalid signature.", "data": []})
+            return json_reply(401, {"code": "50113", "msg": "Invalid signature.", "data": []})
         stamp = _ms(received.header("OK-ACCESS-TIMESTAMP") or "")
         if abs(stamp - SERVER_MS) > constants.MAX_CLOCK_SKEW_S * 1000:
-            return _response(
+            return json_reply(
                 401, {"code": "50102", "msg": "Timestamp request expired.", "data": []}
             )
         return self._route(received)
 
     @staticmethod
     def _ok(data: list[Any]) -> httpx.Response:
-        return _response(200, {"code": "0", "msg": "", "data": data})
+        return json_reply(200, {"code": "0", "msg": "", "data": data})
 
     @staticmethod
     def _failed(code: str, message: str, cl_ord_id: str = "") -> httpx.Response:
-        return _response(
+        return json_reply(
             200,
             {
                 "code": "1",
@@ -742,7 +721,9 @@ class FakeOKX:
         if key == "GET /api/v5/trade/order":
             found = self.orders.get(params["clOrdId"])
             if found is None or found["instId"] != params["instId"]:
-                return _response(200, {"code": "51603", "msg": "Order does not exist.", "data": []})
+                return json_reply(
+                    200, {"code": "51603", "msg": "Order does not exist.", "data": []}
+                )
             return self._ok([found])
         if key == "POST /api/v5/trade/cancel-order":
             body = json.loads(request.body)
@@ -778,22 +759,18 @@ class FakeOKX:
                 pending = [o for o in pending if int(o["ordId"]) < int(params["after"])]
             return self._ok(pending[: constants.OPEN_ORDERS_PAGE])
         if key == "GET /api/v5/account/balance":
-            return _response(200, BALANCE)
+            return json_reply(200, BALANCE)
         if key == "GET /api/v5/account/trade-fee":
             assert params == {"instType": "SPOT", "instId": "BTC-USDT"}
-            return _response(200, TRADE_FEE)
+            return json_reply(200, TRADE_FEE)
         raise AssertionError(f"unexpected request {key}")
 
     def posts(self) -> list[dict[str, Any]]:
         return [
             json.loads(r.body)
-            for r in self.received
+            for r in self.seen
             if r.path == "/api/v5/trade/order" and r.method == "POST"
         ]
-
-
-async def _no_sleep(seconds: float) -> None:
-    return None
 
 
 def _execution(
@@ -803,24 +780,20 @@ def _execution(
         "okx",
         "https://okx.test",
         check=check,
-        transport=httpx.MockTransport(fake),
+        transport=fake.transport(),
         limiter=RateLimiter(constants.RATE_LIMITS),
         retry=RetryPolicy(attempts=attempts),
-        sleep=_no_sleep,
+        sleep=no_sleep,
     )
     return OKXExecution(
         CREDENTIALS, [_btc()], http=http, clock=ServerClock(clock_ms or (lambda: SERVER_MS))
     )
 
 
-def _run(coroutine: Any) -> Any:
-    return asyncio.run(coroutine)
-
-
 def test_the_execution_is_a_venue_trading_with_okx_defaults() -> None:
     fake = FakeOKX()
     execution = OKXExecution(
-        CREDENTIALS, [_btc()], base_url="https://okx.test", transport=httpx.MockTransport(fake)
+        CREDENTIALS, [_btc()], base_url="https://okx.test", transport=fake.transport()
     )
     trading: VenueTrading = execution
     assert trading.venue == "okx"
@@ -829,7 +802,7 @@ def test_the_execution_is_a_venue_trading_with_okx_defaults() -> None:
     assert [b.spec for b in execution.http.limiter.budgets] == list(constants.RATE_LIMITS)
     signed = trading.sign(HttpRequest(method="GET", path="/x"), CREDENTIALS, timestamp_ms=7)
     assert auth.verify(signed, CREDENTIALS)
-    assert _run(execution.fetch_instruments()) == [_btc()]
+    assert run(execution.fetch_instruments()) == [_btc()]
 
 
 def test_a_session_places_reads_lists_and_cancels_with_verified_signatures() -> None:
@@ -857,7 +830,7 @@ def test_a_session_places_reads_lists_and_cancels_with_verified_signatures() -> 
         late = await execution.cancel_order(btc, "i1")  # already filled: no error, its state
         return placed, read, ioc, open_orders, canceled, late
 
-    placed, read, ioc, open_orders, canceled, late = _run(session())
+    placed, read, ioc, open_orders, canceled, late = run(session())
     assert (placed.status, placed.client_order_id, placed.venue_order_id) == (
         OrderStatus.OPEN,
         "g1",
@@ -868,7 +841,7 @@ def test_a_session_places_reads_lists_and_cancels_with_verified_signatures() -> 
     assert [o.client_order_id for o in open_orders] == ["g1"]
     assert canceled.status is OrderStatus.CANCELED
     assert (late.status, late.filled_raw) == (OrderStatus.FILLED, 2000)
-    assert [(r.method, r.path) for r in fake.received] == [
+    assert [(r.method, r.path) for r in fake.seen] == [
         ("POST", "/api/v5/trade/order"),
         ("GET", "/api/v5/trade/order"),
         ("POST", "/api/v5/trade/order"),
@@ -879,7 +852,7 @@ def test_a_session_places_reads_lists_and_cancels_with_verified_signatures() -> 
         ("POST", "/api/v5/trade/cancel-order"),
         ("GET", "/api/v5/trade/order"),
     ]
-    for request in fake.received:
+    for request in fake.seen:
         assert all(request.header(name) for name in auth.AUTH_HEADERS)
         assert request.header("OK-ACCESS-TIMESTAMP") == auth.iso_timestamp(SERVER_MS)
         assert auth.verify(request, CREDENTIALS)
@@ -909,56 +882,14 @@ def test_balances_fees_and_pages_of_open_orders() -> None:
         }
     )  # not among our instruments: skipped
     execution = _execution(fake)
-    orders = _run(execution.fetch_open_orders(_btc()))
+    orders = run(execution.fetch_open_orders(_btc()))
     assert [o.client_order_id for o in orders] == [f"p{n}" for n in reversed(range(150))]
-    pages = [dict(r.params) for r in fake.received]
+    pages = [dict(r.params) for r in fake.seen]
     assert [p.get("after") for p in pages] == [None, orders[99].venue_order_id]
-    assert len(_run(execution.fetch_open_orders())) == 150
-    (usdt,) = _run(execution.fetch_balances())
+    assert len(run(execution.fetch_open_orders())) == 150
+    (usdt,) = run(execution.fetch_balances())
     assert usdt.free == 4834.317093622894
-    assert _run(execution.fetch_fees(_btc())) == (0.0008, 0.001)
-
-
-def _timeout(landed: Callable[[HttpRequest], object] | None = None) -> Callable[..., None]:
-    def fault(request: HttpRequest) -> None:
-        if landed is not None:
-            landed(request)
-        raise httpx.ReadTimeout("read timed out")
-
-    return fault
-
-
-def test_a_placement_retried_after_a_timeout_sends_the_same_client_order_id() -> None:
-    fake = FakeOKX()
-    fake.faults["POST /api/v5/trade/order"] = [_timeout()]  # lost before OKX saw it
-    execution = _execution(fake)
-    order = prepare_order(_btc(), OrderSide.BUY, 1000, price_raw=300001, client_order_id="r1")
-    placed = _run(execution.place_order(order))
-    assert placed.status is OrderStatus.OPEN
-    assert [p["clOrdId"] for p in fake.posts()] == ["r1", "r1"]
-    assert [(r.method, r.path) for r in fake.received] == [
-        ("POST", "/api/v5/trade/order"),
-        ("GET", "/api/v5/trade/order"),
-        ("POST", "/api/v5/trade/order"),
-    ]  # looked up before the resend
-    assert all(auth.verify(r, CREDENTIALS) for r in fake.received)
-
-
-def test_a_timed_out_ioc_that_filled_is_found_not_sent_twice() -> None:
-    fake = FakeOKX()
-    fake.faults["POST /api/v5/trade/order"] = [_timeout(lambda r: fake.place(json.loads(r.body)))]
-    execution = _execution(fake)
-    order = prepare_order(
-        _btc(),
-        OrderSide.BUY,
-        1000,
-        price_raw=300001,
-        time_in_force=TimeInForce.IOC,
-        client_order_id="r2",
-    )
-    placed = _run(execution.place_order(order))
-    assert (placed.status, placed.filled_raw) == (OrderStatus.FILLED, 1000)
-    assert len(fake.posts()) == 1  # OKX would not have refused a second IOC with this clOrdId
+    assert run(execution.fetch_fees(_btc())) == (0.0008, 0.001)
 
 
 def test_a_resend_refused_as_duplicate_returns_the_first_order() -> None:
@@ -971,30 +902,23 @@ def test_a_resend_refused_as_duplicate_returns_the_first_order() -> None:
 
     def lookup_misses(request: HttpRequest) -> httpx.Response:
         fake.place(late)
-        return _response(200, {"code": "51603", "msg": "Order does not exist.", "data": []})
+        return json_reply(200, {"code": "51603", "msg": "Order does not exist.", "data": []})
 
-    fake.faults["POST /api/v5/trade/order"] = [arrives_late]
-    fake.faults["GET /api/v5/trade/order"] = [lookup_misses]
+    fake.hook("POST /api/v5/trade/order", arrives_late)
+    fake.hook("GET /api/v5/trade/order", lookup_misses)
     execution = _execution(fake)
     order = prepare_order(_btc(), OrderSide.BUY, 1000, price_raw=300001, client_order_id="r3")
-    placed = _run(execution.place_order(order))
+    placed = run(execution.place_order(order))
     assert (placed.status, placed.venue_order_id) == (OrderStatus.OPEN, fake.orders["r3"]["ordId"])
     assert len(fake.posts()) == 2
     assert len(fake.orders) == 1
 
 
-def test_an_unanswered_placement_ends_as_a_network_error_without_the_query() -> None:
-    fake = FakeOKX()
-    fake.faults["POST /api/v5/trade/order"] = [_timeout() for _ in range(3)]
-    execution = _execution(fake)
-    order = prepare_order(_btc(), OrderSide.BUY, 1000, price_raw=300001, client_order_id="r4")
-    with pytest.raises(NetworkError, match="nothing was placed"):
-        _run(execution.place_order(order))
-    assert len(fake.posts()) == 3
+def test_an_unanswered_lookup_is_a_network_error_without_the_query() -> None:
     single = FakeOKX()
-    single.faults["GET /api/v5/trade/order"] = [_timeout()]
+    single.hook("GET /api/v5/trade/order", timeout())
     with pytest.raises(NetworkError, match="outcome unknown") as caught:
-        _run(_execution(single, attempts=1).fetch_order(_btc(), "r4"))
+        run(_execution(single, attempts=1).fetch_order(_btc(), "r4"))
     assert "clOrdId" not in str(caught.value)
     assert "BTC-USDT" not in str(caught.value)
 
@@ -1002,67 +926,72 @@ def test_an_unanswered_placement_ends_as_a_network_error_without_the_query() -> 
 def test_a_skewed_clock_is_resynced_from_the_server_time_and_the_request_sent_again() -> None:
     fake = FakeOKX()
     execution = _execution(fake, clock_ms=lambda: SERVER_MS - 61_000)
-    (usdt,) = _run(execution.fetch_balances())
+    (usdt,) = run(execution.fetch_balances())
     assert usdt.asset == "USDT"
     assert execution.clock.offset_ms == 61_000
-    assert [r.path for r in fake.received] == [
+    assert [r.path for r in fake.seen] == [
         "/api/v5/account/balance",
         "/api/v5/public/time",
         "/api/v5/account/balance",
     ]
-    assert "OK-ACCESS-SIGN" not in dict(fake.received[1].headers)  # the time endpoint is public
+    assert "OK-ACCESS-SIGN" not in dict(fake.seen[1].headers)  # the time endpoint is public
 
 
 def test_refusals_surface_as_the_documented_errors() -> None:
     wrong_secret = FakeOKX(Credentials(API_KEY, "another-secret", PASSPHRASE))
     with pytest.raises(AuthenticationError) as caught:
-        _run(_execution(wrong_secret).fetch_balances())
+        run(_execution(wrong_secret).fetch_balances())
     assert (caught.value.venue_code, caught.value.http_status) == ("50113", 401)
     fake = FakeOKX()
-    fake.faults["POST /api/v5/trade/order"] = [
+    fake.hook(
+        "POST /api/v5/trade/order",
         lambda r: FakeOKX._failed(
             "51008", "Order failed. Insufficient USDT balance in account", "f1"
-        )
-    ]
+        ),
+    )
     order = prepare_order(_btc(), OrderSide.BUY, 1000, price_raw=300001, client_order_id="f1")
     with pytest.raises(InsufficientFunds):
-        _run(_execution(fake).place_order(order))
+        run(_execution(fake).place_order(order))
     with pytest.raises(OrderNotFound):
-        _run(_execution(FakeOKX()).cancel_order(_btc(), "never"))
+        run(_execution(FakeOKX()).cancel_order(_btc(), "never"))
     throttled = FakeOKX()
-    throttled.faults["GET /api/v5/account/balance"] = [
-        lambda r: _response(429, {"code": "50011", "msg": "Too Many Requests"})
-    ] * 2
+    too_many = json_reply(429, {"code": "50011", "msg": "Too Many Requests"})
+    throttled.hook("GET /api/v5/account/balance", *[lambda r: too_many] * 2)
     with pytest.raises(RateLimitExceeded) as limited:
-        _run(_execution(throttled, attempts=2).fetch_balances())
+        run(_execution(throttled, attempts=2).fetch_balances())
     assert limited.value.retry_after == constants.RATE_LIMIT_WINDOW_S
 
 
-def test_no_secret_reaches_logs_errors_or_reprs(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG)
-    errors: list[BaseException] = []
+def _contract_build(attempts: int) -> tuple[FakeVenue, VenueTrading]:
     fake = FakeOKX()
-    fake.faults["POST /api/v5/trade/order"] = [_timeout()]
-    execution = _execution(fake, clock_ms=lambda: SERVER_MS - 45_000)
-    _run(
-        execution.place_order(
-            prepare_order(_btc(), OrderSide.BUY, 1000, price_raw=300001, client_order_id="s1")
-        )
-    )
-    try:
-        _run(_execution(FakeOKX(Credentials(API_KEY, "x", PASSPHRASE))).fetch_order(_btc(), "s1"))
-    except ExchangeError as error:
-        errors.append(error)
-    try:
-        OKXExecution(Credentials(API_KEY, SECRET), [_btc()])
-    except ConfigError as error:
-        errors.append(error)
-    shown = caplog.text + repr(execution) + str(execution) + "".join(map(str, errors))
-    shown += repr(CREDENTIALS)
-    assert errors
-    signatures = [r.header("OK-ACCESS-SIGN") or "" for r in fake.received]
-    for secret in (SECRET, PASSPHRASE, API_KEY, *filter(None, signatures)):
-        assert secret not in shown
+    return fake, _execution(fake, attempts=attempts)
+
+
+#: How OKX runs the shared trading scenarios (tests/exchanges/test_trading_contract.py).
+CASE = TradingCase(
+    venue="okx",
+    build=_contract_build,
+    order=lambda cid, tif: prepare_order(
+        _btc(), OrderSide.BUY, 1000, price_raw=300001, time_in_force=tif, client_order_id=cid
+    ),
+    place_key="POST /api/v5/trade/order",
+    sent_id=lambda request: json.loads(request.body)["clOrdId"],
+    verify=lambda request: auth.verify(request, CREDENTIALS),
+    signature=lambda request: request.header("OK-ACCESS-SIGN"),
+    signed_afresh=False,  # the same timestamp on the fixed clock: the same signature
+    land=lambda fake, request: cast(FakeOKX, fake).place(json.loads(request.body)),
+    booked=lambda fake: len(cast(FakeOKX, fake).orders),
+    resend_paths=("/api/v5/trade/order",) * 3,  # POST, the GET lookup, POST again
+    landed_tif=TimeInForce.IOC,  # OKX would not refuse a second IOC with this clOrdId
+    landed_paths=("/api/v5/trade/order",) * 2,
+    landed_status=OrderStatus.FILLED,
+    lost_match="nothing was placed",
+    refuse=lambda fake: fake.hook(
+        "GET /api/v5/account/balance",
+        lambda r: json_reply(401, {"code": "50113", "msg": "Invalid signature.", "data": []}),
+    ),
+    secrets=(SECRET, PASSPHRASE, API_KEY),
+)
 
 
 # --- rounding and minimums on the real instrument list -------------------------------------------
