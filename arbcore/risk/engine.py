@@ -160,6 +160,7 @@ class RiskEngine:
         self._order_times: deque[float] = deque()
         self.refusals: Counter[str] = Counter()
         self.correlations: Mapping[tuple[str, str], float] = {}
+        self._prices: dict[str, float] = {}  # asset -> USD, within one check
 
     @property
     def positions(self) -> Mapping[tuple[str, str], float]:
@@ -242,6 +243,7 @@ class RiskEngine:
         limits = self.limits
         if self.state is TradingState.HALTED:
             return ("trading_halted", 1.0, 0.0, self.state_reason)
+        self._prices.clear()  # (the check's own price reads: see _usd)
         after = self._touched_after(legs)
         if self.state is TradingState.REDUCING:
             grows = sum((abs(q) - abs(self._positions.get(k, 0.0))) * self._usd(k[1])
@@ -270,9 +272,10 @@ class RiskEngine:
                         limits.max_exposure_per_exchange_usd, f"held on {venue}")  # fmt: skip
         if self.correlations:
             correlation = self._correlation_risk(after)
-            if correlation > limits.max_correlation_risk and correlation > self._correlation_risk(
-                {}
-            ):
+            # "worse than now" past rounding: one correlated pair is rho whatever the weights,
+            # but w * rho / w can land an ulp either side of it
+            now = self._correlation_risk({})
+            if correlation > limits.max_correlation_risk and correlation > now + CORRELATION_EPS:
                 return ("max_correlation_risk", correlation, limits.max_correlation_risk,
                         "exposure-weighted correlation of held assets")  # fmt: skip
         return None
@@ -280,8 +283,14 @@ class RiskEngine:
     # -- internals --------------------------------------------------------------------------------
 
     def _usd(self, asset: str) -> float:
-        price = self._price_usd(asset)
-        return price if price is not None and math.isfinite(price) else 0.0
+        """USD per unit of ``asset`` (0 when unknown), read once per check: a check values the
+        same few assets many times, and prices do not move inside one."""
+        price = self._prices.get(asset)
+        if price is None:
+            found = self._price_usd(asset)
+            price = self._prices[asset] = (found if found is not None and math.isfinite(found)
+                                           else 0.0)  # fmt: skip
+        return price
 
     def _held_usd(self, venue: str, asset: str) -> float:
         return abs(self._positions.get((venue, asset), 0.0)) * self._usd(asset)
@@ -359,6 +368,9 @@ class RiskEngine:
                            f"{asset} is {loss_pct:.2f}% below its cost, stop loss at "
                            f"{self.limits.stop_loss_pct:.2f}%")  # fmt: skip
 
+
+#: How much higher a trade's correlation risk must be than the current one to count as worse.
+CORRELATION_EPS = 1e-12
 
 #: Assets treated as cash for correlation (their exposure is not market risk).
 STABLE = USD_ASSETS | {"EUR"}

@@ -3,7 +3,9 @@ dear, at the same time, from balances already held on both venues (no transfers)
 
 On every book update of a market the strategy checks it against the same base asset on each
 other venue, both ways: first at the top of both books (fees included, in the buy market's
-quote), and only when that crosses by ``min_profit_bps`` and the orchestrator would not refuse
+quote; every route of the market in one call of the compiled
+:class:`~arbcore_ext.crossbook.CrossBook`, which keeps each market's touch), and only when that
+crosses by ``min_profit_bps`` and the orchestrator would not refuse
 the pair for its cool-off or busy liquidity (``blocked``) does it walk depth with
 :func:`~arbcore_ext.profit.price_cross`: the exact size that maximises net profit over both
 books after both taker fees, capped by what the buy venue holds in quote (and
@@ -36,10 +38,11 @@ from arbcore.config.schema import CrossExchangeConfig
 from arbcore.model import USD_ASSETS, Instrument, Opportunity, OpportunityLeg, OrderSide
 from arbcore.strategies.orchestrator import Key, Markets, key, markets_of
 from arbcore_ext.book import L2Book
+from arbcore_ext.crossbook import CrossBook
 from arbcore_ext.fixedpoint import rescale
 from arbcore_ext.profit import CrossQuote, price_cross
 
-__all__ = ["CrossExchangeStrategy"]
+__all__ = ["CrossExchangeStrategy", "top_cross"]
 
 KIND = "cross_exchange"
 
@@ -63,6 +66,7 @@ class _Route:
     label: str
     key: Key
     markets: Markets
+    converts: bool  # the quotes differ: the sell proceeds are valued at the live rate
 
     @classmethod
     def of(cls, buy: Instrument, sell: Instrument) -> _Route:
@@ -77,11 +81,8 @@ class _Route:
             min_notional=max(buy.min_notional / 10**buy.price_decimals,
                              sell.min_notional / 10**sell.price_decimals),
             label=label, key=key(KIND, label, legs), markets=markets_of(legs),
+            converts=buy.quote != sell.quote,
         )  # fmt: skip
-
-
-#: per other market: (its venue, its symbol, buy here & sell there, buy there & sell here)
-_Pairs = tuple[tuple[str, str, _Route, _Route], ...]
 
 
 def _tradeable(config: CrossExchangeConfig, instrument: Instrument) -> bool:
@@ -121,91 +122,152 @@ class CrossExchangeStrategy:
             for instrument in by_symbol.values():
                 if _tradeable(config, instrument):
                     by_base[instrument.base].append(instrument)
-        self._pairs: dict[tuple[str, str], _Pairs] = {}
+        #: per compared market, its index in the kernel; per route, the _Route and its markets
+        self._index: dict[tuple[str, str], int] = {}
+        self._routes: list[_Route] = []
+        self._ends: list[tuple[int, int]] = []
+        route_ids: dict[tuple[int, int], int] = {}
+        by_market: list[list[int]] = []
         for listed in by_base.values():
             for here in listed:
-                pairs = tuple((there.venue, there.symbol, _Route.of(here, there),
-                               _Route.of(there, here))
-                              for there in listed
-                              if there.venue != here.venue
-                              and _same_money(here.quote, there.quote))  # fmt: skip
-                if pairs:
-                    self._pairs[(here.venue, here.symbol)] = pairs
+                others = [there for there in listed if there.venue != here.venue
+                          and _same_money(here.quote, there.quote)]  # fmt: skip
+                if not others:
+                    continue
+                market = self._market(here, by_market)
+                for there in others:
+                    other = self._market(there, by_market)
+                    for buy, sell, ends in ((here, there, (market, other)),
+                                            (there, here, (other, market))):  # fmt: skip
+                        if ends not in route_ids:
+                            route_ids[ends] = len(self._routes)
+                            self._routes.append(_Route.of(buy, sell))
+                            self._ends.append(ends)
+                        by_market[market].append(route_ids[ends])
+        self._route_ids = route_ids
+        self._markets = tuple(self._index)
+        #: each market's touch and its routes: the top-of-book test in one compiled call
+        self._touch = CrossBook(len(self._markets), [
+            (buy, sell, r.ask_factor, r.bid_factor, r.ask_unit, r.converts)
+            for r, (buy, sell) in zip(self._routes, self._ends, strict=True)
+        ], by_market, config.min_profit_bps)  # fmt: skip
+        #: markets whose touch the kernel has not seen yet: read through ``book_of`` until then
+        self._unseen = set(range(len(self._markets)))
         #: the venues each traded market's base is compared across
-        self.venues_of = {symbol: tuple(sorted({venue} | {p[0] for p in pairs}))
-                          for (venue, symbol), pairs in self._pairs.items()}  # fmt: skip
+        self.venues_of = {symbol: tuple(sorted({venue} | {self._markets[o][0]
+                                                           for r in by_market[m]
+                                                           for o in self._ends[r]}))
+                          for (venue, symbol), m in self._index.items()}  # fmt: skip
         #: dollar-to-dollar markets (USDC/USDT, USDT/USD, ...) a rate can be read from
         self._rate_markets = {(i.base, i.quote): i.symbol for by_symbol in instruments.values()
                               for i in by_symbol.values()
                               if i.base in USD_ASSETS and i.quote in USD_ASSETS}  # fmt: skip
-        self.checked = 0  # directions priced at the top of both books
-        self.walked = 0  # of those, directions that crossed and were walked in depth
+        self.walked = 0  # directions that crossed at the top and were walked in depth
+
+    def _market(self, instrument: Instrument, by_market: list[list[int]]) -> int:
+        found = self._index.setdefault((instrument.venue, instrument.symbol), len(by_market))
+        if found == len(by_market):
+            by_market.append([])
+        return found
+
+    @property
+    def checked(self) -> int:
+        """Directions priced at the top of both books (the other book's touch known)."""
+        return self._touch.checked
 
     def on_book(self, venue: str, symbol: str, book: L2Book | None = None) -> Opportunity | None:
         """The best opportunity this update opens between ``venue`` and another venue.
 
-        ``book``: the updated book when the caller has it (saves a lookup).
+        ``book``: the updated book when the caller has it (saves a lookup). The other markets'
+        touches are the ones earlier calls gave (a market not given yet is read through
+        ``book_of``), so every update of a compared market must come through here, as the
+        engine's and MarketData's book callbacks do.
         """
-        pairs = self._pairs.get((venue, symbol))
-        if pairs is None:
+        market = self._index.get((venue, symbol))
+        if market is None:
             return None
         if book is None:
             book = self._book_of(venue, symbol)
             if book is None:
                 return None
-        bid_here, ask_here = book.bbo()
+        if self._unseen:
+            self._unseen.discard(market)
+            self._read_unseen()
+        crossing = self._touch.update(market, book)
+        if not crossing:
+            return None
         best: Opportunity | None = None
-        for other, other_symbol, buy_here, sell_here in pairs:
-            there = self._book_of(other, other_symbol)
-            if there is None:
-                continue
-            bid_there, ask_there = there.bbo()
-            for route, buy_book, sell_book, ask, bid in (
-                (buy_here, book, there, ask_here, bid_there),
-                (sell_here, there, book, ask_there, bid_here),
-            ):
-                self.checked += 1
-                if ask is None or bid is None:
-                    continue
-                found = self._try(route, buy_book, sell_book, ask, bid)
-                if found is not None and (best is None or found.expected_profit >
-                                          best.expected_profit):  # fmt: skip
-                    best = found
+        for route_id in crossing:
+            found = self._price_route(route_id, market, book)
+            if found is not None and (best is None or found.expected_profit >
+                                      best.expected_profit):  # fmt: skip
+                best = found
         return best
 
-    def price(self, buy: str, sell: str, symbol: str) -> Opportunity | None:
-        """Buy ``symbol`` on ``buy`` and sell it on ``sell`` now, if that clears everything."""
-        route = next((r for _, _, r, _ in self._pairs.get((buy, symbol), ())
-                      if r.sell.venue == sell), None)  # fmt: skip
-        buy_book, sell_book = self._book_of(buy, symbol), self._book_of(sell, symbol)
-        if route is None or buy_book is None or sell_book is None:
+    def _read_unseen(self) -> None:
+        """Give the kernel the touch of each market no update has come through for yet."""
+        for market in tuple(self._unseen):
+            book = self._book_of(*self._markets[market])
+            if book is not None:
+                self._touch.load(market, book)
+                self._unseen.discard(market)
+
+    def _price_route(self, route_id: int, market: int, book: L2Book) -> Opportunity | None:
+        """A route the kernel found crossing at the top: the other book (a book that left sync
+        since its last update reads None and is skipped), the orchestrator's word, then the
+        depth walk. A route between two quotes takes the whole Python test (the live rate)."""
+        route = self._routes[route_id]
+        buy_book: L2Book | None = book
+        sell_book: L2Book | None = book
+        if self._ends[route_id][0] == market:
+            sell_book = self._book_of(route.sell.venue, route.sell.symbol)
+        else:
+            buy_book = self._book_of(route.buy.venue, route.buy.symbol)
+        if buy_book is None or sell_book is None:
             return None
-        self.checked += 1
+        blocked = self._blocked  # the kernel's verdict is top_cross's: ask as _try would
+        if not route.converts and blocked is not None and blocked(route.key, route.markets):
+            return None
         ask, bid = buy_book.best_ask(), sell_book.best_bid()
         if ask is None or bid is None:
             return None
-        return self._try(route, buy_book, sell_book, ask, bid)
+        if route.converts:
+            return self._try(route, buy_book, sell_book, ask, bid)
+        top_rate = top_cross(ask, bid, route.ask_factor, route.bid_factor, route.ask_unit,
+                             self.config.min_profit_bps)  # fmt: skip
+        if top_rate is None:
+            return None
+        return self._walk(route, buy_book, sell_book, 1.0, top_rate)
+
+    def price(self, buy: str, sell: str, symbol: str) -> Opportunity | None:
+        """Buy ``symbol`` on ``buy`` and sell it on ``sell`` now, if that clears everything."""
+        ends = (self._index.get((buy, symbol), -1), self._index.get((sell, symbol), -1))
+        route_id = self._route_ids.get(ends)
+        buy_book, sell_book = self._book_of(buy, symbol), self._book_of(sell, symbol)
+        if route_id is None or buy_book is None or sell_book is None:
+            return None
+        ask, bid = buy_book.best_ask(), sell_book.best_bid()
+        if ask is None or bid is None:
+            return None
+        return self._try(self._routes[route_id], buy_book, sell_book, ask, bid)
 
     def _try(self, route: _Route, buy_book: L2Book, sell_book: L2Book, ask: int, bid: int
              ) -> Opportunity | None:  # fmt: skip
         """One direction: the top test, the orchestrator's word, then the depth walk."""
         rate = 1.0
-        if route.sell.quote != route.buy.quote:
+        if route.converts:
             found_rate = self.rate(route.sell.quote, route.buy.quote, route.sell.venue,
                                    route.buy.venue)  # fmt: skip
             if found_rate is None:
                 return None
             rate = found_rate
-        ask_f, bid_f = ask * route.ask_factor, bid * route.bid_factor * rate
-        if bid_f <= ask_f:
-            return None  # no cross at the top: nothing deeper can pay either
-        config = self.config
-        # the top's net spread over the ask bounds what any size can make (depth only worsens it)
-        if (bid_f - ask_f) / (ask * route.ask_unit) * 1e4 < config.min_profit_bps:
+        top_rate = top_cross(ask, bid, route.ask_factor, route.bid_factor, route.ask_unit,
+                             self.config.min_profit_bps, rate)  # fmt: skip
+        if top_rate is None:
             return None
         if self._blocked is not None and self._blocked(route.key, route.markets):
             return None
-        return self._walk(route, buy_book, sell_book, rate, bid_f / ask_f)
+        return self._walk(route, buy_book, sell_book, rate, top_rate)
 
     def _walk(self, route: _Route, buy_book: L2Book, sell_book: L2Book, rate: float,
               top_rate: float) -> Opportunity | None:  # fmt: skip
@@ -292,6 +354,19 @@ class CrossExchangeStrategy:
         even = 1 / len(shares) if shares else 0.0
         return [(venue, share) for venue, share in shares.items()
                 if abs(share - even) > self.config.rebalance_drift]  # fmt: skip
+
+
+def top_cross(ask: int, bid: int, ask_factor: float, bid_factor: float, ask_unit: float,
+              min_profit_bps: float, rate: float = 1.0) -> float | None:  # fmt: skip
+    """Proceeds over cost per base unit at the top of both books (fees in; the proceeds valued
+    in the buy quote at ``rate``) when the raw ``ask`` and ``bid`` cross by ``min_profit_bps``
+    of the ask, else None. The top's net spread bounds what any size can make (depth only
+    worsens it). :class:`arbcore_ext.crossbook.CrossBook` runs this test in C for ``rate`` 1,
+    operation for operation, so both give the same verdicts."""
+    ask_f, bid_f = ask * ask_factor, bid * bid_factor * rate
+    if bid_f <= ask_f or (bid_f - ask_f) / (ask * ask_unit) * 1e4 < min_profit_bps:
+        return None
+    return bid_f / ask_f
 
 
 def _leg(instrument: Instrument, side: OrderSide, limit_raw: int, quote: CrossQuote

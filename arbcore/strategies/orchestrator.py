@@ -30,7 +30,7 @@ from arbcore.model import Opportunity, OrderSide
 
 __all__ = ["Key", "Markets", "Orchestrator", "Ticket", "key", "markets_of"]
 
-Key = tuple[object, ...]
+Key = tuple[str, str, str]  # (kind, venue, legs)
 Markets = tuple[tuple[str, str], ...]
 
 
@@ -45,8 +45,11 @@ class Ticket:
 
 def key(kind: str, venue: str, legs: Iterable[tuple[str, str, OrderSide]]) -> Key:
     """What makes two opportunities "the same" for the cool-off: kind, venues, markets, sides
-    (``legs``: ``(venue, symbol, side)`` each)."""
-    return (kind, venue, tuple(legs))
+    (``legs``: ``(venue, symbol, side)`` each). Strings only: the key is hashed on every
+    pre-check, and a string caches its hash where an enum's (and its ``.value``) is a Python
+    call."""
+    return (kind, venue, " ".join(f"{v}:{symbol}:{'buy' if side is OrderSide.BUY else 'sell'}"
+                                  for v, symbol, side in legs))  # fmt: skip
 
 
 def markets_of(legs: Iterable[tuple[str, str, OrderSide]]) -> Markets:
@@ -98,7 +101,7 @@ class Orchestrator:
         last = self._last_taken.get(key)
         if last is not None and self._clock_ns() - last < self.cool_off_ns:
             reason = "cool_off"
-        elif self._busy and any(market in self._busy for market in markets):
+        elif self._busy and not self._busy.isdisjoint(markets):
             reason = "liquidity_in_use"
         else:
             return False

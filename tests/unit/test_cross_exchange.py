@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import random
+from collections import Counter
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pytest
 
 from arbcore.config.schema import CrossExchangeConfig
-from arbcore.model import Instrument, OrderSide
+from arbcore.model import Instrument, Opportunity, OrderSide
 from arbcore.strategies.cross_exchange import CrossExchangeStrategy
 from arbcore_ext.book import L2Book
 
@@ -150,3 +152,91 @@ def test_a_usdc_premium_and_a_missing_rate_are_handled() -> None:
     assert _two_quotes(10_015, _usdc_at(10_049, 10_051)).on_book("a", "BTC/USDT") is None
     # no USDC/USDT book in sync: never assume 1:1, whatever the prices
     assert _two_quotes(10_050, None).on_book("a", "BTC/USDT") is None
+
+
+BookOf = Callable[[str, str], L2Book | None]
+
+
+def _reference_on_book(strategy: CrossExchangeStrategy, venue: str, symbol: str,
+                       book_of: BookOf) -> Opportunity | None:  # fmt: skip
+    """The strategy before its compiled touch test: every route through the market priced by
+    the Python path (``_try``), with both books read live."""
+    best: Opportunity | None = None
+    for route in strategy._routes:
+        if (venue, symbol) not in ((route.buy.venue, route.buy.symbol),
+                                   (route.sell.venue, route.sell.symbol)):  # fmt: skip
+            continue
+        buy_book = book_of(route.buy.venue, route.buy.symbol)
+        sell_book = book_of(route.sell.venue, route.sell.symbol)
+        if buy_book is None or sell_book is None:
+            continue
+        ask, bid = buy_book.best_ask(), sell_book.best_bid()
+        if ask is None or bid is None:
+            continue
+        found = strategy._try(route, buy_book, sell_book, ask, bid)
+        if found is not None and (best is None or found.expected_profit > best.expected_profit):
+            best = found
+    return best
+
+
+def test_a_replayed_stream_gives_every_opportunity_the_python_path_gives() -> None:
+    """Random books on three USDT venues and a USDC one (with its USDC/USDT rate book), with
+    dislocations, a venue that leaves sync for a while, and one route the orchestrator blocks:
+    the compiled pre-test changes no opportunity, no walk and no call to ``blocked``."""
+    rng = random.Random(5)
+    markets = [("a", "BTC/USDT"), ("b", "BTC/USDT"), ("c", "BTC/USDT"), ("d", "BTC/USDC"),
+               ("d", "USDC/USDT")]  # fmt: skip
+    instruments: dict[str, dict[str, Instrument]] = {}
+    for venue, symbol in markets:
+        base, quote = symbol.split("/")
+        tick = "0.0001" if base == "USDC" else "0.01"
+        instruments.setdefault(venue, {})[symbol] = _market(venue, base, quote, tick)
+    books = {market: _book([(9_990, 10_000)], [(10_000, 10_000)]) for market in markets}
+    books[("d", "USDC/USDT")] = _usdc_at(9_999, 10_001)
+    stale: set[tuple[str, str]] = set()
+
+    def book_of(venue: str, symbol: str) -> L2Book | None:
+        return None if (venue, symbol) in stale else books[(venue, symbol)]
+
+    calls: dict[str, Counter[str]] = {"kernel": Counter(), "python": Counter()}
+
+    def strategy(name: str) -> CrossExchangeStrategy:
+        def blocked(key: tuple[str, str, str], markets: object) -> bool:
+            calls[name][key[1]] += 1
+            return key[1] == "b->a"
+
+        return CrossExchangeStrategy(
+            CrossExchangeConfig(min_profit_bps=2.0, slippage_bps=1.0, max_notional_usd=1e9),
+            instruments, book_of=book_of, balance_of=lambda venue, asset: 1e6,
+            usd=lambda asset: 1.0, clock_ns=lambda: 42, blocked=blocked,
+        )  # fmt: skip
+
+    fast, python = strategy("kernel"), strategy("python")
+    mid, shift, found = 10_000, {"a": 0, "b": 0, "c": 0, "d": 0}, 0
+    for step in range(4_000):
+        mid += rng.choice((-2, -1, 0, 1, 2))
+        if rng.random() < 0.02:  # a dislocation on one venue, or its end
+            shift[rng.choice("abcd")] = rng.choice((0, 0, 0, 0, -30, 25, 60))
+        market = markets[rng.randrange(len(markets))]
+        venue, symbol = market
+        if step % 500 == 250:
+            stale.symmetric_difference_update({("c", "BTC/USDT")})  # out of sync, then back
+        if market in stale:
+            continue  # a stale book's updates never reach the strategy
+        if symbol == "USDC/USDT":
+            centre = 10_000 + rng.randrange(-20, 21)
+            books[market] = _usdc_at(centre - 1, centre + 1)
+        else:
+            top = mid + shift[venue] + rng.randrange(-3, 4)
+            spread = rng.randrange(1, 6)
+            bids = [(top - spread, rng.randrange(1, 30_000)), (top - 20, 50_000)]
+            books[market] = _book(bids, [(top + spread, rng.randrange(1, 30_000)),
+                                         (top + 20, 50_000)])  # fmt: skip
+        expected = _reference_on_book(python, venue, symbol, book_of)
+        assert fast.on_book(venue, symbol, books[market]) == expected
+        found += expected is not None
+    assert found > 100  # the stream does cross, both ways
+    assert fast.walked == python.walked > found
+    assert calls["kernel"] == calls["python"]
+    assert calls["kernel"]["b->a"] > 0  # the blocked route was asked (and refused)
+    assert calls["kernel"]["a->d"] + calls["kernel"]["d->a"] > 0  # the USDC routes crossed

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from arbcore.config.schema import RiskLimits
 from arbcore.risk import ProposedLeg, ProposedTrade, RiskEngine, TradingState
-from arbcore.risk.engine import STABLE
+from arbcore.risk.engine import CORRELATION_EPS, STABLE
 
 PRICES = {"BTC": 40_000.0, "ETH": 2_000.0, "SOL": 150.0, "USDT": 1.0, "USDC": 1.0}
 VENUES = ("binance", "okx", "kraken")
@@ -91,7 +91,7 @@ def _oracle(engine: RiskEngine, trade: ProposedTrade) -> str | None:
         return weighted / total if total else 0.0
 
     value = correlation(after)
-    if value > limits.max_correlation_risk and value > correlation(held):
+    if value > limits.max_correlation_risk and value > correlation(held) + CORRELATION_EPS:
         return "max_correlation_risk"
     return None
 
