@@ -66,10 +66,100 @@ cdef inline Py_ssize_t scalar_end(const char* s, Py_ssize_t i, Py_ssize_t n,
     return j
 
 
-cdef int64_t POW10[19]
-POW10[0] = 1
-for _i in range(1, 19):
-    POW10[_i] = POW10[_i - 1] * 10
+# SWAR ("SIMD within a register"): eight text bytes at a time in one 64-bit word, first byte in
+# the low bits (x86-64 and aarch64 are little-endian; setup.py builds for those).
+#
+# The quoted compact level (``["61737.63000000","0.00012000"]``, Binance's and most venues'
+# shape) in one pass per value: the value's 16 bytes are two words; the integer digits and the
+# kept fraction digits are joined into one word (the dot taken out) and converted once, and
+# the digits past the scale are checked to be zeros with one mask. C, so the shifts stay in
+# their defined ranges (a shift by 64 is undefined) and nothing is checked twice.
+cdef extern from *:
+    """
+    #include <string.h>
+    #define ARB_ASCII_ZEROS 0x3030303030303030ULL
+    static const int64_t arb_pow10[19] = {
+        1LL, 10LL, 100LL, 1000LL, 10000LL, 100000LL, 1000000LL, 10000000LL, 100000000LL,
+        1000000000LL, 10000000000LL, 100000000000LL, 1000000000000LL, 10000000000000LL,
+        100000000000000LL, 1000000000000000LL, 10000000000000000LL, 100000000000000000LL,
+        1000000000000000000LL};
+
+    /* mask of the low `count` bytes (0..8) */
+    static inline uint64_t arb_low_bytes(int count) {
+        return ~((~0ULL << (4 * count)) << (4 * count));
+    }
+
+    /* non-zero high nibble in every byte that is not an ASCII digit */
+    static inline uint64_t arb_not_digit(uint64_t w) {
+        return ((w & 0xF0F0F0F0F0F0F0F0ULL) ^ ARB_ASCII_ZEROS)
+               | (((w + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) ^ ARB_ASCII_ZEROS);
+    }
+
+    /* the value of the first `count` (1..8) digit bytes of w: the digits moved to the top
+       (zero bytes fill in as leading zeros), then combined pairwise (1-digit lanes into 2, 2
+       into 4, 4 into 8): three multiplications instead of eight dependent multiply-adds */
+    static inline int64_t arb_digits8(uint64_t w, int count) {
+        w = (w - ARB_ASCII_ZEROS) << (8 * (8 - count));
+        w = w * 10 + (w >> 8);
+        w = (((w & 0x000000FF000000FFULL) * 0x000F424000000064ULL)
+             + (((w >> 16) & 0x000000FF000000FFULL) * 0x0000271000000001ULL)) >> 32;
+        return (int64_t)(w & 0xFFFFFFFFULL);
+    }
+
+    /* A quoted plain decimal whose opening quote is just before p: 1..7 integer digits, '.',
+       1..8 fraction digits, the closing quote. Its value at
+       `decimals` places in *out and the closing quote's offset from p; -1 for anything else
+       (including digits past the scale that are not zeros): the general reader decides those.
+       p[0..16] must be readable. */
+    static inline Py_ssize_t arb_short_quoted(const char* p, int decimals, int64_t* out) {
+        uint64_t lo, hi, nd, w;
+        int d, f, kept;
+        memcpy(&lo, p, 8);
+        memcpy(&hi, p + 8, 8);
+        nd = arb_not_digit(lo);
+        if (nd == 0) return -1;
+        d = __builtin_ctzll(nd) >> 3;
+        if (d == 0 || ((lo >> (8 * d)) & 0xFF) != '.' || decimals < 0 || d + decimals > 18)
+            return -1;
+        w = ((lo >> (8 * d)) >> 8) | (hi << (56 - 8 * d));      /* bytes p[d+1 .. d+8] */
+        nd = arb_not_digit(w);
+        f = nd ? (__builtin_ctzll(nd) >> 3) : 8;
+        if (f == 0 || p[d + 1 + f] != '"') return -1;          /* also a ninth fraction digit */
+        kept = f < decimals ? f : decimals;
+        if ((w ^ ARB_ASCII_ZEROS) & arb_low_bytes(f) & ~arb_low_bytes(kept))
+            return -1;
+        if (d + kept <= 8)         /* one conversion: integer and kept fraction digits joined */
+            *out = arb_digits8((lo & arb_low_bytes(d)) | ((w & arb_low_bytes(kept)) << (8 * d)),
+                               d + kept) * arb_pow10[decimals - kept];
+        else                       /* e.g. "0.00012000" at 8 places: a one-digit integer part */
+            *out = (d == 1 ? (int64_t)(lo & 0xFF) - '0' : arb_digits8(lo, d)) * arb_pow10[decimals]
+                   + (kept ? arb_digits8(w, kept) * arb_pow10[decimals - kept] : 0);
+        return d + 1 + f;
+    }
+
+    /* ["price","size"] at s[i] == '[' (both values short quoted decimals, no whitespace): the
+       offset after its ']', or -1 (the compact and general readers then take the level). */
+    static inline Py_ssize_t arb_quoted_level(const char* s, Py_ssize_t i, Py_ssize_t n,
+                                              int price_decimals, int size_decimals,
+                                              int64_t* price, int64_t* size) {
+        const char* p = s + i + 2;
+        Py_ssize_t end;
+        if (i + 40 > n || s[i + 1] != '"') return -1;
+        end = arb_short_quoted(p, price_decimals, price);
+        if (end < 0 || p[end + 1] != ',' || p[end + 2] != '"') return -1;
+        p += end + 3;
+        end = arb_short_quoted(p, size_decimals, size);
+        if (end < 0 || p[end + 1] != ']') return -1;
+        return (p - s) + end + 2;
+    }
+    """
+    const uint64_t ASCII_ZEROS "ARB_ASCII_ZEROS"
+    const int64_t* POW10 "arb_pow10"
+    uint64_t not_digit "arb_not_digit"(uint64_t word) noexcept nogil
+    int64_t digits8 "arb_digits8"(uint64_t word, int count) noexcept nogil
+    Py_ssize_t quoted_level "arb_quoted_level"(const char* s, Py_ssize_t i, Py_ssize_t n,
+                                               int price_decimals, int size_decimals,
+                                               int64_t* price, int64_t* size) noexcept nogil
 
 
 cdef inline Py_ssize_t read_decimal_bytewise(const char* s, Py_ssize_t i, Py_ssize_t n,
@@ -124,18 +214,6 @@ cdef inline Py_ssize_t finish_decimal(const char* s, Py_ssize_t i, Py_ssize_t n,
     return i
 
 
-# SWAR ("SIMD within a register"): eight text bytes at a time in one 64-bit word, first byte in
-# the low bits (x86-64 and aarch64 are little-endian; setup.py builds for those).
-# (C constants, not module variables: the compiler folds them into the instructions)
-cdef extern from *:
-    """
-    #define ARB_ASCII_ZEROS 0x3030303030303030ULL
-    #define ARB_HIGH_NIBBLES 0xF0F0F0F0F0F0F0F0ULL
-    """
-    const uint64_t ASCII_ZEROS "ARB_ASCII_ZEROS"
-    const uint64_t HIGH_NIBBLES "ARB_HIGH_NIBBLES"
-
-
 cdef inline uint64_t load8(const char* p) noexcept nogil:
     cdef uint64_t word
     memcpy(&word, p, 8)
@@ -148,25 +226,10 @@ cdef inline int digit_run(uint64_t word) noexcept nogil:
     A byte is a digit when its high nibble is 3 before and after adding 6. A carry out of a
     non-digit byte can only disturb later bytes, so the first non-digit is always found.
     """
-    cdef uint64_t not_digit = (((word & HIGH_NIBBLES) ^ ASCII_ZEROS)
-                               | (((word + 0x0606060606060606ULL) & HIGH_NIBBLES) ^ ASCII_ZEROS))
-    if not_digit == 0:
+    cdef uint64_t mask = not_digit(word)
+    if mask == 0:
         return 8
-    return ctz64(not_digit) >> 3
-
-
-cdef inline int64_t digits_value(uint64_t word, int count) noexcept nogil:
-    """The value of the word's first ``count`` (1..8) digit bytes.
-
-    The digits are moved to the top of the word (zero bytes fill in as leading zeros), then
-    combined pairwise: 1-digit lanes into 2-digit lanes, then 2 into 4, then 4 into 8, with
-    three multiplications instead of eight dependent multiply-adds.
-    """
-    word = (word - ASCII_ZEROS) << (8 * (8 - count))
-    word = word * 10 + (word >> 8)
-    word = (((word & 0x000000FF000000FFULL) * 0x000F424000000064ULL)
-            + (((word >> 16) & 0x000000FF000000FFULL) * 0x0000271000000001ULL)) >> 32
-    return <int64_t>(word & 0xFFFFFFFFULL)
+    return ctz64(mask) >> 3
 
 
 cdef inline Py_ssize_t read_decimal(const char* s, Py_ssize_t i, Py_ssize_t n, int decimals,
@@ -188,7 +251,7 @@ cdef inline Py_ssize_t read_decimal(const char* s, Py_ssize_t i, Py_ssize_t n, i
     int_digits = digit_run(word)
     if int_digits == 0 or int_digits == 8 or int_digits + decimals > 18:
         return read_decimal_bytewise(s, i, n, decimals, out)
-    value = digits_value(word, int_digits)
+    value = digits8(word, int_digits)
     j += int_digits
     if s[j] != 46:                                    # no fraction
         return finish_decimal(s, j, n, quoted, value * POW10[decimals], out)
@@ -205,7 +268,7 @@ cdef inline Py_ssize_t read_decimal(const char* s, Py_ssize_t i, Py_ssize_t n, i
         if beyond:
             return -1
     if kept:
-        fraction = digits_value(word, kept)
+        fraction = digits8(word, kept)
     return finish_decimal(s, j + frac_digits, n, quoted,
                           value * POW10[decimals] + fraction * POW10[decimals - kept], out)
 
@@ -299,8 +362,9 @@ cdef Py_ssize_t scan_levels_c(const char* s, Py_ssize_t n, Py_ssize_t i, int8_t 
     """Parse ``[[p, q, ...], ...]`` at i into out; the offset after the closing bracket, or -1
     with ``reason`` set (:data:`OUT_OF_MEMORY` when the buffer could not grow).
 
-    Each level is first tried in the compact shape venues send; only a level that is not in it
-    goes through the general reader, so every accepted level reads the same either way.
+    Each level is first tried in the quoted compact shape (short values, one pass each), then
+    in the compact shape; only a level in neither goes through the general reader, so every
+    accepted level reads the same whichever reader took it.
     """
     cdef Py_ssize_t j
     cdef int64_t price, size
@@ -315,7 +379,9 @@ cdef Py_ssize_t scan_levels_c(const char* s, Py_ssize_t n, Py_ssize_t i, int8_t 
         if i >= n or s[i] != b'[':
             reason[0] = "expected '[' opening a level"
             return -1
-        j = compact_level(s, i, n, price_decimals, size_decimals, &price, &size)
+        j = quoted_level(s, i, n, price_decimals, size_decimals, &price, &size)
+        if j < 0:
+            j = compact_level(s, i, n, price_decimals, size_decimals, &price, &size)
         if j < 0:
             j = general_level(s, n, i, price_decimals, size_decimals, &price, &size, reason)
             if j < 0:

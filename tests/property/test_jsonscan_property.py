@@ -121,7 +121,7 @@ def test_scan_message_matches_the_twin(first: int, last: int, quoted: bool, arra
 def plain_decimal(draw: st.DrawFn) -> str:
     """A plain decimal as venues print it: 1-10 integer digits (no leading zero) and 0-12
     fraction digits, often with trailing zeros, so every branch of the 8-byte reader is hit."""
-    head = draw(st.sampled_from(["0", *"123456789"]))
+    head: str = draw(st.sampled_from(["0", *"123456789"]))
     whole = head if head == "0" else head + draw(st.text("0123456789", max_size=9))
     fraction = draw(st.text("0123456789", max_size=12)) + "0" * draw(st.integers(0, 8))
     return whole + ("." + fraction[:12] if draw(st.booleans()) else "")
@@ -159,3 +159,42 @@ def test_scan_int_outside_the_frame_is_refused_not_read(frame: bytes) -> None:
     for offset in (-1, len(frame), len(frame) + 7):
         with pytest.raises(jsonscan.ScanError):
             jsonscan.scan_int(frame, offset)
+
+
+def _scaled(value: str, decimals: int) -> int | None:
+    """The value at ``decimals`` places, or None when the scanner must refuse it."""
+    scaled = Decimal(value).scaleb(decimals)
+    whole_digits = len(value.split(".")[0])
+    if scaled != scaled.to_integral_value() or whole_digits + decimals > 18:
+        return None
+    return int(scaled)
+
+
+@given(
+    rows=st.lists(st.tuples(plain_decimal(), plain_decimal()), min_size=1, max_size=8),
+    price_decimals=st.integers(0, 8),
+    size_decimals=st.integers(0, 8),
+)
+@example(rows=[("61737.63000000", "0.00012000")] * 3, price_decimals=2, size_decimals=8)
+@example(rows=[("1234567.1", "1.5")] * 3, price_decimals=1, size_decimals=8)  # 7 + 8 digits
+@example(rows=[("61737.63000001", "1")] * 3, price_decimals=2, size_decimals=0)  # past scale
+@example(rows=[("5.123456789", "1.0")] * 3, price_decimals=8, size_decimals=1)  # ninth digit
+def test_quoted_levels_read_exactly(
+    rows: list[tuple[str, str]], price_decimals: int, size_decimals: int
+) -> None:
+    """The quoted compact level (``["p","q"]``, one pass per value when short) reads every
+    level exactly, whichever reader takes it (the long padding keeps the one-pass reader's
+    16-byte loads inside the frame for all but the last levels)."""
+    array = ",".join(f'["{price}","{size}"]' for price, size in rows)
+    frame = ('{"b":[' + array + '],"a":[' + '["1","1"],' * 4 + '["1","1"]]}').encode()
+    expected = [
+        (_scaled(price, price_decimals), _scaled(size, size_decimals)) for price, size in rows
+    ]
+    levels = LevelBuffer(2)
+    try:
+        jsonscan.scan_levels_at(frame, b"b", 0, price_decimals, size_decimals, levels)
+    except jsonscan.ScanError:
+        assert any(p is None or s is None for p, s in expected), frame
+        return
+    _, prices, sizes = levels.arrays()
+    assert list(zip(prices.tolist(), sizes.tolist(), strict=True)) == expected
