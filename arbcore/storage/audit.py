@@ -6,9 +6,12 @@ Why this shape:
   a bug in arbcore can rewrite history.
 - **Hash-chained.** Each row stores ``sha256(previous hash + the row's canonical text)``;
   :meth:`AuditTrail.verify` finds the first row that was altered, removed or inserted.
-- **Off the hot path.** :meth:`AuditTrail.append` serialises, numbers and queues the record
-  without waking anything; one writer thread chains and commits what is pending every 2 ms (at
-  once on :meth:`AuditTrail.flush`) in WAL mode.
+- **Off the hot path.** :meth:`AuditTrail.append` only numbers and queues the record (O(1)): an
+  immutable payload (frozen attrs values such as ``Opportunity`` or ``Order``) is kept by
+  reference, anything mutable is snapshotted as its JSON text. One writer thread, woken once per
+  batch, serialises, hash-chains and commits what is pending 2 ms later (at once on
+  :meth:`AuditTrail.flush`) in WAL mode, one row at a time, so it never holds the GIL for more
+  than one row while the trading loop waits for it.
 - **Acknowledged means durable.** A record is acknowledged once its batch has committed
   (:meth:`AuditTrail.flush`, :meth:`AuditTrail.wait_durable`); a process killed with ``kill -9``
   after that loses nothing, because a committed WAL transaction survives the process. With
@@ -26,8 +29,10 @@ import json
 import logging
 import sqlite3
 import threading
+import types
+import typing
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +53,9 @@ logger = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 BATCH_MAX = 512
-WRITE_INTERVAL_S = 0.002  # how often the writer commits what was appended meanwhile
+WRITE_INTERVAL_S = 0.002  # how long the writer lets a batch gather before it commits it
+#: the key of a row whose payload had no JSON form (the row says what it was and why)
+UNSERIALISABLE = "unserialisable"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
@@ -109,20 +116,115 @@ class AuditRecord:
 
 def canonical_json(value: Any) -> str:
     """Sorted keys, no spaces, enums as their values: one text per value, byte for byte."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_plain,
-                      ensure_ascii=False, allow_nan=False)  # fmt: skip
+    return _ENCODER.encode(value)
 
 
 def _plain(value: Any) -> Any:
-    if isinstance(value, enum.Enum):
-        return value.value
-    if attrs.has(type(value)):
-        return attrs.asdict(value, recurse=True, value_serializer=_serialize)
-    raise TypeError(f"cannot record a {type(value).__name__} in the audit trail")
+    """The encoder's hook for what JSON does not know: enums and attrs instances."""
+    convert = _CONVERTERS.get(type(value))
+    if convert is None:
+        convert = _converter(type(value))
+    return convert(value)
+
+
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=_plain,
+                            ensure_ascii=False, allow_nan=False)  # fmt: skip
+
+#: how each type the encoder met is made plain (per type, so each value costs a dict lookup)
+_CONVERTERS: dict[type, Callable[[Any], Any]] = {}
+
+
+def _converter(cls: type) -> Callable[[Any], Any]:
+    convert: Callable[[Any], Any]
+    if issubclass(cls, enum.Enum):
+        convert = _enum_value
+    elif attrs.has(cls) and _captured(cls):
+        convert = _fields_of(cls)
+    elif attrs.has(cls):
+        convert = _asdict
+    else:
+        raise TypeError(f"cannot record a {cls.__name__} in the audit trail")
+    _CONVERTERS[cls] = convert
+    return convert
+
+
+def _fields_of(cls: type) -> Callable[[Any], dict[str, Any]]:
+    """A class of scalars, enums, tuples and such classes: its fields as they are, which the
+    encoder finishes (the same text as attrs.asdict gives, at a fraction of its cost)."""
+    names = tuple(field.name for field in attrs.fields(cls))
+
+    def fields(value: Any) -> dict[str, Any]:
+        return {name: getattr(value, name) for name in names}
+
+    return fields
+
+
+def _enum_value(value: enum.Enum) -> Any:
+    return value.value
+
+
+def _asdict(value: Any) -> Any:
+    return attrs.asdict(value, recurse=True, value_serializer=_serialize)
 
 
 def _serialize(instance: Any, attribute: Any, value: Any) -> Any:
     return value.value if isinstance(value, enum.Enum) else value
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+#: per type: can a value be kept by reference until the writer serialises it? (see _captured)
+_IMMUTABLE: dict[type, bool] = dict.fromkeys(_SCALARS, True)
+
+
+def _captured(cls: type) -> bool:
+    """Whether a ``cls`` value cannot change after it is appended, so it can be kept by
+    reference: scalars, enums, and frozen attrs classes whose fields are annotated (and, with
+    mypy strict, checked) as such values, optional ones or tuples of them. Decided once per
+    type; anything else (dicts, lists, mutable or loosely typed classes) is snapshotted."""
+    known = _IMMUTABLE.get(cls)
+    if known is None:
+        known = _IMMUTABLE[cls] = _immutable_type(cls, set())
+    return known
+
+
+def _immutable_type(hint: Any, seen: set[type]) -> bool:
+    origin = typing.get_origin(hint)
+    if origin is typing.Union or origin is types.UnionType:
+        return all(_immutable_type(arg, seen) for arg in typing.get_args(hint))
+    if origin is tuple:
+        return all(arg is Ellipsis or _immutable_type(arg, seen) for arg in typing.get_args(hint))
+    if origin is typing.Literal:
+        return all(isinstance(arg, (*_SCALARS, enum.Enum)) for arg in typing.get_args(hint))
+    if hasattr(hint, "__supertype__"):  # a NewType
+        return _immutable_type(hint.__supertype__, seen)
+    if not isinstance(hint, type):
+        return False
+    if hint in _SCALARS or issubclass(hint, enum.Enum) or hint in seen:
+        return True  # (a class met again is decided by the first visit)
+    if not attrs.has(hint) or not _frozen(hint):
+        return False
+    seen.add(hint)
+    try:
+        hints = typing.get_type_hints(hint)
+    except Exception:  # an annotation that does not resolve: not known to be immutable
+        return False
+    return all(_immutable_type(hints.get(field.name), seen) for field in attrs.fields(hint))
+
+
+def _frozen(cls: type) -> bool:
+    """Whether setting a field of a ``cls`` instance raises (frozen attrs classes do)."""
+    fields = attrs.fields(cls)
+    if not fields:
+        return True
+    try:
+        probe: Any = object.__new__(cls)  # never initialised: only its __setattr__ is tried
+        setattr(probe, fields[0].name, None)
+    except attrs.exceptions.FrozenInstanceError:
+        return True
+    except Exception:
+        return False
+    return False
 
 
 def _row_hash(prev_hash: str, seq: int, ts_ns: int, kind: str, trace_id: str, venue: str,
@@ -131,15 +233,9 @@ def _row_hash(prev_hash: str, seq: int, ts_ns: int, kind: str, trace_id: str, ve
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-@attrs.frozen
-class _Pending:
-    seq: int
-    ts_ns: int
-    kind: RecordKind
-    trace_id: str
-    venue: str
-    symbol: str
-    payload: str  # canonical JSON
+#: a queued record: seq, ts_ns, kind, trace_id, venue, symbol, payload, and whether the payload
+#: is already its canonical JSON (a snapshot) rather than the value itself
+_Pending = tuple[int, int, RecordKind, str, str, str, Any, bool]
 
 
 class AuditTrail:
@@ -160,10 +256,14 @@ class AuditTrail:
         self._append_lock = threading.Lock()
         self._durable = threading.Condition()
         self._pending: deque[_Pending] = deque()
-        self._wake = threading.Event()  # flush/close: write now rather than at the next tick
+        self._kick = threading.Event()  # something is pending: the writer sleeps until then
+        self._now = threading.Event()  # flush/close: write now rather than at the next tick
         self._stopping = False
         self._error: BaseException | None = None
         self.batches = 0
+        #: records whose payload could not be serialised (a non-finite float, an object JSON
+        #: has no form for): each was written as a row saying so, see _payload_text
+        self.unserialisable = 0
         self._writer = threading.Thread(target=self._write_loop, name="arbcore-audit",
                                         daemon=True)  # fmt: skip
         self._writer.start()
@@ -174,17 +274,25 @@ class AuditTrail:
                venue: str = "", symbol: str = "") -> int:  # fmt: skip
         """Queue one record; its sequence number. Durable once :meth:`flush` has passed it.
 
-        The payload is serialised here, in the caller's thread: the writer thread then only
-        hashes and hands rows to SQLite (which releases the GIL), so it never holds the GIL long
-        enough to delay the trading loop's next decision.
+        O(1) on the caller's thread: an immutable payload is kept by reference (the writer
+        serialises it later, to the same text); a mutable one (a dict) is serialised now, as
+        the snapshot of what it held, which also reports a value JSON cannot hold right here.
         """
         if self._error is not None:
             raise ArbcoreError(f"the audit writer failed: {self._error}") from self._error
-        text = canonical_json(payload)  # here, not in the writer: see below
+        captured = _IMMUTABLE.get(type(payload))
+        if captured is None:
+            captured = _captured(type(payload))
+        if not captured:
+            payload = canonical_json(payload)
         with self._append_lock:
             seq = self._next_seq
-            self._next_seq += 1
-            self._pending.append(_Pending(seq, ts_ns, kind, trace_id, venue, symbol, text))
+            self._next_seq = seq + 1
+            idle = not self._pending
+            self._pending.append((seq, ts_ns, kind, trace_id, venue, symbol, payload,
+                                  not captured))  # fmt: skip
+        if idle:  # the first record of a batch wakes the writer; the rest ride along
+            self._kick.set()
         return seq
 
     @property
@@ -203,7 +311,8 @@ class AuditTrail:
         await asyncio.get_running_loop().run_in_executor(None, self._wait, seq, timeout)
 
     def _wait(self, seq: int, timeout: float | None) -> int:
-        self._wake.set()
+        self._now.set()
+        self._kick.set()
         with self._durable:
             if not self._durable.wait_for(
                 lambda: self._durable_seq >= seq or self._error is not None, timeout
@@ -217,7 +326,8 @@ class AuditTrail:
         """Write everything queued, stop the writer and close the file."""
         if self._writer.is_alive():
             self._stopping = True
-            self._wake.set()
+            self._now.set()
+            self._kick.set()
             self._writer.join()
         self._db.close()
 
@@ -228,14 +338,17 @@ class AuditTrail:
         self.close()
 
     def _write_loop(self) -> None:
-        """Every WRITE_INTERVAL_S (or at once when flushed), commit whatever is pending.
+        """Asleep while nothing is pending; then, WRITE_INTERVAL_S after the first record of a
+        batch (at once when flushed), commit whatever is pending.
 
-        Appends never wake this thread: waking a thread per record costs the trading loop a
-        context switch and a GIL hand-off on every decision. A tick of a few ms batches them.
+        Appends wake this thread once per batch, not per record: a wake-up costs the trading
+        loop a GIL hand-off, and a few ms of batching costs nobody anything.
         """
         while True:
-            self._wake.wait(WRITE_INTERVAL_S)
-            self._wake.clear()
+            self._kick.wait()
+            self._now.wait(WRITE_INTERVAL_S)
+            self._now.clear()
+            self._kick.clear()  # before draining: a record appended from now on wakes us again
             stopping = self._stopping
             while self._pending:
                 batch = [self._pending.popleft() for _ in range(min(BATCH_MAX, len(self._pending)))]
@@ -251,27 +364,48 @@ class AuditTrail:
                 return
 
     def _commit(self, batch: list[_Pending]) -> None:
-        rows = []
-        prev = self._last_hash
-        for item in batch:
-            payload = item.payload
-            digest = _row_hash(prev, item.seq, item.ts_ns, item.kind.value, item.trace_id,
-                               item.venue, item.symbol, payload)  # fmt: skip
-            rows.append((item.seq, item.ts_ns, item.kind.value, item.trace_id, item.venue,
-                         item.symbol, payload, prev, digest))  # fmt: skip
-            prev = digest
+        tip = [self._last_hash]
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            self._db.executemany("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            # Rows are made as SQLite asks for them: it lets go of the GIL at each row, so the
+            # trading loop waits at most one row's serialisation for it.
+            self._db.executemany("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                 self._rows(batch, tip))  # fmt: skip
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
-        self._last_hash = prev
+        self._last_hash = tip[0]
         self.batches += 1
         with self._durable:
-            self._durable_seq = batch[-1].seq
+            self._durable_seq = batch[-1][0]
             self._durable.notify_all()
+
+    def _rows(self, batch: list[_Pending], tip: list[str]) -> Iterator[tuple[Any, ...]]:
+        """The batch's rows, chained from ``tip[0]``, which follows the last row made."""
+        for seq, ts_ns, kind, trace_id, venue, symbol, payload, text in batch:
+            payload = payload if text else self._payload_text(payload, kind, seq)
+            prev = tip[0]
+            digest = _row_hash(prev, seq, ts_ns, kind.value, trace_id, venue, symbol, payload)
+            tip[0] = digest
+            yield seq, ts_ns, kind.value, trace_id, venue, symbol, payload, prev, digest
+
+    def _payload_text(self, payload: Any, kind: RecordKind, seq: int) -> str:
+        """The payload's canonical JSON; if it has none (a NaN in a float field, a field
+        holding what its annotation does not allow), the row still exists, gapless in the
+        chain, saying what it held and why it could not be written, and the failure is
+        counted and logged: the writer never stops for one bad value."""
+        try:
+            return canonical_json(payload)
+        except Exception as exc:
+            self.unserialisable += 1
+            logger.error("audit row %d (%s): payload not serialisable: %s", seq, kind.value, exc)
+            try:
+                shown = repr(payload)
+            except Exception:
+                shown = object.__repr__(payload)
+            return canonical_json({UNSERIALISABLE: type(payload).__name__, "error": str(exc),
+                                   "repr": shown})  # fmt: skip
 
     # -- reading ----------------------------------------------------------------------------------
 

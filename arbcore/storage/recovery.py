@@ -9,6 +9,7 @@ the venues before it trades again.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,11 @@ from typing import Any
 import attrs
 
 from arbcore.model import Order, OrderSide, OrderStatus, OrderType, Position, TimeInForce
-from arbcore.storage.audit import RecordKind, read_records, verify_chain
+from arbcore.storage.audit import UNSERIALISABLE, RecordKind, read_records, verify_chain
 
 __all__ = ["RecoveredState", "order_from_payload", "recover"]
+
+logger = logging.getLogger(__name__)
 
 NS_PER_DAY = 86_400 * 1_000_000_000
 
@@ -33,6 +36,8 @@ class RecoveredState:
     daily_pnl_usd: float
     trading_state: str | None
     last_seq: int
+    #: rows whose payload the writer could not serialise (they hold a description, no state)
+    unserialisable: int = 0
 
     @property
     def open_orders(self) -> list[Order]:
@@ -63,10 +68,15 @@ def recover(path: str | Path, *, now_ns: int) -> RecoveredState:
     pnl = 0.0
     state: str | None = None
     last_seq = 0
+    unserialisable = 0
     for record in read_records(path):
         last_seq = record.seq
         payload = record.payload
-        if record.kind is RecordKind.VENUE_REPLY and "error" in payload:  # refused: never live
+        if isinstance(payload, Mapping) and UNSERIALISABLE in payload:
+            unserialisable += 1
+            logger.warning("audit row %d (%s) could not be serialised: %s", record.seq,
+                           record.kind.value, payload.get("error"))  # fmt: skip
+        elif record.kind is RecordKind.VENUE_REPLY and "error" in payload:  # refused: never live
             key = (record.venue, payload["client_order_id"])
             if key in orders and not orders[key].status.is_final:
                 orders[key] = attrs.evolve(orders[key], status=OrderStatus.REJECTED)
@@ -88,4 +98,5 @@ def recover(path: str | Path, *, now_ns: int) -> RecoveredState:
         elif record.kind is RecordKind.STATE:
             state = str(payload["state"])
     return RecoveredState(orders=orders, positions=positions, fill_ids=frozenset(fills),
-                          daily_pnl_usd=pnl, trading_state=state, last_seq=last_seq)  # fmt: skip
+                          daily_pnl_usd=pnl, trading_state=state, last_seq=last_seq,
+                          unserialisable=unserialisable)  # fmt: skip

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import enum
+import json
+import math
 import os
 import signal
 import sqlite3
@@ -11,12 +14,27 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
+import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from arbcore.model import Fill, Order, OrderSide, OrderStatus, OrderType, Position
-from arbcore.storage import AuditTrail, ChainBroken, RecordKind, recover
-from arbcore.storage.audit import canonical_json, read_records, verify_chain
+from arbcore.model import (
+    Fill,
+    Opportunity,
+    OpportunityLeg,
+    Order,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    Position,
+    TimeInForce,
+)
+from arbcore.risk.engine import RiskDecision
+from arbcore.storage import AuditTrail, ChainBroken, RecordKind, audit, recover
+from arbcore.storage.audit import UNSERIALISABLE, canonical_json, read_records, verify_chain
 
 DAY = 86_400 * 10**9
 NOW = 20_000 * DAY + 3_600 * 10**9  # 01:00 UTC on some day
@@ -205,3 +223,157 @@ def test_a_refused_placement_is_not_an_open_order_after_recovery(tmp_path: Path)
     assert state.open_orders == []
     assert state.orders[("binance", "x")].status is OrderStatus.REJECTED
     assert state.positions == {}
+
+
+# -- the caller's cost: capture now, serialise on the writer -------------------------------------
+
+
+def _asdict_json(value: Any) -> str:
+    """The trail's text as it was first defined: attrs.asdict with enums as their values."""
+
+    def plain(item: Any) -> Any:
+        if isinstance(item, enum.Enum):
+            return item.value
+        return attrs.asdict(item, value_serializer=lambda _i, _a, v: plain(v)
+                            if isinstance(v, enum.Enum) else v)  # fmt: skip
+
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=plain,
+                      ensure_ascii=False, allow_nan=False)  # fmt: skip
+
+
+_finite = st.floats(allow_nan=False, allow_infinity=False)
+_text = st.text(max_size=12)
+_legs = st.builds(OpportunityLeg, venue=_text, symbol=_text, side=st.sampled_from(OrderSide),
+                  price=_finite, size=_finite, price_raw=st.integers(),
+                  size_raw=st.integers())  # fmt: skip
+_payloads = st.one_of(
+    st.builds(Opportunity, kind=_text, venue=_text, legs=st.lists(_legs, max_size=3).map(tuple),
+              rate=_finite, profit_bps=_finite, size=_finite, expected_profit=_finite,
+              detected_at_ns=st.integers(), asset=_text,
+              expected_profit_usd=st.none() | _finite),
+    st.builds(Order, venue=_text, symbol=_text, client_order_id=_text,
+              side=st.sampled_from(OrderSide), type=st.sampled_from(OrderType),
+              price_raw=st.integers(), size_raw=st.integers(),
+              time_in_force=st.sampled_from(TimeInForce), status=st.sampled_from(OrderStatus),
+              venue_order_id=st.none() | _text, filled_quote=_finite),
+    st.builds(RiskDecision, approved=st.booleans(), rule=st.none() | _text,
+              value=st.none() | _finite, detail=_text),
+)  # fmt: skip
+
+
+@given(_payloads)
+def test_the_fast_serialiser_writes_what_attrs_asdict_wrote(payload: Any) -> None:
+    """Byte for byte, so trails (and their hashes) do not change with the faster path."""
+    assert audit._captured(type(payload))
+    assert canonical_json(payload) == _asdict_json(payload)
+    assert canonical_json({"nested": [payload]}) == _asdict_json({"nested": [payload]})
+
+
+@attrs.define
+class _Mutable:
+    x: int
+
+
+@attrs.frozen
+class _FrozenList:
+    xs: list[int]
+
+
+@attrs.frozen
+class _FrozenLoose:
+    x: Any
+
+
+@attrs.frozen
+class _FrozenNested:
+    legs: tuple[OpportunityLeg, ...]
+    side: OrderSide | None
+    pair: tuple[int, str]
+
+
+@pytest.mark.parametrize(
+    ("cls", "captured"),
+    [(Opportunity, True), (Order, True), (Fill, True), (RiskDecision, True), (OrderSide, True),
+     (_FrozenNested, True), (str, True), (float, True), (dict, False), (list, False),
+     (tuple, False), (_Mutable, False), (_FrozenList, False), (_FrozenLoose, False)],
+)  # fmt: skip
+def test_only_values_that_cannot_change_are_kept_by_reference(cls: type, captured: bool) -> None:
+    assert audit._captured(cls) is captured
+
+
+def test_mutable_payloads_are_recorded_as_they_were_when_appended(tmp_path: Path) -> None:
+    pnl: dict[str, Any] = {"realized_usd": 1.0, "flows": {"USDT": 1.0}}
+    mutable, frozen_list = _Mutable(1), _FrozenList([1])
+    with AuditTrail(tmp_path / "a.db") as trail:
+        trail.append(RecordKind.PNL, pnl, ts_ns=1)
+        trail.append(RecordKind.STATE, mutable, ts_ns=2)
+        trail.append(RecordKind.STATE, frozen_list, ts_ns=3)
+        pnl["realized_usd"], pnl["flows"]["USDT"] = 99.0, 99.0  # before the writer's tick
+        mutable.x = 99
+        frozen_list.xs.append(99)
+        trail.flush()
+        rows = [r.payload for r in trail.records()]
+    assert rows == [{"realized_usd": 1.0, "flows": {"USDT": 1.0}}, {"x": 1}, {"xs": [1]}]
+
+
+def test_append_leaves_serialisation_to_the_writer_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The decision path's payloads (Opportunity, RiskDecision) cost the caller no JSON."""
+    callers: list[str] = []
+    real = audit.canonical_json
+
+    def spy(value: Any) -> str:
+        callers.append(threading.current_thread().name)
+        return real(value)
+
+    monkeypatch.setattr(audit, "canonical_json", spy)
+    opportunity = Opportunity(kind="cross_exchange", venue="a->b", legs=(), rate=1.0,
+                              profit_bps=5.0, size=1.0, expected_profit=0.1,
+                              detected_at_ns=1)  # fmt: skip
+    with AuditTrail(tmp_path / "a.db") as trail:
+        trail.append(RecordKind.OPPORTUNITY, opportunity, ts_ns=1)
+        trail.append(RecordKind.RISK_DECISION, RiskDecision(approved=True), ts_ns=1)
+        assert callers == []
+        trail.flush()
+        rows = list(trail.records())
+    assert callers == ["arbcore-audit", "arbcore-audit"]
+    assert rows[0].payload["profit_bps"] == 5.0
+    assert rows[1].payload["approved"] is True
+
+
+def test_a_payload_json_cannot_hold_is_refused_or_recorded_as_such(tmp_path: Path) -> None:
+    """A mutable payload fails at append, before it is numbered; an immutable one fails on the
+    writer, which writes a row saying so (the chain stays gapless) and goes on."""
+    path = tmp_path / "a.db"
+    with AuditTrail(path) as trail:
+        with pytest.raises(ValueError, match="not JSON compliant"):
+            trail.append(RecordKind.PNL, {"realized_usd": math.nan}, ts_ns=1)
+        bad = RiskDecision(approved=False, rule="max_position", value=math.inf)
+        assert trail.append(RecordKind.RISK_DECISION, bad, ts_ns=1) == 1
+        assert trail.append(RecordKind.STATE, {"state": "active"}, ts_ns=2) == 2
+        assert trail.flush() == 2
+        assert trail.unserialisable == 1
+        rows = list(trail.records())
+    assert rows[0].payload[UNSERIALISABLE] == "RiskDecision"
+    assert "inf" in rows[0].payload["repr"]
+    assert "JSON" in rows[0].payload["error"]
+    assert rows[1].payload == {"state": "active"}
+    assert verify_chain(path) == 2
+    state = recover(path, now_ns=NOW)
+    assert (state.unserialisable, state.trading_state, state.last_seq) == (1, "active", 2)
+
+
+def test_the_writer_sleeps_while_idle_and_wakes_for_a_new_record(tmp_path: Path) -> None:
+    with AuditTrail(tmp_path / "a.db") as trail:
+        trail.append(RecordKind.STATE, {"state": "active"}, ts_ns=1)
+        trail.flush()
+        batches = trail.batches
+        time.sleep(0.05)  # 25 ticks of WRITE_INTERVAL_S: an idle writer commits nothing
+        assert trail.batches == batches
+        seq = trail.append(RecordKind.STATE, {"state": "halted"}, ts_ns=2)
+        deadline = time.monotonic() + 5
+        while trail.durable_seq < seq and time.monotonic() < deadline:  # no flush: the tick
+            time.sleep(0.001)
+        assert trail.durable_seq == seq
+        assert trail.batches == batches + 1
