@@ -4,13 +4,15 @@ The feed tests drive a venue server without sockets: they join its hub, hand it 
 frames (``server.answer``), step the market and read what was queued for the connection
 (:func:`queued_texts`, :func:`record_steps`, with an account trading now and then:
 :func:`trade_now_and_then`); REST goes through the app in process (:func:`asgi_get`). The live
-tests run a venue's data client against the simulator over loopback (:func:`running_client`).
+tests run a venue's data client against the simulator over loopback (:func:`running_client`)
+and wait for what they expect with :func:`until` (stepping the market if asked) inside :func:`run`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
@@ -25,7 +27,15 @@ from arbcore.sim.server import Simulator
 from arbcore.sim.stream import Subscriber
 from arbcore_ext.book import ASK
 
-__all__ = ["asgi_get", "queued_texts", "record_steps", "running_client", "trade_now_and_then"]
+__all__ = [
+    "asgi_get",
+    "queued_texts",
+    "record_steps",
+    "run",
+    "running_client",
+    "trade_now_and_then",
+    "until",
+]
 
 ClientT = TypeVar("ClientT", bound=BookClient)
 
@@ -101,3 +111,23 @@ async def running_client(client: ClientT, symbols: Iterable[str]) -> AsyncIterat
     finally:
         await client.close()
         await asyncio.wait_for(runner, timeout=5)
+
+
+async def until(
+    condition: Callable[[], bool],
+    step: Callable[[], None] | None = None,
+    timeout_s: float = 5.0,
+    poll_s: float = 0.01,
+) -> None:
+    """Wait (stepping the market if asked) until ``condition`` holds; fail after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        if step is not None:
+            step()
+        await asyncio.sleep(poll_s)
+
+
+def run(test: Callable[[], Awaitable[None]], timeout_s: float = 30.0) -> None:
+    """Run one async test body on a fresh loop, bounded by ``timeout_s``."""
+    asyncio.run(asyncio.wait_for(test(), timeout=timeout_s))

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -36,6 +35,7 @@ from arbcore.exchanges.trading import OrderRequest, VenueTrading
 from arbcore.model import Instrument, Order
 from arbcore.sim import DEFAULT_ACCOUNT, Fault, MarketConfig, SimConfig, Simulator
 from arbcore.storage.audit import AuditRecord, RecordKind, read_records
+from arbcore.testing import simwire
 from arbcore_ext.book import ASK, BID
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,12 +73,8 @@ class OnSim:
 
 async def until(condition: Callable[[], bool], step: Callable[[], None] | None = None,
                 timeout_s: float = 15.0) -> None:  # fmt: skip
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        if step is not None:
-            step()
-        await asyncio.sleep(0.02)
+    """:func:`arbcore.testing.simwire.until` with this module's longer timeout."""
+    await simwire.until(condition, step, timeout_s=timeout_s, poll_s=0.02)
 
 
 def _config(sim: Simulator, tmp_path: Path, policy: Policy, triangular: bool) -> AppConfig:

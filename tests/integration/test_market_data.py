@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import time
 
 import httpx
 import pytest
@@ -12,16 +11,10 @@ import pytest
 from arbcore.errors import ConfigError
 from arbcore.marketdata.market import MarketData
 from arbcore.sim import SimConfig, Simulator
+from arbcore.testing.simwire import until
 from arbcore_ext.book import L2Book
 
 SYMBOLS = ("BTC/USDT", "ETH/USDT", "ETH/BTC")
-
-
-async def _until(condition: object, timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.02)
 
 
 def test_books_of_several_venues_their_age_and_dollar_prices() -> None:
@@ -45,9 +38,10 @@ def test_books_of_several_venues_their_age_and_dollar_prices() -> None:
 
             market.on_book = on_book
             async with market:
-                await _until(lambda: all(market.book(v, s) for v in market.venues
-                                             for s in SYMBOLS))  # fmt: skip
-                await _until(lambda: len(set(usd_seen)) >= 3)  # the price follows the book
+                await until(lambda: all(market.book(v, s) for v in market.venues
+                                        for s in SYMBOLS), timeout_s=10.0)  # fmt: skip
+                # the price follows the book
+                await until(lambda: len(set(usd_seen)) >= 3, timeout_s=10.0)
                 await asyncio.sleep(2.0)  # the books keep changing (a market step each 100 ms)
                 for venue in market.venues:  # their age counts from the last frame, not the first
                     assert 0 <= market.book_age_ms(venue, "BTC/USDT") < 1_000

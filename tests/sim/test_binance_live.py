@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -33,6 +33,7 @@ from arbcore.model import OrderSide, OrderStatus, OrderType
 from arbcore.net.http import HttpRequest
 from arbcore.net.ws import Backoff
 from arbcore.sim import DEFAULT_ACCOUNT, AccountConfig, Fault, SimConfig, Simulator
+from arbcore.testing.simwire import run, until
 from arbcore_ext.book import ASK, BID
 from arbcore_ext.fixedpoint import to_raw
 
@@ -56,27 +57,12 @@ async def send(http: httpx.AsyncClient, request: HttpRequest) -> httpx.Response:
                               content=request.body.encode() if request.body else None)  # fmt: skip
 
 
-async def until(condition: Callable[[], bool], step: Callable[[], None] | None = None,
-                timeout_s: float = 5.0) -> None:  # fmt: skip
-    """Wait (stepping the market if asked) until ``condition`` holds."""
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        if step is not None:
-            step()
-        await asyncio.sleep(0.01)
-
-
 @asynccontextmanager
 async def running(config: SimConfig) -> AsyncIterator[tuple[Simulator, httpx.AsyncClient]]:
     async with Simulator(config, autostep=False) as sim:
         base = sim.endpoints["binance"].rest_url
         async with httpx.AsyncClient(base_url=base) as http:
             yield sim, http
-
-
-def run(test: Callable[[], Awaitable[None]]) -> None:
-    asyncio.run(asyncio.wait_for(test(), timeout=30))
 
 
 # -- market data ---------------------------------------------------------------------------------

@@ -18,7 +18,6 @@ import attrs
 import httpx
 import pytest
 import websockets
-from test_binance_live import run, until
 from test_bitfinex_feed import same_book
 
 from arbcore.exchanges.bitfinex import constants
@@ -27,7 +26,7 @@ from arbcore.exchanges.bitfinex.providers import parse_instruments
 from arbcore.net.ws import Backoff
 from arbcore.sim import Fault, SimConfig, Simulator
 from arbcore.sim.venues.bitfinex import BitfinexServer
-from arbcore.testing.simwire import running_client
+from arbcore.testing.simwire import run, running_client, until
 
 
 @pytest.fixture

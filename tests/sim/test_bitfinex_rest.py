@@ -21,7 +21,6 @@ from typing import Any
 import attrs
 import httpx
 import pytest
-from test_binance_live import run
 
 from arbcore.errors import (
     AuthenticationError,
@@ -39,6 +38,7 @@ from arbcore.exchanges.trading import OrderRequest, prepare_order
 from arbcore.model import Instrument, OrderSide, OrderStatus, OrderType, TimeInForce
 from arbcore.net.http import HttpRequest, RetryPolicy
 from arbcore.sim import DEFAULT_ACCOUNT, Fault, SimConfig, Simulator
+from arbcore.testing.simwire import run
 from arbcore_ext.book import ASK, BID
 from arbcore_ext.fixedpoint import to_raw
 

@@ -20,7 +20,6 @@ import attrs
 import httpx
 import pytest
 import websockets
-from test_binance_live import run, until
 
 from arbcore.errors import AuthenticationError, InsufficientFunds, RateLimitExceeded
 from arbcore.exchanges.bybit import auth
@@ -35,6 +34,7 @@ from arbcore.net.ws import Backoff
 from arbcore.sim import DEFAULT_ACCOUNT, Fault, SimConfig, Simulator
 from arbcore.sim.protocol import compact
 from arbcore.sim.venues.bybit import BybitServer
+from arbcore.testing.simwire import run, until
 from arbcore_ext.book import ASK, BID
 from arbcore_ext.fixedpoint import to_raw
 

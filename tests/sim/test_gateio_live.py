@@ -20,7 +20,6 @@ import attrs
 import httpx
 import pytest
 import websockets
-from test_binance_live import run, until
 from test_kucoin_live import assert_same_books, caught_up
 
 from arbcore.errors import AuthenticationError, InsufficientFunds, InvalidOrder
@@ -34,6 +33,7 @@ from arbcore.model import OrderSide, OrderStatus, OrderType, TimeInForce
 from arbcore.net.http import HttpRequest
 from arbcore.net.ws import Backoff
 from arbcore.sim import DEFAULT_ACCOUNT, Fault, SimConfig, Simulator
+from arbcore.testing.simwire import run, until
 from arbcore_ext.book import ASK, BID
 from arbcore_ext.fixedpoint import to_raw
 

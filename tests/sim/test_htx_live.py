@@ -16,7 +16,6 @@ from contextlib import asynccontextmanager
 import attrs
 import httpx
 import pytest
-from test_binance_live import run, until
 from test_kucoin_live import assert_same_books, caught_up
 
 from arbcore.errors import AuthenticationError, InsufficientFunds
@@ -29,6 +28,7 @@ from arbcore.model import OrderSide, OrderStatus, OrderType
 from arbcore.net.ws import Backoff
 from arbcore.sim import DEFAULT_ACCOUNT, Fault, SimConfig, Simulator
 from arbcore.sim.venues.htx import HTXServer
+from arbcore.testing.simwire import run, until
 from arbcore_ext.book import ASK, BID
 from arbcore_ext.fixedpoint import to_raw
 

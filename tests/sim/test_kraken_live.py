@@ -19,7 +19,6 @@ import attrs
 import httpx
 import pytest
 import websockets
-from test_binance_live import run, until
 
 from arbcore.errors import AuthenticationError, InsufficientFunds, InvalidOrder
 from arbcore.exchanges.credentials import Credentials
@@ -31,7 +30,7 @@ from arbcore.model import Instrument, OrderSide, OrderStatus, OrderType, TimeInF
 from arbcore.net.ws import Backoff
 from arbcore.sim import DEFAULT_ACCOUNT, Fault, SimConfig, Simulator
 from arbcore.sim.venues.kraken.app import private_key
-from arbcore.testing.simwire import running_client
+from arbcore.testing.simwire import run, running_client, until
 from arbcore_ext.book import ASK, BID
 from arbcore_ext.fixedpoint import to_raw
 

@@ -19,7 +19,6 @@ import attrs
 import httpx
 import pytest
 import websockets
-from test_binance_live import run, until
 
 from arbcore.errors import AuthenticationError, InsufficientFunds, OrderNotFound
 from arbcore.exchanges.credentials import Credentials
@@ -34,6 +33,7 @@ from arbcore.net.http import HttpRequest
 from arbcore.net.ws import Backoff
 from arbcore.sim import DEFAULT_ACCOUNT, Fault, SimConfig, Simulator
 from arbcore.sim.venues.kucoin import KuCoinServer
+from arbcore.testing.simwire import run, until
 from arbcore_ext.book import ASK, BID
 from arbcore_ext.fixedpoint import to_raw
 
