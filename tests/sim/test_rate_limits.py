@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 
 import attrs
 import httpx
@@ -26,6 +25,7 @@ from arbcore.model import OrderSide, OrderStatus
 from arbcore.net.http import HttpRequest
 from arbcore.sim import DEFAULT_ACCOUNT, Fault, SimConfig, Simulator
 from arbcore.sim.protocol import compact
+from arbcore.testing.simwire import until
 from arbcore_ext.book import BID
 
 
@@ -192,10 +192,6 @@ def test_arbcore_sends_nothing_to_binance_until_its_ban_ends(config: SimConfig) 
     came back (not a retry of it) waits the ban out as well."""
     ban_s = 1
 
-    async def until(condition: Callable[[], bool]) -> None:
-        while not condition():
-            await asyncio.sleep(0.005)
-
     async def scenario() -> list[tuple[float, str]]:
         async with Simulator(config, autostep=False) as sim:
             credentials = Credentials(DEFAULT_ACCOUNT.api_key, DEFAULT_ACCOUNT.secret)
@@ -207,7 +203,7 @@ def test_arbcore_sends_nothing_to_binance_until_its_ban_ends(config: SimConfig) 
                 sim.faults.arm(Fault.BAN, "binance")
                 sim.requests["binance"].clear()
                 balances = asyncio.create_task(execution.fetch_balances())
-                await until(lambda: execution.http.failures > 0)  # the 418 is back
+                await until(lambda: execution.http.failures > 0, poll_s=0.005)  # the 418 is back
                 orders = await execution.fetch_open_orders()  # a new request, during the ban
                 assert orders == []
                 assert {b.asset for b in await balances} >= {"BTC", "USDT"}
