@@ -14,7 +14,7 @@ and one set of routines serves both sides.
 
 cimport cython
 from cpython.long cimport PyLong_AsLongLong
-from libc.stdint cimport int8_t, int64_t, uint64_t
+from libc.stdint cimport int8_t, int64_t, uint8_t, uint64_t
 from libc.stdlib cimport calloc, free, realloc
 from libc.string cimport memmove, memset
 
@@ -261,10 +261,42 @@ cdef int side_after_best_removed(Side* s, int64_t old_best) noexcept nogil:
     return STATUS_OK
 
 
+cdef inline int window_set(Side* s, int64_t key, int64_t size) noexcept nogil:
+    """Set a level whose key lies inside the side's placed window (size 0 deletes)."""
+    cdef int64_t slot = key & s.mask
+    cdef int64_t word = slot >> 6
+    cdef uint64_t bit = (<uint64_t>1) << (slot & 63)
+    if size:
+        if not (s.bits[word] & bit):
+            s.bits[word] |= bit
+            s.win_count += 1
+            if key > s.best:
+                s.best = key
+        s.sizes[slot] = size
+        return STATUS_OK
+    if s.bits[word] & bit:
+        s.bits[word] &= ~bit   # the size slot is left as is: only set bits are read
+        s.win_count -= 1
+        if key == s.best:
+            return side_after_best_removed(s, key)
+    else:
+        s.absent_deletes += 1
+    return STATUS_OK
+
+
+cdef inline int side_set_fast(Side* s, int64_t key, int64_t size) noexcept nogil:
+    """side_set with its common case (a key inside the placed window) inlined at the caller:
+    most diffs land there, and the call and the placement checks cost as much as the write."""
+    if s.placed and key >= s.lo and key < s.lo + s.width:
+        s.updates += 1
+        s.period_updates += 1
+        return window_set(s, key, size)
+    return side_set(s, key, size)
+
+
 cdef int side_set(Side* s, int64_t key, int64_t size) noexcept nogil:
-    """Set one level (size 0 deletes); the only write path into a side."""
-    cdef int64_t slot, word
-    cdef uint64_t bit
+    """Set one level (size 0 deletes); every write into a side goes through here (or through
+    side_set_fast, which takes the same window branch)."""
     cdef Py_ssize_t i
     cdef bint found
     cdef int status
@@ -284,25 +316,7 @@ cdef int side_set(Side* s, int64_t key, int64_t size) noexcept nogil:
                 status = side_recentre(s, key)
                 if status != STATUS_OK:
                     return status
-            slot = key & s.mask
-            word = slot >> 6
-            bit = (<uint64_t>1) << (slot & 63)
-            if size:
-                if not (s.bits[word] & bit):
-                    s.bits[word] |= bit
-                    s.win_count += 1
-                    if key > s.best:
-                        s.best = key
-                s.sizes[slot] = size
-                return STATUS_OK
-            if s.bits[word] & bit:
-                s.bits[word] &= ~bit   # the size slot is left as is: only set bits are read
-                s.win_count -= 1
-                if key == s.best:
-                    return side_after_best_removed(s, key)
-            else:
-                s.absent_deletes += 1
-            return STATUS_OK
+            return window_set(s, key, size)
     # below the window (or the flat layout): the sorted overflow
     s.overflow_updates += 1
     s.period_overflow += 1
@@ -672,14 +686,18 @@ cdef class L2Book:
                          Py_ssize_t n) noexcept nogil:
         cdef Py_ssize_t i
         cdef int status
+        cdef bint bad = False
         for i in range(n):   # validate everything first: a bad message must not half-apply
-            status = check_level(sides[i], prices[i], sizes[i])
-            if status != STATUS_OK:
-                return status
+            bad |= (<uint8_t>sides[i] > 1) | (prices[i] <= 0) | (sizes[i] < 0)
+        if bad:              # no branch a level above; the first bad level's status here
+            for i in range(n):
+                status = check_level(sides[i], prices[i], sizes[i])
+                if status != STATUS_OK:
+                    return status
         if self.width_chosen and self.max_depth == 0:   # the common case, without the checks
             for i in range(n):
-                status = side_set(&self.sides[sides[i]], -prices[i] if sides[i] else prices[i],
-                                  sizes[i])
+                status = side_set_fast(&self.sides[sides[i]],
+                                       -prices[i] if sides[i] else prices[i], sizes[i])
                 if status != STATUS_OK:
                     return status
         else:
@@ -821,7 +839,7 @@ cdef class L2Book:
         cdef int status = check_level(side, p, q)
         if status == STATUS_OK:
             if self.width_chosen and self.max_depth == 0:
-                status = side_set(&self.sides[side], -p if side else p, q)
+                status = side_set_fast(&self.sides[side], -p if side else p, q)
             else:
                 status = self._set(side, p, q)
             if self.adaptive and self.sides[side].period_updates >= ADAPT_PERIOD:

@@ -98,22 +98,75 @@ cdef extern from *:
     /* the value of the first `count` (1..8) digit bytes of w: the digits moved to the top
        (zero bytes fill in as leading zeros), then combined pairwise (1-digit lanes into 2, 2
        into 4, 4 into 8): three multiplications instead of eight dependent multiply-adds */
-    static inline int64_t arb_digits8(uint64_t w, int count) {
-        w = (w - ARB_ASCII_ZEROS) << (8 * (8 - count));
+    static inline int64_t arb_digits_top(uint64_t w, int shift) {
+        w = (w - ARB_ASCII_ZEROS) << shift;
         w = w * 10 + (w >> 8);
         w = (((w & 0x000000FF000000FFULL) * 0x000F424000000064ULL)
              + (((w >> 16) & 0x000000FF000000FFULL) * 0x0000271000000001ULL)) >> 32;
         return (int64_t)(w & 0xFFFFFFFFULL);
     }
 
+    static inline int64_t arb_digits8(uint64_t w, int count) {
+        return arb_digits_top(w, 8 * (8 - count));
+    }
+
+    /* A quoted value's shape: `d` integer digits, '.', `f` fraction digits (`kept` of them at
+       the scale, the rest must be zeros), the closing quote at `end`. The numbers convert a
+       value of that shape; the masks recognise one (arb_vshape_match) in its 16 bytes. */
+    typedef struct {
+        uint64_t int_mask, kept_mask;
+        int64_t int_scale, frac_scale;
+        int d, kept, end;
+        int joined;                    /* d + kept <= 8: one conversion */
+        int int_bits, hi_shift;        /* 8 d, 56 - 8 d: the fraction word (arb_fraction_word) */
+        int int_top, kept_top, join_top;   /* the shifts that move digits to the top */
+        /* the 16 bytes from the first digit: the text ('0' for a digit, the dot, the zeros past
+           the scale, the closing quote), the bits that must match it (0xF0 for a digit, 0xFF
+           for the rest), and 0xF0 for each digit */
+        uint64_t text_lo, text_hi, fixed_lo, fixed_hi, digit_lo, digit_hi;
+    } arb_vshape;
+
+    static inline void arb_vshape_numbers(arb_vshape* v, int d, int f, int decimals) {
+        v->d = d;
+        v->kept = f < decimals ? f : decimals;
+        v->end = d + 1 + f;
+        v->int_mask = arb_low_bytes(d);
+        v->kept_mask = arb_low_bytes(v->kept);
+        v->int_scale = arb_pow10[decimals];
+        v->frac_scale = arb_pow10[decimals - v->kept];
+        v->joined = d + v->kept <= 8;
+        v->int_bits = 8 * d;
+        v->hi_shift = 56 - 8 * d;
+        v->int_top = 8 * (8 - d);
+        v->kept_top = 8 * (8 - v->kept);
+        v->join_top = 8 * (8 - d - v->kept);
+    }
+
+    /* bytes p[d+1 .. d+8] (the fraction digits) of the value whose first words are lo, hi */
+    static inline uint64_t arb_fraction_word(uint64_t lo, uint64_t hi, int int_bits, int hi_shift) {
+        return ((lo >> int_bits) >> 8) | (hi << hi_shift);             /* 8 d, 56 - 8 d */
+    }
+
+    /* the value at the scale: integer and kept fraction digits joined into one word and
+       converted once when they fit 8 digits */
+    static inline int64_t arb_vshape_value(const arb_vshape* v, uint64_t lo, uint64_t w) {
+        if (v->joined)
+            return arb_digits_top((lo & v->int_mask) | ((w & v->kept_mask) << v->int_bits),
+                                  v->join_top) * v->frac_scale;
+        /* e.g. "0.00012000" at 8 places: a one-digit integer part */
+        return (v->d == 1 ? (int64_t)(lo & 0xFF) - '0' : arb_digits_top(lo, v->int_top))
+               * v->int_scale + (v->kept ? arb_digits_top(w, v->kept_top) * v->frac_scale : 0);
+    }
+
     /* A quoted plain decimal whose opening quote is just before p: 1..7 integer digits, '.',
        1..8 fraction digits, the closing quote. Its value at
-       `decimals` places in *out and the closing quote's offset from p; -1 for anything else
-       (including digits past the scale that are not zeros): the general reader decides those.
-       p[0..16] must be readable. */
-    static inline Py_ssize_t arb_short_quoted(const char* p, int decimals, int64_t* out) {
+       `decimals` places in *out, its shape in *v and the closing quote's offset from p; -1 for
+       anything else (including digits past the scale that are not zeros): the general reader
+       decides those. p[0..16] must be readable. */
+    static inline Py_ssize_t arb_short_quoted(const char* p, int decimals, int64_t* out,
+                                              arb_vshape* v) {
         uint64_t lo, hi, nd, w;
-        int d, f, kept;
+        int d, f;
         memcpy(&lo, p, 8);
         memcpy(&hi, p + 8, 8);
         nd = arb_not_digit(lo);
@@ -121,45 +174,142 @@ cdef extern from *:
         d = __builtin_ctzll(nd) >> 3;
         if (d == 0 || ((lo >> (8 * d)) & 0xFF) != '.' || decimals < 0 || d + decimals > 18)
             return -1;
-        w = ((lo >> (8 * d)) >> 8) | (hi << (56 - 8 * d));      /* bytes p[d+1 .. d+8] */
+        w = arb_fraction_word(lo, hi, 8 * d, 56 - 8 * d);
         nd = arb_not_digit(w);
         f = nd ? (__builtin_ctzll(nd) >> 3) : 8;
         if (f == 0 || p[d + 1 + f] != '"') return -1;          /* also a ninth fraction digit */
-        kept = f < decimals ? f : decimals;
-        if ((w ^ ARB_ASCII_ZEROS) & arb_low_bytes(f) & ~arb_low_bytes(kept))
+        arb_vshape_numbers(v, d, f, decimals);
+        if ((w ^ ARB_ASCII_ZEROS) & arb_low_bytes(f) & ~v->kept_mask)
             return -1;
-        if (d + kept <= 8)         /* one conversion: integer and kept fraction digits joined */
-            *out = arb_digits8((lo & arb_low_bytes(d)) | ((w & arb_low_bytes(kept)) << (8 * d)),
-                               d + kept) * arb_pow10[decimals - kept];
-        else                       /* e.g. "0.00012000" at 8 places: a one-digit integer part */
-            *out = (d == 1 ? (int64_t)(lo & 0xFF) - '0' : arb_digits8(lo, d)) * arb_pow10[decimals]
-                   + (kept ? arb_digits8(w, kept) * arb_pow10[decimals - kept] : 0);
-        return d + 1 + f;
+        *out = arb_vshape_value(v, lo, w);
+        return v->end;
     }
 
+    /* The masks of v's shape, when the value and its closing quote fit 16 bytes (else 0). */
+    static inline int arb_vshape_masks(arb_vshape* v) {
+        unsigned char text[16] = {0}, fixed[16] = {0}, digit[16] = {0};
+        int b;
+        if (v->end > 15) return 0;
+        for (b = 0; b <= v->end; b++) {
+            if (b < v->d || (b > v->d && b <= v->d + v->kept)) {
+                text[b] = '0';
+                fixed[b] = digit[b] = 0xF0;
+            } else {
+                text[b] = b == v->d ? '.' : b == v->end ? '"' : '0';
+                fixed[b] = 0xFF;
+            }
+        }
+        memcpy(&v->text_lo, text, 8);
+        memcpy(&v->text_hi, text + 8, 8);
+        memcpy(&v->fixed_lo, fixed, 8);
+        memcpy(&v->fixed_hi, fixed + 8, 8);
+        memcpy(&v->digit_lo, digit, 8);
+        memcpy(&v->digit_hi, digit + 8, 8);
+        return 1;
+    }
+
+    /* non-zero unless the 8 bytes w match the text t under the masks: x = w ^ t is 0 where a
+       fixed byte matches and 0..9 where a digit is; 0x0A..0x0F (':' to '?') carry into the high
+       nibble when 6 is added. No byte carries into a checked one: checked bytes come first,
+       and a byte that passes the first test is at most 0x0F. */
+    static inline uint64_t arb_mismatch(uint64_t w, uint64_t t, uint64_t fixed, uint64_t digit) {
+        uint64_t x = w ^ t;
+        return (x & fixed) | ((x + 0x0606060606060606ULL) & digit);
+    }
+
+    /* the 16 bytes lo, hi hold a value of v's shape, exactly */
+    static inline int arb_vshape_match(const arb_vshape* v, uint64_t lo, uint64_t hi) {
+        return (arb_mismatch(lo, v->text_lo, v->fixed_lo, v->digit_lo)
+                | arb_mismatch(hi, v->text_hi, v->fixed_hi, v->digit_hi)) == 0;
+    }
+
+    /* the 16 bytes at p, zeros past `end` (a frame's last level: its values' bytes are all
+       before `end`, the rest of their 16 bytes is never compared) */
+    static __attribute__((noinline)) void arb_load_tail(const char* p, const char* end,
+                                                         uint64_t* lo, uint64_t* hi) {
+        unsigned char tail[16] = {0};
+        memcpy(tail, p, end - p);
+        memcpy(lo, tail, 8);
+        memcpy(hi, tail + 8, 8);
+    }
+
+    static inline void arb_load16(const char* p, const char* end, uint64_t* lo, uint64_t* hi) {
+        if (end - p < 16) {
+            arb_load_tail(p, end, lo, hi);   /* out of line: no buffer to clear per level */
+            return;
+        }
+        memcpy(lo, p, 8);
+        memcpy(hi, p + 8, 8);
+    }
+
+    /* The shape of a whole quoted level: price, size, and where the size starts (from '['). */
+    typedef struct {
+        arb_vshape price, size;
+        Py_ssize_t size_at;
+    } arb_lshape;
+
     /* ["price","size"] at s[i] == '[' (both values short quoted decimals, no whitespace): the
-       offset after its ']', or -1 (the compact and general readers then take the level). */
+       offset after its ']', or -1 (the compact and general readers then take the level).
+       *shape is the level's shape (its masks not filled in: arb_lshape_masks does that). */
     static inline Py_ssize_t arb_quoted_level(const char* s, Py_ssize_t i, Py_ssize_t n,
                                               int price_decimals, int size_decimals,
-                                              int64_t* price, int64_t* size) {
+                                              int64_t* price, int64_t* size,
+                                              arb_lshape* shape) {
         const char* p = s + i + 2;
         Py_ssize_t end;
         if (i + 40 > n || s[i + 1] != '"') return -1;
-        end = arb_short_quoted(p, price_decimals, price);
+        end = arb_short_quoted(p, price_decimals, price, &shape->price);
         if (end < 0 || p[end + 1] != ',' || p[end + 2] != '"') return -1;
         p += end + 3;
-        end = arb_short_quoted(p, size_decimals, size);
+        end = arb_short_quoted(p, size_decimals, size, &shape->size);
         if (end < 0 || p[end + 1] != ']') return -1;
+        shape->size_at = shape->price.end + 5;
         return (p - s) + end + 2;
+    }
+
+    /* Make a level shape read by arb_quoted_level recognisable; 0 when a value is too long. */
+    static inline int arb_lshape_masks(arb_lshape* shape) {
+        return arb_vshape_masks(&shape->price) && arb_vshape_masks(&shape->size);
+    }
+
+    /* The level at s[i] == '[' when it has exactly `shape` (the shape of a level
+       arb_quoted_level read): what arb_quoted_level gives for it, without finding the shape
+       again (a frame's levels mostly share one: Binance's prices all have 5 integer and 8
+       fraction digits, its sizes 1 and 8); -1 for any other level. */
+    static inline Py_ssize_t arb_shaped_level(const char* s, Py_ssize_t i, Py_ssize_t n,
+                                              const arb_lshape* shape, int64_t* price,
+                                              int64_t* size) {
+        const char* p = s + i + 2;
+        const char* q = s + i + shape->size_at;
+        uint64_t plo, phi, qlo, qhi;
+        if (i + shape->size_at + shape->size.end + 1 >= n) return -1;   /* the ']' is in */
+        arb_load16(p, s + n, &plo, &phi);
+        arb_load16(q, s + n, &qlo, &qhi);
+        if (s[i + 1] != '"' || !arb_vshape_match(&shape->price, plo, phi)
+                || p[shape->price.end + 1] != ',' || p[shape->price.end + 2] != '"'
+                || !arb_vshape_match(&shape->size, qlo, qhi) || q[shape->size.end + 1] != ']')
+            return -1;
+        *price = arb_vshape_value(&shape->price, plo, arb_fraction_word(
+            plo, phi, shape->price.int_bits, shape->price.hi_shift));
+        *size = arb_vshape_value(&shape->size, qlo, arb_fraction_word(
+            qlo, qhi, shape->size.int_bits, shape->size.hi_shift));
+        return (q - s) + shape->size.end + 2;
     }
     """
     const uint64_t ASCII_ZEROS "ARB_ASCII_ZEROS"
     const int64_t* POW10 "arb_pow10"
     uint64_t not_digit "arb_not_digit"(uint64_t word) noexcept nogil
     int64_t digits8 "arb_digits8"(uint64_t word, int count) noexcept nogil
+    ctypedef struct LevelShape "arb_lshape":
+        Py_ssize_t size_at
     Py_ssize_t quoted_level "arb_quoted_level"(const char* s, Py_ssize_t i, Py_ssize_t n,
                                                int price_decimals, int size_decimals,
-                                               int64_t* price, int64_t* size) noexcept nogil
+                                               int64_t* price, int64_t* size,
+                                               LevelShape* shape) noexcept nogil
+    bint shape_masks "arb_lshape_masks"(LevelShape* shape) noexcept nogil
+    Py_ssize_t shaped_level "arb_shaped_level"(const char* s, Py_ssize_t i, Py_ssize_t n,
+                                               const LevelShape* shape, int64_t* price,
+                                               int64_t* size) noexcept nogil
 
 
 cdef inline Py_ssize_t read_decimal_bytewise(const char* s, Py_ssize_t i, Py_ssize_t n,
@@ -314,6 +464,10 @@ cdef inline Py_ssize_t compact_level(const char* s, Py_ssize_t i, Py_ssize_t n,
     return i + 1
 
 
+cdef enum:
+    MAX_SHAPES = 4    # level shapes remembered per array at most (see scan_levels_c)
+
+
 cdef int grow(LevelBuffer out) noexcept:
     """Room for one more level; -1 when memory ran out (the scan then declines the frame)."""
     try:
@@ -362,12 +516,18 @@ cdef Py_ssize_t scan_levels_c(const char* s, Py_ssize_t n, Py_ssize_t i, int8_t 
     """Parse ``[[p, q, ...], ...]`` at i into out; the offset after the closing bracket, or -1
     with ``reason`` set (:data:`OUT_OF_MEMORY` when the buffer could not grow).
 
-    Each level is first tried in the quoted compact shape (short values, one pass each), then
-    in the compact shape; only a level in neither goes through the general reader, so every
-    accepted level reads the same whichever reader took it.
+    Each level is first tried in the shape of an earlier quoted level of this array (one mask
+    test a value, nothing found again), then in the quoted compact shape (short values, one
+    pass each), then in the compact shape; only a level in none of them goes through the
+    general reader, so every accepted level reads the same whichever reader took it. The
+    remembered shape is the first quoted level's, replaced when two levels in a row miss it
+    (at most MAX_SHAPES times an array, so values too long for it cost little).
     """
     cdef Py_ssize_t j
     cdef int64_t price, size
+    cdef LevelShape shape, seen
+    cdef bint have_shape = False, missed = False
+    cdef int shapes = 0
     i = skip_ws(s, i, n)
     if i >= n or s[i] != b'[':
         reason[0] = "expected '[' opening the level array"
@@ -379,13 +539,22 @@ cdef Py_ssize_t scan_levels_c(const char* s, Py_ssize_t n, Py_ssize_t i, int8_t 
         if i >= n or s[i] != b'[':
             reason[0] = "expected '[' opening a level"
             return -1
-        j = quoted_level(s, i, n, price_decimals, size_decimals, &price, &size)
-        if j < 0:
-            j = compact_level(s, i, n, price_decimals, size_decimals, &price, &size)
-        if j < 0:
-            j = general_level(s, n, i, price_decimals, size_decimals, &price, &size, reason)
+        j = shaped_level(s, i, n, &shape, &price, &size) if have_shape else -1
+        if j >= 0:
+            missed = False
+        else:
+            j = quoted_level(s, i, n, price_decimals, size_decimals, &price, &size, &seen)
+            if j >= 0 and (missed or not have_shape) and shapes < MAX_SHAPES:
+                shapes += 1
+                shape = seen
+                have_shape = shape_masks(&shape)
+            missed = True
             if j < 0:
-                return -1
+                j = compact_level(s, i, n, price_decimals, size_decimals, &price, &size)
+            if j < 0:
+                j = general_level(s, n, i, price_decimals, size_decimals, &price, &size, reason)
+                if j < 0:
+                    return -1
         if out.count == out.capacity and grow(out) < 0:
             reason[0] = OUT_OF_MEMORY
             return -1

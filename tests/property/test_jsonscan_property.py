@@ -198,3 +198,60 @@ def test_quoted_levels_read_exactly(
         return
     _, prices, sizes = levels.arrays()
     assert list(zip(prices.tolist(), sizes.tolist(), strict=True)) == expected
+
+
+# Bytes a changed level may carry: digits, the punctuation around values, ':' to '?' (a digit's
+# high nibble), and bytes whose +6 carries (0xFA..0xFF).
+LEVEL_BYTES = b'0123456789.",][ :?x\x00\xfa\xff'
+
+
+@st.composite
+def shaped_levels(draw: st.DrawFn) -> tuple[bytes, int, int]:
+    """Quoted levels that mostly share one shape (integer and fraction digit counts per value,
+    1..12 and 0..9), the way a venue prints a frame, so the scanner's remembered-shape path
+    reads most of them; up to two of them changed at one byte each, and a scale per value."""
+
+    def value(whole: int, places: int) -> str:
+        digits = draw(st.text("0123456789", min_size=whole, max_size=whole))
+        kept = draw(st.integers(0, places))
+        fraction = draw(st.text("0123456789", min_size=kept, max_size=kept))
+        return digits + ("." + fraction + "0" * (places - kept) if places else "")
+
+    shape = draw(st.tuples(st.integers(1, 12), st.integers(0, 9), st.integers(1, 12),
+                           st.integers(0, 9)))  # fmt: skip
+    rows = [
+        f'["{value(shape[0], shape[1])}","{value(shape[2], shape[3])}"]'.encode()
+        for _ in range(draw(st.integers(1, 10)))
+    ]
+    for _ in range(draw(st.integers(0, 2))):
+        index = draw(st.integers(0, len(rows) - 1))
+        row = bytearray(rows[index])
+        row[draw(st.integers(0, len(row) - 1))] = draw(st.sampled_from(LEVEL_BYTES))
+        rows[index] = bytes(row)
+    return b"[" + b",".join(rows) + b"]", draw(st.integers(0, 8)), draw(st.integers(0, 8))
+
+
+@given(levels=shaped_levels(), padded=st.booleans())
+@example(  # Binance's shape, then a size with two integer digits, then back
+    levels=(b'[["61824.00000000","4.46356000"],["61823.77000000","12.11865000"],'
+            b'["61823.64000000","0.09704000"],["61823.38000000","0.00000000"]]', 2, 8),
+    padded=True,
+)  # fmt: skip
+@example(levels=(b'[["1.5","2"],["1.5","2"],["1.:","2"],["1.5","2"]]', 1, 0), padded=True)
+@example(levels=(b'[["7.25","1.0"],["7.2\xfa","1.0"],["7.25","1.0"]]', 2, 1), padded=True)
+@example(  # 7 + 8 digits: the longest value whose closing quote ends its 16 bytes
+    levels=(b'[["1234567.12345678","1.5"],["7654321.87654321","2.5"]]', 8, 1), padded=True
+)
+def test_levels_of_one_shape_read_as_the_twin_reads(
+    levels: tuple[bytes, int, int], padded: bool
+) -> None:
+    """Levels read in a remembered shape read exactly as the twin reads them, and a level that
+    differs from the shape anywhere (a digit, the dot, a quote, a bracket) is read as the twin
+    reads it or refused when the twin refuses it; levels left unchanged are never refused."""
+    array, price_decimals, size_decimals = levels
+    tail = b',"a":[' + b'["1","1"],' * 4 + b'["1","1"]]}' if padded else b"}"
+    got, expected = _scan(b'{"b":' + array + tail, price_decimals, size_decimals)
+    if expected is None:
+        assert got is None
+    else:
+        assert got == expected

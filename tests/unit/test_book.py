@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -91,7 +93,9 @@ def test_book_set_level_accepts_text_and_raw(book: L2Book) -> None:
         (BID, 100, -1, "sizes"),
     ],
 )
-def test_book_set_level_bad_arguments_raise(book: L2Book, side, price, size, message) -> None:
+def test_book_set_level_bad_arguments_raise(
+    book: L2Book, side: int, price: int, size: int, message: str
+) -> None:
     with pytest.raises(BookError, match=message):
         book.set_level(side, price, size)
 
@@ -102,6 +106,28 @@ def test_book_bad_batch_changes_nothing(book: L2Book) -> None:
         deltas(book, [(BID, 6173765, 1), (ASK, 0, 1)])
     after = book.top(10)
     assert all(a.tolist() == b.tolist() for a, b in zip(before, after, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("levels", "message"),
+    [
+        ([(BID, 6173765, 1), (BID, 100, -1), (ASK, 0, 1)], "sizes"),
+        ([(ASK, 6173766, 0), (ASK, -3, 1), (BID, 100, -1)], "positive"),
+        ([(BID, 6173765, 1), (-1, 100, 1), (ASK, 0, 1)], "side"),
+        ([(ASK, 6173766, 1)] * 40 + [(2, 100, 1)], "side"),
+        ([(BID, 6173765, 1), (BID, 100, -1)], "sizes"),
+        ([(BID, 6173765, 1), (ASK, 0, 1)], "positive"),
+    ],
+)
+def test_book_bad_batch_reports_its_first_bad_level(
+    book: L2Book, levels: list[tuple[int, int, int]], message: str
+) -> None:
+    """The batch is checked as a whole before anything applies; the error names the first bad
+    level's fault, wherever the bad levels are."""
+    before = book.top(10)
+    with pytest.raises(BookError, match=message):
+        deltas(book, levels)
+    assert all(a.tolist() == b.tolist() for a, b in zip(before, book.top(10), strict=True))
 
 
 @pytest.mark.parametrize(
@@ -130,7 +156,9 @@ def test_book_bad_batch_changes_nothing(book: L2Book) -> None:
         ),
     ],
 )
-def test_book_apply_deltas_rejects_wrong_arrays(sides, prices, sizes, message) -> None:
+def test_book_apply_deltas_rejects_wrong_arrays(
+    sides: Any, prices: Any, sizes: Any, message: str
+) -> None:
     with pytest.raises(BookError, match=message):
         L2Book(2, 8).apply_deltas(sides, prices, sizes)
 
@@ -144,7 +172,7 @@ def test_book_apply_deltas_rejects_wrong_arrays(sides, prices, sizes, message) -
         ({"price_decimals": 2, "size_decimals": 8, "window_ticks": 128}, "power of two"),
     ],
 )
-def test_book_bad_construction_raises(kwargs, message) -> None:
+def test_book_bad_construction_raises(kwargs: dict[str, int], message: str) -> None:
     with pytest.raises(BookError, match=message):
         L2Book(**kwargs)
 
@@ -185,7 +213,7 @@ def test_book_cost_to_fill_walks_levels(book: L2Book) -> None:
     # more than the side holds: all 60 units, three levels
     everything = book.cost_to_fill(ASK, 10**6)
     assert (everything.filled, everything.worst_price, everything.levels) == (60, 6300000, 3)
-    assert book.cost_to_fill(ASK, 0) == (0, 0.0, None, 0)
+    assert tuple(book.cost_to_fill(ASK, 0)) == (0, 0.0, None, 0)
     assert book.cost_to_fill(ASK, 0).worst_price is None
 
 
