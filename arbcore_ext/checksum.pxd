@@ -7,6 +7,7 @@
 from libc.stdint cimport int64_t
 
 from arbcore_ext.book cimport L2Book, Side
+from arbcore_ext.fixedpoint cimport FORMAT_BUFFER_SIZE
 
 cdef enum NumberStyle:
     NUMBER_DIGITS = 0    # fixed places, '.' removed, leading zeros stripped (Kraken)
@@ -46,3 +47,28 @@ cdef class TextForm:
 # CRC32 of form's text of book (signed when form.signed) into crc: STATUS_OK, or the status of
 # the first number that does not fit its places (out.bad_* say which).
 cdef int book_crc32_c(L2Book book, TextForm form, int64_t* crc, Out* out) noexcept nogil
+
+
+# One book's rendered levels, kept between checksums of that book: a level whose price and size
+# did not change has the same text, so only the changed levels are rendered again (an update
+# changes one or two of the 20-50 levels a checksum covers). Texts are pure functions of
+# (price, size, form, book scales), so a reused text can never be stale.
+cdef struct LevelText:
+    int64_t key
+    int64_t size
+    Py_ssize_t len
+    char text[2 * (FORMAT_BUFFER_SIZE + 2) + 2]   # price, separator, size (+ signs, slack)
+
+cdef class TextCache:
+    cdef TextForm form            # the form of the cached texts (None: nothing cached)
+    cdef int price_decimals
+    cdef int size_decimals
+    cdef Py_ssize_t depth
+    cdef LevelText* slots         # [generation][side][depth]
+    cdef int generation
+    cdef Py_ssize_t counts[2]     # levels of each side in the current generation
+    cdef int reset(self, L2Book book, TextForm form) noexcept
+
+# book_crc32_c through ``cache`` (the same CRC and statuses; only unchanged levels are reused).
+cdef int book_crc32_cached_c(L2Book book, TextForm form, TextCache cache, int64_t* crc,
+                             Out* out) noexcept

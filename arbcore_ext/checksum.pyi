@@ -50,3 +50,10 @@ def book_crc32(book: L2Book, form: TextForm) -> int:
 
 def book_text(book: L2Book, form: TextForm) -> bytes:
     """The exact bytes :func:`book_crc32` hashes: for tests and for reading a mismatch."""
+
+class TextCache:
+    """One book's rendered levels between checksums: only changed levels are rendered again."""
+
+    def __init__(self) -> None: ...
+    def crc32(self, book: L2Book, form: TextForm) -> int:
+        """:func:`book_crc32` of ``book`` through this cache (the same CRC or error)."""

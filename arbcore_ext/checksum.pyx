@@ -13,7 +13,7 @@ plain-Python twin is ``arbcore_ext.reference.checksum``.
 
 from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memcpy
-from libc.stdlib cimport malloc, free
+from libc.stdlib cimport calloc, malloc, free
 
 from arbcore_ext._types cimport STATUS_OK, STATUS_PRECISION
 from arbcore_ext.book cimport (L2Book, Side, Walker, clz64, key_to_price, walker_init,
@@ -310,26 +310,38 @@ cdef _raise_unrenderable(const Out* out):
         out.bad_raw, f"at {out.bad_decimals} decimals does not fit {out.bad_places} places")
 
 
-cdef int book_crc32_c(L2Book book, TextForm form, int64_t* crc, Out* out) noexcept nogil:
-    """:func:`book_crc32` for C callers: STATUS_OK and the CRC (signed when ``form.signed``)
-    in ``crc``, or the status of the number that does not fit (``out.bad_*`` say which)."""
-    cdef char chunk[HASH_CHUNK]
-    cdef int status
+cdef inline void hash_sink(Out* out, char* chunk) noexcept nogil:
+    """``out`` as the hashing sink over ``chunk`` (HASH_CHUNK bytes on the caller's frame)."""
     out.buf = chunk
     out.cap = HASH_CHUNK
     out.len = 0
     out.crc = 0
     out.hashing = True
     out.started = False
+
+
+cdef inline int64_t sink_crc(Out* out, TextForm form) noexcept nogil:
+    """The CRC of everything written to the hashing sink (signed when ``form.signed``)."""
+    cdef int64_t crc
+    if out.len:
+        out.crc = crc32(out.crc, <const unsigned char*>out.buf, <unsigned int>out.len)
+    out.buf = NULL  # the chunk lives on the caller's frame only
+    crc = <int64_t>out.crc
+    if form.signed and crc >= (<int64_t>1 << 31):
+        crc -= (<int64_t>1 << 32)
+    return crc
+
+
+cdef int book_crc32_c(L2Book book, TextForm form, int64_t* crc, Out* out) noexcept nogil:
+    """:func:`book_crc32` for C callers: STATUS_OK and the CRC (signed when ``form.signed``)
+    in ``crc``, or the status of the number that does not fit (``out.bad_*`` say which)."""
+    cdef char chunk[HASH_CHUNK]
+    cdef int status
+    hash_sink(out, chunk)
     status = render_book_c(book.sides, book.price_decimals, book.size_decimals, &form.form, out)
     if status != STATUS_OK:
         return status
-    if out.len:
-        out.crc = crc32(out.crc, <const unsigned char*>out.buf, <unsigned int>out.len)
-    out.buf = NULL  # the chunk lives on this frame only
-    crc[0] = <int64_t>out.crc
-    if form.signed and crc[0] >= (<int64_t>1 << 31):
-        crc[0] -= (<int64_t>1 << 32)
+    crc[0] = sink_crc(out, form)
     return STATUS_OK
 
 
@@ -369,3 +381,135 @@ def book_text(L2Book book not None, TextForm form not None):
         return out.buf[:out.len]
     finally:
         free(out.buf)
+
+
+cdef enum:
+    LEVEL_ROOM = 2 * NUMBER_ROOM + 2
+
+
+cdef class TextCache:
+    """The rendered levels of one book's last checksum (see checksum.pxd): the next checksum
+    renders only the levels whose price or size changed. Keep one per book; a cache follows
+    one form at a time (another form, or other book scales, start it afresh)."""
+
+    def __dealloc__(self):
+        free(self.slots)
+
+    cdef int reset(self, L2Book book, TextForm form) noexcept:
+        """Empty, for ``form`` and ``book``'s scales; -1 when out of memory (nothing cached)."""
+        if self.slots == NULL or self.depth != form.form.depth:
+            free(self.slots)
+            self.depth = form.form.depth
+            self.slots = <LevelText*>calloc(4 * max(self.depth, 1), sizeof(LevelText))
+            if self.slots == NULL:
+                self.form = None
+                return -1
+        self.form = form
+        self.price_decimals = book.price_decimals
+        self.size_decimals = book.size_decimals
+        self.generation = 0
+        self.counts[0] = self.counts[1] = 0
+        return 0
+
+    def crc32(self, L2Book book not None, TextForm form not None):
+        """:func:`book_crc32` of ``book`` through this cache (for tests and Python callers)."""
+        cdef Out out
+        cdef int64_t crc = 0
+        cdef int status = book_crc32_cached_c(book, form, self, &crc, &out)
+        if status != STATUS_OK:
+            _raise_unrenderable(&out)
+        return crc
+
+
+cdef inline LevelText* slots_of(TextCache cache, int generation, int side) noexcept nogil:
+    """The first of a generation's ``depth`` texts of one side."""
+    return cache.slots + (2 * generation + side) * cache.depth
+
+
+cdef inline LevelText* reuse(const LevelText* old, Py_ssize_t count, Py_ssize_t i, int64_t key,
+                             int64_t size) noexcept nogil:
+    """The text of level (key, size) among the ``count`` current ones near position ``i``
+    (the same position, or one off: a level inserted or removed above it), or NULL."""
+    if i < count and old[i].key == key and old[i].size == size:
+        return &old[i]
+    if 0 < i <= count and old[i - 1].key == key and old[i - 1].size == size:
+        return &old[i - 1]
+    if i + 1 < count and old[i + 1].key == key and old[i + 1].size == size:
+        return &old[i + 1]
+    return NULL
+
+
+cdef inline void put_text(Out* out, const ChecksumForm* f, const LevelText* level) noexcept nogil:
+    """A level's cached text into the hashing sink, after a separator when one came before."""
+    if out.cap - out.len < LEVEL_ROOM + 1:
+        out.crc = crc32(out.crc, <const unsigned char*>out.buf, <unsigned int>out.len)
+        out.len = 0
+    if out.started and f.separator != 0:
+        out.buf[out.len] = f.separator
+        out.len += 1
+    out.started = True
+    memcpy(out.buf + out.len, level.text, level.len)
+    out.len += level.len
+
+
+cdef int book_crc32_cached_c(L2Book book, TextForm form, TextCache cache, int64_t* crc,
+                             Out* out) noexcept:
+    cdef char chunk[HASH_CHUNK]
+    cdef const ChecksumForm* f = &form.form
+    cdef Walker walker
+    cdef Out text
+    cdef LevelText* level
+    cdef const LevelText* current
+    cdef const LevelText* old
+    cdef Py_ssize_t counts[2]
+    cdef Py_ssize_t i
+    cdef int side, status, fresh
+    if (cache.form is not form or cache.price_decimals != book.price_decimals
+            or cache.size_decimals != book.size_decimals):
+        if cache.reset(book, form) < 0:
+            return book_crc32_c(book, form, crc, out)
+    fresh = 1 - cache.generation
+    # each side's top levels into the fresh generation: reused texts copied, the rest rendered
+    for side in range(2):
+        walker_init(&walker, &book.sides[side])
+        current = slots_of(cache, cache.generation, side)
+        level = slots_of(cache, fresh, side)
+        counts[side] = 0
+        for i in range(f.depth):
+            if not walker_next(&walker, &level.key, &level.size):
+                break
+            old = reuse(current, cache.counts[side], i, level.key, level.size)
+            if old != NULL:
+                level.len = old.len
+                memcpy(level.text, old.text, old.len)
+            else:
+                text.buf = level.text
+                text.cap = LEVEL_ROOM
+                text.len = 0
+                text.hashing = False
+                text.started = False
+                status = put_level(&text, f, side, level.key, level.size, book.price_decimals,
+                                   book.size_decimals)
+                if status != STATUS_OK:
+                    # the current generation stays as it was; the uncached kernel names the
+                    # first number that does not render in the text's own order
+                    return book_crc32_c(book, form, crc, out)
+                level.len = text.len
+            counts[side] += 1
+            level += 1
+    cache.generation = fresh
+    cache.counts[0], cache.counts[1] = counts[0], counts[1]
+    # the text in the form's order, hashed
+    hash_sink(out, chunk)
+    if f.interleave:
+        for i in range(max(counts[0], counts[1])):
+            for side in range(2):
+                if i < counts[side]:
+                    put_text(out, f, slots_of(cache, fresh, side) + i)
+    else:
+        for side in range(1, -1, -1):   # asks, then bids
+            level = slots_of(cache, fresh, side)
+            for i in range(counts[side]):
+                put_text(out, f, level + i)
+    crc[0] = sink_crc(out, form)
+    return STATUS_OK

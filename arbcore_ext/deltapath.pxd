@@ -4,6 +4,17 @@ from libc.stdint cimport int8_t, int64_t
 from arbcore_ext.book cimport L2Book, LevelBuffer
 from arbcore_ext.checksum cimport TextForm
 
+# What DeltaPath.apply returns (also read by arbcore_ext.framepath's loop).
+cdef enum:
+    ST_APPLIED = 0    # applied: the book is in sync and changed; nothing left to do
+    ST_DECLINED = 1   # not a delta in the strict shape (or an unknown symbol): use parse_ws
+    ST_SKIPPED = 2    # already contained in the book; counted as skipped
+    ST_UNROUTED = 3   # a known symbol with no book attached; the scan is in the path
+    ST_DEFER = 4      # scanned, not applied: the BookSync decides in Python (gap, waiting...)
+    ST_VERIFY = 5     # applied and counted; the BookSync must verify (crossed, checksum)
+    ST_SCANNED = 6    # DeltaPath.scan: read into the path, nothing applied
+    ST_CROSSED = 7    # applied, counted and its checksum verified in C; the book is crossed
+
 
 cdef class BookCounters:
     cdef public int64_t updates
@@ -79,6 +90,10 @@ cdef class DeltaPath:
 cdef class TailPath(DeltaPath):
     cdef bytes checksum_key
     cdef readonly int64_t arrivals
+    cdef dict caches            # route -> TextCache (each book's rendered levels)
+    cdef list slots             # routes by a hash of their tail (find_route)
+    cdef bint checksum_matches(self, L2Book book) noexcept
+    cdef Route find_route(self, const char* name, Py_ssize_t length)
 
 
 cdef class ChannelState:
@@ -97,3 +112,5 @@ cdef class ChannelState:
 
 cdef class ChannelPath(DeltaPath):
     cdef readonly dict connections
+    cdef dict caches            # route -> TextCache (each book's rendered levels)
+    cdef bint checksum_matches(self, L2Book book) noexcept

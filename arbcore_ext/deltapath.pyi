@@ -173,3 +173,9 @@ class ChannelPath(DeltaPath):
     @property
     def connections(self) -> dict[int, ChannelState]: ...
     def __init__(self, routes: Iterable[Route], capacity: int = 256) -> None: ...
+    def scan_snapshot(self, frame: bytes, connection: int = 0) -> tuple[bytes, int | None] | None:
+        """A book channel's snapshot in the strict shape: (chan, seq), its levels in
+        :attr:`levels`; None for anything else. Nothing is counted or sequenced."""
+    def skip_frame(self, frame: bytes, connection: int = 0) -> bool:
+        """Count a frame without book data (heartbeat, another channel's numbers) in the strict
+        shape when it continues the sequence: True; False (nothing changed) otherwise."""

@@ -23,7 +23,7 @@ from libc.string cimport memchr, memcmp
 
 from arbcore_ext._types cimport STATUS_OK
 from arbcore_ext.book cimport KEY_NONE, L2Book, LevelBuffer
-from arbcore_ext.checksum cimport Out, TextForm, book_crc32_c
+from arbcore_ext.checksum cimport Out, TextCache, TextForm, book_crc32_c, book_crc32_cached_c
 from arbcore_ext.fixedpoint cimport parse_decimal_c
 from arbcore_ext.jsonscan cimport OUT_OF_MEMORY, find_value_c, int_value_c, scan_levels_c
 
@@ -35,17 +35,8 @@ cdef extern from "string.h":
 cdef enum:
     MAX_LEVEL_KEYS = 4
 
-# What DeltaPath.apply returns (module constants below give them to Python).
-cdef enum:
-    ST_APPLIED = 0    # applied: the book is in sync and changed; nothing left to do
-    ST_DECLINED = 1   # not a delta in the strict shape (or an unknown symbol): use parse_ws
-    ST_SKIPPED = 2    # already contained in the book; counted as skipped
-    ST_UNROUTED = 3   # a known symbol with no book attached; the scan is in the path
-    ST_DEFER = 4      # scanned, not applied: the BookSync decides in Python (gap, waiting...)
-    ST_VERIFY = 5     # applied and counted; the BookSync must verify (crossed, checksum)
-    ST_SCANNED = 6    # DeltaPath.scan: read into the path, nothing applied
-    ST_CROSSED = 7    # applied, counted and its checksum verified in C; the book is crossed
-
+# What DeltaPath.apply returns: the ST_* enum of deltapath.pxd (module constants below give
+# them to Python).
 APPLIED = ST_APPLIED
 DECLINED = ST_DECLINED
 SKIPPED = ST_SKIPPED
@@ -444,6 +435,27 @@ cdef class DeltaPath:
         return ST_SCANNED
 
 
+cdef enum:
+    ROUTE_SLOTS_MASK = 63       # TailPath.find_route's table: 64 slots
+
+
+cdef bint cached_checksum_matches(DeltaPath path, dict caches, L2Book book) noexcept:
+    """DeltaPath.checksum_matches through the book's TextCache (kept in ``caches`` by route):
+    the same truncation and CRC, rendering only the levels that changed since the book's last
+    checksum (most of a checksummed update's cost was rendering the 20-50 unchanged levels)."""
+    cdef Route route = path.route
+    cdef TextCache cache = caches.get(route)
+    cdef int64_t crc = 0
+    cdef Out out
+    if cache is None:
+        cache = caches[route] = TextCache()
+    if route.depth:
+        book._truncate(route.depth)
+    if book_crc32_cached_c(book, route.form, cache, &crc, &out) != STATUS_OK:
+        return False
+    return crc == path.checksum_value
+
+
 cdef class TailPath(DeltaPath):
     """Delta frames that are JSON arrays naming their book at the end (Kraken v1):
     ``[id, {"a": [...]}, {"b": [...], "c": "123"}, "book-10", "XBT/USD"]``.
@@ -470,7 +482,34 @@ cdef class TailPath(DeltaPath):
                 raise ValueError(f"level side must be 0 (bid) or 1 (ask), was {side!r}")
             self.level_sides[i] = side
         self.arrivals = 0
+        self.caches = {}
+        self.slots = [None] * (ROUTE_SLOTS_MASK + 1)
         self._init_routes(routes, capacity)
+
+    cdef bint checksum_matches(self, L2Book book) noexcept:
+        return cached_checksum_matches(self, self.caches, book)
+
+    cdef Route find_route(self, const char* name, Py_ssize_t length):
+        """DeltaPath.find_route through a small table keyed by a hash of the tail: the frames
+        cycle through many pairs, so the last hit rarely helps, and a bytes object and a dict
+        lookup per frame cost more than one hash and one compare. The dict decides on a miss
+        (the table only remembers what it answered)."""
+        cdef uint64_t h = 14695981039346656037ULL       # FNV-1a
+        cdef Py_ssize_t i
+        cdef Route route
+        for i in range(length):
+            h = (h ^ <unsigned char>name[i]) * 1099511628211ULL
+        i = <Py_ssize_t>(h & ROUTE_SLOTS_MASK)
+        cached = self.slots[i]
+        if cached is not None:
+            route = <Route>cached
+            if (PyBytes_GET_SIZE(route.native) == length
+                    and memcmp(PyBytes_AS_STRING(route.native), name, length) == 0):
+                return route
+        route = self.by_native.get(PyBytes_FromStringAndSize(name, length))
+        if route is not None:
+            self.slots[i] = route
+        return route
 
     def next_arrival(self):
         """The next arrival number (for a book event read elsewhere)."""
@@ -492,7 +531,7 @@ cdef class TailPath(DeltaPath):
         if n < k + 2 or s[0] != 91 or s[n - 1] != 93:        # '[' ... ']'
             return ST_DECLINED
         tail = n - k
-        while tail >= 0 and memcmp(s + tail, mark, k) != 0:
+        while tail >= 0 and (s[tail] != mark[0] or memcmp(s + tail, mark, k) != 0):
             tail -= 1
         if tail < 0:
             return ST_DECLINED
@@ -546,6 +585,34 @@ cdef inline Py_ssize_t uint_end(const char* s, Py_ssize_t i, Py_ssize_t n,
     return i
 
 
+cdef inline Py_ssize_t chan_head(const char* s, Py_ssize_t n) noexcept nogil:
+    """The offset after ``[chanId,`` at the start of a channel frame ``[...]`` (chanId a JSON
+    unsigned integer: its digits are s[1:offset - 1]), or -1."""
+    cdef int64_t chan
+    cdef Py_ssize_t i
+    if n < 6 or s[0] != 91 or s[n - 1] != 93:
+        return -1
+    i = uint_end(s, 1, n, &chan)
+    if i < 0 or i + 1 >= n or s[i] != 44:
+        return -1
+    return i + 1
+
+
+cdef inline bint seq_end(const char* s, Py_ssize_t i, Py_ssize_t n, bint* has_seq,
+                         int64_t* seq) noexcept nogil:
+    """Whether a channel frame ends right at ``i``: ``]`` or ``,seq]`` (the optional SEQ_ALL
+    number, read into ``seq``/``has_seq``)."""
+    has_seq[0] = False
+    if i < n - 1:
+        if s[i] != 44:
+            return False
+        i = uint_end(s, i + 1, n, seq)
+        if i < 0:
+            return False
+        has_seq[0] = True
+    return i == n - 1
+
+
 cdef inline Py_ssize_t number_end(const char* s, Py_ssize_t i, Py_ssize_t n,
                                   bint signed) noexcept nogil:
     """The end of a JSON number without exponent (``-?(0|[1-9][0-9]*)(\\.[0-9]+)?``), or -1."""
@@ -565,6 +632,46 @@ cdef inline Py_ssize_t number_end(const char* s, Py_ssize_t i, Py_ssize_t n,
         if i == start:
             return -1
     return i
+
+
+cdef inline Py_ssize_t json_number_end(const char* s, Py_ssize_t i, Py_ssize_t n,
+                                       bint signed) noexcept nogil:
+    """The end of a JSON number, exponent allowed (``1.1e-7``: snapshots of small prices), or
+    -1; the decoder keeps such a number as its text, which parse_decimal_c reads the same."""
+    cdef Py_ssize_t start
+    i = number_end(s, i, n, signed)
+    if i < 0 or i >= n or (s[i] != 101 and s[i] != 69):        # 'e' 'E'
+        return i
+    i += 1
+    if i < n and (s[i] == 43 or s[i] == 45):
+        i += 1
+    start = i
+    while i < n and 48 <= s[i] <= 57:
+        i += 1
+    return i if i > start else -1
+
+
+cdef Py_ssize_t numbers_end(const char* s, Py_ssize_t i, Py_ssize_t n, int depth) noexcept:
+    """The end of a JSON number or of an array of these nested at most ``depth`` deep, without
+    spaces (a trade or ticker payload), or -1."""
+    if i >= n:
+        return -1
+    if s[i] != 91:
+        return json_number_end(s, i, n, True)
+    if depth == 0:
+        return -1
+    i += 1
+    if i < n and s[i] == 93:
+        return i + 1
+    while True:
+        i = numbers_end(s, i, n, depth - 1)
+        if i < 0 or i >= n:
+            return -1
+        if s[i] == 93:
+            return i + 1
+        if s[i] != 44:
+            return -1
+        i += 1
 
 
 cdef class ChannelState:
@@ -666,13 +773,17 @@ cdef class ChannelPath(DeltaPath):
 
     def __init__(self, routes, Py_ssize_t capacity=256):
         self.connections = {}
+        self.caches = {}
         self._init_routes(routes, capacity)
+
+    cdef bint checksum_matches(self, L2Book book) noexcept:
+        return cached_checksum_matches(self, self.caches, book)
 
     cdef int read(self, bytes frame, int64_t ts_recv_ns) except -1:
         cdef const char* s = PyBytes_AS_STRING(frame)
         cdef Py_ssize_t n = PyBytes_GET_SIZE(frame), i, chan_end, price_at = 0, price_end = 0
         cdef Py_ssize_t amount_at = 0, amount_end = 0
-        cdef int64_t chan_value, count = 0, checksum = 0, seq = 0, price = 0, amount = 0
+        cdef int64_t count = 0, checksum = 0, seq = 0, price = 0, amount = 0
         cdef bint is_checksum, negative, has_seq = False, has_prev = False
         cdef int64_t prev = 0, number
         cdef ChannelState state
@@ -680,13 +791,10 @@ cdef class ChannelPath(DeltaPath):
         cdef LevelBuffer levels = self.levels
         cdef bytes chan
         self.route = None
-        if n < 6 or s[0] != 91 or s[n - 1] != 93:
+        i = chan_head(s, n)
+        if i < 0:
             return ST_DECLINED
-        i = uint_end(s, 1, n, &chan_value)
-        if i < 0 or i + 1 >= n or s[i] != 44:
-            return ST_DECLINED
-        chan_end = i
-        i += 1
+        chan_end = i - 1
         is_checksum = s[i] != 91
         if not is_checksum:
             price_at = i + 1
@@ -711,14 +819,7 @@ cdef class ChannelPath(DeltaPath):
                 return ST_DECLINED
             if negative:
                 checksum = -checksum
-        if i < n - 1:
-            if s[i] != 44:
-                return ST_DECLINED
-            i = uint_end(s, i + 1, n, &seq)
-            if i < 0:
-                return ST_DECLINED
-            has_seq = True
-        if i != n - 1:
+        if not seq_end(s, i, n, &has_seq, &seq):
             return ST_DECLINED
         state = self.connections.get(self.connection)
         if state is None:
@@ -747,3 +848,108 @@ cdef class ChannelPath(DeltaPath):
         self.ts_recv_ns = ts_recv_ns
         self.route = route
         return ST_SCANNED
+
+    def scan_snapshot(self, bytes frame not None, int64_t connection=0):
+        """A book channel's snapshot ``[chanId,[[price,count,amount],...](,seq)]`` in the strict
+        shape of :meth:`read` (empty: ``[chanId,[](,seq)]``), its levels read into
+        :attr:`levels` by the update's rule: ``(chan, seq)`` (the channel's bytes, None without
+        a sequence). None for anything else, with nothing read or changed: the validating path
+        decodes it (and raises for a level that does not convert). Nothing is counted here;
+        the caller sequences the frame as the validating path does."""
+        cdef const char* s = PyBytes_AS_STRING(frame)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(frame), i, chan_end, at, end
+        cdef int64_t count = 0, seq = 0, price = 0, amount = 0
+        cdef bint has_seq = False
+        cdef ChannelState state
+        cdef Route route
+        cdef LevelBuffer levels = self.levels
+        i = chan_head(s, n)
+        if i < 0 or n - i < 3 or s[i] != 91:
+            return None
+        chan_end = i - 1
+        i += 1
+        state = self.connections.get(connection)
+        if state is None:
+            return None
+        chan = PyBytes_FromStringAndSize(s + 1, chan_end - 1)
+        route = state.routes.get(chan)
+        if route is None:
+            return None
+        levels.count = 0
+        if s[i] == 93:
+            i += 1
+        else:
+            while True:
+                if s[i] != 91:
+                    levels.count = 0
+                    return None
+                at = i + 1
+                end = json_number_end(s, at, n, False)
+                if (end < 0 or end >= n or s[end] != 44
+                        or parse_decimal_c(s + at, end - at, route.price_decimals, False,
+                                           &price) != STATUS_OK):
+                    levels.count = 0
+                    return None
+                i = uint_end(s, end + 1, n, &count)
+                if i < 0 or i >= n or s[i] != 44:
+                    levels.count = 0
+                    return None
+                at = i + 1
+                end = json_number_end(s, at, n, True)
+                if (end < 0 or end + 1 >= n or s[end] != 93
+                        or parse_decimal_c(s + at, end - at, route.size_decimals, True,
+                                           &amount) != STATUS_OK
+                        or amount == 0 or amount == -INT64_MAX - 1):
+                    levels.count = 0
+                    return None
+                if levels.count == levels.capacity:
+                    levels.reserve(1)
+                levels.push(0 if amount > 0 else 1, price,
+                            0 if count == 0 else (amount if amount > 0 else -amount))
+                i = end + 1
+                if s[i] == 93:
+                    i += 1
+                    break
+                if s[i] != 44:
+                    levels.count = 0
+                    return None
+                i += 1
+        if not seq_end(s, i, n, &has_seq, &seq):
+            levels.count = 0
+            return None
+        return chan, (seq if has_seq else None)
+
+    def skip_frame(self, bytes frame not None, int64_t connection=0):
+        """Count a channel frame that carries no book data, in the strict shape, when it
+        continues the connection's sequence: a heartbeat ``[chanId,"hb"(,seq)]``, or a frame of
+        a channel that is not a book's whose payload is numbers (``[chanId,[...](,seq)]``,
+        ``[chanId,"te"|"tu",[...](,seq)]``: tickers, trades). True when counted (the validating
+        path would count it the same way and return no event); False, nothing changed, for
+        anything else (the validating path decodes it, and turns a broken sequence into gap
+        events)."""
+        cdef const char* s = PyBytes_AS_STRING(frame)
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(frame), i, chan_end
+        cdef int64_t seq = 0, prev = 0
+        cdef bint has_seq = False, has_prev = False
+        cdef ChannelState state
+        i = chan_head(s, n)
+        if i < 0 or n - i < 2:
+            return False
+        chan_end = i - 1
+        state = self.connections.get(connection)
+        if state is None:
+            return False
+        if n - i >= 5 and memcmp(s + i, b'"hb"', 4) == 0:
+            i += 4
+        elif PyBytes_FromStringAndSize(s + 1, chan_end - 1) in state.books:
+            return False
+        elif s[i] == 91:
+            i = numbers_end(s, i, n, 3)
+        elif n - i >= 6 and (memcmp(s + i, b'"te",', 5) == 0 or memcmp(s + i, b'"tu",', 5) == 0):
+            i = numbers_end(s, i + 5, n, 3)
+        else:
+            return False
+        if i < 0 or not seq_end(s, i, n, &has_seq, &seq) or not state.continues_c(has_seq, seq):
+            return False
+        state.count_c(has_seq, seq, None, &has_prev, &prev)
+        return True

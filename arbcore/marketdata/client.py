@@ -43,6 +43,7 @@ from arbcore.model import Quote
 from arbcore.net.ws import Backoff, Keepalive, SubscribeBuilder, WsConnection
 from arbcore_ext.book import L2Book, LevelBuffer
 from arbcore_ext.deltapath import APPLIED, DECLINED, SKIPPED, DeltaPath
+from arbcore_ext.framepath import KindFilter
 
 __all__ = ["BookCallback", "BookClient", "ClientCounters", "UrlProvider"]
 
@@ -112,6 +113,8 @@ class BookClient:
             feed if self._path is None and hasattr(feed, "parse_delta_into") else None  # type: ignore[assignment]
         )
         self._levels = LevelBuffer(256)
+        #: frames of a kind parse_ws ignores (trades, acks), set aside unread as replay does
+        self._no_book: KindFilter | None = getattr(feed, "no_book", None)
         self.connection = WsConnection(
             self._connect_url(url) if ready is not None else url,
             on_frame=self._on_frame,
@@ -222,6 +225,8 @@ class BookClient:
                 if applied and sync is not None and self._on_book is not None:
                     self._on_book(symbol, sync.book)
                 return
+        if self._no_book is not None and self._no_book.matches(frame):
+            return
         try:
             events = self.feed.parse_ws(frame, ts_ns, 0)
         except (FeedError, ValueError) as exc:

@@ -22,8 +22,9 @@ from arbcore.marketdata.records import Record
 from arbcore.marketdata.sync import BookSync, SeqView
 from arbcore.model import BookEvent, Instrument, Quote
 from arbcore_ext.book import L2Book, LevelBuffer
-from arbcore_ext.deltapath import APPLIED, DECLINED, SCANNED, SKIPPED, DeltaPath, Route
+from arbcore_ext.deltapath import DECLINED, SCANNED, DeltaPath, Route
 from arbcore_ext.fixedpoint import to_text
+from arbcore_ext.framepath import BboCheck, FrameLoop, KindFilter, QuotePath
 
 __all__ = ["BookReport", "ReplayReport", "VenueFeed", "delta_routes", "replay", "scan_delta_into"]
 
@@ -53,13 +54,27 @@ class VenueFeed(Protocol):
 
 @attrs.define
 class BookReport:
-    """One book's replay outcome (the ``books`` entries of ``arbcore replay --json``)."""
+    """One book's replay outcome (the ``books`` entries of ``arbcore replay --json``).
+
+    ``check`` is the book's BBO cross-check: the compiled loop feeds it the quotes it reads and
+    the updates it applies, :func:`replay` the quotes ``parse_ws`` reads and the updates the
+    BookSync applies in Python.
+    """
 
     sync: BookSync
     instrument: Instrument
-    bbo_matches: int = 0
-    bbo_mismatches: int = 0
-    pending: dict[int, Quote] = attrs.Factory(dict)
+    check: BboCheck = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.check = BboCheck(self.sync.core)
+
+    @property
+    def bbo_matches(self) -> int:
+        return self.check.matches
+
+    @property
+    def bbo_mismatches(self) -> int:
+        return self.check.mismatches
 
     def as_json(self) -> dict[str, Any]:
         counters = self.sync.counters
@@ -101,34 +116,11 @@ class ReplayReport:
         }
 
 
-def _compare(report: BookReport, quote: Quote) -> None:
-    book = report.sync.book
-    shown = (book.best_bid(), book.best_bid_size(), book.best_ask(), book.best_ask_size())
-    if shown == (quote.bid_price, quote.bid_size, quote.ask_price, quote.ask_size):
-        report.bbo_matches += 1
-    else:
-        report.bbo_mismatches += 1
-
-
 def _on_quote(report: BookReport, quote: Quote) -> None:
     """Check a venue BBO against the book at exactly the update it names (it may come first)."""
-    if not quote.update_id or not report.sync.in_sync:
-        return
-    if quote.update_id == report.sync.book_id:
-        _compare(report, quote)
-    elif quote.update_id > report.sync.book_id:
-        report.pending[quote.update_id] = quote
-
-
-def _after_update(report: BookReport) -> None:
-    if not report.pending:
-        return
-    book_id = report.sync.book_id
-    quote = report.pending.pop(book_id, None)
-    if quote is not None and report.sync.in_sync:
-        _compare(report, quote)
-    for stale in [update for update in report.pending if update < book_id]:
-        del report.pending[stale]
+    report.check.on_quote(
+        quote.update_id, quote.bid_price, quote.bid_size, quote.ask_price, quote.ask_size
+    )
 
 
 class FastDeltaFeed(Protocol):
@@ -143,6 +135,14 @@ class PathFeed(Protocol):
     """Optional compiled path of a feed: plain deltas read and applied in one call."""
 
     delta_path: DeltaPath
+
+
+class QuoteFeed(Protocol):
+    """Optional compiled readers of a feed's other frames: its quotes (read and checked in C)
+    and the kinds of frame its ``parse_ws`` ignores (set aside unread)."""
+
+    quote_path: QuotePath
+    no_book: KindFilter
 
 
 def delta_routes(symbols: SymbolMap) -> list[Route]:
@@ -169,7 +169,7 @@ def scan_delta_into(
     return symbol, path
 
 
-def _report(result: ReplayReport, feed: VenueFeed, symbol: str) -> BookReport:
+def _report(result: ReplayReport, feed: VenueFeed, loop: FrameLoop, symbol: str) -> BookReport:
     report = result.books.get(symbol)
     if report is None:
         instrument = feed.symbols.by_symbol[symbol]
@@ -177,59 +177,58 @@ def _report(result: ReplayReport, feed: VenueFeed, symbol: str) -> BookReport:
         path: DeltaPath | None = getattr(feed, "delta_path", None)
         if path is not None:
             path.attach(symbol, report.sync.core, report)
+        loop.attach(symbol, report.check)
     return report
 
 
-def _on_path(result: ReplayReport, feed: VenueFeed, path: DeltaPath, status: int) -> None:
-    """A delta the feed's DeltaPath read (``status`` is not DECLINED): what is left to do."""
-    result.book_events += 1
+def _on_path(
+    result: ReplayReport, feed: VenueFeed, loop: FrameLoop, path: DeltaPath, status: int
+) -> None:
+    """A delta the feed's DeltaPath read and left to Python (``status``: UNROUTED, DEFER,
+    VERIFY or CROSSED; the loop counted it and handled APPLIED and SKIPPED itself)."""
     report: BookReport | None = path.owner
-    if status == APPLIED:
-        if report is not None and report.pending:
-            _after_update(report)
-        return
-    if status == SKIPPED:
-        return
     if report is None:  # the symbol's first frame: its book starts now
         symbol = path.symbol
         assert symbol is not None
-        report = _report(result, feed, symbol)
+        report = _report(result, feed, loop, symbol)
     if report.sync.on_path(path, status):
-        _after_update(report)
+        report.check.after_update()
 
 
 def replay(records: Iterable[Record], feed: VenueFeed) -> ReplayReport:
     """Run recorded traffic through the feed's parsing and sync, as fast as it goes.
 
-    Plain deltas take the feed's compiled path when it has one (``delta_path``: read and applied
-    in one call), else its fast parser (``parse_delta_into``), exactly as the live client does;
-    everything else goes through ``parse_ws``/``parse_rest``.
+    A compiled :class:`~arbcore_ext.framepath.FrameLoop` takes the records first: plain deltas
+    go through the feed's ``delta_path`` (read and applied in one call, exactly as the live
+    client does), quotes through its ``quote_path`` (read and checked against the book) and
+    frames of a kind its parser ignores are set aside by its ``no_book`` filter. Only what
+    needs a decision comes back here: deltas the BookSync decides, the fast parser's
+    (``parse_delta_into``) for feeds without a compiled path, and everything else through
+    ``parse_ws``/``parse_rest``.
     """
     result = ReplayReport(feed.venue)
     path: DeltaPath | None = getattr(feed, "delta_path", None)
     fast: FastDeltaFeed | None = getattr(feed, "parse_delta_into", None) and feed  # type: ignore[assignment]
     if path is not None:
         fast = None
+    loop = FrameLoop(path, getattr(feed, "quote_path", None), getattr(feed, "no_book", None))
     levels = LevelBuffer(256)
     started = time.perf_counter()
-    for record in records:
-        if record.kind not in ("ws", "rest"):
+    pending = iter(records)
+    while (record := loop.run(pending)) is not None:
+        if loop.status != DECLINED:
+            assert path is not None
+            _on_path(result, feed, loop, path, loop.status)
             continue
-        result.messages += 1
-        if path is not None and record.kind == "ws":
-            status = path.apply(record.payload, record.ts_ns, record.connection)
-            if status != DECLINED:
-                _on_path(result, feed, path, status)
-                continue
         if fast is not None and record.kind == "ws":
             scanned = fast.parse_delta_into(record.payload, record.ts_ns, record.connection, levels)
             if scanned is not None:
                 symbol, seq = scanned
                 seq.ts_recv_ns = record.ts_ns  # the book's age counts from here
-                report = _report(result, feed, symbol)
+                report = _report(result, feed, loop, symbol)
                 result.book_events += 1
                 if report.sync.on_levels(seq, levels, symbol):
-                    _after_update(report)
+                    report.check.after_update()
                 continue
         try:
             events: Sequence[BookEvent | Quote]
@@ -242,14 +241,16 @@ def replay(records: Iterable[Record], feed: VenueFeed) -> ReplayReport:
             logger.warning("%s: %s", record.source, exc)
             continue
         for event in events:
-            report = _report(result, feed, event.symbol)
+            report = _report(result, feed, loop, event.symbol)
             if isinstance(event, Quote):
                 _on_quote(report, event)
                 continue
             result.book_events += 1
             if report.sync.on_event(event):
-                _after_update(report)
+                report.check.after_update()
     result.elapsed_s = time.perf_counter() - started
+    result.messages = loop.messages
+    result.book_events += loop.book_events
     return result
 
 

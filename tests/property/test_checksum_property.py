@@ -167,3 +167,27 @@ def test_checksum_empty_book_hashes_empty_text() -> None:
     form = checksum.TextForm(25, interleave=True, separator=":", signed=True)
     assert checksum.book_text(book, form) == b""
     assert checksum.book_crc32(book, form) == 0
+
+
+# one level change: side, offset from MID, size (0 deletes)
+changes = st.lists(
+    st.tuples(st.integers(0, 1), offsets, st.one_of(st.just(0), sizes)), min_size=1, max_size=30
+)
+
+
+@given(book=books(), form=forms(), other=forms(), updates=changes)
+def test_checksum_cache_matches_the_kernel_after_every_update(
+    book: L2Book, form: dict[str, object], other: dict[str, object],
+    updates: list[tuple[int, int, int]],
+) -> None:  # fmt: skip
+    """A TextCache reuses the texts of unchanged levels: after every update, and when the form
+    changes under it, its CRC (or error) is exactly the uncached kernel's."""
+    cache = checksum.TextCache()
+    compiled = [checksum.TextForm(**form), checksum.TextForm(**other)]  # type: ignore[arg-type]
+    for step, (side, offset, size) in enumerate(updates):
+        price = MID - offset if side == 0 else MID + offset
+        book.apply_deltas(
+            np.array([side], np.int8), np.array([price], np.int64), np.array([size], np.int64)
+        )
+        current = compiled[step * 3 // len(updates) % 2]  # the form changes once or twice
+        assert _outcome(cache.crc32, book, current) == _outcome(checksum.book_crc32, book, current)

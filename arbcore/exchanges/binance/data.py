@@ -46,13 +46,18 @@ class BinanceBookFeed:
 
     def __init__(self, symbols: SymbolMap) -> None:
         self.symbols = symbols
-        self._last_symbol: str | None = None  # for snapshots recorded without their URL
+        routes = delta_routes(symbols)
         #: plain depth diffs, read and applied in one call (the live client and replay use it)
         self.delta_path = DeltaPath(
-            delta_routes(symbols), anchor=b'"depthUpdate"', window=96, symbol_key=b"s",
+            routes, anchor=b'"depthUpdate"', window=96, symbol_key=b"s",
             first_key=b"U", last_key=b"u", time_key=b"E", time_required=True,
             time_unit_ns=1_000_000, level_keys=((b"b", BID), (b"a", ASK)),
         )  # fmt: skip
+        #: bookTickers read and checked against the book in C (replay); its ``last_symbol`` is
+        #: also the last symbol parse_ws saw (for snapshots recorded without their URL)
+        self.quote_path = parsing.book_ticker_path(routes)
+        #: trades and other events parse_ws ignores, set aside unread
+        self.no_book = parsing.no_book_filter()
 
     def parse_delta_into(
         self, frame: bytes, ts_recv_ns: int, connection: int, levels: LevelBuffer
@@ -66,7 +71,7 @@ class BinanceBookFeed:
     ) -> list[BookEvent | Quote]:
         events = parsing.parse_frame(frame, self.symbols, ts_recv_ns)
         if events:
-            self._last_symbol = events[-1].symbol
+            self.quote_path.last_symbol = events[-1].symbol
         return events
 
     def parse_rest(self, url: str | None, body: bytes, ts_recv_ns: int = 0) -> list[BookEvent]:
@@ -82,7 +87,7 @@ class BinanceBookFeed:
             native = parse_qs(urlparse(url).query).get("symbol", [""])[0]
             return self.symbols.get(native)
         # hftbacktest: the snapshot line carries no symbol (and a file holds one): the last seen
-        last = self.delta_path.symbol or self._last_symbol
+        last = self.delta_path.symbol or self.quote_path.last_symbol
         if last is not None:
             return self.symbols.by_symbol.get(last)
         return None

@@ -11,7 +11,8 @@ Frames arrive raw (``/ws/<stream>``) or wrapped by the combined endpoint
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Final
 
 from arbcore.errors import MalformedMessage
 from arbcore.exchanges import wire
@@ -19,13 +20,18 @@ from arbcore.exchanges.binance.constants import VENUE
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.model import BookEvent, BookEventKind, Instrument, Quote
 from arbcore_ext.book import ASK, BID, LevelBuffer
+from arbcore_ext.deltapath import Route
 from arbcore_ext.fixedpoint import to_raw
+from arbcore_ext.framepath import KindFilter, QuotePath
 from arbcore_ext.jsonscan import ScanError, find_value, scan_int, scan_message
 
 __all__ = [
     "DEPTH_INTS",
     "DEPTH_LEVELS",
+    "NO_BOOK_EVENTS",
     "Event",
+    "book_ticker_path",
+    "no_book_filter",
     "parse_book_ticker",
     "parse_depth_snapshot",
     "parse_depth_update",
@@ -146,6 +152,31 @@ def parse_book_ticker(frame: bytes, symbols: SymbolMap, ts_recv_ns: int = 0) -> 
         except ScanError:
             pass
     return _validated_book_ticker(frame, symbols, ts_recv_ns)
+
+
+#: stream events (``"e"``) with no book data: :func:`parse_frame` reads only ``depthUpdate`` (and
+#: bookTickers, which have no ``"e"``), so frames of these kinds need no reading at all
+NO_BOOK_EVENTS: Final = (b"trade", b"aggTrade", b"kline", b"24hrTicker", b"24hrMiniTicker")
+
+#: the bookTicker fields :func:`parse_book_ticker` reads: best bid, its size, best ask, its size
+BOOK_TICKER_VALUES: Final = (b"b", b"B", b"a", b"A")
+
+
+def book_ticker_path(routes: Iterable[Route]) -> QuotePath:
+    """The compiled reader of the bookTickers :func:`parse_book_ticker` reads, for the feed:
+    the same keys from the frame's start, only frames without ``"e"`` (as :func:`parse_frame`
+    tells them from events), the stream name's ``@bookTicker`` in the first bytes as the quick
+    test. Anything it declines goes to :func:`parse_frame`."""
+    return QuotePath(
+        routes, anchor=b'@bookTicker"', window=48, kind_key=b"e", kind=None, symbol_key=b"s",
+        value_keys=BOOK_TICKER_VALUES, update_key=b"u",
+    )  # fmt: skip
+
+
+def no_book_filter() -> KindFilter:
+    """Frames of the :data:`NO_BOOK_EVENTS` kinds (for the feed: :func:`parse_frame` returns
+    ``[]`` for them)."""
+    return KindFilter(b"e", NO_BOOK_EVENTS)
 
 
 def _validated_book_ticker(frame: bytes, symbols: SymbolMap, ts_recv_ns: int) -> Quote:

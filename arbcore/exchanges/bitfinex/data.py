@@ -85,6 +85,10 @@ class BitfinexBookFeed:
     """
 
     venue = VENUE
+    #: parse_ws reads heartbeats, other channels' frames and book snapshots in C
+    #: (``delta_path.skip_frame``/``scan_snapshot``); False decodes every frame, the reference
+    #: the tests hold those readers to
+    read_in_c = True
 
     def __init__(self, symbols: SymbolMap, on_info: Callable[[int], None] | None = None) -> None:
         self.symbols = symbols
@@ -109,15 +113,27 @@ class BitfinexBookFeed:
     def parse_ws(
         self, frame: bytes, ts_recv_ns: int, connection: int = 0
     ) -> list[BookEvent | Quote]:
-        """The validating path: any frame, decoded whole; events for book channels."""
+        """The validating path: any frame, decoded whole; events for book channels. Heartbeats,
+        other channels' number frames and book snapshots in the strict shape are read in C
+        (:attr:`read_in_c`) into exactly what decoding them gives; anything else is decoded."""
         state = self._connections.get(connection)
         if state is None:
             state = self._connections[connection] = ChannelState(self.delta_path)
         if frame[:1] == b"{":
             self._on_event(parsing.decode(frame), state)
             return []
-        message = parsing.parse_channel_message(parsing.decode(frame))
-        chan = _chan_key(message.chan_id)
+        path = self.delta_path
+        if self.read_in_c and path.skip_frame(frame, connection):
+            return []  # a heartbeat or another channel's frame, counted in C
+        snapshot = path.scan_snapshot(frame, connection) if self.read_in_c else None
+        if snapshot is not None:  # a book snapshot read in C (decoding it cost ~100x more)
+            chan, seq = snapshot
+            sides, prices, sizes = path.levels.arrays()
+            payload = (sides.copy(), prices.copy(), sizes.copy())
+            message = parsing.ChannelMessage(int(chan), MessageKind.SNAPSHOT, payload, seq)
+        else:
+            message = parsing.parse_channel_message(parsing.decode(frame))
+            chan = _chan_key(message.chan_id)
         instrument = state.books.get(chan)
         events: list[BookEvent | Quote] = []
         if not state.continues(message.seq):
@@ -127,7 +143,10 @@ class BitfinexBookFeed:
             return events
         seq, prev = state.count_frame(message.seq, chan)
         if message.kind is MessageKind.SNAPSHOT:
-            kind, levels = BookEventKind.SNAPSHOT, parsing.level_arrays(message.payload, instrument)
+            payload = message.payload
+            if snapshot is None:
+                payload = parsing.level_arrays(payload, instrument)
+            kind, levels = BookEventKind.SNAPSHOT, payload
         elif message.kind is MessageKind.UPDATE:
             kind, levels = BookEventKind.DELTA, parsing.level_arrays([message.payload], instrument)
         else:

@@ -55,6 +55,9 @@ CHECKSUM_LEVELS: Final = 10
 #: ping ``{"event":"ping","reqid":n}`` (v1) / ``{"method":"ping","req_id":n}`` (v2).
 HEARTBEAT_INTERVAL_S: Final = 1.0
 PING_INTERVAL_S: Final = 20.0
+#: v1 ``event`` frames that carry no book data and no subscription result (the feed reads
+#: nothing from them): heartbeats, the connection's status, ping answers.
+NO_BOOK_EVENTS: Final = ("heartbeat", "systemStatus", "pong")
 
 #: REST call counter per API key (Starter tier): max 15, decaying by 0.33 per second.
 REST_COUNTER_MAX: Final = 15

@@ -80,6 +80,8 @@ class KrakenBookFeed:
         #: v1 updates read, applied and checksummed in one call (the live client and replay use
         #: it); its arrival counter numbers every book event, whichever path reads it
         self.delta_path = parsing.update_path(symbols)
+        #: heartbeats and status events parse_ws ignores, set aside unread
+        self.no_book = parsing.no_book_filter()
 
     def parse_delta_into(
         self, frame: bytes, ts_recv_ns: int, connection: int, levels: LevelBuffer

@@ -39,6 +39,7 @@ from arbcore.exchanges.kraken.constants import (
     BOOK_DEPTHS,
     CHECKSUM_LEVELS,
     DEFAULT_BOOK_DEPTH,
+    NO_BOOK_EVENTS,
     TICKER_CHANNEL,
     VENUE,
 )
@@ -48,6 +49,7 @@ from arbcore_ext.book import ASK, BID, L2Book, LevelBuffer
 from arbcore_ext.checksum import TextForm, book_crc32
 from arbcore_ext.deltapath import Route, TailPath
 from arbcore_ext.fixedpoint import to_raw, to_raw_array
+from arbcore_ext.framepath import KindFilter
 from arbcore_ext.jsonscan import ScanError, find_value, scan_int, scan_levels
 
 __all__ = [
@@ -58,6 +60,7 @@ __all__ = [
     "checksum_form",
     "checksum_text",
     "compiled_form",
+    "no_book_filter",
     "parse_frame",
     "parse_ticker",
     "parse_v1_book",
@@ -82,9 +85,13 @@ class BookFormat:
     size_places: int
 
 
+#: One decoder for every frame (``json.loads(parse_float=...)`` builds one per call).
+_DECODER = json.JSONDecoder(parse_float=str, parse_int=str)
+
+
 def _decode(frame: bytes) -> Any:
     try:
-        return json.loads(frame, parse_float=str, parse_int=str)
+        return _DECODER.decode(frame.decode())
     except ValueError as exc:
         raise MalformedMessage(f"not JSON: {exc}", venue=VENUE) from exc
 
@@ -344,6 +351,13 @@ def book_checksum(book: L2Book, fmt: BookFormat) -> int:
 
 
 # -- v2 book ------------------------------------------------------------------------------------
+
+
+def no_book_filter() -> KindFilter:
+    """v1 event frames of the :data:`~arbcore.exchanges.kraken.constants.NO_BOOK_EVENTS` kinds,
+    for which :func:`parse_frame` returns ``[]`` and the feed reads nothing (the replay loop
+    sets them aside in C)."""
+    return KindFilter(b"event", tuple(kind.encode() for kind in NO_BOOK_EVENTS))
 
 
 def _v2_levels(levels: Any, side: int, instrument: Instrument) -> tuple[Any, ...]:

@@ -74,8 +74,13 @@ class KucoinBookFeed:
 
     def __init__(self, symbols: SymbolMap) -> None:
         self.symbols = SymbolMap.of(VENUE, map(book_instrument, symbols.by_native.values()))
+        routes = delta_routes(self.symbols)
         #: single-sequence l2updates, read and applied in one call
-        self.delta_path = parsing.level2_path(delta_routes(self.symbols))
+        self.delta_path = parsing.level2_path(routes)
+        #: tickers read and checked against the book in C (replay)
+        self.quote_path = parsing.ticker_path(routes)
+        #: trades, candles, acks: frames parse_ws ignores, set aside unread
+        self.no_book = parsing.no_book_filter()
 
     def parse_delta_into(
         self, frame: bytes, ts_recv_ns: int, connection: int, levels: LevelBuffer

@@ -18,7 +18,7 @@ the same fallback: each scanner is tested against its ``_validated_*`` reference
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Final
 
 import attrs
 import numpy as np
@@ -33,17 +33,21 @@ from arbcore.model import BookEvent, BookEventKind, Instrument, Quote
 from arbcore_ext.book import ASK, BID, LevelBuffer
 from arbcore_ext.deltapath import DeltaPath, Route
 from arbcore_ext.fixedpoint import to_raw
+from arbcore_ext.framepath import KindFilter, QuotePath
 from arbcore_ext.jsonscan import ScanError, find_value, scan_int, scan_levels_at
 
 __all__ = [
+    "NO_BOOK_SUBJECTS",
     "Event",
     "KucoinDelta",
     "level2_path",
+    "no_book_filter",
     "parse_frame",
     "parse_level2_snapshot",
     "parse_level2_update",
     "parse_ticker",
     "scan_level2_update",
+    "ticker_path",
 ]
 
 Event = BookEvent | Quote
@@ -314,6 +318,31 @@ def parse_ticker(frame: bytes, symbols: SymbolMap, ts_recv_ns: int = 0) -> Quote
         )
     except ScanError:
         return _validated_ticker(frame, symbols, ts_recv_ns)
+
+
+#: subjects with no book data: :func:`parse_frame` reads only l2updates and tickers, and a frame
+#: without a subject (welcome, ack, pong: None here) not at all, so these need no reading
+NO_BOOK_SUBJECTS: Final = (
+    None, b"trade.l3match", b"trade.candles.add", b"trade.candles.update", b"trade.snapshot",
+)  # fmt: skip
+
+
+def ticker_path(routes: Iterable[Route]) -> QuotePath:
+    """The compiled reader of the tickers :func:`parse_ticker` reads, for the feed: the same
+    subject test, the symbol after the topic's last ``:``, the same keys from ``data`` on.
+    Anything it declines goes to :func:`parse_frame`."""
+    return QuotePath(
+        routes, anchor=b'"trade.ticker"', kind_key=b"subject", kind=TICKER_SUBJECT.encode(),
+        base_key=b"data", symbol_key=b"topic", symbol_sep=b":",
+        value_keys=(b"bestBid", b"bestBidSize", b"bestAsk", b"bestAskSize"),
+        update_key=b"sequence", time_key=b"time",
+    )  # fmt: skip
+
+
+def no_book_filter() -> KindFilter:
+    """Frames of the :data:`NO_BOOK_SUBJECTS` (for the feed: :func:`parse_frame` returns ``[]``
+    for them)."""
+    return KindFilter(b"subject", NO_BOOK_SUBJECTS)
 
 
 def _validated_ticker(frame: bytes, symbols: SymbolMap, ts_recv_ns: int) -> Quote:

@@ -80,3 +80,37 @@ def test_bitfinex_random_bytes_never_crash_the_feed(frame: bytes) -> None:
     feed = _feed()
     fuzz.feed_survives(lambda f: feed.parse_ws(f, 0, 0), frame)
     fuzz.feed_survives(lambda f: feed.parse_delta_into(f, 0, 0, LevelBuffer(8)), frame)
+
+
+def _all_frames() -> tuple[bytes, ...]:
+    """Every kind of array frame the recording has (snapshots, updates, heartbeats, tickers,
+    trades), spread through it: the C readers of ``parse_ws`` see each kind."""
+    recording = fuzz.venue_recording(VENUE)
+    if recording is None:
+        return ()
+    frames = [r.payload for r in recording.records if r.kind == "ws" and r.payload[:1] == b"["]
+    return fuzz.spread(frames, 300)
+
+
+def _read(feed: BitfinexBookFeed, frame: bytes) -> tuple[Any, ...]:
+    """parse_ws's outcome and the connection state it leaves (sequence, each book's last)."""
+    result = fuzz.outcome(lambda f: [fuzz.event_key(e) for e in feed.parse_ws(f, 0, 0)], frame)
+    state = feed.delta_path.connections[0]
+    return result, state.counter, state.last_seq, dict(state.book_last)
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(frame=fuzz.mutated_frames(_all_frames))
+@example(frame=b"[232955,[[1.1e-7,10,1000000],[2e-8,13,-2600000]],30]")  # exponents
+@example(frame=b"[232955,[[0.0010262,1,0]],30]")  # amount 0: refused by both
+@example(frame=b"[232955,[],30]")  # an empty book
+@example(frame=b'[232955,"hb",30]')
+@example(frame=b'[232959,"te",[1,2,-0.5,3e-2]]')  # not a book channel, no sequence
+def test_bitfinex_c_readers_of_parse_ws_match_decoding(frame: bytes) -> None:
+    """Heartbeats, other channels' frames and snapshots read in C give exactly the events,
+    errors and sequence state that decoding the frame gives."""
+    if not _all_frames():
+        pytest.skip("the real recordings (../shared/data) are absent")
+    decoding = _feed()
+    decoding.read_in_c = False
+    assert _read(_feed(), frame) == _read(decoding, frame)

@@ -32,6 +32,7 @@ from arbcore.testing.conformance import (
     replay_records,
 )
 from arbcore_ext.book import ASK, BID, L2Book, LevelBuffer
+from arbcore_ext.deltapath import DECLINED, SCANNED
 
 pytestmark = pytest.mark.recording
 
@@ -272,6 +273,43 @@ def test_kraken_feed_ignores_events_trades_and_unknown_pairs(session: Recording)
     other = b'[1,{"a":[["1.0","1.0","1.0"]],"c":"1"},"book-10","NO/SUCH"]'
     assert feed.parse_ws(other, 0) == []
     assert feed.parse_rest("https://api.kraken.com/0/public/Depth?pair=XBTUSD", b"{}", 0) == []
+
+
+def test_kraken_no_book_filter_sets_aside_only_frames_parse_ws_ignores(session: Recording) -> None:
+    """What the replay loop sets aside unread (heartbeats, status, pong) parse_ws reads as
+    nothing; subscription acks (a v2 ack sets a depth) and book frames are never matched."""
+    feed = KrakenBookFeed(SymbolMap.of("kraken", session.instruments))
+    no_book = parsing.no_book_filter()
+    frames = [r.payload for r in session.records if r.kind == "ws"]
+    matched = [frame for frame in frames if no_book.matches(frame)]
+    assert len(matched) == 95  # the recording: 92 heartbeats, 3 systemStatus
+    for frame in matched:
+        assert feed.parse_ws(frame, 0) == []
+    assert feed.delta_path.arrivals == 0
+    assert no_book.matches(b'{"event":"pong","reqid":7}')
+    for kept in (
+        b'{"event":"subscriptionStatus","channelName":"book-10","pair":"XBT/USD"}',
+        b'{"method":"subscribe","result":{"channel":"book","depth":25,"symbol":"BTC/USD"}}',
+        b'[1,{"a":[["1.0","1.0","1.0"]],"c":"1"},"book-10","XBT/USD"]',
+        *(frame for frame in frames if b'"as"' in frame),
+    ):
+        assert not no_book.matches(kept), kept[:80]
+
+
+def test_kraken_update_path_finds_every_pair_and_depth(session: Recording) -> None:
+    """The path's tail table (64 slots for hundreds of tails: collisions on every pass) always
+    answers the pair the frame names, whatever order the tails come in."""
+    symbols = SymbolMap.of("kraken", session.instruments)
+    path = parsing.update_path(symbols)
+    tails = list(parsing.v1_book_tails(symbols).items())
+    assert len(tails) > 64
+    for order in (tails, tails[::-1], tails[::7] + tails):
+        for tail, instrument in order:
+            frame = b'[1,{"a":[["1","1","1"]],"c":"1"},' + tail
+            assert path.scan(frame) == SCANNED, frame
+            assert path.symbol == instrument.symbol
+    unknown = b'[1,{"a":[["1","1","1"]],"c":"1"},"book-10","NO/SUCH"]'
+    assert path.scan(unknown) == DECLINED
 
 
 # -- the fast delta path (parse_delta_into) -------------------------------------------------------
