@@ -12,6 +12,7 @@ import attrs
 
 from arbcore.exchanges.okx import parsing
 from arbcore.exchanges.okx.constants import (
+    BBO_CHANNELS,
     BOOKS_CHANNEL,
     INSTRUMENTS_PATH,
     PING,
@@ -25,12 +26,13 @@ from arbcore.exchanges.okx.providers import parse_instruments
 from arbcore.exchanges.registry import VenueSpec, execution_factory
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.marketdata.client import BookClient
-from arbcore.marketdata.feed import new_book
-from arbcore.marketdata.sync import BookSync, Continuity, SequenceInfo, SeqView
+from arbcore.marketdata.feed import delta_routes, new_book, scan_delta_into
+from arbcore.marketdata.sync import BookSync, Continuity, SequenceInfo
 from arbcore.model import BookEvent, Instrument, Quote
 from arbcore.net.ws import Keepalive
 from arbcore_ext.book import LevelBuffer
-from arbcore_ext.jsonscan import ScanError
+from arbcore_ext.deltapath import RULE_PREV, DeltaPath
+from arbcore_ext.okxpath import OKXPath
 
 __all__ = ["SPEC", "OKXBookFeed", "OKXDataClient", "OKXSeqRule", "subscribe_messages"]
 
@@ -66,43 +68,37 @@ class OKXBookFeed:
     """``books`` pushes synced by seqId/prevSeqId and the legacy checksum; BBO pushes as quotes.
 
     Every push names its ``instId``, so no per-connection state is kept (``connection`` is
-    unused); seqIds are per instId and identical across connections.
+    unused); seqIds are per instId and identical across connections. ``books`` updates take
+    the compiled :attr:`delta_path` (read, applied by OKX's rule and checksummed in one call:
+    the live client and replay use it); snapshots are read by it too and loaded by the
+    BookSync from :meth:`parse_ws`.
     """
 
     venue = VENUE
 
     def __init__(self, symbols: SymbolMap) -> None:
         self.symbols = symbols
-        self._by_wire = {native.encode(): i for native, i in symbols.by_native.items()}
-        self._seq = SeqView()
+        channels = (BOOKS_CHANNEL, *BBO_CHANNELS)
+        self.delta_path = OKXPath(
+            delta_routes(symbols), parsing.CHECKSUM_FORM, [c.encode() for c in channels]
+        )
 
     def parse_delta_into(
         self, frame: bytes, ts_recv_ns: int, connection: int, levels: LevelBuffer
-    ) -> tuple[str, SeqView] | None:
-        """Fast path for ``books`` updates: levels scanned into ``levels``, no event objects.
-
-        None for anything else (snapshots, other channels, frames not in the strict shape).
-        """
-        head = frame[:96]
-        if b'"channel":"books"' not in head or b'"action":"update"' not in frame[:160]:
-            return None
-        native = parsing.string_at(frame, b"instId")
-        instrument = self._by_wire.get(native.encode()) if native is not None else None
-        if instrument is None:
-            return None
-        levels.clear()
-        try:
-            seq_id, prev, checksum, ts = parsing.scan_book(frame, instrument, levels)
-        except ScanError:
-            return None
-        seq = self._seq
-        seq.first_seq = seq.last_seq = seq_id or 0
-        seq.prev_seq, seq.checksum, seq.ts_event_ns = prev, checksum, ts * 1_000_000
-        return instrument.symbol, seq
+    ) -> tuple[str, DeltaPath] | None:
+        """What :attr:`delta_path` reads from a ``books`` update, nothing applied; None for
+        anything else (``parse_ws`` reads it)."""
+        return scan_delta_into(self.delta_path, frame, ts_recv_ns, levels)
 
     def parse_ws(
         self, frame: bytes, ts_recv_ns: int, connection: int = 0
     ) -> list[BookEvent | Quote]:
+        path = self.delta_path
+        if path.ignores(frame):  # trades, tickers, instIds not listed: nothing to parse
+            return []
+        push = path.push_of(frame)
+        if push is not None:  # read by the path (a snapshot it declined to apply, mostly)
+            return [parsing.push_event(push, path.levels, ts_recv_ns)]
         return parsing.parse_frame(frame, self.symbols, ts_recv_ns)
 
     def parse_rest(self, url: str | None, body: bytes, ts_recv_ns: int = 0) -> list[BookEvent]:
@@ -117,13 +113,17 @@ class OKXBookFeed:
         return [] if event is None else [event]
 
     def new_sync(self, instrument: Instrument) -> BookSync:
-        return BookSync(
+        sync = BookSync(
             VENUE,
             instrument.symbol,
             new_book(instrument),
             OKXSeqRule(),
             checksum=parsing.book_checksum,
         )
+        # The compiled PrevRule agrees with OKXSeqRule wherever it applies or skips; OKXPath
+        # applies the rest of what OKXSeqRule applies, and defers everything else to it.
+        sync.core.rule = RULE_PREV
+        return sync
 
 
 _request_ids = itertools.count(1)

@@ -1,10 +1,12 @@
 """OKX spot frames -> arbcore events. Pure functions: bytes in, values out.
 
-``books`` pushes take the fast path: the strict scanner (``arbcore_ext.jsonscan``) reads the
-``asks``/``bids`` arrays straight from the frame (levels are ``[px, sz, "0", orders]``; the
-extra elements are skipped) and the envelope integers (``seqId``, ``prevSeqId``, ``checksum``,
-``ts``) by key. Anything it does not recognise goes to the validating path, a full cysimdjson
-parse, which is also the reference the scanner is tested against.
+``books`` pushes in OKX's one strict shape are read by the feed's compiled path
+(``arbcore_ext.okxpath.OKXPath``; :func:`push_event` makes its read an event). Others take the
+scanner (``arbcore_ext.jsonscan``), which reads the ``asks``/``bids`` arrays straight from the
+frame (levels are ``[px, sz, "0", orders]``; the extra elements are skipped) and the envelope
+integers (``seqId``, ``prevSeqId``, ``checksum``, ``ts``) by key. Anything it does not recognise
+goes to the validating path, a full cysimdjson parse, which is also the reference both readers
+are tested against.
 
 Sequence fields: ``first_seq == last_seq == seqId`` and ``prev_seq = prevSeqId``. Frames from
 before OKX added seqId (2022 captures) carry neither: ``prev_seq`` is then None and the checksum
@@ -30,6 +32,7 @@ from arbcore_ext.jsonscan import ScanError, find_value, scan_int, scan_levels_at
 
 __all__ = [
     "Event",
+    "Push",
     "ScannedBook",
     "book_checksum",
     "checksum_text",
@@ -37,6 +40,7 @@ __all__ = [
     "parse_book",
     "parse_frame",
     "parse_rest_books",
+    "push_event",
     "scan_book",
     "string_at",
 ]
@@ -46,6 +50,9 @@ Event = BookEvent | Quote
 
 #: (seqId or None, prevSeqId or None, checksum or None, ts in ms) of a scanned ``books`` push.
 ScannedBook = tuple[int | None, int | None, int | None, int]
+
+#: (symbol, snapshot?, seqId, prevSeqId or None, checksum or None, ts in ms): ``OKXPath.push_of``.
+Push = tuple[str, bool, int, int | None, int | None, int]
 
 
 def string_at(frame: bytes, key: bytes) -> str | None:
@@ -98,6 +105,19 @@ def _book_event(
     return wire.book_event(
         VENUE, instrument.symbol, kind, (arrays[0], arrays[1], arrays[2]), first_seq=seq or 0,
         last_seq=seq or 0, prev_seq=prev, checksum=checksum, ts_event_ns=ts * 1_000_000,
+        ts_recv_ns=ts_recv_ns,
+    )  # fmt: skip
+
+
+def push_event(push: Push, levels: LevelBuffer, ts_recv_ns: int = 0) -> BookEvent:
+    """The event :func:`parse_book` makes of a push the feed's OKXPath read (``push``, its
+    levels in ``levels``, copied: the path reuses its buffer)."""
+    symbol, snapshot, seq, prev, checksum, ts = push
+    kind = BookEventKind.SNAPSHOT if snapshot else BookEventKind.DELTA
+    sides, prices, sizes = levels.arrays()
+    return wire.book_event(
+        VENUE, symbol, kind, (sides.copy(), prices.copy(), sizes.copy()), first_seq=seq,
+        last_seq=seq, prev_seq=prev, checksum=checksum, ts_event_ns=ts * 1_000_000,
         ts_recv_ns=ts_recv_ns,
     )  # fmt: skip
 

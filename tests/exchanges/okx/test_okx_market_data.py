@@ -27,6 +27,7 @@ from arbcore.testing.conformance import (
 )
 from arbcore.testing.instruments import load_rest_body
 from arbcore_ext.book import L2Book, LevelBuffer
+from arbcore_ext.deltapath import APPLIED, DECLINED
 
 pytestmark = pytest.mark.recording
 
@@ -351,3 +352,89 @@ def test_okx_feed_ignores_pong_errors_and_unknown_instruments() -> None:
     other = _push("update", 1, 2, []).replace(b"BTC-USDT", b"ETH-USDT")
     assert feed.parse_ws(other, 0) == []
     assert feed.parse_rest("https://www.okx.com/api/v5/public/time", b"{}") == []
+
+
+# -- the compiled path (arbcore_ext.okxpath) on the recording --------------------------------------
+
+
+def test_okx_path_reads_every_push_as_the_validating_parser(okx_all_books: Recording) -> None:
+    symbols = SymbolMap.of("okx", okx_all_books.instruments)
+    path = OKXBookFeed(symbols).delta_path
+    fields = ("symbol", "kind", "first_seq", "last_seq", "prev_seq", "checksum", "ts_event_ns")
+    read = 0
+    for record in okx_all_books.records:
+        if b'"action"' not in record.payload or b'"event"' in record.payload:
+            continue
+        push = path.push_of(record.payload)
+        assert push is not None
+        fast = parsing.push_event(push, path.levels, 3)
+        slow = parsing._validated_book(record.payload, symbols, 3)
+        assert [getattr(fast, f) for f in fields] == [getattr(slow, f) for f in fields]
+        for name in ("sides", "prices", "sizes"):
+            assert getattr(fast, name).tolist() == getattr(slow, name).tolist()
+        read += 1
+    assert read == 290
+
+
+def test_okx_recorded_updates_are_applied_in_c_with_every_checksum(okx: Recording) -> None:
+    feed = OKXBookFeed(SymbolMap.of("okx", okx.instruments))
+    path = feed.delta_path
+    sync = None
+    statuses = []
+    for record in okx.records:
+        if record.kind != "ws" or b'"instId":"BTC-USDT"},"action"' not in record.payload:
+            continue
+        status = path.apply(record.payload, record.ts_ns)
+        if status == DECLINED:  # the snapshot: the BookSync loads it from parse_ws
+            (snapshot,) = feed.parse_ws(record.payload, record.ts_ns)
+            assert isinstance(snapshot, BookEvent)
+            sync = feed.new_sync(feed.symbols.by_symbol[snapshot.symbol])
+            assert sync.on_event(snapshot)
+            path.attach(snapshot.symbol, sync.core, sync)
+        else:
+            statuses.append(status)
+    assert sync is not None
+    assert statuses == [APPLIED] * 97
+    counters = sync.counters
+    assert (counters.updates, counters.checksum_ok, counters.snapshots) == (97, 98, 1)
+
+
+_CRAFTED = [
+    b'{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[]}',
+    b'{"arg":{"channel":"books","instId":"NOPE-USDT"},"action":"update","data":[]}',
+    b'{"arg":{"channel":"bbo-tbt","instId":"NOPE-USDT"},"data":[]}',
+    b'{"arg":{"channel":"tickers","instId":"BTC-USDT"},"event":"x"}',
+    b'{"arg":{"channel":"books","instId":"eth-usdt"},"action":"update","data":[]}',
+    b'{"arg":{"channel":"b\xc3\xb6oks","instId":"BTC-USDT"},"data":[]}',
+    b'{"arg":{"channel":"books","instId":"B\xc3\xb6-USDT"},"data":[]}',
+    b'{"arg":{"channel":"books","instId":"btc-usdt"},"action":"update","data":[{"asks":[],'
+    b'"bids":[["8461","2","0","1"]],"ts":"1","checksum":0}]}',
+    b'{"event":"subscribe","arg":{"channel":"books","instId":"BTC-USDT"}}',
+    b"pong",
+]
+
+
+def _outcome(parse: Any, frame: bytes) -> Any:
+    try:
+        events = parse(frame)
+    except Exception as exc:  # the outcome compared is the error's type
+        return type(exc)
+    fields = ("symbol", "kind", "last_seq", "prev_seq", "checksum")
+    return [(type(e), *(getattr(e, f, None) for f in fields)) for e in events]
+
+
+def test_okx_parse_ws_yields_what_parse_frame_yields(okx: Recording) -> None:
+    """The path sets aside (``ignores``) only frames ``parse_frame`` yields nothing for, and
+    the pushes it reads give the events ``parse_frame`` gives."""
+    symbols = SymbolMap.of("okx", okx.instruments)
+    feed = OKXBookFeed(symbols)
+    frames = [r.payload for r in okx.records if r.kind == "ws"] + _CRAFTED
+    ignored = 0
+    for frame in frames:
+        expected = _outcome(lambda f: parsing.parse_frame(f, symbols, 0), frame)
+        assert _outcome(lambda f: feed.parse_ws(f, 0, 0), frame) == expected, frame
+        if feed.delta_path.ignores(frame):
+            assert expected == []
+            ignored += 1
+    # the recording: 192 pushes of the future and the swap, 74 trades, 28 tickers; crafted: 4
+    assert ignored == 192 + 74 + 28 + 4
