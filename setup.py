@@ -41,7 +41,7 @@ extensions = [
         include_dirs=[numpy.get_include()],
         define_macros=MACROS,
         extra_compile_args=COMPILE_ARGS,
-        libraries=["z"] if source.stem == "checksum" else [],
+        libraries=["z"] if source.stem in ("checksum", "htxpath") else [],
     )
     for source in sources
     if not ONLY or source.stem in ONLY

@@ -11,6 +11,10 @@ Two book channels, both read by :mod:`arbcore.exchanges.htx.parsing`:
   :class:`~arbcore.marketdata.sync.PrevRule`; seqNum itself is not contiguous), aligned to the
   snapshot that a ``req`` on the same connection returns. Deltas are buffered until it arrives.
 
+Both are read first by :attr:`HTXBookFeed.delta_path` (:class:`~arbcore_ext.htxpath.HTXPath`):
+gunzip in C, step0 snapshots and mbp deltas applied there when nothing needs Python; what it
+declines, :meth:`HTXBookFeed.parse_ws` reads, from the text (and levels) the path already has.
+
 HTX spot has no book checksum. REST ``/market/depth`` carries ``version``, not ``seqNum``, so it
 cannot align an mbp chain: :meth:`HTXBookFeed.parse_rest` returns no events.
 
@@ -25,9 +29,6 @@ import itertools
 from collections.abc import Iterable
 from typing import Any
 
-import attrs
-
-from arbcore.errors import MalformedMessage
 from arbcore.exchanges.htx import parsing
 from arbcore.exchanges.htx.constants import (
     INSTRUMENTS_PATH,
@@ -48,37 +49,18 @@ from arbcore.exchanges.htx.providers import parse_instruments
 from arbcore.exchanges.registry import VenueSpec, execution_factory
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.marketdata.client import BookClient
-from arbcore.marketdata.feed import new_book
-from arbcore.marketdata.sync import BookSync, PrevRule, SeqView
+from arbcore.marketdata.feed import new_book, scan_delta_into
+from arbcore.marketdata.sync import BookSync, PrevRule
 from arbcore.model import BookEvent, BookEventKind, Instrument, Quote
 from arbcore.net.ws import Keepalive
 from arbcore_ext.book import LevelBuffer
-from arbcore_ext.jsonscan import ScanError
+from arbcore_ext.deltapath import DeltaPath, Route
+from arbcore_ext.htxpath import HTXPath
 
-__all__ = ["SPEC", "HTXBookFeed", "HTXDataClient", "answer_ping", "mbp_messages"]
+__all__ = ["SPEC", "HTXBookFeed", "HTXDataClient", "answer_ping", "mbp_messages", "path_routes"]
 
 #: A gzip ``{"ping": n}`` is some 40 bytes; longer frames are not decompressed to look for one.
 _MAX_PING_FRAME = 128
-
-
-@attrs.define
-class _Opened:
-    """The last frame decompressed, and its text.
-
-    ``parse_delta_into`` opens every frame; when it declines one, the caller hands the same
-    frame to ``parse_ws``, which takes the text from here instead of a second gunzip. Frames are
-    immutable bytes, so identity is enough.
-    """
-
-    frame: bytes = b""
-    text: bytes = b""
-
-    def text_of(self, frame: bytes) -> bytes:
-        """The frame's JSON text; MalformedMessage if it is not valid gzip."""
-        if frame is not self.frame:
-            self.text = parsing.decompress(frame)
-            self.frame = frame
-        return self.text
 
 
 class HTXBookFeed:
@@ -94,38 +76,24 @@ class HTXBookFeed:
         self.stale_snapshots = 0
         #: the last ``{"ping": n}`` n per connection, for the live client to answer
         self.pings: dict[int, int] = {}
-        self._opened = _Opened()
-        self._seq = SeqView()
+        #: gunzip, depth.step0 snapshots and mbp deltas in C (replay and the live client use
+        #: it); it keeps ``_newest`` with parse_ws, which reads what it declines
+        self.delta_path = HTXPath(path_routes(symbols), self._newest)
 
     def parse_delta_into(
         self, frame: bytes, ts_recv_ns: int, connection: int, levels: LevelBuffer
-    ) -> tuple[str, SeqView] | None:
-        """Fast path for ``mbp.<levels>`` deltas: gunzip, then the levels scanned into
-        ``levels`` by the same :func:`~arbcore.exchanges.htx.parsing.scan_into` as parse_ws,
-        no event objects. None for anything else (snapshots, pings, trades, other shapes, bad
-        gzip): use parse_ws, which reuses the decompressed text.
-        """
-        try:
-            text = self._opened.text_of(frame)
-        except MalformedMessage:
-            return None
-        channel = parsing.delta_channel(text)
-        instrument = None if channel is None else self.symbols.get(channel[0])
-        if channel is None or instrument is None:
-            return None
-        try:
-            seq_num, prev, ts_ms = parsing.scan_into(text, channel, instrument, levels)
-        except ScanError:
-            return None
-        seq = self._seq
-        seq.first_seq = seq.last_seq = seq_num
-        seq.prev_seq, seq.ts_event_ns = prev, ts_ms * 1_000_000
-        return instrument.symbol, seq
+    ) -> tuple[str, DeltaPath] | None:
+        """What :attr:`delta_path` reads from an mbp delta, nothing applied; None for anything
+        else (snapshots, pings, trades, other shapes, bad gzip: parse_ws reads those)."""
+        return scan_delta_into(self.delta_path, frame, ts_recv_ns, levels, connection)
 
     def parse_ws(
         self, frame: bytes, ts_recv_ns: int, connection: int = 0
     ) -> list[BookEvent | Quote]:
-        text = self._opened.text_of(frame)
+        path = self.delta_path
+        text = path.text_of(frame)  # the frame the path just declined is not gunzipped again
+        if text is None:  # not gzip the path inflates: decompress says why (or reads it)
+            text = parsing.decompress(frame)
         ping = parsing.ping_of(text)
         if ping is not None:
             self.pings[connection] = ping
@@ -136,7 +104,12 @@ class HTXBookFeed:
         instrument = self.symbols.get(channel[0])
         if instrument is None:
             return []
-        event = parsing.parse_book(text, channel, instrument, ts_recv_ns)
+        snapshot = path.snapshot_of(frame) if channel[1] == parsing.DEPTH else None
+        if snapshot is not None and snapshot[0] == instrument.symbol:
+            _, version, ts_ms = snapshot
+            event = parsing.snapshot_event(instrument, path.levels, version, ts_ms, ts_recv_ns)
+        else:
+            event = parsing.parse_book(text, channel, instrument, ts_recv_ns)
         if event.kind is BookEventKind.SNAPSHOT and not self._newer(connection, event):
             self.stale_snapshots += 1
             return []
@@ -169,6 +142,14 @@ class HTXBookFeed:
 
 
 _request_ids = itertools.count(1)
+
+
+def path_routes(symbols: SymbolMap) -> list[Route]:
+    """The path's routes: HTX channels carry the native symbol in lowercase."""
+    return [
+        Route(native.lower().encode(), i.symbol, i.price_decimals, i.size_decimals)
+        for native, i in symbols.by_native.items()
+    ]
 
 
 def mbp_messages(

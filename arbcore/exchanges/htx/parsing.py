@@ -47,21 +47,19 @@ __all__ = [
     "BookChannel",
     "book_channel",
     "decompress",
-    "delta_channel",
     "parse_book",
     "parse_frame",
     "ping_of",
     "pong_for",
     "scan_book",
     "scan_into",
+    "snapshot_event",
     "validated_book",
 ]
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _GZIP_WBITS = 16 + zlib.MAX_WBITS
 _ROUNDING = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_EVEN)
-#: How an mbp delta starts: HTX sends ``ch`` first (see :func:`delta_channel`).
-_DELTA_HEAD = b'{"ch":"market.'
 _SIDES = ((BID, b"bids"), (ASK, b"asks"))
 
 #: Finer size scales a message is scanned at again, in order, when a size has more decimals
@@ -141,6 +139,9 @@ def _event(
     ts_recv_ns: int,
 ) -> BookEvent:
     sides, prices, sizes = arrays
+    if len(prices) and (prices.min() <= 0 or sizes.min() < 0):
+        # a level no book holds (the book would refuse it mid-replay): the message is bad
+        raise MalformedMessage("a level price is not positive or a size is negative", venue=VENUE)
     return wire.book_event(
         VENUE, instrument.symbol, kind, (sides, prices, sizes), first_seq=seq, last_seq=seq,
         prev_seq=prev, ts_event_ns=ts_ms * 1_000_000, ts_recv_ns=ts_recv_ns,
@@ -156,23 +157,6 @@ def _seq_keys(channel: BookChannel) -> tuple[bytes, bytes | None]:
 
 def _is_delta(channel: BookChannel) -> bool:
     return channel[1] == MBP and not channel[2]
-
-
-def delta_channel(text: bytes) -> BookChannel | None:
-    """The channel of a plain mbp delta, ``{"ch":"market.<sym>.mbp.<levels>",...``, else None.
-
-    The fast path's cheap test: the channel as :func:`book_channel` reads it, for the shape HTX
-    sends (``ch`` first); anything else is left to ``parse_ws``.
-    """
-    if not text.startswith(_DELTA_HEAD):
-        return None
-    end = text.find(b'"', len(_DELTA_HEAD))
-    if end < 0:
-        return None
-    parts = text[len(_DELTA_HEAD) : end].split(b".")
-    if len(parts) != 3 or parts[1] != b"mbp" or not parts[2].isdigit():
-        return None
-    return parts[0].decode("ascii", "replace"), MBP, False
 
 
 def _int_at(text: bytes, key: bytes, start: int) -> int:
@@ -234,8 +218,8 @@ def scan_into(
     """``(seq, prev_seq, ts ms)`` of a decompressed book message, its levels scanned into
     ``levels`` (the scanner straight from the bytes); ScanError if it declines.
 
-    Shared by :func:`scan_book` and the feed's allocation-free ``parse_delta_into``, so both
-    read a message the same way.
+    What :func:`scan_book` reads (the feed's compiled path, ``arbcore_ext.htxpath``, reads
+    snapshots and deltas itself and is tested against the validating path).
     """
     body = find_value(text, b"data" if channel[2] else b"tick")
     if body < 0:
@@ -259,6 +243,16 @@ def scan_book(
     seq, prev, ts_ms = scan_into(text, channel, instrument, levels)
     event_kind = BookEventKind.DELTA if _is_delta(channel) else BookEventKind.SNAPSHOT
     return _event(instrument, event_kind, levels.arrays(), seq, prev, ts_ms, ts_recv_ns)
+
+
+def snapshot_event(
+    instrument: Instrument, levels: LevelBuffer, version: int, ts_ms: int, ts_recv_ns: int = 0
+) -> BookEvent:
+    """The depth.step0 SNAPSHOT of levels a compiled reader scanned (the feed's HTXPath, which
+    reads them as :func:`scan_book` does); copied, as the reader reuses its buffer."""
+    sides, prices, sizes = (array.copy() for array in levels.arrays())
+    arrays = (sides, prices, sizes)
+    return _event(instrument, BookEventKind.SNAPSHOT, arrays, version, None, ts_ms, ts_recv_ns)
 
 
 def parse_book(

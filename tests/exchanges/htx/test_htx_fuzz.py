@@ -12,7 +12,10 @@ per connection, the last frame it opened), so each check gets a fresh one.
 from __future__ import annotations
 
 import gzip
+from collections.abc import Sequence
 from functools import cache
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -21,7 +24,10 @@ from arbcore.errors import MalformedMessage
 from arbcore.exchanges.htx import parsing
 from arbcore.exchanges.htx.data import HTXBookFeed
 from arbcore.exchanges.symbols import SymbolMap
+from arbcore.marketdata.feed import VenueFeed, replay
+from arbcore.marketdata.records import Record
 from arbcore.testing import fuzz, htx_mbp
+from arbcore_ext.book import ASK, BID
 
 pytestmark = pytest.mark.recording
 
@@ -47,6 +53,16 @@ def _mbp_frames() -> tuple[bytes, ...]:
     return fuzz.spread([parsing.decompress(record.payload) for record in session], 200)
 
 
+def _fast(symbols: SymbolMap) -> fuzz.DeltaIntoFeed:
+    """A fresh feed as the fuzz kit's delta reader (its path is the SequenceInfo it returns)."""
+    return cast(fuzz.DeltaIntoFeed, HTXBookFeed(symbols))
+
+
+def _only(events: Sequence[object]) -> object:
+    (event,) = events
+    return event
+
+
 def _check(frame: bytes) -> None:
     """The feed survives ``frame`` (plain and gzipped), and every fast reading of it that the
     validating parser also accepts is exactly the validating reading."""
@@ -62,8 +78,37 @@ def _check(frame: bytes) -> None:
             lambda f: parsing.validated_book(f, channel, instrument),
             frame,
         )
-    fuzz.assert_delta_into_matches(HTXBookFeed(symbols), frame, reference)
-    fuzz.assert_delta_into_matches(HTXBookFeed(symbols), gzip.compress(frame), reference)
+        # the feed's own reading (snapshots through the compiled path's scanner), gzipped
+        fuzz.assert_fast_matches_validating(
+            lambda f: _only(HTXBookFeed(symbols).parse_ws(gzip.compress(f), 0, 0)),
+            lambda f: parsing.validated_book(f, channel, instrument),
+            frame,
+        )
+    fuzz.assert_delta_into_matches(_fast(symbols), frame, reference)
+    fuzz.assert_delta_into_matches(_fast(symbols), gzip.compress(frame), reference)
+    if channel is not None and instrument is not None and channel[1] == parsing.DEPTH:
+        # twice: the first builds the book in Python, the path applies the second in C
+        assert _replayed(frame, compiled=True) == _replayed(frame, compiled=False), frame
+
+
+def _replayed(frame: bytes, *, compiled: bool) -> object:
+    """Report, books and stale count of the frame (gzipped) replayed twice, through the feed's
+    compiled path or through parse_ws alone."""
+    feed = HTXBookFeed(_symbols())
+    reader: VenueFeed = feed
+    if not compiled:
+        reader = cast(VenueFeed, SimpleNamespace(
+            venue=feed.venue, symbols=feed.symbols, parse_ws=feed.parse_ws,
+            parse_rest=feed.parse_rest, new_sync=feed.new_sync,
+        ))  # fmt: skip
+    report = replay([Record("ws", index + 1, gzip.compress(frame)) for index in range(2)], reader)
+    document = report.as_json()
+    del document["elapsed_s"], document["messages_per_s"]
+    books = {
+        symbol: [array.tolist() for side in (BID, ASK) for array in book.sync.book.levels(side)]
+        for symbol, book in report.books.items()
+    }
+    return document, books, feed.stale_snapshots
 
 
 @settings(suppress_health_check=[HealthCheck.too_slow])
@@ -104,5 +149,7 @@ def test_htx_random_bytes_never_crash_the_feed(frame: bytes) -> None:
     feed = HTXBookFeed(_symbols())
     fuzz.feed_survives(lambda f: feed.parse_ws(f, 0, 0), frame)
     fuzz.feed_survives(lambda f: feed.parse_ws(gzip.compress(f), 0, 1), frame)
-    fuzz.assert_delta_into_matches(feed, frame, MalformedMessage)
-    fuzz.assert_delta_into_matches(feed, gzip.compress(frame), MalformedMessage)
+    fuzz.assert_delta_into_matches(cast(fuzz.DeltaIntoFeed, feed), frame, MalformedMessage)
+    fuzz.assert_delta_into_matches(
+        cast(fuzz.DeltaIntoFeed, feed), gzip.compress(frame), MalformedMessage
+    )

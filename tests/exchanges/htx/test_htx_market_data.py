@@ -27,7 +27,7 @@ from arbcore.exchanges.symbols import SymbolMap
 from arbcore.marketdata.feed import ReplayReport, VenueFeed, replay
 from arbcore.marketdata.records import Record
 from arbcore.marketdata.sync import BookSync
-from arbcore.model import BookEvent, BookEventKind, Instrument
+from arbcore.model import BookEvent, BookEventKind, Instrument, Quote
 from arbcore.testing import htx_mbp
 from arbcore.testing.conformance import Recording, load_recording
 from arbcore_ext.book import ASK, BID, LevelBuffer
@@ -364,8 +364,6 @@ def test_htx_fast_delta_path_reads_every_mbp_delta_as_parse_ws(
             assert result is None
             continue
         if result is None:
-            # no finer scale holds every size of this delta: parse_ws rounds it on the text
-            assert _finest_size(record) > 8
             declined += 1
             continue
         symbol, seq = result
@@ -379,8 +377,15 @@ def test_htx_fast_delta_path_reads_every_mbp_delta_as_parse_ws(
             rounded += 1
         else:
             exact += 1
-    # 282 deltas; 33 have a size finer than 8 decimals, and one of them no finer scale holds
-    assert (exact, rounded, declined) == (249, 32, 1)
+    # 282 deltas, all read by the compiled path; 33 have a size finer than 8 decimals, rounded
+    assert (exact, rounded, declined) == (249, 33, 0)
+
+
+def _book_event(events: Sequence[BookEvent | Quote]) -> BookEvent:
+    """The one event parse_ws read from a book message."""
+    (event,) = events
+    assert isinstance(event, BookEvent)
+    return event
 
 
 def _gz(message: dict[str, Any]) -> bytes:
@@ -414,6 +419,7 @@ def test_htx_fast_delta_path_leaves_other_frames_to_parse_ws(huobi: Recording) -
 def test_htx_declined_frame_is_decompressed_once(
     huobi: Recording, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # the path inflates each frame in C; parse_ws takes what it declined from the path's text
     calls: list[bytes] = []
     decompress = parsing.decompress
 
@@ -423,8 +429,14 @@ def test_htx_declined_frame_is_decompressed_once(
 
     monkeypatch.setattr(parsing, "decompress", counting)
     messages = [record for record in huobi.records if record.kind == "ws"]
-    replay(messages, HTXBookFeed(SymbolMap.of("htx", huobi.instruments)))
-    assert len(calls) == len(messages) == 362
+    feed = HTXBookFeed(SymbolMap.of("htx", huobi.instruments))
+    report = replay(messages, feed)
+    assert (report.messages, report.book_events, report.malformed) == (362, 292, 0)
+    assert calls == []
+    frame = messages[-1].payload
+    text = feed.delta_path.text_of(frame)
+    assert text == decompress(frame)
+    assert feed.delta_path.text_of(frame) is text  # the same object: not inflated again
 
 
 def _mbp_delta(sizes: Sequence[str]) -> bytes:
@@ -464,14 +476,21 @@ def test_htx_fast_path_rounds_fine_sizes_half_even_like_the_validating_path(
     assert levels.arrays()[2].tolist() == slow.sizes.tolist() == expected
 
 
-@pytest.mark.parametrize("size", ["123456789.12345678901", "0.12345678901234567"])
-def test_htx_fast_path_declines_sizes_no_finer_scale_holds(size: str) -> None:
-    # 9 integer digits and 11 decimals (as in FIL3S/USDT), or 17 decimals below 1: neither fits
-    # int64 at 10 or 15 decimals, so the delta is left to parse_ws, which rounds the text
+@pytest.mark.parametrize(
+    ("size", "read"),
+    [("123456789.12345678901", False), ("0.12345678901234567", True), ("1E-401", False)],
+)
+def test_htx_fast_path_declines_sizes_past_19_digits_to_parse_ws(size: str, read: bool) -> None:
+    # 20 significant digits (as in FIL3S/USDT) or an exponent past 400: the compiled path
+    # leaves the delta to parse_ws, which rounds the text; 17 digits it rounds itself
     frame = _mbp_delta([size])
-    assert HTXBookFeed(_btc()).parse_delta_into(frame, 0, 0, LevelBuffer()) is None
-    (event,) = HTXBookFeed(_btc()).parse_ws(frame, 0)
-    assert event.sizes.tolist() == [int((Decimal(size) * 10**8).to_integral_value())]
+    levels = LevelBuffer()
+    assert (HTXBookFeed(_btc()).parse_delta_into(frame, 0, 0, levels) is not None) is read
+    event = _book_event(HTXBookFeed(_btc()).parse_ws(frame, 0))
+    expected = [int((Decimal(size) * 10**8).to_integral_value())]
+    assert event.sizes.tolist() == expected
+    if read:
+        assert levels.arrays()[2].tolist() == expected
 
 
 # -- the documentation vectors --------------------------------------------------------------------
@@ -568,16 +587,19 @@ def test_htx_documented_chain_follows_prev_seq_num_only(shared_data: Path) -> No
 
     sync = feed.new_sync(btc)
     # the docs' own examples do not chain (100020146794 is not the reply's 100020142010): a gap
-    assert sync.on_event(feed.parse_ws(delta(100020146795, 100020146794), 0)[0]) is False
-    assert sync.on_event(feed.parse_ws(gzip.compress(json.dumps(reply).encode()), 0)[0]) is False
+    assert sync.on_event(_book_event(feed.parse_ws(delta(100020146795, 100020146794), 0))) is False
+    assert (
+        sync.on_event(_book_event(feed.parse_ws(gzip.compress(json.dumps(reply).encode()), 0)))
+        is False
+    )
     assert (sync.counters.gaps, sync.counters.resyncs, sync.in_sync) == (1, 1, False)
     # cached before the reply: older (skipped), the one naming the reply, a non-contiguous next
     sync = feed.new_sync(btc)
     feed = HTXBookFeed(symbols)
     for seq, prev in ((100020142010, 100020142009), (100020142012, 100020142010)):
-        sync.on_event(feed.parse_ws(delta(seq, prev), 0)[0])
-    assert sync.on_event(feed.parse_ws(gzip.compress(json.dumps(reply).encode()), 0)[0])
-    assert sync.on_event(feed.parse_ws(delta(100020142015, 100020142012), 0)[0])
+        sync.on_event(_book_event(feed.parse_ws(delta(seq, prev), 0)))
+    assert sync.on_event(_book_event(feed.parse_ws(gzip.compress(json.dumps(reply).encode()), 0)))
+    assert sync.on_event(_book_event(feed.parse_ws(delta(100020142015, 100020142012), 0)))
     assert (sync.counters.skipped, sync.counters.updates, sync.counters.gaps) == (1, 2, 0)
     assert sync.book.best_ask() == 64514
     assert sync.book.best_ask_size() == 2675597396
@@ -645,5 +667,4 @@ def test_htx_feed_forgets_a_replaced_connections_sequences() -> None:
     assert feed.parse_ws(reply(400), 0) == []  # older than the newest on this connection
     assert feed.stale_snapshots == 1
     feed.forget(0)
-    (event,) = feed.parse_ws(reply(400), 0)
-    assert event.last_seq == 400
+    assert _book_event(feed.parse_ws(reply(400), 0)).last_seq == 400
