@@ -33,6 +33,10 @@ SNAPSHOT_PATH: Final = "/spot/order_book?currency_pair={pair}&limit={limit}&with
 SNAPSHOT_LIMIT: Final = 100
 #: Optional application ping (the server also uses protocol-level ping/pong).
 PING_CHANNEL: Final = "spot.ping"
+#: Channels with no book data in them (the recording's tickers, trades and candles, and the
+#: reply to spot.ping): the feed sets their frames aside unread. ``spot.order_book`` and
+#: ``spot.book_ticker`` are left out on purpose: they carry levels.
+NO_BOOK_CHANNELS: Final = ("spot.tickers", "spot.trades", "spot.candlesticks", "spot.pong")
 #: Public REST: 200 requests / 10 s per endpoint per IP; WS: <= 300 connections per IP.
 PUBLIC_REQUESTS_PER_10S: Final = 200
 MAX_WS_CONNECTIONS_PER_IP: Final = 300
@@ -43,6 +47,11 @@ MAX_WS_CONNECTIONS_PER_IP: Final = 300
 #: 10 size decimals hold levels up to 922,337,203 units.
 BOOK_PRICE_MIN_DECIMALS: Final = 8
 BOOK_SIZE_MIN_DECIMALS: Final = 10
+#: L2Book layout: 0 is the flat sorted array. Gate's books are at most 100 levels a side
+#: (SNAPSHOT_LIMIT, the 100 ms channel's depth) and their 8-decimal raw ticks are far finer than
+#: the pairs' real ones, so a tick window (sized from the price: 64k ticks, 1 MB a book) would
+#: hold almost none of their levels.
+BOOK_WINDOW_TICKS: Final = 0
 
 # --- Trading over REST (auth.py, execution.py). Sources: protocols/exchanges-b.md 2.4-2.7 and the
 # Gate APIv4 docs (gate.io/docs/developers/apiv4/en/: spot, error handling, rate limits).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -14,6 +15,7 @@ from arbcore.exchanges.gateio import parsing
 from arbcore.exchanges.gateio.constants import (
     BOOK_PRICE_MIN_DECIMALS,
     BOOK_SIZE_MIN_DECIMALS,
+    BOOK_WINDOW_TICKS,
     INSTRUMENTS_PATH,
     ORDER_BOOK_UPDATE_CHANNEL,
     ORDER_BOOK_UPDATE_INTERVAL,
@@ -30,15 +32,15 @@ from arbcore.exchanges.registry import VenueSpec, execution_factory
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.exchanges.wire import rescaled
 from arbcore.marketdata.client import BookClient
-from arbcore.marketdata.feed import delta_routes, new_book, scan_delta_into
+from arbcore.marketdata.feed import delta_routes, scan_delta_into
 from arbcore.marketdata.sync import BookSync, RangeRule
 from arbcore.model import BookEvent, Instrument, Quote
 from arbcore.net.ws import Keepalive
-from arbcore_ext.book import LevelBuffer
+from arbcore_ext.book import L2Book, LevelBuffer
 from arbcore_ext.deltapath import DeltaPath
 
 __all__ = ["PING_INTERVAL_S", "SPEC", "GateioBookFeed", "GateioDataClient", "book_instrument",
-           "channel_messages"]  # fmt: skip
+           "channel_messages", "snapshot_pair"]  # fmt: skip
 
 #: Gate cuts a silent client after a server-side timeout it does not state; the server's own
 #: protocol pings keep the socket up, ``spot.ping`` also resets that timer (protocols notes
@@ -66,6 +68,8 @@ class GateioBookFeed:
         self.symbols = SymbolMap.of(VENUE, map(book_instrument, symbols.by_native.values()))
         #: plain ``spot.order_book_update`` deltas, read and applied in one call
         self.delta_path = parsing.update_path(delta_routes(self.symbols))
+        #: tickers, trades, candles, pongs: frames parse_ws ignores, set aside unread (replay)
+        self.no_book = parsing.no_book_filter()
 
     def parse_delta_into(
         self, frame: bytes, ts_recv_ns: int, connection: int, levels: LevelBuffer
@@ -82,14 +86,32 @@ class GateioBookFeed:
     def parse_rest(self, url: str | None, body: bytes, ts_recv_ns: int = 0) -> list[BookEvent]:
         if url is None or "/spot/order_book" not in url:
             return []
-        native = parse_qs(urlparse(url).query).get("currency_pair", [""])[0]
-        instrument = self.symbols.get(native)
+        instrument = self.symbols.get(snapshot_pair(url))
         if instrument is None:
             return []
         return [parsing.parse_order_book_snapshot(body, instrument, ts_recv_ns)]
 
     def new_sync(self, instrument: Instrument) -> BookSync:
-        return BookSync(VENUE, instrument.symbol, new_book(instrument), RangeRule())
+        book = L2Book(instrument.price_decimals, instrument.size_decimals,
+                      window_ticks=BOOK_WINDOW_TICKS)  # fmt: skip
+        return BookSync(VENUE, instrument.symbol, book, RangeRule())
+
+
+#: A URL parse_qs reads as the split below does: nothing escaped or stripped, no fragment.
+_PLAIN_URL = re.compile(r"[-!$&'()*,./0-9:;=?@A-Z_a-z~]*")
+
+
+def snapshot_pair(url: str) -> str:
+    """The ``currency_pair`` of a snapshot URL (its first non-empty one; "" if none), exactly as
+    ``parse_qs(urlparse(url).query)`` reads it; a plain URL (the client's own) without the cost
+    of that general parse."""
+    if _PLAIN_URL.fullmatch(url) is None:
+        return parse_qs(urlparse(url).query).get("currency_pair", [""])[0]
+    for field in url.partition("?")[2].split("&"):
+        name, _, value = field.partition("=")
+        if name == "currency_pair" and value:
+            return value
+    return ""
 
 
 def channel_messages(event: str, natives: Iterable[str], now_s: int) -> list[str]:

@@ -11,8 +11,9 @@ cysimdjson parse, which is also the reference the scanner is tested against. Two
 - ``spot.obu`` (Order Book V2): ``result.s`` is ``ob.<pair>.<depth>``; ``full: true`` (only ``u``)
   is a SNAPSHOT, incrementals carry ``U``/``u``.
 
-Plain legacy deltas also have a compiled reader, :func:`update_path`: the feed reads and applies
-them in one call, no event built.
+Plain legacy deltas also have a compiled reader, :func:`update_path` (``arbcore_ext.gatepath``):
+the feed reads and applies them in one call, no event built. REST order books in Gate's own shape
+are read in one pass by ``gatepath.read_order_book``.
 
 Gate's ``spot.tickers`` carry no sizes and no update id, so they give no quote.
 """
@@ -24,15 +25,23 @@ from typing import Any
 
 from arbcore.errors import MalformedMessage
 from arbcore.exchanges import wire
-from arbcore.exchanges.gateio.constants import OBU_CHANNEL, ORDER_BOOK_UPDATE_CHANNEL, VENUE
+from arbcore.exchanges.gateio.constants import (
+    NO_BOOK_CHANNELS,
+    OBU_CHANNEL,
+    ORDER_BOOK_UPDATE_CHANNEL,
+    VENUE,
+)
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.exchanges.wire import find_instrument, level_arrays, string_at
 from arbcore.model import BookEvent, BookEventKind, Instrument
 from arbcore_ext.book import ASK, BID, LevelBuffer
 from arbcore_ext.deltapath import DeltaPath, Route
+from arbcore_ext.framepath import KindFilter
+from arbcore_ext.gatepath import GatePath, read_order_book
 from arbcore_ext.jsonscan import ScanError, find_value, scan_int, scan_levels_at
 
 __all__ = [
+    "no_book_filter",
     "parse_book_update",
     "parse_frame",
     "parse_order_book_snapshot",
@@ -43,8 +52,6 @@ __all__ = [
 #: ``time_ms`` before it, so it starts within the first bytes.
 _UPDATE_HEAD = b'"channel":"spot.order_book_update","event":"update","result":'
 _HEAD_WINDOW = 128
-#: How a REST order book starts (``id`` is only there with ``with_id=true``).
-_REST_HEAD = b'{"id":'
 
 
 def _native(channel: str, stream: str) -> str:
@@ -65,13 +72,20 @@ def _channel(frame: bytes) -> str | None:
 
 def update_path(routes: Iterable[Route]) -> DeltaPath:
     """The compiled reader of plain ``spot.order_book_update`` deltas of some pairs: ``U``/``u``,
-    ``t`` and the ``b``/``a`` levels of a result that follows Gate's head and has no ``full``
-    (a snapshot). Every other frame (or shape) is declined, for :func:`parse_frame`."""
-    return DeltaPath(
-        routes, anchor=_UPDATE_HEAD, window=_HEAD_WINDOW, reject=b'"full"', symbol_key=b"s",
-        first_key=b"U", last_key=b"u", time_key=b"t", time_required=True,
-        time_unit_ns=1_000_000, level_keys=((b"b", BID), (b"a", ASK)),
+    ``t`` and the ``b``/``a`` levels of a result that follows Gate's head, in one pass over it
+    (:class:`~arbcore_ext.gatepath.GatePath`). A ``full`` result (a snapshot), any other key and
+    every other frame (or shape) are declined, for :func:`parse_frame`."""
+    return GatePath(
+        routes, anchor=_UPDATE_HEAD, window=_HEAD_WINDOW, symbol_key=b"s", first_key=b"U",
+        last_key=b"u", time_key=b"t", time_required=True, time_unit_ns=1_000_000,
+        level_keys=((b"b", BID), (b"a", ASK)),
     )  # fmt: skip
+
+
+def no_book_filter() -> KindFilter:
+    """Frames of the :data:`NO_BOOK_CHANNELS` (their first ``channel``; :func:`parse_frame`
+    returns ``[]`` for every channel but the two book ones)."""
+    return KindFilter(b"channel", [channel.encode() for channel in NO_BOOK_CHANNELS])
 
 
 def parse_book_update(frame: bytes, symbols: SymbolMap, ts_recv_ns: int = 0) -> BookEvent:
@@ -160,27 +174,22 @@ def parse_order_book_snapshot(
 ) -> BookEvent:
     """``GET /spot/order_book?...&with_id=true`` as a SNAPSHOT whose sequence is ``id``.
 
-    The scanner reads Gate's own shape (``{"id":`` first, then ``update`` and the level arrays)
-    straight from the bytes; anything else goes to the validating path.
+    Gate's own shape (``{"id":`` first, then the level arrays) is read in one pass straight
+    from the bytes; anything else goes to the validating path.
     """
-    try:
-        return _scan_order_book(body, instrument, ts_recv_ns)
-    except ScanError:
-        return _validated_order_book(body, instrument, ts_recv_ns)
+    event = _scan_order_book(body, instrument, ts_recv_ns)
+    return _validated_order_book(body, instrument, ts_recv_ns) if event is None else event
 
 
-def _scan_order_book(body: bytes, instrument: Instrument, ts_recv_ns: int) -> BookEvent:
-    if not body.startswith(_REST_HEAD):
-        raise ScanError("not an order book with its id first", 0)
-    book_id, _ = scan_int(body, len(_REST_HEAD))
-    update_at = find_value(body, b"update")
-    update_ms = scan_int(body, update_at)[0] if update_at >= 0 else 0
-    levels = LevelBuffer(256)
-    price_decimals, size_decimals = instrument.price_decimals, instrument.size_decimals
-    scan_levels_at(body, b"bids", BID, price_decimals, size_decimals, levels)
-    scan_levels_at(body, b"asks", ASK, price_decimals, size_decimals, levels)
+def _scan_order_book(body: bytes, instrument: Instrument, ts_recv_ns: int) -> BookEvent | None:
+    """The one-pass reader (:func:`~arbcore_ext.gatepath.read_order_book`); None: not Gate's
+    compact shape."""
+    read = read_order_book(body, instrument.price_decimals, instrument.size_decimals)
+    if read is None:
+        return None
+    book_id, update_ms, levels = read
     return wire.book_event(
-        VENUE, instrument.symbol, BookEventKind.SNAPSHOT, levels.arrays(), first_seq=book_id,
+        VENUE, instrument.symbol, BookEventKind.SNAPSHOT, levels, first_seq=book_id,
         last_seq=book_id, ts_event_ns=update_ms * 1_000_000, ts_recv_ns=ts_recv_ns,
     )  # fmt: skip
 
