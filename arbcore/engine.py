@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import sys
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -46,11 +47,13 @@ from arbcore.strategies.orchestrator import Key, Markets, Orchestrator, Ticket
 from arbcore.strategies.triangular import TriangularScanner
 from arbcore_ext.book import L2Book
 
-__all__ = ["Engine", "EngineStats"]
+__all__ = ["SWITCH_INTERVAL_S", "Engine", "EngineStats", "frozen_startup"]
 
 logger = logging.getLogger(__name__)
 
 LATENCY_SAMPLES = 200_000
+#: read by every decision (an enum member read from its class costs 4x a global)
+_OPPORTUNITY, _RISK_DECISION = RecordKind.OPPORTUNITY, RecordKind.RISK_DECISION
 SWITCH_INTERVAL_S = 5e-5
 
 
@@ -76,6 +79,18 @@ class EngineStats:
             return None
         ordered = sorted(self.latencies_ns)
         return ordered[min(len(ordered) - 1, int(quantile * len(ordered)))] / 1_000
+
+
+@contextlib.contextmanager
+def frozen_startup() -> Iterator[None]:
+    """Start-up's garbage goes now; what is left lives as long as the run and is never scanned
+    again (a full collection took 100+ ms with it), until the block ends."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 class Engine:
@@ -118,7 +133,8 @@ class Engine:
         self._trades: set[asyncio.Task[None]] = set()
         self.cross: CrossExchangeStrategy | None = None
         self.triangular: dict[str, TriangularScanner] = {}
-        self.orchestrator = Orchestrator(system.strategies.cool_off_ms, balance_of=self._balance,
+        self.orchestrator = Orchestrator(system.strategies.cool_off_ms,
+                                         balance_of=self.venues.balance,
                                          clock_ns=lambda: self.clock_ns())  # fmt: skip
         self.risk = RiskEngine(system.risk, price_usd=self.usd, on_state=self._on_state,
                                clock=lambda: self.clock_ns() / 1e9)  # fmt: skip
@@ -148,13 +164,7 @@ class Engine:
             self._build_trading()
             stack.push_async_callback(self.venues.aclose)
             await self.recover()
-            import gc
-
-            # Start-up's garbage goes now; what is left lives as long as the run and is never
-            # scanned again (a full collection took 100+ ms with it), until the run ends.
-            gc.collect()
-            gc.freeze()
-            stack.callback(gc.unfreeze)
+            stack.enter_context(frozen_startup())
             runners = [asyncio.create_task(client.run()) for client in self.clients.values()]
             try:
                 await self._watch(duration_s)
@@ -265,6 +275,7 @@ class Engine:
         self.venues = build_venues(self.config, self.instruments, credentials=self._credentials,
                                    endpoints=self.endpoints, book_of=self._book_getter,
                                    clock_ns=self.clock_ns, sleep=sleep)  # fmt: skip
+        self.orchestrator.balance_of = self.venues.balance
         strategies = system.strategies
         if strategies.cross_exchange.enabled and len(self.instruments) >= 2:
             self.cross = CrossExchangeStrategy(
@@ -325,21 +336,20 @@ class Engine:
             base = dollar_base.get(symbol)
             if base is not None:
                 cache.pop(base, None)
-            found: list[Opportunity] = []
-            if self.cross is not None:
-                opportunity = self.cross.on_book(venue, symbol, book)
-                if opportunity is not None:
-                    found.append(opportunity)
+            cross = self.cross
+            opportunity = cross.on_book(venue, symbol, book) if cross is not None else None
             scanner = self.triangular.get(venue)
-            if scanner is not None and symbol in listed:
-                emitted = scanner.on_book(symbol, book)
-                if emitted:
-                    found.extend(o for o in emitted
-                                 if isinstance(o, Opportunity) and o.legs[0].size_raw
-                                 and o.expected_profit > 0 and o.profit_bps >= floor)  # fmt: skip
-            if found:
-                for opportunity in self.orchestrator.rank(found):
-                    self._decide(opportunity, arrived)
+            emitted = scanner.on_book(symbol, book) if scanner is not None and symbol in listed \
+                else None  # fmt: skip
+            if emitted:
+                found = [] if opportunity is None else [opportunity]
+                found += [o for o in emitted
+                          if isinstance(o, Opportunity) and o.legs[0].size_raw
+                          and o.expected_profit > 0 and o.profit_bps >= floor]  # fmt: skip
+                for ranked in self.orchestrator.rank(found) if len(found) > 1 else found:
+                    self._decide(ranked, arrived)
+            elif opportunity is not None:
+                self._decide(opportunity, arrived)
             if listened("market-data"):  # after the decision: a stream never delays one
                 quotes.changed(venue, symbol)
 
@@ -348,17 +358,7 @@ class Engine:
     def _blocked(self, kind: str) -> Callable[[Key, Markets], bool]:
         """A strategy's pre-check: would the orchestrator refuse this now? A refusal counts as
         an opportunity of ``kind`` found and not admitted, as if it had been offered."""
-        blocked, counts = self.orchestrator.blocked, self.stats.opportunities
-        detected = self.metrics.detected
-
-        def check(key: Key, markets: Markets) -> bool:
-            if blocked(key, markets):
-                counts[kind] += 1
-                detected[kind, key[1]] += 1  # (kind, venue, legs): see orchestrator.key
-                return True
-            return False
-
-        return check
+        return self.orchestrator.pre_check((kind, self.stats.opportunities, self.metrics.detected))
 
     def _decide(self, opportunity: Opportunity, arrived_ns: int) -> None:
         self.stats.opportunities[opportunity.kind] += 1
@@ -367,14 +367,14 @@ class Engine:
         if ticket is None:
             return
         trace_id = self.new_trace_id()
-        decision = self.risk.check_legs(leg_tuples(opportunity, self.usd, self._book_age_ms),
+        decision = self.risk.check_legs(leg_tuples(opportunity, self.usd, self._book_ages()),
                                         trace_id)  # fmt: skip
         elapsed = time.perf_counter_ns() - arrived_ns
         self.stats.latencies_ns.append(elapsed)
         self.metrics.latency.observe_ns(elapsed)
         now = self.clock_ns()
-        self._record(RecordKind.OPPORTUNITY, opportunity, now, trace_id, opportunity.venue)
-        self._record(RecordKind.RISK_DECISION, decision, now, trace_id)
+        self._record(_OPPORTUNITY, opportunity, now, trace_id, opportunity.venue)
+        self._record(_RISK_DECISION, decision, now, trace_id)
         if not decision.approved:
             self.stats.risk_refused[decision.rule or ""] += 1
             self.orchestrator.finish(ticket)
@@ -418,7 +418,8 @@ class Engine:
         """Append an audit row, and put it on the ``trades`` stream if anyone listens."""
         assert self.audit is not None
         seq = self.audit.append(kind, payload, ts_ns=ts_ns, trace_id=trace_id, venue=venue)
-        self._rows(kind, payload, seq, ts_ns, trace_id, venue, "")
+        if self.events.listened("trades"):  # (the usual run: nobody does)
+            self._rows(kind, payload, seq, ts_ns, trace_id, venue, "")
 
     def _report_positions(self, venues: Iterable[str]) -> None:
         """Tell risk the positions (what changed since the start) that moved on ``venues``."""
@@ -440,9 +441,6 @@ class Engine:
     def _book_getter(self, venue: str) -> Callable[[str], L2Book | None]:
         return lambda symbol: self.book(venue, symbol)
 
-    def _balance(self, venue: str, asset: str) -> float:
-        return self.venues.balance(venue, asset)
-
     def usd(self, asset: str) -> float | None:
         """USD per unit of ``asset``: 1 for dollar assets, else a dollar market's mid (cached
         until a book event of one of the asset's dollar markets; a price whose dollar books all
@@ -458,9 +456,10 @@ class Engine:
     def _usd_uncached(self, asset: str) -> float | None:
         return dollar_mid(asset, self.instruments, self.book)
 
-    def _book_age_ms(self, venue: str, symbol: str) -> float:
-        now = self.clock_ns()
-        return (now - self._updated_ns.get(venue, {}).get(symbol, now)) / 1e6
+    def _book_ages(self) -> Callable[[str, str], float]:
+        """Each book's age (ms) now: one clock read for all of a decision's legs."""
+        now, updated = self.clock_ns(), self._updated_ns
+        return lambda venue, symbol: (now - updated.get(venue, {}).get(symbol, now)) / 1e6
 
     def _on_state(self, state: Any, reason: str) -> None:
         if self.audit is not None:

@@ -10,7 +10,9 @@ events at a fixed rate: event ``i`` "arrives" at ``t0 + i / rate`` (perf_counter
 the venue's ``BookSync`` and the engine's book callback, and two latencies are stamped from that
 arrival: to the callback's return (every message: its decisions, including "no trade"), and to
 each risk decision (the engine's own ``stats.latencies_ns``, arrival injected). Arrival is the
-scheduled time, so a message that waits behind a slow one counts the wait.
+scheduled time, so a message that waits behind a slow one counts the wait. :func:`run_engine`
+gives the loop the runtime ``Engine.run`` does (the 50 us GIL switch interval, start-up's
+garbage frozen).
 
 The peer, :class:`DecimalLoop`, is what a home-grown script does: dict books of ``Decimal``
 prices and sizes, best prices by ``max``/``min`` over the keys, the cross-venue test and the
@@ -21,8 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -31,7 +34,7 @@ import numpy as np
 
 from arbcore.config import load_config
 from arbcore.config.schema import AppConfig
-from arbcore.engine import Engine
+from arbcore.engine import SWITCH_INTERVAL_S, Engine, frozen_startup
 from arbcore.exchanges.registry import get_venue
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.model import BookEvent, BookEventKind, Instrument
@@ -105,10 +108,15 @@ def demo_config(audit_path: Path) -> AppConfig:
     return attrs.evolve(config, system=attrs.evolve(config.system, storage=storage))
 
 
-def engine_for(stream: SimStream, audit: AuditTrail, config: AppConfig) -> Engine:
+def engine_for(stream: SimStream, audit: AuditTrail, config: AppConfig, *,
+               sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+               clock_ns: Callable[[], int] | None = None) -> Engine:  # fmt: skip
     """A real Engine over ``stream``'s venues with every book at its snapshot (as a backtest
-    wires one: instruments, each venue's own ``BookSync``, strategies, shadow venues, router)."""
+    wires one: instruments, each venue's own ``BookSync``, strategies, shadow venues, router);
+    ``clock_ns`` and ``sleep``: a virtual clock's, for a deterministic replay."""
     engine = Engine(config)
+    if clock_ns is not None:
+        engine.clock_ns = clock_ns
     for venue, listed in stream.instruments.items():
         engine.instruments[venue] = {instrument.symbol: instrument for instrument in listed}
         feed = get_venue(venue).feed(SymbolMap.of(venue, listed))
@@ -118,7 +126,7 @@ def engine_for(stream: SimStream, audit: AuditTrail, config: AppConfig) -> Engin
     for event in stream.snapshots:
         engine.syncs[event.venue][event.symbol].on_event(event)
     engine.audit = audit
-    engine._build_trading()
+    engine._build_trading(sleep=sleep)
     return engine
 
 
@@ -205,14 +213,20 @@ async def run_engine(stream: SimStream, rate: float | None, workdir: Path,
                      messages: int | None = None) -> tuple[Run, Engine]:  # fmt: skip
     """A fresh engine over ``stream`` replayed at ``rate``; its orders finished after."""
     config = demo_config(workdir / f"audit-{next(_RUNS)}.db")
+    switch = sys.getswitchinterval()
     with AuditTrail(config.system.storage.path, synchronous="NORMAL") as audit:
         engine = engine_for(stream, audit, config)
         arrival = Arrival()
         engine.arrival_ns = arrival
         events = stream.deltas[:messages]
-        run = await paced(engine_handler(engine), events, rate, arrival,
-                          decisions=lambda: engine.stats.latencies_ns,
-                          pending=lambda: len(engine._trades))  # fmt: skip
+        sys.setswitchinterval(SWITCH_INTERVAL_S)  # the runtime `Engine.run` sets up
+        try:
+            with frozen_startup():
+                run = await paced(engine_handler(engine), events, rate, arrival,
+                                  decisions=lambda: engine.stats.latencies_ns,
+                                  pending=lambda: len(engine._trades))  # fmt: skip
+        finally:
+            sys.setswitchinterval(switch)
         if engine._trades:
             await asyncio.gather(*engine._trades, return_exceptions=True)
     return run, engine

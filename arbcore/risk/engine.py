@@ -15,7 +15,6 @@ reports every order and fill to it.
 from __future__ import annotations
 
 import enum
-import itertools
 import logging
 import math
 import time
@@ -101,7 +100,7 @@ def leg_tuples(
     legs = []
     for leg in opportunity.legs:
         base, _, quote = leg.symbol.partition("/")
-        legs.append((leg.venue, base, quote, leg.side is OrderSide.BUY, leg.size,
+        legs.append((leg.venue, base, quote, leg.side is _BUY, leg.size,
                      leg.price * leg.size * (usd(quote) or 0.0),
                      book_age_ms(leg.venue, leg.symbol)))  # fmt: skip
     return tuple(legs)
@@ -121,6 +120,8 @@ def proposed_trade(
     return ProposedTrade(legs=legs, expected_profit_usd=opportunity.expected_profit_usd or 0.0,
                          trace_id=trace_id)  # fmt: skip
 
+
+_BUY = OrderSide.BUY  # (an enum member read from its class costs 4x a global)
 
 Breach = tuple[str, float, float, str]  # (rule, value, limit, what the value is)
 
@@ -160,7 +161,7 @@ class RiskEngine:
         self._order_times: deque[float] = deque()
         self.refusals: Counter[str] = Counter()
         self.correlations: Mapping[tuple[str, str], float] = {}
-        self._prices: dict[str, float] = {}  # asset -> USD, within one check
+        self._prices = _Prices(price_usd)  # asset -> USD, within one check
 
     @property
     def positions(self) -> Mapping[tuple[str, str], float]:
@@ -241,18 +242,19 @@ class RiskEngine:
         positions and venues the legs touch can trip them.
         """
         limits = self.limits
-        if self.state is TradingState.HALTED:
+        if self.state is _HALTED:
             return ("trading_halted", 1.0, 0.0, self.state_reason)
-        self._prices.clear()  # (the check's own price reads: see _usd)
+        prices = self._prices
+        prices.clear()  # (the check's own price reads: see _Prices)
         after = self._touched_after(legs)
-        if self.state is TradingState.REDUCING:
+        if self.state is _REDUCING:
             grows = sum((abs(q) - abs(self._positions.get(k, 0.0))) * self._usd(k[1])
                         for k, q in after.items() if k[1] not in STABLE)  # fmt: skip
             if grows > 0:
                 gross_now = sum(self._gross_qty[a] * self._usd(a) for a in self._gross_qty
                                 if a not in STABLE)  # fmt: skip
                 return ("reducing_only", gross_now + grows, gross_now, self.state_reason)
-        oldest = max((leg[6] for leg in legs), default=0.0)
+        oldest = max([leg[6] for leg in legs]) if legs else 0.0
         if oldest > limits.min_book_freshness_ms:
             return ("book_freshness", oldest, limits.min_book_freshness_ms, "oldest book (ms)")
         opened = self.open_orders + len(legs)
@@ -262,7 +264,7 @@ class RiskEngine:
         if rate > limits.max_orders_per_s:
             return ("max_orders_per_s", rate, limits.max_orders_per_s, "orders in the last 1 s")
         for (venue, asset), quantity in after.items():
-            value = abs(quantity) * self._usd(asset)
+            value = abs(quantity) * prices[asset]
             if value > limits.max_position_usd and value > self._held_usd(venue, asset):
                 return ("max_position_usd", value, limits.max_position_usd, f"{asset} on {venue}")
         for venue in sorted({leg[0] for leg in legs}):
@@ -283,14 +285,8 @@ class RiskEngine:
     # -- internals --------------------------------------------------------------------------------
 
     def _usd(self, asset: str) -> float:
-        """USD per unit of ``asset`` (0 when unknown), read once per check: a check values the
-        same few assets many times, and prices do not move inside one."""
-        price = self._prices.get(asset)
-        if price is None:
-            found = self._price_usd(asset)
-            price = self._prices[asset] = (found if found is not None and math.isfinite(found)
-                                           else 0.0)  # fmt: skip
-        return price
+        """USD per unit of ``asset`` (0 when unknown), read once per check."""
+        return self._prices[asset]
 
     def _held_usd(self, venue: str, asset: str) -> float:
         return abs(self._positions.get((venue, asset), 0.0)) * self._usd(asset)
@@ -298,10 +294,10 @@ class RiskEngine:
     def _touched_after(self, legs: Sequence[LegTuple]) -> dict[tuple[str, str], float]:
         """The positions the legs change, as they would be after the trade."""
         after: dict[tuple[str, str], float] = {}
-        positions = self._positions
+        positions, prices = self._positions, self._prices
         for venue, base, quote, buy, base_qty, notional_usd, _ in legs:
             sign = 1.0 if buy else -1.0
-            quote_qty = notional_usd / max(self._usd(quote), 1e-12)
+            quote_qty = notional_usd / max(prices[quote], 1e-12)
             held = after.get((venue, base))
             after[(venue, base)] = (positions.get((venue, base), 0.0) if held is None else held
                                     ) + sign * base_qty  # fmt: skip
@@ -314,12 +310,12 @@ class RiskEngine:
                    ) -> float:  # fmt: skip
         """Everything held on ``venue`` in USD, now or with ``after``'s positions in place
         (in the order the positions were first reported, new ones last)."""
-        held = self._by_venue.get(venue, {})
+        held, usd = self._by_venue.get(venue, {}), self._prices
         if not after:
-            return sum(abs(q) * self._usd(a) for a, q in held.items())
-        new = ((a, q) for (v, a), q in after.items() if v == venue and a not in held)
-        return sum(abs(q) * self._usd(a) for a, q in itertools.chain(
-            ((a, after.get((venue, a), q)) for a, q in held.items()), new))  # fmt: skip
+            return sum([abs(q) * usd[a] for a, q in held.items()])
+        values = [abs(after.get((venue, a), q)) * usd[a] for a, q in held.items()]
+        values += [abs(q) * usd[a] for (v, a), q in after.items() if v == venue and a not in held]
+        return sum(values)
 
     def _orders_last_second(self) -> int:
         horizon = self._clock() - 1.0
@@ -368,6 +364,25 @@ class RiskEngine:
                            f"{asset} is {loss_pct:.2f}% below its cost, stop loss at "
                            f"{self.limits.stop_loss_pct:.2f}%")  # fmt: skip
 
+
+class _Prices(dict[str, float]):
+    """USD per unit of each asset (0 when unknown), read once per check on first use: a check
+    values the same few assets many times, and prices do not move inside one. A hit is a plain
+    subscript (no Python call)."""
+
+    __slots__ = ("_price_usd",)
+
+    def __init__(self, price_usd: Callable[[str], float | None]) -> None:
+        super().__init__()
+        self._price_usd = price_usd
+
+    def __missing__(self, asset: str) -> float:
+        found = self._price_usd(asset)
+        price = self[asset] = found if found is not None and math.isfinite(found) else 0.0
+        return price
+
+
+_HALTED, _REDUCING = TradingState.HALTED, TradingState.REDUCING
 
 #: How much higher a trade's correlation risk must be than the current one to count as worse.
 CORRELATION_EPS = 1e-12

@@ -45,6 +45,7 @@ from arbcore_ext.profit import CrossQuote, price_cross
 __all__ = ["CrossExchangeStrategy", "top_cross"]
 
 KIND = "cross_exchange"
+_BUY, _SELL = OrderSide.BUY, OrderSide.SELL  # (a member read from the enum costs 4x a global)
 
 BookOf = Callable[[str, str], L2Book | None]  # (venue, symbol) -> a fresh book, or None
 BalanceOf = Callable[[str, str], float]  # (venue, asset) -> free balance
@@ -197,8 +198,23 @@ class CrossExchangeStrategy:
         if not crossing:
             return None
         best: Opportunity | None = None
+        routes, ends, book_of, blocked = self._routes, self._ends, self._book_of, self._blocked
+        buy_book: L2Book | None
+        sell_book: L2Book | None
         for route_id in crossing:
-            found = self._price_route(route_id, market, book)
+            # A route the kernel found crossing at the top: the other book (a book that left
+            # sync since its last update reads None and is skipped), the orchestrator's word
+            # (the common end: a dislocation cooling off), then the depth walk (_price).
+            route = routes[route_id]
+            if ends[route_id][0] == market:
+                buy_book, sell_book = book, book_of(route.sell.venue, route.sell.symbol)
+            else:
+                buy_book, sell_book = book_of(route.buy.venue, route.buy.symbol), book
+            if buy_book is None or sell_book is None:
+                continue
+            if not route.converts and blocked is not None and blocked(route.key, route.markets):
+                continue  # (the kernel's verdict is top_cross's: asked as _try would)
+            found = self._price(route, buy_book, sell_book)
             if found is not None and (best is None or found.expected_profit >
                                       best.expected_profit):  # fmt: skip
                 best = found
@@ -212,22 +228,9 @@ class CrossExchangeStrategy:
                 self._touch.load(market, book)
                 self._unseen.discard(market)
 
-    def _price_route(self, route_id: int, market: int, book: L2Book) -> Opportunity | None:
-        """A route the kernel found crossing at the top: the other book (a book that left sync
-        since its last update reads None and is skipped), the orchestrator's word, then the
-        depth walk. A route between two quotes takes the whole Python test (the live rate)."""
-        route = self._routes[route_id]
-        buy_book: L2Book | None = book
-        sell_book: L2Book | None = book
-        if self._ends[route_id][0] == market:
-            sell_book = self._book_of(route.sell.venue, route.sell.symbol)
-        else:
-            buy_book = self._book_of(route.buy.venue, route.buy.symbol)
-        if buy_book is None or sell_book is None:
-            return None
-        blocked = self._blocked  # the kernel's verdict is top_cross's: ask as _try would
-        if not route.converts and blocked is not None and blocked(route.key, route.markets):
-            return None
+    def _price(self, route: _Route, buy_book: L2Book, sell_book: L2Book) -> Opportunity | None:
+        """A crossing route the orchestrator would take: the depth walk. A route between two
+        quotes takes the whole Python test (the live rate)."""
         ask, bid = buy_book.best_ask(), sell_book.best_bid()
         if ask is None or bid is None:
             return None
@@ -302,8 +305,7 @@ class CrossExchangeStrategy:
             return None
         return Opportunity(
             kind=KIND, venue=route.label,
-            legs=(_leg(bi, OrderSide.BUY, quote.buy_limit, quote),
-                  _leg(si, OrderSide.SELL, quote.sell_limit, quote)),
+            legs=(_leg(bi, _BUY, quote.buy_limit, quote), _leg(si, _SELL, quote.sell_limit, quote)),
             rate=top_rate, profit_bps=profit_bps, size=quote.size,
             expected_profit=net_profit, detected_at_ns=self._clock_ns(), asset=bi.quote,
             expected_profit_usd=net_profit * quote_usd,

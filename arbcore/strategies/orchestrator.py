@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, MutableMapping
 
 import attrs
 
@@ -57,20 +57,31 @@ def markets_of(legs: Iterable[tuple[str, str, OrderSide]]) -> Markets:
     return tuple(sorted({(venue, symbol) for venue, symbol, _ in legs}))
 
 
-def _legs(opportunity: Opportunity) -> tuple[tuple[str, str, OrderSide], ...]:
-    return tuple((leg.venue, leg.symbol, leg.side) for leg in opportunity.legs)
+#: (kind, venue, legs as (venue, symbol, bought)): a bool, not the OrderSide, since an enum
+#: member hashes through a Python call and a signature is hashed on every admit
+Signature = tuple[str, str, tuple[tuple[str, str, bool], ...]]
+Spends = tuple[tuple[str, str, bool], ...]  # per leg: (venue, asset spent, bought)
 
 
-def _needs(opportunity: Opportunity) -> tuple[tuple[str, str, float], ...]:
-    """What each leg spends: quote for a buy (price x size), base for a sell."""
-    spent = []
-    for leg in opportunity.legs:
-        base, _, quote = leg.symbol.partition("/")
-        if leg.side is OrderSide.BUY:
-            spent.append((leg.venue, quote, leg.price * leg.size))
-        else:
-            spent.append((leg.venue, base, leg.size))
-    return tuple(spent)
+def _plan(signature: Signature) -> tuple[Key, Markets, Spends]:
+    """What never changes for opportunities of one signature: the key, the markets, and what
+    each leg spends (quote for a buy, base for a sell)."""
+    kind, venue, bought_legs = signature
+    legs = [(v, symbol, OrderSide.BUY if bought else OrderSide.SELL)
+            for v, symbol, bought in bought_legs]  # fmt: skip
+    spends = []
+    for leg_venue, symbol, bought in bought_legs:
+        base, _, quote = symbol.partition("/")
+        spends.append((leg_venue, quote if bought else base, bought))
+    return key(kind, venue, legs), markets_of(legs), tuple(spends)
+
+
+#: Counted per refusal beside the orchestrator's own counts: ``found[kind] += 1`` and
+#: ``detected[kind, venue] += 1`` (the engine's statistics and metrics).
+Tally = tuple[str, MutableMapping[str, int], MutableMapping[tuple[str, str], int]]
+
+
+_BUY = OrderSide.BUY  # (an enum member read from its class costs 4x a global)
 
 
 class Orchestrator:
@@ -80,16 +91,21 @@ class Orchestrator:
                  balance_of: Callable[[str, str], float] | None = None) -> None:  # fmt: skip
         self.cool_off_ns = int(cool_off_ms * 1_000_000)
         self._clock_ns = clock_ns
-        self._balance_of = balance_of
+        #: (venue, asset) -> balance held; settable (the engine points it at its venues once
+        #: they exist, so a read is one call, not a chain)
+        self.balance_of = balance_of
         self._busy: set[tuple[str, str]] = set()
         self._reserved: dict[tuple[str, str], float] = defaultdict(float)
         self._last_taken: dict[Key, int] = {}
+        self._plans: dict[Signature, tuple[Key, Markets, Spends]] = {}
         self.offered = self.admitted = 0
         self.refused: dict[str, int] = defaultdict(int)
+        self._blocked = self.pre_check()
 
     def available(self, venue: str, asset: str) -> float:
         """What a strategy may still spend on ``venue``: the balance minus what is reserved."""
-        held = self._balance_of(venue, asset) if self._balance_of is not None else float("inf")
+        balance_of = self.balance_of
+        held = balance_of(venue, asset) if balance_of is not None else float("inf")
         return held - self._reserved.get((venue, asset), 0.0)
 
     def rank(self, opportunities: Iterable[Opportunity]) -> list[Opportunity]:
@@ -98,28 +114,51 @@ class Orchestrator:
     def blocked(self, key: Key, markets: Markets) -> bool:
         """True (and the refusal counted, as :meth:`admit` counts it) when an opportunity with
         this key and these markets would be refused now for its cool-off or busy liquidity."""
-        last = self._last_taken.get(key)
-        if last is not None and self._clock_ns() - last < self.cool_off_ns:
-            reason = "cool_off"
-        elif self._busy and not self._busy.isdisjoint(markets):
-            reason = "liquidity_in_use"
-        else:
-            return False
-        self.offered += 1
-        self.refused[reason] += 1
-        return True
+        return self._blocked(key, markets)
+
+    def pre_check(self, tally: Tally | None = None) -> Callable[[Key, Markets], bool]:
+        """:meth:`blocked` as one closure, also counting each refusal in ``tally`` (a strategy's
+        pre-check runs on nearly every book update, so it is one call, not a chain)."""
+        last_taken, busy, refused = self._last_taken, self._busy, self.refused
+        kind, found, detected = tally if tally is not None else ("", None, None)
+
+        def blocked(key: Key, markets: Markets) -> bool:
+            last = last_taken.get(key)
+            if last is not None and self._clock_ns() - last < self.cool_off_ns:
+                reason = "cool_off"
+            elif busy and not busy.isdisjoint(markets):
+                reason = "liquidity_in_use"
+            else:
+                return False
+            self.offered += 1
+            refused[reason] += 1
+            if found is not None and detected is not None:
+                found[kind] += 1
+                detected[kind, key[1]] += 1  # (kind, venue, legs): see key()
+            return True
+
+        return blocked
 
     def admit(self, opportunity: Opportunity) -> Ticket | None:
         """A ticket when the opportunity may trade now, else None (and the reason is counted)."""
-        legs = _legs(opportunity)
-        opportunity_key, markets = key(opportunity.kind, opportunity.venue, legs), markets_of(legs)
-        if self.blocked(opportunity_key, markets):
+        legs = opportunity.legs
+        signature = (opportunity.kind, opportunity.venue,
+                     tuple([(leg.venue, leg.symbol, leg.side is _BUY) for leg in legs])
+                     )  # fmt: skip
+        plan = self._plans.get(signature)
+        if plan is None:
+            plan = self._plans[signature] = _plan(signature)
+        opportunity_key, markets, spends = plan
+        if self._blocked(opportunity_key, markets):
             return None
         self.offered += 1
-        needs = _needs(opportunity)
-        if any(amount > self.available(venue, asset) + 1e-12 for venue, asset, amount in needs):
-            self.refused["balance_reserved"] += 1
-            return None
+        needs = tuple([(venue, asset, leg.price * leg.size if bought else leg.size)
+                       for (venue, asset, bought), leg in zip(spends, legs, strict=True)]
+                      )  # fmt: skip
+        for venue, asset, amount in needs:
+            if amount > self.available(venue, asset) + 1e-12:
+                self.refused["balance_reserved"] += 1
+                return None
         for venue, asset, amount in needs:
             self._reserved[(venue, asset)] += amount
         self._busy.update(markets)

@@ -22,6 +22,8 @@ from arbcore_ext.cycles import BUY, CycleEngine, SizedCycle
 
 __all__ = ["USD_ASSETS", "TriangularScanner"]
 
+_BUY, _SELL = OrderSide.BUY, OrderSide.SELL  # (a member read from the enum costs 4x a global)
+
 #: Assets counted at 1 USD when reporting profit in USD terms.
 
 
@@ -80,9 +82,14 @@ class TriangularScanner(CycleEngine):
     def _emit(self, ids: tuple[int, ...]) -> tuple[Opportunity, ...]:
         blocked = self.blocked
         if blocked is not None:
-            ids = tuple(cycle for cycle in ids if not blocked(*self.cycle_key(cycle)))
-            if not ids:
+            keys, kept = self._keys, []
+            for cycle in ids:
+                found = keys.get(cycle) or self.cycle_key(cycle)
+                if not blocked(found[0], found[1]):
+                    kept.append(cycle)
+            if not kept:
                 return ()
+            ids = tuple(kept)
         now = self._clock()
         return tuple(self.opportunity(cycle, detected_at_ns=now) for cycle in ids)
 
@@ -136,7 +143,7 @@ class TriangularScanner(CycleEngine):
                 OpportunityLeg(
                     venue=self.venue,
                     symbol=self.symbols[leg.market],
-                    side=OrderSide.BUY if leg.direction == BUY else OrderSide.SELL,
+                    side=_BUY if leg.direction == BUY else _SELL,
                     price=leg.limit_price / 10 ** self.instruments[leg.market].price_decimals,
                     size=leg.qty,
                     price_raw=leg.limit_price,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
+
 from arbcore.model import Opportunity, OpportunityLeg, OrderSide
-from arbcore.strategies.orchestrator import Orchestrator
+from arbcore.strategies.orchestrator import Orchestrator, key, markets_of
 
 
 class Clock:
@@ -76,3 +78,42 @@ def test_ranking_puts_the_most_expected_usd_first() -> None:
     ranked = orchestrator.rank([_opportunity(profit=1.0), _opportunity(profit=3.0),
                                 _opportunity(profit=2.0)])  # fmt: skip
     assert [o.expected_profit for o in ranked] == [3.0, 2.0, 1.0]
+
+
+def test_a_strategys_pre_check_refuses_as_admit_would_and_counts_in_its_tally() -> None:
+    clock = Clock()
+    orchestrator = _orchestrator(clock)
+    counts, per_venue = Counter[str](), defaultdict[tuple[str, str], int](int)
+    check = orchestrator.pre_check(("cross_exchange", counts, per_venue))
+    legs = (("a", "BTC/USDT", OrderSide.BUY), ("b", "BTC/USDT", OrderSide.SELL))
+    opportunity_key, markets = key("cross_exchange", "a->b", legs), markets_of(legs)
+    assert not check(opportunity_key, markets)  # nothing taken yet
+    ticket = orchestrator.admit(_opportunity())
+    assert ticket is not None
+    assert check(opportunity_key, markets)  # cooling off now
+    assert orchestrator.refused["cool_off"] == 1
+    assert orchestrator.offered == 2
+    assert counts == {"cross_exchange": 1}
+    assert per_venue == {("cross_exchange", "a->b"): 1}
+    other = (("c", "BTC/USDT", OrderSide.BUY), ("b", "BTC/USDT", OrderSide.SELL))
+    assert check(key("cross_exchange", "c->b", other), markets_of(other))  # b's market busy
+    assert orchestrator.refused["liquidity_in_use"] == 1
+    assert per_venue[("cross_exchange", "c->b")] == 1
+    assert counts["cross_exchange"] == 2
+    assert orchestrator.blocked(opportunity_key, markets)  # the plain check: counts its own only
+    assert orchestrator.refused["cool_off"] == 2
+    assert counts["cross_exchange"] == 2
+
+
+def test_a_second_admit_of_the_same_legs_reserves_its_own_amounts() -> None:
+    clock = Clock()
+    orchestrator = _orchestrator(clock)
+    first = orchestrator.admit(_opportunity(size=0.5))  # 50 of a's USDT, 0.5 of b's BTC
+    assert first is not None
+    orchestrator.finish(first)
+    clock.now += 10**9  # past the cool-off: the same signature, planned once, priced anew
+    second = orchestrator.admit(_opportunity(size=1.2))
+    assert second is not None
+    assert second.reserved == (("a", "USDT", 120.0), ("b", "BTC", 1.2))
+    assert orchestrator.available("a", "USDT") == 30.0
+    assert orchestrator.available("b", "BTC") == 3.8
