@@ -64,6 +64,9 @@ class L2Book:
         ask_sizes: Int64Array,
     ) -> None:
         """Replace both sides (any order; zero sizes skipped)."""
+    def load_snapshot(self, sides: Int8Array, prices: Int64Array, sizes: Int64Array) -> None:
+        """Replace both sides from a snapshot's flat arrays (the book apply_snapshot of the split
+        sides gives); validated first, so a bad snapshot changes nothing."""
     def replace_side(self, side: int, prices: Int64Array, sizes: Int64Array) -> None:
         """Replace one side."""
     def set_level(self, side: int, price: int | str | bytes, size: int | str | bytes) -> None:

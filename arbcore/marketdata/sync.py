@@ -321,7 +321,7 @@ class BookSync:
     # -- internals -------------------------------------------------------------------------------
 
     def _snapshot(self, event: BookEvent) -> bool:
-        self.book.apply_snapshot(*split_sides(event))
+        self.book.load_snapshot(event.sides, event.prices, event.sizes)
         self.counters.snapshots += 1
         self.book_id = event.last_seq
         if event.ts_recv_ns:
