@@ -85,6 +85,9 @@ cdef class DeltaPath:
     cdef bint checksum_matches(self, L2Book book) noexcept
     cdef Route find_route(self, const char* name, Py_ssize_t length)
     cdef int read(self, bytes frame, int64_t ts_recv_ns) except -1
+    cdef int scanned(self, int64_t first, int64_t last, bint has_prev, int64_t prev,
+                     bint has_checksum, int64_t checksum, int64_t ts_event_ns,
+                     int64_t ts_recv_ns, Route route) noexcept
 
 
 cdef class TailPath(DeltaPath):

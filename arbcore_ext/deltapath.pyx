@@ -425,11 +425,21 @@ cdef class DeltaPath:
         if self.time_unit_ns > 1 and (when > INT64_MAX // self.time_unit_ns
                                       or when < -(INT64_MAX // self.time_unit_ns)):
             return ST_DECLINED  # no int64 holds it in ns: the validating path reads it
+        return self.scanned(first, last, False, 0, False, 0, when * self.time_unit_ns,
+                            ts_recv_ns, route)
+
+    cdef int scanned(self, int64_t first, int64_t last, bint has_prev, int64_t prev,
+                     bint has_checksum, int64_t checksum, int64_t ts_event_ns,
+                     int64_t ts_recv_ns, Route route) noexcept:
+        """Record what a read scanned (every path's read ends so), for apply_read and the
+        Python side to take from here; ST_SCANNED, for the read to return."""
         self.first_seq = first
         self.last_seq = last
-        self.has_prev = False
-        self.has_checksum = False
-        self.ts_event_ns = when * self.time_unit_ns
+        self.has_prev = has_prev
+        self.prev_value = prev
+        self.has_checksum = has_checksum
+        self.checksum_value = checksum
+        self.ts_event_ns = ts_event_ns
         self.ts_recv_ns = ts_recv_ns
         self.route = route
         return ST_SCANNED
@@ -560,14 +570,8 @@ cdef class TailPath(DeltaPath):
         if at >= 0 and int_value_c(s, n, at, &checksum) < 0:
             return ST_DECLINED
         self.arrivals += 1
-        self.first_seq = self.last_seq = self.arrivals
-        self.has_prev = False
-        self.has_checksum = at >= 0
-        self.checksum_value = checksum
-        self.ts_event_ns = 0
-        self.ts_recv_ns = ts_recv_ns
-        self.route = route
-        return ST_SCANNED
+        return self.scanned(self.arrivals, self.arrivals, False, 0, at >= 0, checksum, 0,
+                            ts_recv_ns, route)
 
 
 cdef inline Py_ssize_t uint_end(const char* s, Py_ssize_t i, Py_ssize_t n,
@@ -839,15 +843,8 @@ cdef class ChannelPath(DeltaPath):
             levels.push(0 if amount > 0 else 1, price,
                         0 if count == 0 else (amount if amount > 0 else -amount))
         number = state.count_c(has_seq, seq, chan, &has_prev, &prev)
-        self.first_seq = self.last_seq = number
-        self.has_prev = has_prev
-        self.prev_value = prev
-        self.has_checksum = is_checksum
-        self.checksum_value = checksum
-        self.ts_event_ns = 0
-        self.ts_recv_ns = ts_recv_ns
-        self.route = route
-        return ST_SCANNED
+        return self.scanned(number, number, has_prev, prev, is_checksum, checksum, 0,
+                            ts_recv_ns, route)
 
     def scan_snapshot(self, bytes frame not None, int64_t connection=0):
         """A book channel's snapshot ``[chanId,[[price,count,amount],...](,seq)]`` in the strict

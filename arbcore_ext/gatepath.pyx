@@ -19,7 +19,7 @@ cimport numpy as cnp
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 
 from arbcore_ext.book cimport LevelBuffer
-from arbcore_ext.deltapath cimport ST_DECLINED, ST_SCANNED, DeltaPath, Route
+from arbcore_ext.deltapath cimport ST_DECLINED, DeltaPath, Route
 from arbcore_ext.jsonscan cimport OUT_OF_MEMORY, int_value_c, scan_levels_c
 
 cnp.import_array()
@@ -151,14 +151,8 @@ cdef class GatePath(DeltaPath):
             return ST_DECLINED
         if when > INT64_MAX // self.time_unit_ns or when < -(INT64_MAX // self.time_unit_ns):
             return ST_DECLINED  # no int64 holds it in ns: the validating path reads it
-        self.first_seq = first
-        self.last_seq = last
-        self.has_prev = False
-        self.has_checksum = False
-        self.ts_event_ns = when * self.time_unit_ns
-        self.ts_recv_ns = ts_recv_ns
-        self.route = route
-        return ST_SCANNED
+        return self.scanned(first, last, False, 0, False, 0, when * self.time_unit_ns,
+                            ts_recv_ns, route)
 
 
 cdef inline bint key_is(const char* s, Py_ssize_t n, Py_ssize_t i, const char* key,

@@ -29,12 +29,13 @@ from libc.stdint cimport INT64_MAX, int64_t, uint64_t
 from libc.stdlib cimport free, realloc
 from libc.string cimport memchr, memcmp, memset
 
+from arbcore_ext._match cimport POW10, expect
 from arbcore_ext._types cimport STATUS_OK
 from arbcore_ext.book cimport KEY_NONE, L2Book, LevelBuffer
 from arbcore_ext.deltapath cimport DeltaPath, Route, SyncCore
 from arbcore_ext.jsonscan cimport int_value_c
 
-from arbcore_ext.deltapath import APPLIED, CROSSED, DECLINED, DEFER, SCANNED
+from arbcore_ext.deltapath import APPLIED, CROSSED, DECLINED, DEFER
 
 cdef extern from "zlib.h":
     ctypedef struct z_stream:
@@ -55,7 +56,6 @@ cdef extern from "zlib.h":
 cdef int ST_APPLIED = APPLIED
 cdef int ST_CROSSED = CROSSED
 cdef int ST_DECLINED = DECLINED
-cdef int ST_SCANNED = SCANNED
 cdef int ST_DEFER = DEFER
 
 # What the last read found
@@ -68,11 +68,6 @@ cdef enum:
     FIRST_TEXT_CAPACITY = 1 << 16
     MAX_TEXT = 1 << 26  # a larger message is not inflated here (parse_ws reads it)
     MAX_EXPONENT = 400
-
-cdef uint64_t POW10[20]
-POW10[0] = 1
-for _i in range(1, 20):
-    POW10[_i] = POW10[_i - 1] * 10
 
 cdef const char* HEAD = b'{"ch":"market.'
 cdef const char* STEP0 = b'depth.step0"'
@@ -226,14 +221,6 @@ cdef Py_ssize_t levels_c(const char* s, Py_ssize_t i, Py_ssize_t n, int side, in
         if i < n and s[i] == 93:
             return i + 1
         return -1
-
-
-cdef inline Py_ssize_t expect(const char* s, Py_ssize_t i, Py_ssize_t n, const char* text,
-                              Py_ssize_t k) noexcept nogil:
-    """The offset after ``text`` (k bytes) when it is at i, else -1."""
-    if i < 0 or i + k > n or memcmp(s + i, text, k) != 0:
-        return -1
-    return i + k
 
 
 cdef inline bint crossed(L2Book book) noexcept:
@@ -412,18 +399,9 @@ cdef class HTXPath(DeltaPath):
             self.ts_ms = ts
             if not self.snapshot_applies():
                 return ST_DECLINED
-            self.first_seq = self.last_seq = seq
-            self.has_prev = False
-            self.has_checksum = False
-            self.route = route
-            return ST_SCANNED
+            return self.scanned(seq, seq, False, 0, False, 0, ts * 1_000_000, ts_recv_ns, route)
         self.kind = READ_DELTA
-        self.first_seq = self.last_seq = seq
-        self.has_prev = True
-        self.prev_value = prev
-        self.has_checksum = False
-        self.route = route
-        return ST_SCANNED
+        return self.scanned(seq, seq, True, prev, False, 0, ts * 1_000_000, ts_recv_ns, route)
 
     cdef bint snapshot_applies(self) except -1:
         """Whether the snapshot read may replace its book here: the book is attached and in

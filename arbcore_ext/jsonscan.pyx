@@ -441,6 +441,14 @@ cdef inline Py_ssize_t decimal_value(const char* s, Py_ssize_t i, Py_ssize_t n, 
     return end
 
 
+cdef Py_ssize_t decimal_value_c(const char* s, Py_ssize_t i, Py_ssize_t n, int decimals,
+                                bint quoted_only, int64_t* out) noexcept nogil:
+    """decimal_value for the other frame readers (see jsonscan.pxd), one copy of the reader."""
+    if decimals < 0 or decimals > 18 or (quoted_only and (i >= n or s[i] != 34)):
+        return -1
+    return decimal_value(s, i, n, decimals, out)
+
+
 cdef inline Py_ssize_t plain_value(const char* s, Py_ssize_t i, Py_ssize_t n, int decimals,
                                    int64_t* out) noexcept nogil:
     """decimal_value without its exact-parser fallback: -1 wherever that fallback would decide."""

@@ -26,16 +26,14 @@ verified in C with the route's form. A snapshot is read (DECLINED: its BookSync 
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
-from libc.stdint cimport INT64_MAX, int8_t, int64_t, uint64_t
+from libc.stdint cimport INT64_MAX, int8_t, int64_t
 from libc.string cimport memchr, memcmp
 
 from arbcore_ext._match cimport expect, string_end
-from arbcore_ext._types cimport STATUS_OK
 from arbcore_ext.book cimport LevelBuffer
 from arbcore_ext.checksum cimport TextForm
 from arbcore_ext.deltapath cimport DeltaPath, Route, SyncCore
-from arbcore_ext.fixedpoint cimport parse_decimal_c
-from arbcore_ext.jsonscan cimport int_value_c
+from arbcore_ext.jsonscan cimport decimal_value_c, int_value_c
 
 from arbcore_ext.deltapath import DECLINED, RULE_PREV, SCANNED
 
@@ -61,11 +59,6 @@ cdef enum:
     KEY_CHECKSUM = 2
     KEY_PREV = 4
     KEY_SEQ = 8
-
-cdef uint64_t POW10[19]
-POW10[0] = 1
-for _i in range(1, 19):
-    POW10[_i] = POW10[_i - 1] * 10
 
 cdef const char* HEAD = b'{"arg":{"channel":"books","instId":"'
 cdef Py_ssize_t HEAD_LENGTH = 36
@@ -94,53 +87,6 @@ def okx_verdict(int64_t book_id, int64_t last, prev=None):
     return okx_verdict_c(book_id, prev is not None, 0 if prev is None else prev, last)
 
 
-cdef inline Py_ssize_t quoted_decimal(const char* s, Py_ssize_t i, Py_ssize_t n, int decimals,
-                                      int64_t* out) noexcept nogil:
-    """The quoted decimal at i at ``decimals`` places, exactly as ``parse_decimal_c`` reads it
-    (no sign): the offset after its closing quote, or -1.
-
-    The usual ``"digits[.digits]"`` whose value fits is read here in one pass; anything else
-    (an exponent, a digit past the scale, more digits than int64 holds) is decided by
-    ``parse_decimal_c`` on the string's bounds. ``s`` is a bytes object's buffer, which ends
-    in a NUL byte (``s[n]``): a run of digits stops there at the latest.
-    """
-    cdef Py_ssize_t j = i + 1, start = i + 1, fraction, end
-    cdef uint64_t value = 0
-    cdef int places = 0
-    cdef unsigned int digit
-    if i >= n or s[i] != 34 or decimals < 0 or decimals > 18:
-        return -1
-    while True:
-        digit = <unsigned char>s[j] - 48
-        if digit > 9:
-            break
-        value = value * 10 + digit
-        j += 1
-    if start < j and j - start + decimals <= 18:
-        if s[j] == 34:                                # '"'
-            out[0] = <int64_t>(value * POW10[decimals])
-            return j + 1
-        if s[j] == 46:                                # '.'
-            j += 1
-            fraction = j
-            while places < decimals:
-                digit = <unsigned char>s[j] - 48
-                if digit > 9:
-                    break
-                value = value * 10 + digit
-                places += 1
-                j += 1
-            while s[j] == 48:                         # zeros past the scale
-                j += 1
-            if s[j] == 34 and j > fraction:
-                out[0] = <int64_t>(value * POW10[decimals - places])
-                return j + 1
-    end = string_end(s, i, n)
-    if end < 0 or parse_decimal_c(s + start, end - start - 1, decimals, False, out) != STATUS_OK:
-        return -1
-    return end
-
-
 cdef Py_ssize_t levels_c(const char* s, Py_ssize_t n, Py_ssize_t i, int8_t side,
                          int price_decimals, int size_decimals, LevelBuffer out) except -2:
     """OKX's level array at i (``[["px","sz","x","n"],...]``, no whitespace) appended to
@@ -156,10 +102,10 @@ cdef Py_ssize_t levels_c(const char* s, Py_ssize_t n, Py_ssize_t i, int8_t side,
     while True:
         if i >= n or s[i] != 91:
             return -1
-        i = quoted_decimal(s, i + 1, n, price_decimals, &price)
+        i = decimal_value_c(s, i + 1, n, price_decimals, True, &price)
         if i < 0 or i >= n or s[i] != 44:             # ','
             return -1
-        i = quoted_decimal(s, i + 1, n, size_decimals, &size)
+        i = decimal_value_c(s, i + 1, n, size_decimals, True, &size)
         for extra in range(2):                        # the deprecated "0" and the order count
             if i < 0 or i >= n or s[i] != 44:
                 return -1
