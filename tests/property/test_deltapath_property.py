@@ -158,7 +158,7 @@ def _reference_read(frame: bytes, state: ChannelState, books: dict[bytes, tuple[
         return None
     chan, price, count, amount, checksum, number = match.groups()
     seq = None if number is None else int(number)
-    if chan not in books or not state.continues(seq) or (seq is not None and seq >= 2**63):
+    if chan not in books or (seq is not None and seq >= 2**63) or not state.continues(seq):
         return None
     if checksum is not None and abs(int(checksum)) >= 2**63:
         return None

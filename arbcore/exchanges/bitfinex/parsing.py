@@ -143,7 +143,10 @@ def _count(value: Any) -> int:
 def _seq(message: list[Any], fixed: int) -> int | None:
     if len(message) <= fixed:
         return None
-    return _int(message[fixed])
+    seq = _int(message[fixed])
+    if not 0 <= seq < 2**63:  # the channel state counts in int64
+        raise MalformedMessage(f"sequence number {seq} out of range", venue=VENUE)
+    return seq
 
 
 def _text(value: Any) -> Text:

@@ -365,3 +365,19 @@ def test_bitfinex_replay_command_reports_the_recording(
     assert run_replay([str(shared_data / RECORDING), "--venue", "bitfinex", "--json"]) == 0
     books = json.loads(capsys.readouterr().out)["books"]
     assert {symbol: book["updates"] for symbol, book in books.items()} == UPDATES
+
+
+@pytest.mark.parametrize("frame", [b"[5,[0.00002506,1,-1],9223372036854775808]", b'[5,"hb",-1]'])
+def test_bitfinex_sequence_number_outside_int64_is_a_malformed_message(
+    session: Recording, frame: bytes
+) -> None:
+    """The channel state counts in int64: a sequence it cannot hold is refused as malformed
+    (counted by the feed's caller), never an OverflowError out of the feed."""
+    feed = BitfinexBookFeed(SymbolMap.of("bitfinex", session.instruments))
+    feed.parse_ws(b'{"event":"subscribed","channel":"book","chanId":5,"symbol":"tMNABTC"}', 0, 0)
+    feed.parse_ws(b"[5,[[0.00002505,1,10]],1]", 0, 0)
+    with pytest.raises(parsing.MalformedMessage, match="out of range"):
+        feed.parse_ws(frame, 0, 0)
+    (delta,) = feed.parse_ws(b"[5,[0.00002506,1,-1],2]", 0, 0)  # the state is unchanged
+    assert isinstance(delta, BookEvent)
+    assert (delta.last_seq, delta.prev_seq) == (2, 1)
