@@ -27,12 +27,10 @@ from cpython.mem cimport PyMem_Free, PyMem_Realloc
 from libc.stdint cimport INT64_MAX, INT64_MIN, int64_t
 from libc.string cimport memchr, memcmp, memmove
 
-from arbcore_ext._types cimport STATUS_OK
 from arbcore_ext.book cimport KEY_NONE, L2Book, Walker, walker_init, walker_next
 from arbcore_ext.deltapath cimport (ST_APPLIED, ST_DECLINED, ST_SCANNED, ST_SKIPPED, DeltaPath,
                                      Route, SyncCore)
-from arbcore_ext.fixedpoint cimport parse_decimal_c
-from arbcore_ext.jsonscan cimport find_value_c, int_value_c
+from arbcore_ext.jsonscan cimport decimal_value_c, find_value_c, int_value_c
 
 cdef extern from "Python.h":
     ctypedef struct PyObject
@@ -200,48 +198,6 @@ cdef inline Py_ssize_t string_end(const char* s, Py_ssize_t n, Py_ssize_t at) no
             return -1
         end += 1
     return end if end < n else -1
-
-
-cdef inline int plain_decimal(const char* s, Py_ssize_t n, int decimals,
-                              int64_t* out) noexcept nogil:
-    """``digits[.digits]`` at ``decimals`` places (0 <= decimals <= 18), when the kept digits
-    surely fit int64 and none past the scale is non-zero: STATUS_OK and the value, exactly what
-    ``parse_decimal_c`` gives such text. Anything else -> -1 and the caller asks
-    ``parse_decimal_c``, which decides (a quote's prices are this text nearly always)."""
-    cdef Py_ssize_t i = 0, whole
-    cdef int kept = 0
-    cdef int64_t value = 0
-    cdef unsigned int digit
-    while i < n:
-        digit = <unsigned char>s[i] - 48
-        if digit > 9:
-            break
-        value = value * 10 + digit
-        i += 1
-        if i > 18 - decimals:
-            return -1
-    whole = i
-    if whole == 0 or decimals < 0 or decimals > 18:
-        return -1
-    if i < n:
-        if s[i] != 46 or i + 1 == n:                 # '.' and at least one digit after it
-            return -1
-        i += 1
-        while i < n:
-            digit = <unsigned char>s[i] - 48
-            if digit > 9:
-                return -1
-            if kept < decimals:
-                value = value * 10 + digit
-                kept += 1
-            elif digit:
-                return -1                             # a digit past the scale: refused there
-            i += 1
-    while kept < decimals:
-        value *= 10
-        kept += 1
-    out[0] = value
-    return STATUS_OK
 
 
 cdef enum:
@@ -443,9 +399,7 @@ cdef class QuotePath:
             decimals = route.price_decimals if i % 2 == 0 else route.size_decimals
             if end < 0:
                 return ST_DECLINED
-            if (plain_decimal(s + at + 1, end - at - 1, decimals, &values[i]) != STATUS_OK
-                    and parse_decimal_c(s + at + 1, end - at - 1, decimals, False,
-                                        &values[i]) != STATUS_OK):
+            if decimal_value_c(s, at, n, decimals, True, &values[i]) != end + 1:
                 return ST_DECLINED
         if short:
             at = found[6]
