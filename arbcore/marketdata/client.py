@@ -219,7 +219,6 @@ class BookClient:
             scanned = self._fast.parse_delta_into(frame, ts_ns, 0, self._levels)
             if scanned is not None:
                 symbol, seq = scanned
-                seq.ts_recv_ns = ts_ns  # the book's age counts from here
                 sync = self.syncs.get(symbol)
                 applied = sync is not None and sync.on_levels(seq, self._levels, symbol)
                 if applied and sync is not None and self._on_book is not None:

@@ -128,7 +128,10 @@ class FastDeltaFeed(Protocol):
 
     def parse_delta_into(
         self, frame: bytes, ts_recv_ns: int, connection: int, levels: LevelBuffer
-    ) -> tuple[str, SeqView] | None: ...
+    ) -> tuple[str, SeqView] | None:
+        """The delta's symbol and sequence (``ts_recv_ns`` stamped on it: the book's age counts
+        from there), its levels in ``levels``; None for any other frame."""
+        ...
 
 
 class PathFeed(Protocol):
@@ -224,7 +227,6 @@ def replay(records: Iterable[Record], feed: VenueFeed) -> ReplayReport:
             scanned = fast.parse_delta_into(record.payload, record.ts_ns, record.connection, levels)
             if scanned is not None:
                 symbol, seq = scanned
-                seq.ts_recv_ns = record.ts_ns  # the book's age counts from here
                 report = _report(result, feed, loop, symbol)
                 result.book_events += 1
                 if report.sync.on_levels(seq, levels, symbol):

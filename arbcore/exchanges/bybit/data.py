@@ -98,6 +98,7 @@ class BybitBookFeed:
         seq = self._seq
         seq.first_seq = seq.last_seq = update_id
         seq.ts_event_ns = event_ms * 1_000_000
+        seq.ts_recv_ns = ts_recv_ns  # the book's age counts from here
         return instrument.symbol, seq
 
     def parse_ws(

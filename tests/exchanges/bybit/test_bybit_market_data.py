@@ -244,15 +244,17 @@ def test_bybit_delta_fast_path_matches_the_validating_path(xrp: Recording) -> No
     symbols = feed.symbols
     levels = LevelBuffer(16)
     checked = 0
-    for record in xrp.records:
-        scanned = feed.parse_delta_into(record.payload, 0, 0, levels)
-        slow = parsing._validated_book_message(record.payload, symbols, 0)
+    for received, record in enumerate(xrp.records, start=1_000):  # a receive time per frame
+        scanned = feed.parse_delta_into(record.payload, received, 0, levels)
+        slow = parsing._validated_book_message(record.payload, symbols, received)
         if slow.kind is BookEventKind.SNAPSHOT:
             assert scanned is None
             continue
         assert scanned is not None
         symbol, seq = scanned
-        assert (symbol, seq.last_seq, seq.ts_event_ns) == (XRPUSDT, slow.last_seq, slow.ts_event_ns)
+        assert (symbol, seq.last_seq, seq.ts_event_ns, seq.ts_recv_ns) == (
+            XRPUSDT, slow.last_seq, slow.ts_event_ns, slow.ts_recv_ns,
+        )  # fmt: skip
         assert [a.tolist() for a in levels.arrays()] == [
             slow.sides.tolist(), slow.prices.tolist(), slow.sizes.tolist(),
         ]  # fmt: skip
