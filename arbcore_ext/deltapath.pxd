@@ -90,30 +90,8 @@ cdef class DeltaPath:
                      int64_t ts_recv_ns, Route route) noexcept
 
 
-cdef class TailPath(DeltaPath):
-    cdef bytes checksum_key
-    cdef readonly int64_t arrivals
-    cdef dict caches            # route -> TextCache (each book's rendered levels)
-    cdef list slots             # routes by a hash of their tail (find_route)
-    cdef bint checksum_matches(self, L2Book book) noexcept
-    cdef Route find_route(self, const char* name, Py_ssize_t length)
+cdef enum:
+    MAX_LEVEL_KEYS = 4
 
 
-cdef class ChannelState:
-    cdef readonly DeltaPath path
-    cdef readonly dict books
-    cdef readonly dict book_last
-    cdef readonly dict routes
-    cdef public int64_t counter
-    cdef bint has_last
-    cdef int64_t last
-
-    cdef bint continues_c(self, bint has_seq, int64_t seq)
-    cdef int64_t count_c(self, bint has_seq, int64_t seq, bytes chan, bint* has_prev,
-                         int64_t* prev) except? -1
-
-
-cdef class ChannelPath(DeltaPath):
-    cdef readonly dict connections
-    cdef dict caches            # route -> TextCache (each book's rendered levels)
-    cdef bint checksum_matches(self, L2Book book) noexcept
+cdef bint cached_checksum_matches(DeltaPath path, dict caches, L2Book book) noexcept

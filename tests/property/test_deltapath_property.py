@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from arbcore.exchanges.bitfinex.parsing import PLAIN_FRAME
 from arbcore.marketdata.sync import ArrivalRule, BookSync, Continuity, PrevRule, RangeRule, SeqView
 from arbcore.model import Instrument
+from arbcore_ext.bitfinexpath import ChannelPath, ChannelState
 from arbcore_ext.book import ASK, BID, L2Book, LevelBuffer
 from arbcore_ext.deltapath import (
     DECLINED,
@@ -24,8 +25,6 @@ from arbcore_ext.deltapath import (
     RULE_PREV,
     SCANNED,
     SKIPPED,
-    ChannelPath,
-    ChannelState,
     DeltaPath,
     Route,
     range_verdict,

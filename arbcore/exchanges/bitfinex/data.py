@@ -9,9 +9,9 @@ follow :class:`~arbcore.marketdata.sync.PrevRule`. Checksum frames (flag 131072)
 deltas carrying the venue's checksum, checked by :func:`parsing.book_checksum`.
 
 Nearly every frame is a one-level update or a checksum: the feed's compiled
-:attr:`BitfinexBookFeed.delta_path` (``arbcore_ext.deltapath.ChannelPath``, the shape of
+:attr:`BitfinexBookFeed.delta_path` (``arbcore_ext.bitfinexpath.ChannelPath``, the shape of
 ``parsing.PLAIN_FRAME``) reads, sequences, applies and checksums those in one call, on the same
-per-connection state (:class:`~arbcore_ext.deltapath.ChannelState`) as
+per-connection state (:class:`~arbcore_ext.bitfinexpath.ChannelState`) as
 :meth:`BitfinexBookFeed.parse_ws`, the validating path that decodes everything else (and is the
 reference the fast path is tested against).
 """
@@ -53,8 +53,9 @@ from arbcore.marketdata.feed import delta_routes, new_book, scan_delta_into
 from arbcore.marketdata.sync import BookSync, PrevRule
 from arbcore.model import BookEvent, BookEventKind, Instrument, Quote
 from arbcore.net.ws import Keepalive
+from arbcore_ext.bitfinexpath import ChannelPath, ChannelState
 from arbcore_ext.book import LevelBuffer
-from arbcore_ext.deltapath import ChannelPath, ChannelState, DeltaPath
+from arbcore_ext.deltapath import DeltaPath
 
 __all__ = ["DEFAULT_LENGTH", "IDLE_TIMEOUT_S", "PING_INTERVAL_S", "SPEC", "BitfinexBookFeed",
            "BitfinexDataClient", "InfoCounters", "book_subscribe", "conf_message",

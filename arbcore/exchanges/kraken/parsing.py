@@ -47,10 +47,11 @@ from arbcore.exchanges.symbols import SymbolMap
 from arbcore.model import BookEvent, BookEventKind, Instrument, Quote
 from arbcore_ext.book import ASK, BID, L2Book, LevelBuffer
 from arbcore_ext.checksum import TextForm, book_crc32
-from arbcore_ext.deltapath import Route, TailPath
+from arbcore_ext.deltapath import Route
 from arbcore_ext.fixedpoint import to_raw, to_raw_array
 from arbcore_ext.framepath import KindFilter
 from arbcore_ext.jsonscan import ScanError, find_value, scan_int, scan_levels
+from arbcore_ext.krakenpath import TailPath
 
 __all__ = [
     "BookFormat",
