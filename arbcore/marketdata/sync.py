@@ -387,6 +387,19 @@ _COMPILED_RULES: dict[type, int] = {
 }
 
 
+def register_compiled_rule(rule_type: type, compiled: int) -> None:
+    """Let DeltaPath decide books synced by ``rule_type`` (exactly that type) with ``compiled``.
+
+    Only sound when ``rule_type``'s verdict equals the compiled one wherever the compiled one
+    applies or skips: every other verdict is handed back to the BookSync, which decides by the
+    rule object. A venue whose rule applies more (OKX's straddling push) applies that in its own
+    path; a venue registers at import, with a test that the two agree.
+    """
+    if compiled not in (RULE_RANGE, RULE_ARRIVAL, RULE_PREV):
+        raise ValueError(f"not a compiled rule: {compiled!r}")
+    _COMPILED_RULES[rule_type] = compiled
+
+
 def split_sides(event: BookEvent) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(bid_prices, bid_sizes, ask_prices, ask_sizes)`` of an event's flat arrays."""
     bids = event.sides == BID

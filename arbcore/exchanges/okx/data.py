@@ -27,7 +27,7 @@ from arbcore.exchanges.registry import VenueSpec, execution_factory
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.marketdata.client import BookClient
 from arbcore.marketdata.feed import delta_routes, new_book, scan_delta_into
-from arbcore.marketdata.sync import BookSync, Continuity, SequenceInfo
+from arbcore.marketdata.sync import BookSync, Continuity, SequenceInfo, register_compiled_rule
 from arbcore.model import BookEvent, Instrument, Quote
 from arbcore.net.ws import Keepalive
 from arbcore_ext.book import LevelBuffer
@@ -62,6 +62,11 @@ class OKXSeqRule:
         if prev < book_id < event.last_seq:
             return Continuity.APPLY
         return Continuity.GAP
+
+
+# The compiled PrevRule agrees with OKXSeqRule wherever it applies or skips; OKXPath applies
+# the rest of what OKXSeqRule applies, and defers everything else to it.
+register_compiled_rule(OKXSeqRule, RULE_PREV)
 
 
 class OKXBookFeed:
@@ -113,17 +118,13 @@ class OKXBookFeed:
         return [] if event is None else [event]
 
     def new_sync(self, instrument: Instrument) -> BookSync:
-        sync = BookSync(
+        return BookSync(
             VENUE,
             instrument.symbol,
             new_book(instrument),
             OKXSeqRule(),
             checksum=parsing.book_checksum,
         )
-        # The compiled PrevRule agrees with OKXSeqRule wherever it applies or skips; OKXPath
-        # applies the rest of what OKXSeqRule applies, and defers everything else to it.
-        sync.core.rule = RULE_PREV
-        return sync
 
 
 _request_ids = itertools.count(1)

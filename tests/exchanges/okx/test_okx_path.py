@@ -20,10 +20,19 @@ from hypothesis import strategies as st
 from arbcore.exchanges.okx import parsing
 from arbcore.exchanges.okx.data import OKXBookFeed, OKXSeqRule
 from arbcore.exchanges.symbols import SymbolMap
-from arbcore.marketdata.sync import BookSync, Continuity, SeqView
+from arbcore.marketdata.sync import BookSync, Continuity, SeqView, register_compiled_rule
 from arbcore.model import BookEvent, Instrument
 from arbcore_ext.book import LevelBuffer
-from arbcore_ext.deltapath import APPLIED, CROSSED, DECLINED, DEFER, SKIPPED, VERIFY
+from arbcore_ext.deltapath import (
+    APPLIED,
+    CROSSED,
+    DECLINED,
+    DEFER,
+    RULE_PREV,
+    SKIPPED,
+    VERIFY,
+    rule_verdict,
+)
 from arbcore_ext.jsonscan import ScanError, scan_levels
 from arbcore_ext.okxpath import okx_verdict, read_levels
 
@@ -124,10 +133,38 @@ def test_documented_seq_id_walk_through_is_applied_in_c(shared_data: Path) -> No
     assert (sync.book_id, sync.counters.updates, sync.counters.gaps) == (5, 4, 0)
 
 
+@given(book_id=INT64, last=INT64, prev=st.none() | INT64)
+@example(book_id=105, last=110, prev=100)  # straddles: OKX applies, PrevRule does not
+@example(book_id=0, last=0, prev=None)  # no prevSeqId: OKX applies, PrevRule does not
+def test_the_registered_compiled_rule_agrees_with_okx_where_it_decides(
+    book_id: int, last: int, prev: int | None
+) -> None:
+    """OKXSeqRule is registered as RULE_PREV: sound only if every APPLY or SKIP of the compiled
+    rule is OKXSeqRule's verdict too (the rest goes back to Python)."""
+    compiled = VERDICTS[rule_verdict(RULE_PREV, book_id, last, last, prev)]
+    if compiled is not Continuity.GAP:
+        event = SeqView(first_seq=last, last_seq=last, prev_seq=prev)
+        assert compiled is OKXSeqRule().check(book_id, event)
+
+
+def test_okx_books_are_decided_by_the_compiled_rule() -> None:
+    sync = OKXBookFeed(SymbolMap.of("okx", [BTC])).new_sync(BTC)
+    assert sync.core.rule == RULE_PREV
+
+
+class _StricterRule(OKXSeqRule):
+    """A subclass: not the registered type, so decided in Python."""
+
+
+def test_only_a_compiled_rule_can_be_registered() -> None:
+    with pytest.raises(ValueError, match="not a compiled rule"):
+        register_compiled_rule(_StricterRule, 99)
+
+
 def test_a_book_without_the_compiled_rule_is_left_to_python() -> None:
     feed = OKXBookFeed(SymbolMap.of("okx", [BTC]))
     sync = _synced(feed, 10)
-    sync.rule = OKXSeqRule()  # the setter: a rule object not compiled in C
+    sync.rule = _StricterRule()  # the setter: a rule object not compiled in C
     assert feed.delta_path.apply(_push("update", None, None, ["8461"])) == DEFER
     assert sync.counters.updates == 0
 
