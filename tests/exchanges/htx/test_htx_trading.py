@@ -20,7 +20,6 @@ from arbcore.errors import (
     InsufficientFunds,
     InvalidOrder,
     MalformedMessage,
-    NetworkError,
     OrderNotFound,
     RateLimitExceeded,
 )
@@ -45,6 +44,13 @@ from arbcore.exchanges.trading import OrderRequest, VenueTrading, decimal_text, 
 from arbcore.model import Instrument, OrderSide, OrderStatus, OrderType, TimeInForce
 from arbcore.net.http import HttpClient, HttpRequest, RetryPolicy
 from arbcore.testing.instruments import load_rest_body
+from arbcore.testing.trading_kit import (
+    FakeClock,
+    FakeVenue,
+    TradingCase,
+    timeout,
+    wire_request,
+)
 
 VECTORS = "vectors/htx"
 
@@ -630,49 +636,21 @@ def test_parse_account_id_documented_reply_picks_the_spot_account() -> None:
 # --- the client end to end ------------------------------------------------------------------------
 
 
-class FakeClock:
-    def __init__(self, now_ms: int = 1_700_000_000_000) -> None:
-        self.now_ms = now_ms
-        self.slept: list[float] = []
-
-    def __call__(self) -> int:
-        return self.now_ms
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now_ms += int(seconds * 1000)
-
-
-def _received(request: httpx.Request) -> HttpRequest:
-    """What a server sees: method, path, URL-decoded parameters, body, headers."""
-    return HttpRequest(
-        method=request.method,
-        path=request.url.path,
-        params=list(request.url.params.multi_items()),
-        body=request.content.decode(),
-        headers=list(request.headers.items()),
-    )
-
-
-class FakeHtx:
+class FakeHtx(FakeVenue):
     """The venue: documented reply shapes; every signed request must verify."""
 
     PUBLIC = (constants.SERVER_TIME_PATH, constants.INSTRUMENTS_PATH)
 
     def __init__(self, server_ms: int = 1_700_000_000_000) -> None:
+        super().__init__()
         self.server_ms = server_ms
-        self.seen: list[HttpRequest] = []
         self.orders: dict[str, dict[str, Any]] = {}
-        self.timeouts = 0  # placements to time out
-        self.place_despite_timeout = False
         self.next_id = 356501383558845
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        received = _received(request)
-        self.seen.append(received)
+    def answer(self, received: HttpRequest) -> httpx.Response:
         path = received.path
         if path not in self.PUBLIC:
-            assert auth.verify(received, CREDENTIALS, host=request.headers["host"]), path
+            assert _verified(received), path
             stamp = auth.signed_timestamp_ms(received)
             assert stamp is not None
             if abs(stamp - self.server_ms) > constants.MAX_CLOCK_SKEW_S * 1000:
@@ -733,15 +711,11 @@ class FakeHtx:
         raise AssertionError(f"unexpected {received.method} {path}")
 
     def _place(self, body: dict[str, str]) -> httpx.Response:
-        assert body["account-id"] == "10000001"
-        if self.timeouts:
-            self.timeouts -= 1
-            if self.place_despite_timeout:
-                self._record(body)
-            raise httpx.ReadTimeout("timed out")
-        return self._ok(str(self._record(body)["id"]))
+        return self._ok(str(self.record(body)["id"]))
 
-    def _record(self, body: dict[str, str]) -> dict[str, Any]:
+    def record(self, body: dict[str, str]) -> dict[str, Any]:
+        """Book a placement (also how a placement lands before its answer is lost)."""
+        assert body["account-id"] == "10000001"
         self.next_id += 1
         entry = {
             "id": self.next_id,
@@ -762,13 +736,6 @@ class FakeHtx:
         }
         self.orders[body["client-order-id"]] = entry
         return entry
-
-    def placements(self) -> list[str]:
-        return [
-            json.loads(r.body)["client-order-id"]
-            for r in self.seen
-            if r.path == constants.PLACE_ORDER_PATH
-        ]
 
     @staticmethod
     def _ok(data: Any) -> httpx.Response:
@@ -817,12 +784,16 @@ def load_symbols() -> Any:
     return _SYMBOLS
 
 
+def _verified(received: HttpRequest) -> bool:
+    return auth.verify(received, CREDENTIALS, host=received.header("host") or "")
+
+
 def _execution(venue: FakeHtx, clock: FakeClock, **kwargs: Any) -> HtxExecution:
     client = HttpClient(
         "htx",
         "https://api.huobi.pro",
         check=check,
-        transport=httpx.MockTransport(venue),
+        transport=venue.transport(),
         sleep=clock.sleep,
         retry=kwargs.pop("retry", RetryPolicy()),
     )
@@ -882,47 +853,6 @@ def test_cancel_unknown_and_finished_orders() -> None:
     asyncio.run(run())
 
 
-def test_placement_timeout_is_looked_up_then_resent_with_the_same_client_order_id() -> None:
-    venue, clock = FakeHtx(), FakeClock()
-    venue.timeouts = 1
-    execution = _execution(venue, clock)
-
-    placed = asyncio.run(execution.place_order(_order(client_order_id="retry1")))
-
-    assert venue.placements() == ["retry1", "retry1"]
-    paths = [r.path for r in venue.seen if r.path != constants.ACCOUNTS_PATH]
-    assert paths == [
-        constants.PLACE_ORDER_PATH,
-        constants.ORDER_BY_CLIENT_ID_PATH,
-        constants.PLACE_ORDER_PATH,
-    ]
-    assert placed.status is OrderStatus.OPEN
-    assert len(venue.orders) == 1
-    assert clock.slept  # the client's backoff ran before the lookup
-
-
-def test_placement_timeout_that_reached_the_venue_is_not_sent_again() -> None:
-    venue, clock = FakeHtx(), FakeClock()
-    venue.timeouts, venue.place_despite_timeout = 1, True
-    execution = _execution(venue, clock)
-
-    placed = asyncio.run(execution.place_order(_order(client_order_id="reached1")))
-
-    assert venue.placements() == ["reached1"]  # never doubled
-    assert placed.venue_order_id == str(venue.orders["reached1"]["id"])
-    assert placed.client_order_id == "reached1"
-
-
-def test_placement_that_keeps_timing_out_gives_up_as_network_error() -> None:
-    venue, clock = FakeHtx(), FakeClock()
-    venue.timeouts = 10
-    execution = _execution(venue, clock, retry=RetryPolicy(attempts=3))
-    with pytest.raises(NetworkError, match="was not placed"):
-        asyncio.run(execution.place_order(_order(client_order_id="lost1")))
-    assert venue.placements() == ["lost1"] * 3
-    assert venue.orders == {}
-
-
 def test_skewed_clock_is_resynchronised_from_the_time_endpoint() -> None:
     venue, clock = FakeHtx(), FakeClock(now_ms=1_700_000_000_000 - 600_000)  # 10 min behind
     execution = _execution(venue, clock)
@@ -970,7 +900,7 @@ def test_built_from_base_url_signs_its_own_host() -> None:
     seen: list[HttpRequest] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
-        received = _received(request)
+        received = wire_request(request)
         seen.append(received)
         assert auth.verify(received, CREDENTIALS, host="api-aws.huobi.pro")
         return httpx.Response(200, json=DOC_BALANCE)
@@ -1007,17 +937,71 @@ def test_venue_errors_surface_as_their_classes() -> None:
     assert caught.value.venue_code == "order-accountbalance-error"
 
 
+PLACE_KEY = f"POST {constants.PLACE_ORDER_PATH}"
+
+
+def _contract_build(attempts: int) -> tuple[FakeVenue, VenueTrading]:
+    fake = FakeHtx()
+    return fake, _execution(fake, FakeClock(), retry=RetryPolicy(attempts=attempts))
+
+
+def _htx(fake: FakeVenue) -> FakeHtx:
+    assert isinstance(fake, FakeHtx)
+    return fake
+
+
+#: How HTX runs the shared trading scenarios (tests/exchanges/test_trading_contract.py).
+CASE = TradingCase(
+    venue="htx",
+    build=_contract_build,
+    order=lambda cid, tif: prepare_order(
+        ETH_USDT,
+        OrderSide.BUY,
+        1_010_000_000,
+        price_raw=10_010,
+        time_in_force=tif,
+        client_order_id=cid,
+    ),
+    place_key=PLACE_KEY,
+    sent_id=lambda request: json.loads(request.body)["client-order-id"],
+    verify=_verified,
+    signature=lambda request: dict(request.params).get("Signature"),
+    signed_afresh=False,  # the Timestamp has whole seconds: a quick resend may sign the same
+    land=lambda fake, request: _htx(fake).record(json.loads(request.body)),
+    booked=lambda fake: len(_htx(fake).orders),
+    # the account id (asked once), the placement, its lookup by client id, the placement again
+    resend_paths=(
+        constants.ACCOUNTS_PATH,
+        constants.PLACE_ORDER_PATH,
+        constants.ORDER_BY_CLIENT_ID_PATH,
+        constants.PLACE_ORDER_PATH,
+    ),
+    landed_paths=(
+        constants.ACCOUNTS_PATH,
+        constants.PLACE_ORDER_PATH,
+        constants.ORDER_BY_CLIENT_ID_PATH,
+    ),
+    landed_status=OrderStatus.OPEN,
+    lost_match="was not placed",
+    refuse=lambda fake: fake.hook(
+        f"GET {constants.BALANCE_PATH.format(account_id='10000001')}",
+        lambda r: FakeHtx._error("api-signature-not-valid", "Signature not valid"),
+    ),
+    secrets=(SECRET, API_KEY),
+)
+
+
 # --- secrets ------------------------------------------------------------------------------------
 
 
 def test_no_secret_in_logs_exceptions_or_reprs(caplog: pytest.LogCaptureFixture) -> None:
     venue, clock = FakeHtx(), FakeClock(now_ms=1_700_000_000_000 - 600_000)
-    venue.timeouts = 1
+    venue.hook(PLACE_KEY, timeout())
     execution = _execution(venue, clock)
     shown: list[str] = []
 
     def refuse(request: httpx.Request) -> httpx.Response:
-        venue.seen.append(_received(request))
+        venue.seen.append(wire_request(request))
         return FakeHtx._error(
             "api-signature-not-valid", "Signature not valid: Verification failure"
         )
