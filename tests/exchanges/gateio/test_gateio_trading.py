@@ -20,7 +20,6 @@ from arbcore.errors import (
     InsufficientFunds,
     InvalidOrder,
     MalformedMessage,
-    NetworkError,
     OrderNotFound,
     RateLimitExceeded,
 )
@@ -44,6 +43,13 @@ from arbcore.exchanges.trading import OrderRequest, VenueTrading, prepare_order
 from arbcore.model import Instrument, OrderSide, OrderStatus, OrderType, TimeInForce
 from arbcore.net.http import HttpClient, HttpRequest, RetryPolicy
 from arbcore.testing.instruments import load_rest_body
+from arbcore.testing.trading_kit import (
+    FakeClock,
+    FakeVenue,
+    TradingCase,
+    timeout,
+    wire_request,
+)
 
 
 def _vector(shared_data: Path, name: str) -> Any:
@@ -512,45 +518,18 @@ def test_parse_balances_documented_reply() -> None:
 # --- the client end to end ------------------------------------------------------------------------
 
 
-class FakeClock:
-    def __init__(self, now_ms: int = 1_700_000_000_000) -> None:
-        self.now_ms = now_ms
-        self.slept: list[float] = []
-
-    def __call__(self) -> int:
-        return self.now_ms
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now_ms += int(seconds * 1000)
-
-
-def _received(request: httpx.Request) -> HttpRequest:
-    return HttpRequest(
-        method=request.method,
-        path=request.url.path,
-        params=list(request.url.params.multi_items()),
-        body=request.content.decode(),
-        headers=list(request.headers.items()),
-    )
-
-
-class FakeGate:
+class FakeGate(FakeVenue):
     """The venue: documented reply shapes; every signed request must verify."""
 
     PUBLIC = (constants.SERVER_TIME_PATH, constants.SIGNED_INSTRUMENTS_PATH)
 
     def __init__(self, server_ms: int = 1_700_000_000_000) -> None:
+        super().__init__()
         self.server_ms = server_ms
-        self.seen: list[HttpRequest] = []
         self.orders: dict[str, dict[str, Any]] = {}  # by order id
-        self.timeouts = 0
-        self.place_despite_timeout = False
         self.next_id = 12332324
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        received = _received(request)
-        self.seen.append(received)
+    def answer(self, received: HttpRequest) -> httpx.Response:
         path, params = received.path, dict(received.params)
         if path not in self.PUBLIC:
             assert auth.verify(received, CREDENTIALS), path
@@ -591,14 +570,10 @@ class FakeGate:
         raise AssertionError(f"unexpected {received.method} {path}")
 
     def _place(self, body: dict[str, str]) -> httpx.Response:
-        if self.timeouts:
-            self.timeouts -= 1
-            if self.place_despite_timeout:
-                self._record(body)
-            raise httpx.ReadTimeout("timed out")
-        return httpx.Response(201, json=self._record(body))
+        return httpx.Response(201, json=self.record(body))
 
-    def _record(self, body: dict[str, str]) -> dict[str, Any]:
+    def record(self, body: dict[str, str]) -> dict[str, Any]:
+        """Book a placement (also how a placement lands before its answer is lost)."""
         self.next_id += 1
         entry = {"id": str(self.next_id), "text": body["text"], "amend_text": "-",
                  "create_time": str(self.server_ms // 1000), "create_time_ms": self.server_ms,
@@ -626,9 +601,6 @@ class FakeGate:
             entry.update(status="cancelled", finish_as="cancelled")
         return httpx.Response(200, json=entry)
 
-    def placements(self) -> list[str]:
-        return [json.loads(r.body)["text"] for r in self.seen if r.method == "POST"]
-
     @staticmethod
     def _error(status: int, label: str, message: str) -> httpx.Response:
         return httpx.Response(status, json={"label": label, "message": message})
@@ -646,7 +618,7 @@ def _execution(venue: FakeGate, clock: FakeClock, **kwargs: Any) -> GateioExecut
         "gateio",
         constants.REST_HOST_URL,
         check=check,
-        transport=httpx.MockTransport(venue),
+        transport=venue.transport(),
         sleep=clock.sleep,
         retry=kwargs.pop("retry", RetryPolicy()),
     )
@@ -717,42 +689,6 @@ def test_orders_placed_elsewhere_are_found_by_text_or_among_finished_ones() -> N
     assert texts  # addressed by text where the id was unknown
 
 
-def test_placement_timeout_is_looked_up_then_resent_with_the_same_client_order_id() -> None:
-    venue, clock = FakeGate(), FakeClock()
-    venue.timeouts = 1
-    execution = _execution(venue, clock)
-
-    placed = asyncio.run(execution.place_order(_order(client_order_id="retry1")))
-
-    assert venue.placements() == ["t-retry1", "t-retry1"]
-    assert placed.status is OrderStatus.OPEN
-    assert len(venue.orders) == 1
-    lookups = [r for r in venue.seen if r.method == "GET"]
-    assert [r.path for r in lookups] == ["/api/v4/spot/orders/t-retry1", constants.ORDERS_PATH]
-    assert clock.slept
-
-
-def test_ioc_placement_that_reached_the_venue_and_ended_is_not_sent_again() -> None:
-    venue, clock = FakeGate(), FakeClock()
-    venue.timeouts, venue.place_despite_timeout = 1, True
-    execution = _execution(venue, clock)
-
-    placed = asyncio.run(execution.place_order(_order(tif=TimeInForce.IOC, client_order_id="ioc1")))
-
-    assert venue.placements() == ["t-ioc1"]  # found among the finished orders: never doubled
-    assert placed.status is OrderStatus.EXPIRED
-    assert placed.venue_order_id == "12332325"
-
-
-def test_placement_that_keeps_timing_out_gives_up_as_network_error() -> None:
-    venue, clock = FakeGate(), FakeClock()
-    venue.timeouts = 10
-    execution = _execution(venue, clock, retry=RetryPolicy(attempts=2))
-    with pytest.raises(NetworkError, match="was not placed"):
-        asyncio.run(execution.place_order(_order(client_order_id="lost1")))
-    assert venue.placements() == ["t-lost1"] * 2
-
-
 def test_placement_ack_reply_gives_an_open_order(shared_data: Path) -> None:
     ack = _vector(shared_data, "rest_create_order.json")["response_ack"]
     execution = GateioExecution(
@@ -802,7 +738,7 @@ def test_built_from_the_api_base_url_signs_full_paths() -> None:
     seen: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
-        received = _received(request)
+        received = wire_request(request)
         seen.append(received.path)
         assert auth.verify(received, CREDENTIALS)
         return httpx.Response(200, json=DOC_ACCOUNTS)
@@ -825,17 +761,66 @@ def test_venue_errors_surface_as_their_classes() -> None:
     assert (caught.value.venue_code, caught.value.http_status) == ("BALANCE_NOT_ENOUGH", 400)
 
 
+PLACE_KEY = f"POST {constants.ORDERS_PATH}"
+
+
+def _contract_build(attempts: int) -> tuple[FakeVenue, VenueTrading]:
+    fake = FakeGate()
+    return fake, _execution(fake, FakeClock(), retry=RetryPolicy(attempts=attempts))
+
+
+def _gate(fake: FakeVenue) -> FakeGate:
+    assert isinstance(fake, FakeGate)
+    return fake
+
+
+#: How Gate.io runs the shared trading scenarios (tests/exchanges/test_trading_contract.py).
+CASE = TradingCase(
+    venue="gateio",
+    build=_contract_build,
+    order=lambda cid, tif: _order(tif=tif, client_order_id=cid),
+    place_key=PLACE_KEY,
+    sent_id=lambda request: json.loads(request.body)["text"],
+    verify=lambda request: auth.verify(request, CREDENTIALS),
+    signature=lambda request: request.header("SIGN"),
+    signed_afresh=False,  # the Timestamp has whole seconds: a quick resend may sign the same
+    land=lambda fake, request: _gate(fake).record(json.loads(request.body)),
+    booked=lambda fake: len(_gate(fake).orders),
+    # the placement, its lookup by text (open orders only), the finished orders, the placement
+    resend_paths=(
+        constants.ORDERS_PATH,
+        f"{constants.ORDERS_PATH}/t-retry1",
+        constants.ORDERS_PATH,
+        constants.ORDERS_PATH,
+    ),
+    # an IOC ends at once: not open, so found among the finished orders, never sent again
+    landed_tif=TimeInForce.IOC,
+    landed_paths=(
+        constants.ORDERS_PATH,
+        f"{constants.ORDERS_PATH}/t-landed1",
+        constants.ORDERS_PATH,
+    ),
+    landed_status=OrderStatus.EXPIRED,
+    lost_match="was not placed",
+    refuse=lambda fake: fake.hook(
+        f"GET {constants.ACCOUNTS_PATH}",
+        lambda r: FakeGate._error(401, "INVALID_SIGNATURE", "Signature mismatch"),
+    ),
+    secrets=(SECRET, API_KEY),
+)
+
+
 # --- secrets --------------------------------------------------------------------------------------
 
 
 def test_no_secret_in_logs_exceptions_or_reprs(caplog: pytest.LogCaptureFixture) -> None:
     venue, clock = FakeGate(), FakeClock(now_ms=1_700_000_000_000 + 120_000)
-    venue.timeouts = 1
+    venue.hook(PLACE_KEY, timeout())
     execution = _execution(venue, clock)
     shown: list[str] = []
 
     def refuse(request: httpx.Request) -> httpx.Response:
-        venue.seen.append(_received(request))
+        venue.seen.append(wire_request(request))
         return FakeGate._error(401, "INVALID_SIGNATURE", "Signature mismatch")
 
     def unreachable(request: httpx.Request) -> httpx.Response:
