@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -28,7 +28,6 @@ from arbcore.errors import (
     InsufficientFunds,
     InvalidOrder,
     MalformedMessage,
-    NetworkError,
     OrderNotFound,
     RateLimitExceeded,
 )
@@ -46,12 +45,13 @@ from arbcore.exchanges.kraken.execution import (
     parse_orders,
 )
 from arbcore.exchanges.kraken.providers import parse_instruments
-from arbcore.exchanges.signing import IncreasingNonce, received_request
-from arbcore.exchanges.trading import OrderRequest, prepare_order
+from arbcore.exchanges.signing import IncreasingNonce
+from arbcore.exchanges.trading import OrderRequest, VenueTrading, prepare_order
 from arbcore.model import Instrument, OrderSide, OrderStatus, OrderType, TimeInForce
 from arbcore.net.http import HttpClient, HttpRequest, RetryPolicy
 from arbcore.net.ratelimit import RateLimiter
 from arbcore.testing.instruments import load_rest_body
+from arbcore.testing.trading_kit import FakeClock, FakeVenue, TradingCase, timeout
 
 # docs.kraken.com/api/docs/guides/spot-rest-auth: the worked AddOrder example. The expected
 # API-Sign is the page's (quoted identically by independent clients' tests of that example).
@@ -535,37 +535,22 @@ def test_check_passes_successes_and_warnings_and_reads_http_statuses() -> None:
 # --- the client end to end ------------------------------------------------------------------------
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += max(seconds, 0.0)
-
-
-class FakeKraken:
+class FakeKraken(FakeVenue):
     """Answers the documented shapes; asserts every private request is signed and verifies."""
 
     def __init__(self) -> None:
-        self.requests: list[HttpRequest] = []
+        super().__init__()
         self.open: dict[str, dict[str, Any]] = {}
         self.closed: dict[str, dict[str, Any]] = {}
-        self.fail_add: list[Callable[[httpx.Request], httpx.Response]] = []
         self.asset_pairs: Any = {"error": [], "result": {}}
         self.fill = "0"  # what an IOC or market order trades at once (a volume text)
         self.pending_reads = 0  # QueryOrders answers still "open" before the order closes
 
-    def paths(self) -> list[str]:
-        return [r.path.rsplit("/", 1)[1] for r in self.requests]
+    def methods(self) -> list[str]:
+        """The private methods called, in order (the last part of each path)."""
+        return [r.path.rsplit("/", 1)[1] for r in self.seen]
 
-    def handler(self, request: httpx.Request) -> httpx.Response:
-        received = received_request(request)
-        self.requests.append(received)
+    def answer(self, received: HttpRequest) -> httpx.Response:
         if received.path == constants.INSTRUMENTS_PATH:
             assert received.method == "GET"
             assert received.header("API-Sign") is None
@@ -578,11 +563,9 @@ class FakeKraken:
             return _response({"error": ["EAPI:Invalid signature"]})
         params = dict(parse_qsl(received.body))
         method = received.path.rsplit("/", 1)[1]
-        return getattr(self, method)(request, params)
+        return getattr(self, method)(params)
 
-    def AddOrder(self, request: httpx.Request, params: dict[str, str]) -> httpx.Response:  # noqa: N802
-        if self.fail_add:
-            return self.fail_add.pop(0)(request)
+    def AddOrder(self, params: dict[str, str]) -> httpx.Response:  # noqa: N802
         txid = f"O{len(self.open) + len(self.closed):05d}-AAAAA-BBBBBB"
         self.open[txid] = {
             "refid": None, "userref": 0, "cl_ord_id": params["cl_ord_id"], "status": "open",
@@ -600,7 +583,7 @@ class FakeKraken:
                 del self.open[txid]
         return _response({"error": [], "result": {"descr": {"order": "..."}, "txid": [txid]}})
 
-    def QueryOrders(self, request: httpx.Request, params: dict[str, str]) -> httpx.Response:  # noqa: N802
+    def QueryOrders(self, params: dict[str, str]) -> httpx.Response:  # noqa: N802
         txid = params["txid"]
         if self.pending_reads:
             self.pending_reads -= 1
@@ -612,14 +595,14 @@ class FakeKraken:
         wanted = params.get("cl_ord_id")
         return {k: v for k, v in orders.items() if wanted is None or v["cl_ord_id"] == wanted}
 
-    def OpenOrders(self, request: httpx.Request, params: dict[str, str]) -> httpx.Response:  # noqa: N802
+    def OpenOrders(self, params: dict[str, str]) -> httpx.Response:  # noqa: N802
         return _response({"error": [], "result": {"open": self._select(self.open, params)}})
 
-    def ClosedOrders(self, request: httpx.Request, params: dict[str, str]) -> httpx.Response:  # noqa: N802
+    def ClosedOrders(self, params: dict[str, str]) -> httpx.Response:  # noqa: N802
         closed = self._select(self.closed, params)
         return _response({"error": [], "result": {"closed": closed, "count": len(closed)}})
 
-    def CancelOrder(self, request: httpx.Request, params: dict[str, str]) -> httpx.Response:  # noqa: N802
+    def CancelOrder(self, params: dict[str, str]) -> httpx.Response:  # noqa: N802
         for txid, entry in list(self.open.items()):
             if entry["cl_ord_id"] == params["cl_ord_id"]:
                 self.closed[txid] = {**self.open.pop(txid), "status": "canceled",
@@ -627,19 +610,18 @@ class FakeKraken:
                 return _response({"error": [], "result": {"count": 1}})
         return _response({"error": ["EOrder:Unknown order"]})
 
-    def BalanceEx(self, request: httpx.Request, params: dict[str, str]) -> httpx.Response:  # noqa: N802
+    def BalanceEx(self, params: dict[str, str]) -> httpx.Response:  # noqa: N802
         return _response({"error": [], "result": {
             "ZUSD": {"balance": "25435.21", "hold_trade": "8249.76"}}})  # fmt: skip
 
-    def TradeVolume(self, request: httpx.Request, params: dict[str, str]) -> httpx.Response:  # noqa: N802
+    def TradeVolume(self, params: dict[str, str]) -> httpx.Response:  # noqa: N802
         assert params["pair"] == "XBTUSD"
         return _response({"error": [], "result": {"currency": "ZUSD", "volume": "0",
                           "fees": {"XXBTZUSD": {"fee": "0.4000"}},
                           "fees_maker": {"XXBTZUSD": {"fee": "0.2500"}}}})  # fmt: skip
 
 
-def _timeout(request: httpx.Request) -> httpx.Response:
-    raise httpx.ReadTimeout("timed out", request=request)
+ADD_KEY = f"POST {constants.ADD_ORDER_PATH}"
 
 
 @pytest.fixture
@@ -656,7 +638,7 @@ def clock() -> FakeClock:
 def kraken(venue: FakeKraken, clock: FakeClock) -> KrakenExecution:
     limiter = RateLimiter(constants.RATE_LIMITS, clock=clock, sleep=clock.sleep)
     http = HttpClient("kraken", constants.REST_BASE_URL, check=check, limiter=limiter,
-                      transport=httpx.MockTransport(venue.handler), sleep=clock.sleep)  # fmt: skip
+                      transport=venue.transport(), sleep=clock.sleep)  # fmt: skip
     return KrakenExecution(CREDENTIALS, INSTRUMENTS, http=http, sleep=clock.sleep,
                            nonce=IncreasingNonce(1000, clock=clock))  # fmt: skip
 
@@ -686,10 +668,10 @@ def test_place_fetch_and_cancel_an_order_end_to_end(
             await kraken.fetch_order(XBT_USD, "nothing-here")
 
     asyncio.run(run())
-    assert venue.paths() == ["AddOrder", "OpenOrders", "OpenOrders", "OpenOrders", "CancelOrder",
+    assert venue.methods() == ["AddOrder", "OpenOrders", "OpenOrders", "OpenOrders", "CancelOrder",
                              "OpenOrders", "ClosedOrders", "CancelOrder", "OpenOrders",
                              "ClosedOrders", "OpenOrders", "ClosedOrders"]  # fmt: skip
-    nonces = [int(dict(parse_qsl(r.body))["nonce"]) for r in venue.requests]
+    nonces = [int(dict(parse_qsl(r.body))["nonce"]) for r in venue.seen]
     assert nonces == sorted(set(nonces))  # strictly increasing
 
 
@@ -701,7 +683,7 @@ def test_a_fok_is_refused_before_anything_is_sent(
     with pytest.raises(InvalidOrder, match="Kraken spot has no fill-or-kill") as refused:
         asyncio.run(kraken.place_order(_order(tif=TimeInForce.FOK)))
     assert refused.value.venue == "kraken"
-    assert venue.requests == []  # nothing reached the transport
+    assert venue.seen == []  # nothing reached the transport
     with pytest.raises(InvalidOrder, match="fill-or-kill"):
         order_request(_order(tif=TimeInForce.FOK))
 
@@ -722,7 +704,7 @@ def test_balances_fees_and_instruments_end_to_end(
         assert (usdt.maker_fee, usdt.taker_fee) == (0.002, 0.002)
 
     asyncio.run(run())
-    assert venue.paths() == ["BalanceEx", "TradeVolume", "AssetPairs"]
+    assert venue.methods() == ["BalanceEx", "TradeVolume", "AssetPairs"]
 
 
 def test_an_ioc_placement_is_read_back_until_final_with_its_fill(
@@ -733,90 +715,52 @@ def test_an_ioc_placement_is_read_back_until_final_with_its_fill(
     assert (partial.status, partial.filled_raw, partial.filled_quote, partial.client_order_id) == (
         OrderStatus.EXPIRED, 10_000_000, 3750.5, "ioc-0001",
     )  # the rest of an IOC is not kept: expired, as the shadow venue says  # fmt: skip
-    assert venue.paths() == ["AddOrder", "QueryOrders", "QueryOrders"]
+    assert venue.methods() == ["AddOrder", "QueryOrders", "QueryOrders"]
     assert clock.slept == [0.05]
     venue.fill = "2.5"
     full = asyncio.run(kraken.place_order(_order(type=OrderType.MARKET, size=250_000_000,
                                                  cid="mkt-0001")))  # fmt: skip
     assert (full.status, full.filled_raw, full.price_raw) == (OrderStatus.FILLED, 250_000_000, 0)
-    assert venue.paths()[-2:] == ["AddOrder", "QueryOrders"]
+    assert venue.methods()[-2:] == ["AddOrder", "QueryOrders"]
 
 
 def test_an_unreadable_ioc_outcome_is_cancelled_and_read_through_the_cancel(
     kraken: KrakenExecution, venue: FakeKraken, caplog: pytest.LogCaptureFixture
 ) -> None:
-    venue.QueryOrders = lambda request, params: _response({"error": ["EService:Unavailable"]})  # type: ignore[method-assign]
+    venue.QueryOrders = lambda params: _response({"error": ["EService:Unavailable"]})  # type: ignore[method-assign]
     with caplog.at_level(logging.WARNING):
         placed = asyncio.run(kraken.place_order(_order(tif=TimeInForce.IOC)))
     assert (placed.status, placed.venue_order_id) == (OrderStatus.EXPIRED, "O00000-AAAAA-BBBBBB")
     assert "could not read back" in caplog.text
     assert "cancelling it" in caplog.text  # never left open: it could fill unseen
-    assert venue.paths() == ["AddOrder", "QueryOrders", "QueryOrders", "QueryOrders",
+    assert venue.methods() == ["AddOrder", "QueryOrders", "QueryOrders", "QueryOrders",
                              "CancelOrder", "OpenOrders", "ClosedOrders"]  # fmt: skip
-
-
-def test_a_placement_that_timed_out_is_looked_up_then_sent_again_with_the_same_id(
-    kraken: KrakenExecution, venue: FakeKraken
-) -> None:
-    venue.fail_add = [_timeout]
-    placed = asyncio.run(kraken.place_order(_order(cid="retry-me-0001")))
-    assert placed.status is OrderStatus.OPEN
-    assert venue.paths() == ["AddOrder", "OpenOrders", "ClosedOrders", "AddOrder"]
-    adds = [dict(parse_qsl(r.body)) for r in venue.requests if r.path.endswith("AddOrder")]
-    assert [a["cl_ord_id"] for a in adds] == ["retry-me-0001", "retry-me-0001"]
-    assert adds[0]["nonce"] != adds[1]["nonce"]  # each attempt signed afresh
-    assert all(auth.verify(r, CREDENTIALS) for r in venue.requests)
-
-
-def test_a_placement_that_reached_the_book_before_timing_out_is_not_sent_twice(
-    kraken: KrakenExecution, venue: FakeKraken
-) -> None:
-    def lands_then_times_out(request: httpx.Request) -> httpx.Response:
-        venue.fail_add.clear()
-        venue.AddOrder(request, dict(parse_qsl(request.content.decode())))
-        raise httpx.ReadTimeout("timed out", request=request)
-
-    venue.fail_add = [lands_then_times_out]
-    placed = asyncio.run(kraken.place_order(_order(cid="landed-0001")))
-    assert (placed.venue_order_id, placed.status) == ("O00000-AAAAA-BBBBBB", OrderStatus.OPEN)
-    assert venue.paths() == ["AddOrder", "OpenOrders"]
-    assert len(venue.open) == 1
-
-
-def test_a_placement_that_never_gets_an_answer_fails_without_an_order(
-    kraken: KrakenExecution, venue: FakeKraken
-) -> None:
-    venue.fail_add = [_timeout, _timeout, _timeout]
-    with pytest.raises(NetworkError, match="nothing was placed"):
-        asyncio.run(kraken.place_order(_order()))
-    assert venue.paths().count("AddOrder") == 3
-    assert venue.open == {}
 
 
 def test_a_throttled_placement_waits_the_venue_time_before_trying_again(
     kraken: KrakenExecution, venue: FakeKraken, clock: FakeClock
 ) -> None:
-    venue.fail_add = [lambda request: _response({"error": ["EOrder:Rate limit exceeded"]})]
+    venue.hook(ADD_KEY, lambda request: _response({"error": ["EOrder:Rate limit exceeded"]}))
     asyncio.run(kraken.place_order(_order()))
     assert 1.0 in clock.slept  # the matching engine's counter decays 1 per second
-    assert venue.paths() == ["AddOrder", "OpenOrders", "ClosedOrders", "AddOrder"]
+    assert venue.methods() == ["AddOrder", "OpenOrders", "ClosedOrders", "AddOrder"]
 
 
 def test_a_refused_placement_raises_the_venue_error_once(
     kraken: KrakenExecution, venue: FakeKraken
 ) -> None:
-    venue.fail_add = [lambda request: _response({"error": ["EOrder:Insufficient funds"]})]
+    venue.hook(ADD_KEY, lambda request: _response({"error": ["EOrder:Insufficient funds"]}))
     with pytest.raises(InsufficientFunds, match="EOrder:Insufficient funds") as caught:
         asyncio.run(kraken.place_order(_order()))
     assert (caught.value.venue_code, caught.value.http_status) == ("EOrder:Insufficient funds", 200)
-    assert venue.paths() == ["AddOrder"]
+    assert venue.methods() == ["AddOrder"]
 
 
 def test_a_bad_signature_is_refused_by_the_fake_venue_and_surfaces_as_authentication(
     venue: FakeKraken, clock: FakeClock
 ) -> None:
     http = HttpClient("kraken", constants.REST_BASE_URL, check=check,
-                      transport=httpx.MockTransport(venue.handler), sleep=clock.sleep)  # fmt: skip
+                      transport=venue.transport(), sleep=clock.sleep)  # fmt: skip
     wrong = Credentials(API_KEY, "c2VjcmV0LW9mLWFub3RoZXIta2V5")
     kraken = KrakenExecution(wrong, INSTRUMENTS, http=http)
     with pytest.raises(AuthenticationError, match="EAPI:Invalid signature"):
@@ -825,7 +769,7 @@ def test_a_bad_signature_is_refused_by_the_fake_venue_and_surfaces_as_authentica
 
 def test_the_client_builds_its_own_http_client_from_a_base_url(venue: FakeKraken) -> None:
     kraken = KrakenExecution(CREDENTIALS, INSTRUMENTS, base_url="https://kraken.test",
-                             transport=httpx.MockTransport(venue.handler))  # fmt: skip
+                             transport=venue.transport())  # fmt: skip
     assert kraken.http.limiter is not None
     assert [b.spec for b in kraken.http.limiter.budgets] == list(constants.RATE_LIMITS)
     (usd,) = asyncio.run(kraken.fetch_balances())
@@ -837,9 +781,9 @@ def test_the_client_builds_its_own_http_client_from_a_base_url(venue: FakeKraken
 def test_no_secret_reaches_logs_errors_or_reprs(
     venue: FakeKraken, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    venue.fail_add = [_timeout, lambda request: _response({"error": ["EAPI:Invalid key"]})]
+    venue.hook(ADD_KEY, timeout(), lambda request: _response({"error": ["EAPI:Invalid key"]}))
     http = HttpClient("kraken", constants.REST_BASE_URL, check=check,
-                      transport=httpx.MockTransport(venue.handler), sleep=clock.sleep,
+                      transport=venue.transport(), sleep=clock.sleep,
                       retry=RetryPolicy(attempts=2))  # fmt: skip
     kraken = KrakenExecution(CREDENTIALS, INSTRUMENTS, http=http)
     shown: list[str] = [repr(kraken), str(kraken), repr(CREDENTIALS)]
@@ -856,6 +800,52 @@ def test_no_secret_reaches_logs_errors_or_reprs(
     assert caplog.text  # the retry and the lookup were logged
     for secret in (DOC_SECRET, API_KEY, "definitely not base64"):
         assert secret not in text
+
+
+def _contract_build(attempts: int) -> tuple[FakeVenue, VenueTrading]:
+    fake, clock = FakeKraken(), FakeClock(1_000_000, seconds=True)
+    limiter = RateLimiter(constants.RATE_LIMITS, clock=clock, sleep=clock.sleep)
+    http = HttpClient("kraken", constants.REST_BASE_URL, check=check, limiter=limiter,
+                      transport=fake.transport(), sleep=clock.sleep,
+                      retry=RetryPolicy(attempts=attempts))  # fmt: skip
+    return fake, KrakenExecution(CREDENTIALS, INSTRUMENTS, http=http, sleep=clock.sleep,
+                                 nonce=IncreasingNonce(1000, clock=clock))  # fmt: skip
+
+
+def _kraken(fake: FakeVenue) -> FakeKraken:
+    assert isinstance(fake, FakeKraken)
+    return fake
+
+
+def _land(fake: FakeVenue, request: HttpRequest) -> object:
+    return _kraken(fake).AddOrder(dict(parse_qsl(request.body)))
+
+
+#: How Kraken runs the shared trading scenarios (tests/exchanges/test_trading_contract.py).
+CASE = TradingCase(
+    venue="kraken",
+    build=_contract_build,
+    order=lambda cid, tif: _order(tif=tif, cid=cid),
+    place_key=ADD_KEY,
+    sent_id=lambda request: dict(parse_qsl(request.body))["cl_ord_id"],
+    verify=lambda request: auth.verify(request, CREDENTIALS),
+    signature=lambda request: request.header("API-Sign"),
+    land=_land,
+    booked=lambda fake: len(_kraken(fake).open) + len(_kraken(fake).closed),
+    resend_paths=(
+        constants.ADD_ORDER_PATH,
+        constants.OPEN_ORDERS_PATH,
+        constants.CLOSED_ORDERS_PATH,
+        constants.ADD_ORDER_PATH,
+    ),
+    landed_paths=(constants.ADD_ORDER_PATH, constants.OPEN_ORDERS_PATH),
+    landed_status=OrderStatus.OPEN,
+    lost_match="nothing was placed",
+    refuse=lambda fake: fake.hook(
+        f"POST {constants.BALANCE_PATH}", lambda r: _response({"error": ["EAPI:Invalid key"]})
+    ),
+    secrets=(DOC_SECRET, API_KEY),
+)
 
 
 # --- rounding and minimums on the recorded instruments ----------------------------------------
