@@ -15,7 +15,7 @@ import pytest
 from arbcore.testing import trading_kit
 from arbcore.testing.trading_kit import TradingCase
 
-VENUES = ("binance", "bybit", "gateio", "htx", "kraken", "kucoin", "okx")
+VENUES = ("binance", "bitfinex", "bybit", "gateio", "htx", "kraken", "kucoin", "okx")
 
 
 def _case(venue: str) -> TradingCase:

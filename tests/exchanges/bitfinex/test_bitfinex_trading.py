@@ -26,7 +26,6 @@ from arbcore.errors import (
     InsufficientFunds,
     InvalidOrder,
     MalformedMessage,
-    NetworkError,
     OrderNotFound,
     RateLimitExceeded,
 )
@@ -46,12 +45,12 @@ from arbcore.exchanges.bitfinex.execution import (
 )
 from arbcore.exchanges.bitfinex.providers import parse_instruments
 from arbcore.exchanges.credentials import Credentials
-from arbcore.exchanges.signing import received_request
 from arbcore.exchanges.symbols import SymbolMap
-from arbcore.exchanges.trading import OrderRequest, Rounding, prepare_order
+from arbcore.exchanges.trading import OrderRequest, Rounding, VenueTrading, prepare_order
 from arbcore.model import Instrument, OrderSide, OrderStatus, OrderType, TimeInForce
 from arbcore.net.http import HttpClient, HttpRequest, RetryPolicy
 from arbcore.testing.instruments import load_rest_body
+from arbcore.testing.trading_kit import FakeVenue, TradingCase, no_sleep, timeout
 
 SECRET = "synthetic-test-secret-not-a-real-key"
 API_KEY = "bitfinex-public-key-BBBB5678"
@@ -470,26 +469,20 @@ def test_check_passes_successes_and_reads_bare_http_statuses() -> None:
 # --- the client end to end ------------------------------------------------------------------------
 
 
-class FakeBitfinex:
+class FakeBitfinex(FakeVenue):
     """Answers the documented shapes; asserts every private request is signed and verifies."""
 
     def __init__(self) -> None:
-        self.requests: list[HttpRequest] = []
+        super().__init__()
         self.active: list[list[Any]] = []
         self.history: list[list[Any]] = []
-        self.fail_submit: list[Any] = []
         self.pairs: Any = [[]]
         self.next_id = 100
         self.fill = "0"  # what an IOC or market order trades at once (signed like the amount)
         self.pending_reads = 0  # history reads that miss before a done IOC order shows there
         self.done: tuple[list[Any], list[Any]] = ([], [])
 
-    def paths(self) -> list[str]:
-        return [r.path for r in self.requests]
-
-    def handler(self, request: httpx.Request) -> httpx.Response:
-        received = received_request(request)
-        self.requests.append(received)
+    def answer(self, received: HttpRequest) -> httpx.Response:
         if received.path.startswith(constants.CONF_PATH):
             assert received.method == "GET"
             assert received.header("bfx-signature") is None
@@ -502,8 +495,6 @@ class FakeBitfinex:
         body = json.loads(received.body)
         path = received.path
         if path == constants.SUBMIT_ORDER_PATH:
-            if self.fail_submit:
-                return self.fail_submit.pop(0)(request)  # type: ignore[no-any-return]
             return _reply(self.submit(body), 200)
         if path == constants.CANCEL_ORDER_PATH:
             for order in self.active:
@@ -559,8 +550,7 @@ class FakeBitfinex:
         self.history.insert(0, done)
 
 
-def _timeout(request: httpx.Request) -> httpx.Response:
-    raise httpx.ReadTimeout("timed out", request=request)
+SUBMIT_KEY = f"POST {constants.SUBMIT_ORDER_PATH}"
 
 
 @pytest.fixture
@@ -579,7 +569,7 @@ def bitfinex(venue: FakeBitfinex, slept: list[float]) -> BitfinexExecution:
         slept.append(seconds)
 
     http = HttpClient("bitfinex", constants.REST_AUTH_URL, check=check,
-                      transport=httpx.MockTransport(venue.handler), sleep=sleep)  # fmt: skip
+                      transport=venue.transport(), sleep=sleep)  # fmt: skip
     return BitfinexExecution(CREDENTIALS, INSTRUMENTS, http=http, sleep=sleep)
 
 
@@ -611,10 +601,10 @@ def test_place_fetch_and_cancel_an_order_end_to_end(
         "/v2/auth/w/order/submit", orders, "/v2/auth/r/orders", orders,
         "/v2/auth/w/order/cancel", orders, hist, orders, hist, orders, hist,
     ]  # fmt: skip
-    submitted = json.loads(venue.requests[0].body)
+    submitted = json.loads(venue.seen[0].body)
     assert submitted["cid"] == cid_of("arb-hashed-0001")
-    assert json.loads(venue.requests[4].body) == {"id": 101}
-    nonces = [int(r.header("bfx-nonce") or 0) for r in venue.requests]
+    assert json.loads(venue.seen[4].body) == {"id": 101}
+    nonces = [int(r.header("bfx-nonce") or 0) for r in venue.seen]
     assert nonces == sorted(set(nonces))  # strictly increasing
 
 
@@ -646,7 +636,7 @@ def test_an_ioc_placement_is_read_back_until_final_with_its_fill(
     )  # 0.04 at an average 30000.5; the rest of an IOC is not kept  # fmt: skip
     hist, active = "/v2/auth/r/orders/tBTCUSD/hist", "/v2/auth/r/orders/tBTCUSD"
     assert venue.paths() == [constants.SUBMIT_ORDER_PATH, hist, active, hist]
-    assert json.loads(venue.requests[1].body) == {"limit": constants.HISTORY_LIMIT, "id": [101]}
+    assert json.loads(venue.seen[1].body) == {"limit": constants.HISTORY_LIMIT, "id": [101]}
     assert slept == [0.05]
     venue.fill = "-2.5"
     done = asyncio.run(bitfinex.place_order(_order(type=OrderType.MARKET, side=OrderSide.SELL,
@@ -656,50 +646,10 @@ def test_an_ioc_placement_is_read_back_until_final_with_its_fill(
     assert venue.paths()[-2:] == [constants.SUBMIT_ORDER_PATH, hist]
 
 
-def test_a_placement_that_timed_out_is_looked_up_then_sent_again_with_the_same_cid(
-    bitfinex: BitfinexExecution, venue: FakeBitfinex
-) -> None:
-    venue.fail_submit = [_timeout]
-    placed = asyncio.run(bitfinex.place_order(_order(cid="1700000000999")))
-    assert (placed.status, placed.client_order_id) == (OrderStatus.OPEN, "1700000000999")
-    orders = "/v2/auth/r/orders/tBTCUSD"
-    assert venue.paths() == [constants.SUBMIT_ORDER_PATH, orders, orders + "/hist",
-                             constants.SUBMIT_ORDER_PATH]  # fmt: skip
-    submits = [r for r in venue.requests if r.path == constants.SUBMIT_ORDER_PATH]
-    assert [json.loads(r.body)["cid"] for r in submits] == [1700000000999, 1700000000999]
-    assert submits[0].header("bfx-nonce") != submits[1].header("bfx-nonce")
-    assert all(auth.verify(r, CREDENTIALS) for r in submits)
-    assert len(venue.active) == 1
-
-
-def test_a_placement_that_reached_the_book_before_timing_out_is_not_sent_twice(
-    bitfinex: BitfinexExecution, venue: FakeBitfinex
-) -> None:
-    def lands_then_times_out(request: httpx.Request) -> httpx.Response:
-        venue.submit(json.loads(request.content))
-        raise httpx.ReadTimeout("timed out", request=request)
-
-    venue.fail_submit = [lands_then_times_out]
-    placed = asyncio.run(bitfinex.place_order(_order(cid="landed-0001")))
-    assert (placed.venue_order_id, placed.client_order_id) == ("101", "landed-0001")
-    assert venue.paths() == ["/v2/auth/w/order/submit", "/v2/auth/r/orders/tBTCUSD"]
-    assert len(venue.active) == 1
-
-
-def test_a_placement_that_never_gets_an_answer_fails_without_an_order(
-    bitfinex: BitfinexExecution, venue: FakeBitfinex
-) -> None:
-    venue.fail_submit = [_timeout, _timeout, _timeout]
-    with pytest.raises(NetworkError, match="nothing was placed"):
-        asyncio.run(bitfinex.place_order(_order()))
-    assert venue.paths().count(constants.SUBMIT_ORDER_PATH) == 3
-    assert venue.active == []
-
-
 def test_a_throttled_placement_waits_then_looks_up_before_sending_again(
     bitfinex: BitfinexExecution, venue: FakeBitfinex, slept: list[float]
 ) -> None:
-    venue.fail_submit = [lambda request: _reply({"error": "ERR_RATE_LIMIT"}, 429)]
+    venue.hook(SUBMIT_KEY, lambda request: _reply({"error": "ERR_RATE_LIMIT"}, 429))
     asyncio.run(bitfinex.place_order(_order()))
     assert slept == [20.0]  # 60 s block, capped by the retry policy's longest wait
     assert venue.paths().count(constants.SUBMIT_ORDER_PATH) == 2
@@ -709,7 +659,9 @@ def test_a_refused_placement_raises_the_venue_error_once(
     bitfinex: BitfinexExecution, venue: FakeBitfinex
 ) -> None:
     text = "Invalid order: not enough exchange balance for 0.1 tBTCUSD at 10000"
-    venue.fail_submit = [lambda request: _reply(_notification("on-req", None, "ERROR", text), 200)]
+    venue.hook(
+        SUBMIT_KEY, lambda request: _reply(_notification("on-req", None, "ERROR", text), 200)
+    )
     with pytest.raises(InsufficientFunds, match="not enough exchange balance") as caught:
         asyncio.run(bitfinex.place_order(_order()))
     assert (caught.value.venue_code, caught.value.http_status) == ("ERROR", 200)
@@ -719,14 +671,14 @@ def test_a_refused_placement_raises_the_venue_error_once(
 def test_the_client_builds_its_own_http_client_from_a_base_url(venue: FakeBitfinex) -> None:
     bitfinex = BitfinexExecution(CREDENTIALS, SymbolMap.of("bitfinex", INSTRUMENTS),
                                  base_url="https://bitfinex.test",
-                                 transport=httpx.MockTransport(venue.handler))  # fmt: skip
+                                 transport=venue.transport())  # fmt: skip
     assert bitfinex.http.limiter is not None
     assert [b.spec for b in bitfinex.http.limiter.budgets] == list(constants.RATE_LIMITS)
     (btc,) = asyncio.run(bitfinex.fetch_balances())
     assert btc.asset == "BTC"
     wrong = BitfinexExecution(Credentials(API_KEY, "wrong-secret"), INSTRUMENTS,
                               base_url="https://bitfinex.test",
-                              transport=httpx.MockTransport(venue.handler))  # fmt: skip
+                              transport=venue.transport())  # fmt: skip
     with pytest.raises(AuthenticationError, match="apikey: digest invalid"):
         asyncio.run(wrong.fetch_balances())
 
@@ -737,9 +689,9 @@ def test_no_secret_reaches_logs_errors_or_reprs(
     async def sleep(seconds: float) -> None:
         slept.append(seconds)
 
-    venue.fail_submit = [_timeout, lambda request: _reply(["error", 10100, "apikey: invalid"])]
+    venue.hook(SUBMIT_KEY, timeout(), lambda request: _reply(["error", 10100, "apikey: invalid"]))
     http = HttpClient("bitfinex", constants.REST_AUTH_URL, check=check, sleep=sleep,
-                      transport=httpx.MockTransport(venue.handler),
+                      transport=venue.transport(),
                       retry=RetryPolicy(attempts=2))  # fmt: skip
     bitfinex = BitfinexExecution(CREDENTIALS, INSTRUMENTS, http=http)
     shown = [repr(bitfinex), str(bitfinex), repr(CREDENTIALS)]
@@ -752,6 +704,46 @@ def test_no_secret_reaches_logs_errors_or_reprs(
     assert caplog.text  # the retry and the lookup were logged
     for secret in (SECRET, API_KEY):
         assert secret not in text
+
+
+def _contract_build(attempts: int) -> tuple[FakeVenue, VenueTrading]:
+    fake = FakeBitfinex()
+    http = HttpClient("bitfinex", constants.REST_AUTH_URL, check=check, sleep=no_sleep,
+                      transport=fake.transport(), retry=RetryPolicy(attempts=attempts))  # fmt: skip
+    return fake, BitfinexExecution(CREDENTIALS, INSTRUMENTS, http=http, sleep=no_sleep)
+
+
+def _bitfinex(fake: FakeVenue) -> FakeBitfinex:
+    assert isinstance(fake, FakeBitfinex)
+    return fake
+
+
+#: How Bitfinex runs the shared trading scenarios (tests/exchanges/test_trading_contract.py).
+CASE = TradingCase(
+    venue="bitfinex",
+    build=_contract_build,
+    order=lambda cid, tif: _order(cid=cid, tif=tif),
+    place_key=SUBMIT_KEY,
+    sent_id=lambda request: json.loads(request.body)["cid"],  # (a text id goes out hashed)
+    verify=lambda request: auth.verify(request, CREDENTIALS),
+    signature=lambda request: request.header("bfx-signature"),
+    land=lambda fake, request: _bitfinex(fake).submit(json.loads(request.body)),
+    booked=lambda fake: len(_bitfinex(fake).active) + len(_bitfinex(fake).history),
+    # the submit, the active orders, the history, the submit again
+    resend_paths=(
+        constants.SUBMIT_ORDER_PATH,
+        f"{constants.ACTIVE_ORDERS_PATH}/tBTCUSD",
+        f"{constants.ACTIVE_ORDERS_PATH}/tBTCUSD/hist",
+        constants.SUBMIT_ORDER_PATH,
+    ),
+    landed_paths=(constants.SUBMIT_ORDER_PATH, f"{constants.ACTIVE_ORDERS_PATH}/tBTCUSD"),
+    landed_status=OrderStatus.OPEN,
+    lost_match="nothing was placed",
+    refuse=lambda fake: fake.hook(
+        f"POST {constants.WALLETS_PATH}", lambda r: _reply(["error", 10100, "apikey: invalid"])
+    ),
+    secrets=(SECRET, API_KEY),
+)
 
 
 # --- rounding and minimums on the recorded pairs ----------------------------------------------
