@@ -25,10 +25,11 @@ snapshot's levels from :meth:`HTXPath.snapshot_of`.
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from libc.stdint cimport INT64_MAX, int64_t, uint64_t
+from libc.stdint cimport INT64_MAX, int8_t, int64_t, uint64_t
 from libc.stdlib cimport free, realloc
 from libc.string cimport memchr, memcmp, memset
 
+from arbcore_ext._levels cimport level_array_c
 from arbcore_ext._match cimport POW10, expect
 from arbcore_ext._types cimport STATUS_OK
 from arbcore_ext.book cimport KEY_NONE, L2Book, LevelBuffer
@@ -192,35 +193,13 @@ cdef inline Py_ssize_t number_c(const char* s, Py_ssize_t i, Py_ssize_t n, int d
     return i
 
 
-cdef Py_ssize_t levels_c(const char* s, Py_ssize_t i, Py_ssize_t n, int side, int price_decimals,
-                         int size_decimals, LevelBuffer out) except -2:
-    """The compact level array at i (``[[p,q],...]``, no whitespace) appended to ``out``; the
-    offset after it, or -1."""
-    cdef int64_t price = 0, size = 0
-    if i < 0 or i >= n or s[i] != 91:                # '['
-        return -1
-    i += 1
-    if i < n and s[i] == 93:                         # ']'
-        return i + 1
-    while True:
-        if i >= n or s[i] != 91:
-            return -1
-        i = number_c(s, i + 1, n, price_decimals, False, &price)
-        if i < 0 or i >= n or s[i] != 44:            # ','
-            return -1
-        i = number_c(s, i + 1, n, size_decimals, True, &size)
-        if i < 0 or i >= n or s[i] != 93:
-            return -1
-        i += 1
-        if out.count == out.capacity:
-            out.reserve(1)
-        out.push(side, price, size)
-        if i < n and s[i] == 44 and i + 1 < n and s[i + 1] == 91:
-            i += 1
-            continue
-        if i < n and s[i] == 93:
-            return i + 1
-        return -1
+cdef inline Py_ssize_t levels_c(const char* s, Py_ssize_t i, Py_ssize_t n, int side,
+                                int price_decimals, int size_decimals,
+                                LevelBuffer out) except -2:
+    """The compact level array at i (``[[p,q],...]``, bare numbers, no whitespace) appended to
+    ``out``; the offset after it, or -1. Prices exact, sizes rounded half-even (number_c)."""
+    return level_array_c(s, i, n, <int8_t>side, price_decimals, size_decimals, number_c, False,
+                         True, 0, out)
 
 
 cdef inline bint crossed(L2Book book) noexcept:

@@ -29,6 +29,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from libc.stdint cimport INT64_MAX, int8_t, int64_t
 from libc.string cimport memchr, memcmp
 
+from arbcore_ext._levels cimport level_array_c
 from arbcore_ext._match cimport expect, string_end
 from arbcore_ext.book cimport LevelBuffer
 from arbcore_ext.checksum cimport TextForm
@@ -87,41 +88,15 @@ def okx_verdict(int64_t book_id, int64_t last, prev=None):
     return okx_verdict_c(book_id, prev is not None, 0 if prev is None else prev, last)
 
 
-cdef Py_ssize_t levels_c(const char* s, Py_ssize_t n, Py_ssize_t i, int8_t side,
-                         int price_decimals, int size_decimals, LevelBuffer out) except -2:
+cdef inline Py_ssize_t levels_c(const char* s, Py_ssize_t n, Py_ssize_t i, int8_t side,
+                                int price_decimals, int size_decimals,
+                                LevelBuffer out) except -2:
     """OKX's level array at i (``[["px","sz","x","n"],...]``, no whitespace) appended to
     ``out``: the offset after its ``]``, or -1 for any other shape or a value
-    ``parse_decimal_c`` refuses. Every level read here reads the same in the scanner."""
-    cdef int64_t price = 0, size = 0
-    cdef int extra
-    if i >= n or s[i] != 91:                          # '['
-        return -1
-    i += 1
-    if i < n and s[i] == 93:                          # ']'
-        return i + 1
-    while True:
-        if i >= n or s[i] != 91:
-            return -1
-        i = decimal_value_c(s, i + 1, n, price_decimals, True, &price)
-        if i < 0 or i >= n or s[i] != 44:             # ','
-            return -1
-        i = decimal_value_c(s, i + 1, n, size_decimals, True, &size)
-        for extra in range(2):                        # the deprecated "0" and the order count
-            if i < 0 or i >= n or s[i] != 44:
-                return -1
-            i = string_end(s, i + 1, n)
-        if i < 0 or i >= n or s[i] != 93:
-            return -1
-        i += 1
-        if out.count == out.capacity:
-            out.reserve(1)
-        out.push(side, price, size)
-        if i + 1 < n and s[i] == 44 and s[i + 1] == 91:
-            i += 1
-            continue
-        if i < n and s[i] == 93:
-            return i + 1
-        return -1
+    ``decimal_value_c`` refuses (the deprecated "0" and the order count are skipped). Every
+    level read here reads the same in the scanner."""
+    return level_array_c(s, i, n, side, price_decimals, size_decimals, decimal_value_c, True,
+                         True, 2, out)
 
 
 def read_levels(bytes frame not None, Py_ssize_t offset, int side, int price_decimals,
