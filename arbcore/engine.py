@@ -46,6 +46,7 @@ from arbcore.strategies.cross_exchange import CrossExchangeStrategy
 from arbcore.strategies.orchestrator import Key, Markets, Orchestrator, Ticket
 from arbcore.strategies.triangular import TriangularScanner
 from arbcore_ext.book import L2Book
+from arbcore_ext.riskcore import BookAges
 
 __all__ = ["SWITCH_INTERVAL_S", "Engine", "EngineStats", "frozen_startup"]
 
@@ -282,6 +283,7 @@ class Engine:
                 strategies.cross_exchange, self.instruments, book_of=self.book,
                 balance_of=self.orchestrator.available, usd=self.usd,
                 clock_ns=self.clock_ns, blocked=self._blocked(CrossExchangeStrategy.kind),
+                syncs=self.syncs,
             )  # fmt: skip
         if strategies.triangular.enabled:
             tri = strategies.triangular
@@ -328,19 +330,32 @@ class Engine:
         dollar_base = {s: i.base for s, i in listed.items() if i.quote in DOLLAR_QUOTES}
         floor = self.config.system.strategies.triangular.min_profit_bps
         listened, quotes = self.events.listened, self._quotes
+        #: the cross strategy's kernel and this venue's markets in it (bound on first use:
+        #: the strategy is built after the callbacks); see CrossBook.touch
+        bound: CrossExchangeStrategy | None = None
+        touch: Any = None
+        markets: dict[str, int] = {}
 
         def on_book(symbol: str, book: L2Book) -> None:
+            nonlocal bound, touch, markets
             arrived = self.arrival_ns()
             stats.book_updates += 1
-            updated[symbol] = self.clock_ns()
+            updated[symbol] = now = self.clock_ns()
             base = dollar_base.get(symbol)
             if base is not None:
                 cache.pop(base, None)
-            cross = self.cross
-            opportunity = cross.on_book(venue, symbol, book) if cross is not None else None
+            cross, opportunity = self.cross, None
+            if cross is not None:
+                if cross is not bound:
+                    bound, (touch, markets) = cross, cross.touch_of(venue)
+                crossing = touch.touch(markets, symbol, book, now)  # (in C; usually ())
+                if crossing is None:  # a market's touch still unknown: the strategy reads it
+                    opportunity = cross.on_book(venue, symbol, book, now)
+                elif crossing:
+                    opportunity = cross.crossed(venue, symbol, book, crossing)
             scanner = self.triangular.get(venue)
-            emitted = scanner.on_book(symbol, book) if scanner is not None and symbol in listed \
-                else None  # fmt: skip
+            emitted = scanner.on_book(symbol, book, now) if scanner is not None \
+                and symbol in listed else None  # fmt: skip
             if emitted:
                 found = [] if opportunity is None else [opportunity]
                 found += [o for o in emitted
@@ -458,8 +473,7 @@ class Engine:
 
     def _book_ages(self) -> Callable[[str, str], float]:
         """Each book's age (ms) now: one clock read for all of a decision's legs."""
-        now, updated = self.clock_ns(), self._updated_ns
-        return lambda venue, symbol: (now - updated.get(venue, {}).get(symbol, now)) / 1e6
+        return BookAges(self.clock_ns(), self._updated_ns)
 
     def _on_state(self, state: Any, reason: str) -> None:
         if self.audit is not None:

@@ -1,6 +1,14 @@
 """Cross-venue touch test: which (buy market, sell market) routes cross at the top of both books."""
 
-from collections.abc import Sequence
+from collections.abc import (
+    Callable,
+    Hashable,
+    Iterable,
+    Iterator,
+    MutableMapping,
+    Sequence,
+)
+from typing import Any
 
 from arbcore_ext.book import L2Book
 
@@ -10,6 +18,70 @@ from arbcore_ext.book import L2Book
 #: sides have a price (the caller applies the live rate).
 RouteSpec = tuple[int, int, float, float, float, bool]
 
+Key = tuple[str, str, str]  # the orchestrator's (kind, venue, legs)
+Market = tuple[str, str]  # (venue, symbol)
+
+class Gate:
+    """The orchestrator's cool-off and busy-liquidity state, in C arrays indexed by small ints.
+    ``clock``: ns, read only when a key has been taken."""
+
+    cool_off_ns: int
+    n_taken: int
+    n_busy: int
+    offered: int  # refusals the pre-checks counted, and what the owner adds
+    def __init__(self, cool_off_ns: int, clock: Callable[[], int]) -> None: ...
+    @property
+    def taken(self) -> TakenView:
+        """The cool-off's record, key -> clock ns when last taken, as a mapping."""
+    @property
+    def busy(self) -> BusyView:
+        """The markets with a trade in flight, as a set."""
+    def refusal(self, key: Key, markets: Iterable[Market]) -> str | None:
+        """``"cool_off"``, ``"liquidity_in_use"`` or None (refused now or not); counts nothing."""
+
+class TakenView:
+    """:class:`Gate`'s cool-off record: key -> clock ns when it was last taken."""
+
+    def __init__(self, gate: Gate) -> None: ...
+    def __getitem__(self, key: Hashable) -> int: ...
+    def get(self, key: Hashable, default: int | None = None) -> int | None: ...
+    def __setitem__(self, key: Hashable, ns: int) -> None: ...
+    def __delitem__(self, key: Hashable) -> None: ...
+    def __contains__(self, key: object) -> bool: ...
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Iterator[Any]: ...
+
+class BusyView:
+    """:class:`Gate`'s busy markets as a set of (venue, symbol)."""
+
+    def __init__(self, gate: Gate) -> None: ...
+    def add(self, market: Market) -> None: ...
+    def discard(self, market: Market) -> None: ...
+    def update(self, markets: Iterable[Market]) -> None: ...
+    def difference_update(self, markets: Iterable[Market]) -> None: ...
+    def isdisjoint(self, markets: Iterable[Market]) -> bool: ...
+    def __contains__(self, market: object) -> bool: ...
+    def __len__(self) -> int: ...
+    def __bool__(self) -> bool: ...
+    def __iter__(self) -> Iterator[Market]: ...
+
+class Check:
+    """A strategy's pre-check: ``check(key, markets)`` is True, and the refusal counted (the
+    gate's ``offered`` and ``refused[reason]``; with ``found`` and ``detected`` also
+    ``found[kind]`` and ``detected[kind, key[1]]``), when the orchestrator would refuse it now."""
+
+    gate: Gate
+    kind: str
+    def __init__(
+        self,
+        gate: Gate,
+        refused: MutableMapping[str, int],
+        kind: str = "",
+        found: MutableMapping[str, int] | None = None,
+        detected: MutableMapping[tuple[str, str], int] | None = None,
+    ) -> None: ...
+    def __call__(self, key: Key, markets: Iterable[Market]) -> bool: ...
+
 class CrossBook:
     """Each market's touch, and per market the routes an update of it is tested on."""
 
@@ -17,6 +89,7 @@ class CrossBook:
     n_routes: int
     min_profit_bps: float
     checked: int  # routes tested (the other market's touch known)
+    n_known: int  # markets whose touch is known
     def __init__(
         self,
         n_markets: int,
@@ -31,8 +104,27 @@ class CrossBook:
     def forget(self, market: int) -> None:
         """``market``'s touch is unknown again."""
     def known(self, market: int) -> bool: ...
-    def update(self, market: int, book: L2Book) -> tuple[int, ...]:
+    def attach(
+        self,
+        check: Check,
+        keys: Sequence[Key | None],
+        names: Sequence[Market],
+        syncs: dict[str, Any],
+    ) -> None:
+        """Pre-check crossing routes here through ``check``: a refused route is counted there
+        and not returned. ``keys[r]``: route r's key (None: returned, for the caller to ask);
+        ``names[m]``: market m's (venue, symbol); ``syncs``: venue -> symbol -> BookSync, what
+        the caller's ``book_of`` reads (a route whose other book is not in sync is dropped
+        uncounted, as the caller's loop drops it)."""
+    def update(self, market: int, book: L2Book, now_ns: int | None = None) -> tuple[int, ...]:
         """Read ``book``'s touch into ``market``; the ids of its routes that cross by
-        ``min_profit_bps`` against a known market (or need the live rate), in route order."""
-    def crossing(self, market: int) -> tuple[int, ...]:
+        ``min_profit_bps`` against a known market (or need the live rate), in route order
+        (attached: less those the pre-check refuses at ``now_ns``, None: the gate's clock)."""
+    def touch(
+        self, markets: dict[str, int], symbol: str, book: L2Book, now_ns: int | None = None
+    ) -> tuple[int, ...] | None:
+        """:meth:`update` for the engine's callback once every touch is known: ``markets``
+        (one venue's symbol -> market id) finds the market (``()``: not compared); None, with
+        nothing read, while a touch is unknown (the caller goes through the strategy)."""
+    def crossing(self, market: int, now_ns: int | None = None) -> tuple[int, ...]:
         """:meth:`update` without reading a book."""

@@ -5,10 +5,19 @@
 # raw int64 prices, in the same float expressions as the strategy's Python test
 # (arbcore.strategies.cross_exchange.top_cross: the same IEEE doubles, so the same verdicts);
 # only the routes that pass go back to Python for the orchestrator's word and the depth walk.
+#
+# Most updates that do cross at the top are a dislocation already traded and cooling off (or its
+# liquidity still in use): :class:`Gate` holds the orchestrator's cool-off and busy-liquidity
+# state in C arrays, and a CrossBook attached to a :class:`Check` refuses (and counts) those
+# routes itself, so they cost no Python call either.
+from cpython.dict cimport PyDict_GetItemWithError, PyDict_SetItem
+from cpython.ref cimport PyObject
 from libc.stdint cimport int64_t
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport free, malloc, realloc
 
 from arbcore_ext.book cimport KEY_NONE, L2Book
+
+from collections import Counter, defaultdict
 
 DEF MAX_FOUND = 64  # routes returned from a stack buffer; more spill into a list
 
@@ -26,6 +35,298 @@ cdef struct Route:
     bint always         # the quotes differ: the live rate is Python's, so every top goes back
 
 
+cdef enum:
+    OPEN = 0        # the orchestrator would take it
+    COOL_OFF = 1    # the same key was taken less than cool_off_ns ago
+    IN_USE = 2      # a market it trades is busy with a trade in flight
+
+_REASONS = (None, "cool_off", "liquidity_in_use")  # (the orchestrator's refusal names)
+_FAST_COUNTS = (dict, Counter, defaultdict)  # mappings whose items C may add to directly
+
+
+cdef extern from "Python.h":
+    # (CPython's own, exported: a key whose hash is known is not hashed again)
+    PyObject* _PyDict_GetItem_KnownHash(object mp, object key, Py_hash_t hash) except? NULL
+    int _PyDict_SetItem_KnownHash(object mp, object key, object item, Py_hash_t hash) except -1
+
+
+cdef inline int _count(object counts, object key, bint fast, Py_hash_t hash) except -1:
+    """``counts[key] += 1``; in C when ``fast`` (a dict, Counter or defaultdict: none of them
+    overrides item access, so a missing key counts from 0 and is inserted, as ``+=`` does), with
+    ``hash(key)`` given, else by ``+=``."""
+    cdef PyObject* found
+    if fast:
+        found = _PyDict_GetItem_KnownHash(counts, key, hash)
+        _PyDict_SetItem_KnownHash(counts, key, 1 if found == NULL else <object>found + 1, hash)
+    else:
+        counts[key] += 1
+    return 0
+
+
+cdef void* _grown(void* block, size_t size) except NULL:
+    """``block`` reallocated to ``size`` bytes (MemoryError: ``block`` is left as it was)."""
+    cdef void* grown = realloc(block, size)
+    if grown == NULL:
+        raise MemoryError()
+    return grown
+
+
+cdef int _named(dict ids, list names, name) except -1:
+    """Give ``name`` the next slot: ``ids[name]``, ``names[slot]``."""
+    ids[name] = len(names)
+    names.append(name)
+    return len(names) - 1
+
+
+cdef class Gate:
+    """The orchestrator's cool-off and busy-liquidity state, in C arrays indexed by small ints.
+
+    Keys (see ``arbcore.strategies.orchestrator.key``) and markets ((venue, symbol)) get a slot on
+    first sight. :attr:`taken` (key -> ns it was last taken) and :attr:`busy` (the markets with a
+    trade in flight) are the orchestrator's ``_last_taken`` dict and ``_busy`` set, as views with
+    the operations it uses; compiled callers (:class:`CrossBook`) test their routes' slots
+    without a Python call. ``clock``: ns, read only when a key has been taken.
+    """
+
+    def __cinit__(self):
+        self._taken_at = NULL
+        self._taken = NULL
+        self._busy = NULL
+
+    def __init__(self, cool_off_ns, clock not None):
+        self.cool_off_ns = cool_off_ns
+        self.clock = clock
+        self._key_ids = {}
+        self._keys = []
+        self._market_ids = {}
+        self._markets = []
+        self._n_keys = self._key_cap = self._n_markets = self._market_cap = 0
+        self.n_taken = self.n_busy = 0
+        self.offered = 0
+
+    def __dealloc__(self):
+        free(self._taken_at)
+        free(self._taken)
+        free(self._busy)
+
+    @property
+    def taken(self):
+        """The cool-off's record, key -> clock ns when last taken, as a mapping."""
+        return TakenView(self)
+
+    @property
+    def busy(self):
+        """The markets with a trade in flight, as a set."""
+        return BusyView(self)
+
+    cdef int key_slot(self, key) except -1:
+        cdef object slot = self._key_ids.get(key)
+        cdef Py_ssize_t cap
+        if slot is not None:
+            return slot
+        if self._n_keys == self._key_cap:
+            cap = max(16, 2 * self._key_cap)
+            self._taken_at = <int64_t*>_grown(self._taken_at, cap * sizeof(int64_t))
+            self._taken = <char*>_grown(self._taken, cap)
+            self._key_cap = cap
+        self._taken[self._n_keys] = 0
+        self._taken_at[self._n_keys] = 0
+        self._n_keys += 1
+        return _named(self._key_ids, self._keys, key)
+
+    cdef int market_slot(self, market) except -1:
+        cdef object slot = self._market_ids.get(market)
+        cdef Py_ssize_t cap
+        if slot is not None:
+            return slot
+        if self._n_markets == self._market_cap:
+            cap = max(16, 2 * self._market_cap)
+            self._busy = <char*>_grown(self._busy, cap)
+            self._market_cap = cap
+        self._busy[self._n_markets] = 0
+        self._n_markets += 1
+        return _named(self._market_ids, self._markets, market)
+
+    cdef int _cooling(self, int key, int64_t* now, bint* known) except -1:
+        """``key`` (a slot, -1: never seen) was taken less than cool_off_ns ago."""
+        if key < 0 or not self._taken[key]:
+            return 0
+        if not known[0]:
+            now[0] = self.clock()
+            known[0] = True
+        return now[0] - self._taken_at[key] < self.cool_off_ns
+
+    cdef int reason(self, int key, const int* markets, int n, int64_t* now, bint* known
+                    ) except -1:
+        """Why the orchestrator would refuse (COOL_OFF, IN_USE) a key's opportunity on these
+        market slots now, else OPEN; ``now``/``known``: the clock, read once when needed."""
+        cdef int i
+        if self._cooling(key, now, known):
+            return COOL_OFF
+        if self.n_busy:
+            for i in range(n):
+                if self._busy[markets[i]]:
+                    return IN_USE
+        return OPEN
+
+    cdef int _reason_of(self, key, markets) except -1:
+        """:meth:`reason` for a key and markets given as Python values (no slot made)."""
+        cdef int64_t now = 0
+        cdef bint known = False
+        cdef object slot = self._key_ids.get(key)
+        if self._cooling(-1 if slot is None else slot, &now, &known):
+            return COOL_OFF
+        if self.n_busy:
+            for market in markets:
+                slot = self._market_ids.get(market)
+                if slot is not None and self._busy[<int>slot]:
+                    return IN_USE
+        return OPEN
+
+    def refusal(self, key, markets):
+        """Why an opportunity with this key and markets would be refused now (``"cool_off"``,
+        ``"liquidity_in_use"``), or None; counts nothing."""
+        return _REASONS[self._reason_of(key, markets)]
+
+
+cdef class TakenView:
+    """:class:`Gate`'s cool-off record as a mapping: key -> clock ns when it was last taken."""
+
+    cdef Gate gate
+
+    def __init__(self, Gate gate not None):
+        self.gate = gate
+
+    cdef int _slot(self, key):
+        cdef object slot = self.gate._key_ids.get(key)
+        if slot is None or not self.gate._taken[<int>slot]:
+            return -1
+        return slot
+
+    def __getitem__(self, key):
+        cdef int slot = self._slot(key)
+        if slot < 0:
+            raise KeyError(key)
+        return self.gate._taken_at[slot]
+
+    def get(self, key, default=None):
+        cdef int slot = self._slot(key)
+        return default if slot < 0 else self.gate._taken_at[slot]
+
+    def __setitem__(self, key, int64_t ns):
+        cdef int slot = self.gate.key_slot(key)
+        if not self.gate._taken[slot]:
+            self.gate._taken[slot] = 1
+            self.gate.n_taken += 1
+        self.gate._taken_at[slot] = ns
+
+    def __delitem__(self, key):
+        cdef int slot = self._slot(key)
+        if slot < 0:
+            raise KeyError(key)
+        self.gate._taken[slot] = 0
+        self.gate.n_taken -= 1
+
+    def __contains__(self, key):
+        return self._slot(key) >= 0
+
+    def __len__(self):
+        return self.gate.n_taken
+
+    def __iter__(self):
+        """The keys taken, in the order they were first seen."""
+        gate = self.gate
+        return iter([key for i, key in enumerate(gate._keys) if gate._taken[i]])
+
+
+cdef class BusyView:
+    """:class:`Gate`'s busy markets as a set of (venue, symbol) (the operations the orchestrator
+    uses)."""
+
+    cdef Gate gate
+
+    def __init__(self, Gate gate not None):
+        self.gate = gate
+
+    def add(self, market):
+        cdef Gate gate = self.gate
+        cdef int slot = gate.market_slot(market)
+        if not gate._busy[slot]:
+            gate._busy[slot] = 1
+            gate.n_busy += 1
+
+    def discard(self, market):
+        cdef Gate gate = self.gate
+        cdef object slot = gate._market_ids.get(market)
+        if slot is not None and gate._busy[<int>slot]:
+            gate._busy[<int>slot] = 0
+            gate.n_busy -= 1
+
+    def update(self, markets):
+        for market in markets:
+            self.add(market)
+
+    def difference_update(self, markets):
+        for market in markets:
+            self.discard(market)
+
+    def isdisjoint(self, markets):
+        for market in markets:
+            if market in self:
+                return False
+        return True
+
+    def __contains__(self, market):
+        cdef object slot = self.gate._market_ids.get(market)
+        return slot is not None and bool(self.gate._busy[<int>slot])
+
+    def __len__(self):
+        return self.gate.n_busy
+
+    def __bool__(self):
+        return self.gate.n_busy > 0
+
+    def __iter__(self):
+        gate = self.gate
+        return iter([market for i, market in enumerate(gate._markets) if gate._busy[i]])
+
+
+cdef class Check:
+    """A strategy's pre-check (``Orchestrator.pre_check``): ``check(key, markets)`` is True, and
+    the refusal counted as ``admit`` counts it (the gate's ``offered``, which is the
+    orchestrator's, and ``refused[reason]``; with a tally also ``found[kind]`` and
+    ``detected[kind, key[1]]``), when the orchestrator would refuse the opportunity now for its
+    cool-off or busy liquidity."""
+
+    def __init__(self, Gate gate not None, refused, kind="", found=None, detected=None):
+        self.gate = gate
+        self.refused = refused
+        self.kind = kind
+        self.tallied = found is not None and detected is not None
+        self.found = found
+        self.detected = detected
+        self.fast = (type(refused) in _FAST_COUNTS and type(found) in _FAST_COUNTS
+                     and type(detected) in _FAST_COUNTS)
+
+    def __call__(self, key, markets):
+        cdef int reason = self.gate._reason_of(key, markets)
+        if reason == OPEN:
+            return False
+        detected_key = (self.kind, key[1]) if self.tallied else None
+        self.count(reason, detected_key, hash(detected_key))
+        return True
+
+    cdef int count(self, int reason, object detected_key, Py_hash_t detected_hash) except -1:
+        """Count one refusal; ``detected_key``: (kind, the opportunity's venue), and its hash."""
+        cdef str name = _REASONS[reason]
+        self.gate.offered += 1
+        _count(self.refused, name, self.fast, hash(name))
+        if self.tallied:
+            _count(self.found, self.kind, self.fast, hash(self.kind))
+            _count(self.detected, detected_key, self.fast, detected_hash)
+        return 0
+
+
 cdef class CrossBook:
     """Each market's touch, and per market the routes an update of it is tested on."""
 
@@ -37,14 +338,27 @@ cdef class CrossBook:
     cdef int* _order
     cdef readonly int n_markets
     cdef readonly int n_routes
+    cdef readonly int n_known   # markets whose touch is known
     cdef readonly double min_profit_bps
     cdef public long long checked
+    # attached to an orchestrator's Check (see attach): per route its key's slot (-1: the route
+    # is not pre-checked here) and its two markets' slots in the gate, and what a refusal counts
+    cdef Check _pre
+    cdef int* _key
+    cdef int* _ends
+    cdef list _detected
+    cdef Py_hash_t* _detected_hash
+    cdef dict _syncs
+    cdef list _venues
+    cdef list _symbols
 
     def __cinit__(self):
         self._bid = self._ask = NULL
         self._known = NULL
         self._routes = NULL
         self._start = self._order = NULL
+        self._key = self._ends = NULL
+        self._detected_hash = NULL
 
     def __init__(self, int n_markets, routes, by_market, double min_profit_bps):
         cdef int m, i, n = 0, r
@@ -52,6 +366,7 @@ cdef class CrossBook:
             raise ValueError(f"by_market lists {len(by_market)} markets, expected {n_markets}")
         self.n_markets = n_markets
         self.n_routes = len(routes)
+        self.n_known = 0
         self.min_profit_bps = min_profit_bps
         self.checked = 0
         total = sum(len(listed) for listed in by_market)
@@ -89,6 +404,9 @@ cdef class CrossBook:
         free(self._routes)
         free(self._start)
         free(self._order)
+        free(self._key)
+        free(self._ends)
+        free(self._detected_hash)
 
     cdef inline int _check(self, int market) except -1:
         if not 0 <= market < self.n_markets:
@@ -99,7 +417,12 @@ cdef class CrossBook:
         cdef int64_t bid_key = book.sides[0].best, ask_key = book.sides[1].best
         self._bid[m] = bid_key if bid_key != KEY_NONE else NO_PRICE
         self._ask[m] = -ask_key if ask_key != KEY_NONE else NO_PRICE
-        self._known[m] = 1
+        self._learn(m)
+
+    cdef inline void _learn(self, int m) noexcept:
+        if not self._known[m]:
+            self._known[m] = 1
+            self.n_known += 1
 
     def load(self, int market, L2Book book not None):
         """Take ``market``'s touch from ``book`` without testing any route."""
@@ -113,32 +436,107 @@ cdef class CrossBook:
             raise ValueError(f"market {market}: negative raw price (bid {bid}, ask {ask})")
         self._bid[market] = NO_PRICE if bid is None else <int64_t>bid
         self._ask[market] = NO_PRICE if ask is None else <int64_t>ask
-        self._known[market] = 1
+        self._learn(market)
 
     def forget(self, int market):
         """``market``'s touch is unknown again (its routes are not tested until it is set)."""
         self._check(market)
-        self._known[market] = 0
+        if self._known[market]:
+            self._known[market] = 0
+            self.n_known -= 1
 
     def known(self, int market):
         self._check(market)
         return bool(self._known[market])
 
-    def update(self, int market, L2Book book not None):
+    def attach(self, Check check not None, keys, names, dict syncs not None):
+        """Pre-check crossing routes here, as the strategy would through ``check`` (the
+        orchestrator's cool-off and busy liquidity): a refused route is counted by ``check`` and
+        not returned. ``keys[r]``: route r's orchestrator key (None: returned as before, for the
+        caller to ask); ``names[m]``: market m's (venue, symbol); ``syncs``: venue -> symbol ->
+        BookSync, the table the caller's ``book_of`` reads (a book only while its sync is in
+        sync): a route whose other book is not in sync is dropped uncounted, as the caller's
+        loop drops it."""
+        cdef int r
+        cdef const Route* route
+        cdef Gate gate = check.gate
+        if len(keys) != self.n_routes or len(names) != self.n_markets:
+            raise ValueError(f"{len(keys)} keys and {len(names)} names for {self.n_routes} "
+                             f"routes and {self.n_markets} markets")
+        free(self._key)
+        free(self._ends)
+        free(self._detected_hash)
+        self._key = <int*>malloc(max(self.n_routes, 1) * sizeof(int))
+        self._ends = <int*>malloc(max(2 * self.n_routes, 1) * sizeof(int))
+        self._detected_hash = <Py_hash_t*>malloc(max(self.n_routes, 1) * sizeof(Py_hash_t))
+        if self._key == NULL or self._ends == NULL or self._detected_hash == NULL:
+            raise MemoryError()
+        self._detected = []
+        for r in range(self.n_routes):
+            route = &self._routes[r]
+            self._ends[2 * r] = gate.market_slot(tuple(names[route.buy]))
+            self._ends[2 * r + 1] = gate.market_slot(tuple(names[route.sell]))
+            self._key[r] = -1 if keys[r] is None else gate.key_slot(keys[r])
+            self._detected.append(None if keys[r] is None else (check.kind, keys[r][1]))
+            self._detected_hash[r] = hash(self._detected[r])
+        self._venues = [venue for venue, _ in names]
+        self._symbols = [symbol for _, symbol in names]
+        self._syncs = syncs
+        self._pre = check
+
+    def update(self, int market, L2Book book not None, now_ns=None):
         """Read ``book``'s touch into ``market``, then test its routes against every known
         market: the ids of those that cross by ``min_profit_bps`` (or need the live rate), in
-        route order; ``()`` for the usual update. Counts each route tested in ``checked``."""
+        route order; ``()`` for the usual update. Counts each route tested in ``checked``.
+        Attached (:meth:`attach`): without the routes the pre-check refuses; ``now_ns``: the
+        clock's time for it (None: read the gate's clock if a cool-off needs it)."""
         self._check(market)
         self._read(market, book)
-        return self._crossing(market)
+        return self._crossing(market, now_ns)
 
-    def crossing(self, int market):
+    def touch(self, dict markets not None, symbol, L2Book book not None, now_ns=None):
+        """:meth:`update` for the engine's callback, once every market's touch is known:
+        ``markets`` (one venue's symbol -> market id) finds the market (``()`` for a symbol not
+        compared). None, with nothing read, while some touch is unknown: the caller goes
+        through the strategy's ``on_book``, which reads them."""
+        cdef PyObject* found
+        cdef int market
+        if self.n_known < self.n_markets:
+            return None
+        found = PyDict_GetItemWithError(markets, symbol)
+        if found == NULL:
+            return ()
+        market = <int><object>found
+        self._check(market)
+        self._read(market, book)
+        return self._crossing(market, now_ns)
+
+    def crossing(self, int market, now_ns=None):
         """:meth:`update` without reading a book: the routes of ``market`` that cross now."""
         self._check(market)
-        return self._crossing(market)
+        return self._crossing(market, now_ns)
 
-    cdef object _crossing(self, int market):
-        cdef int i, r, other, found = 0
+    cdef bint _in_sync(self, int market) except -1:
+        """The caller's ``book_of`` would give ``market``'s book now (``sync.in_sync`` is
+        ``sync.core.synced``)."""
+        cdef PyObject* found = PyDict_GetItemWithError(self._syncs, self._venues[market])
+        if found == NULL:
+            return False
+        by_symbol = <object>found
+        if type(by_symbol) is dict:
+            found = PyDict_GetItemWithError(by_symbol, self._symbols[market])
+            sync = None if found == NULL else <object>found
+        else:
+            sync = by_symbol.get(self._symbols[market])
+        return sync is not None and sync.core.synced
+
+    cdef object _crossing(self, int market, now_ns):
+        cdef int i, r, other, found = 0, reason
+        cdef int64_t now = 0
+        cdef bint known = now_ns is not None
+        cdef Check check = self._pre
+        if known:
+            now = now_ns
         cdef int found_ids[MAX_FOUND]
         cdef list overflow = None
         cdef const Route* route
@@ -162,6 +560,15 @@ cdef class CrossBook:
                     continue
                 if (bid_f - ask_f) / (<double>ask * route.ask_unit) * 1e4 < self.min_profit_bps:
                     continue
+                if check is not None and self._key[r] >= 0:
+                    # the strategy's loop, for a route it would pre-check: the other book, then
+                    # the orchestrator's word
+                    if not self._in_sync(other):
+                        continue
+                    reason = check.gate.reason(self._key[r], &self._ends[2 * r], 2, &now, &known)
+                    if reason != OPEN:
+                        check.count(reason, self._detected[r], self._detected_hash[r])
+                        continue
             if found < MAX_FOUND:
                 found_ids[found] = r
                 found += 1

@@ -3,6 +3,8 @@ from libc.stdint cimport int8_t, int32_t
 
 cimport numpy as cnp
 
+from arbcore_ext.crossbook cimport Check
+
 
 cdef struct Ranked:
     double rate
@@ -52,9 +54,20 @@ cdef class CycleEngine:
     cdef Py_ssize_t _n_changed
     cdef dict _market_ids
     cdef list _books
+    # attached to an orchestrator's Check (see attach): per cycle its key's slot in the gate
+    # (-1: not asked for yet) then its markets' slots (-1: none), max_legs + 1 ints a cycle
+    cdef Check _pre
+    cdef object _key_of
+    cdef object _gate_arr
+    cdef int* _gate
+    cdef list _detected
+    cdef object _detected_hash_arr
+    cdef Py_hash_t* _detected_hash
 
     cdef _build(self, cnp.ndarray base_ids, cnp.ndarray quote_ids, cnp.ndarray starts)
     cdef int _market(self, object key) except -1
     cdef _check_cycle(self, int cycle)
     cdef tuple _changed_tuple(self)
     cdef Py_ssize_t _update(self, int market, double bid, double ask) noexcept nogil
+    cdef int _register(self, int cycle) except -1
+    cdef Py_ssize_t _pre_check(self, now_ns) except -1

@@ -1,12 +1,13 @@
 """Triangular-cycle engine: flat cycle index, incremental evaluation, depth-aware sizing."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
 from arbcore_ext.book import L2Book
+from arbcore_ext.crossbook import Check
 
 BUY: Final[int]
 SELL: Final[int]
@@ -64,8 +65,17 @@ class CycleEngine:
     def market_id(self, symbol: str) -> int: ...
     def set_top(self, market: int | str, bid: float, ask: float) -> int:
         """Set a market's top (nan = missing side); count of changed profitable cycles."""
-    def on_book(self, symbol: str, book: L2Book) -> tuple[object, ...]:
-        """Read a book's touch; () or self._emit(changed ids)."""
+    def on_book(self, symbol: str, book: L2Book, now_ns: int | None = None) -> tuple[object, ...]:
+        """Read a book's touch; () or self._emit(changed ids) (attached: less the cycles the
+        pre-check refuses at ``now_ns``; None: the gate's clock)."""
+    def attach(
+        self,
+        check: Check | None,
+        key_of: Callable[[int], tuple[tuple[str, str, str], tuple[tuple[str, str], ...]]]
+        | None = None,
+    ) -> None:
+        """Pre-check changed profitable cycles in on_book through ``check`` (refusals counted
+        there, not emitted); ``key_of(cycle)``: its (key, markets). None: no pre-check."""
     def book(self, market: int | str) -> L2Book | None: ...
     def set_book(self, symbol: str, book: L2Book) -> None: ...
     def _emit(self, ids: tuple[int, ...]) -> tuple[object, ...]: ...

@@ -17,6 +17,7 @@ from libc.stdlib cimport free, qsort, realloc
 cimport numpy as cnp
 
 from arbcore_ext.book cimport KEY_NONE, L2Book, Side, Walker, walker_init, walker_next
+from arbcore_ext.crossbook cimport Check, Gate
 from arbcore_ext.profit cimport limit_raw
 
 import operator
@@ -503,8 +504,9 @@ cdef class CycleEngine:
         """
         return self._update(self._market(market), bid, ask)
 
-    def on_book(self, symbol, L2Book book not None):
-        """Read ``book``'s touch into the market's edges; ``()`` or ``self._emit(changed ids)``."""
+    def on_book(self, symbol, L2Book book not None, now_ns=None):
+        """Read ``book``'s touch into the market's edges; ``()`` or ``self._emit(changed ids)``
+        (attached: less the cycles the pre-check refuses at ``now_ns``, None: the gate's clock)."""
         cdef int m = self._market_ids[symbol]
         cdef int64_t bid_key = book.sides[0].best, ask_key = book.sides[1].best
         cdef double scale = POW10[book.price_decimals]
@@ -513,7 +515,70 @@ cdef class CycleEngine:
         if self._update(m, bid_key / scale if bid_key != KEY_NONE else 0.0,
                         -ask_key / scale if ask_key != KEY_NONE else 0.0) == 0:
             return ()
+        if self._pre is not None and self._pre_check(now_ns) == 0:
+            return ()
         return self._emit(self._changed_tuple())
+
+    def attach(self, Check check, key_of=None):
+        """Pre-check the changed profitable cycles in ``on_book`` through ``check`` (the
+        orchestrator's cool-off and busy liquidity), before ``_emit``: a refused cycle is
+        counted there and not emitted. ``key_of(cycle)``: its (key, markets), asked once per
+        cycle. ``None``: no pre-check."""
+        if check is None:
+            self._pre = None
+            return
+        if key_of is None:
+            raise TypeError("attach needs key_of(cycle) -> (key, markets)")
+        self._gate_arr = np.full(max(1, self.cycle_count) * (self.max_legs + 1), -1,
+                                 dtype=np.intc)
+        self._gate = <int*>cnp.PyArray_DATA(self._gate_arr)
+        self._detected = [None] * self.cycle_count
+        self._detected_hash_arr = np.zeros(max(1, self.cycle_count), dtype=np.intp)
+        self._detected_hash = <Py_hash_t*>cnp.PyArray_DATA(self._detected_hash_arr)
+        self._key_of = key_of
+        self._pre = check
+
+    cdef int _register(self, int cycle) except -1:
+        cdef int j, width = self.max_legs + 1
+        cdef int* row = self._gate + <Py_ssize_t>cycle * width
+        cdef Gate gate = self._pre.gate
+        key, markets = self._key_of(cycle)
+        if len(markets) > self.max_legs:
+            raise ValueError(f"cycle {cycle}: {len(markets)} markets for {self.max_legs} legs")
+        for j, market in enumerate(markets):
+            row[1 + j] = gate.market_slot(market)
+        self._detected[cycle] = (self._pre.kind, key[1])
+        self._detected_hash[cycle] = hash(self._detected[cycle])
+        row[0] = gate.key_slot(key)
+        return 0
+
+    cdef Py_ssize_t _pre_check(self, now_ns) except -1:
+        """Keep, in order, the changed cycles the pre-check lets through (each refusal
+        counted, as ``_emit`` asking ``blocked`` cycle by cycle would); how many are left."""
+        cdef Py_ssize_t i, kept = 0, n = self._n_changed
+        cdef int c, reason, count, width = self.max_legs + 1
+        cdef int* row
+        cdef int64_t now = 0
+        cdef bint known = now_ns is not None
+        cdef Check check = self._pre
+        if known:
+            now = now_ns
+        for i in range(n):
+            c = self._changed[i]
+            row = self._gate + <Py_ssize_t>c * width
+            if row[0] < 0:
+                self._register(c)
+            count = 0
+            while count < self.max_legs and row[1 + count] >= 0:
+                count += 1
+            reason = check.gate.reason(row[0], row + 1, count, &now, &known)
+            if reason == 0:
+                self._changed[kept] = c
+                kept += 1
+            else:
+                check.count(reason, self._detected[c], self._detected_hash[c])
+        self._n_changed = kept
+        return kept
 
     def book(self, market):
         """The book last given for a market (symbol or id), or None."""

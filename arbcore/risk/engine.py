@@ -25,7 +25,9 @@ from types import MappingProxyType
 import attrs
 
 from arbcore.config.schema import RiskLimits
-from arbcore.model import USD_ASSETS, Opportunity, OrderSide
+from arbcore.model import USD_ASSETS, Opportunity
+from arbcore_ext.riskcore import first_breach, leg_tuples
+from arbcore_ext.slotted import Maker
 
 __all__ = [
     "LegTuple",
@@ -89,21 +91,7 @@ class RiskDecision:
 
 
 APPROVED = RiskDecision(approved=True)
-
-
-def leg_tuples(
-    opportunity: Opportunity,
-    usd: Callable[[str], float | None],
-    book_age_ms: Callable[[str, str], float] = lambda venue, symbol: 0.0,
-) -> tuple[LegTuple, ...]:
-    """An opportunity's legs as risk checks them: each valued in USD, with its book's age."""
-    legs = []
-    for leg in opportunity.legs:
-        base, _, quote = leg.symbol.partition("/")
-        legs.append((leg.venue, base, quote, leg.side is _BUY, leg.size,
-                     leg.price * leg.size * (usd(quote) or 0.0),
-                     book_age_ms(leg.venue, leg.symbol)))  # fmt: skip
-    return tuple(legs)
+_new_decision = Maker(RiskDecision)  # (see arbcore_ext.slotted)
 
 
 def proposed_trade(
@@ -120,8 +108,6 @@ def proposed_trade(
     return ProposedTrade(legs=legs, expected_profit_usd=opportunity.expected_profit_usd or 0.0,
                          trace_id=trace_id)  # fmt: skip
 
-
-_BUY = OrderSide.BUY  # (an enum member read from its class costs 4x a global)
 
 Breach = tuple[str, float, float, str]  # (rule, value, limit, what the value is)
 
@@ -225,14 +211,18 @@ class RiskEngine:
         return self.check_legs(tuple(leg.as_tuple() for leg in trade.legs), trade.trace_id)
 
     def check_legs(self, legs: Sequence[LegTuple], trace_id: str = "") -> RiskDecision:
-        """:meth:`check` for legs as tuples (:data:`LegTuple`): the engine's hot path."""
-        breach = self._first_breach(legs)
+        """:meth:`check` for legs as tuples (:data:`LegTuple`): the engine's hot path (compiled
+        while ACTIVE with no correlations: :func:`arbcore_ext.riskcore.first_breach`)."""
+        if self.state is _ACTIVE and not self.correlations:
+            breach = first_breach(self, legs)
+        else:
+            breach = self._first_breach(legs)
+        # RiskDecision(approved, rule, value, limit, detail, trace_id) without attrs' __init__
         if breach is None:
-            return RiskDecision(approved=True, trace_id=trace_id)
+            return _new_decision(True, None, None, None, "", trace_id)
         rule, value, limit, detail = breach
         self.refusals[rule] += 1
-        return RiskDecision(approved=False, rule=rule, value=value, limit=limit, detail=detail,
-                            trace_id=trace_id)  # fmt: skip
+        return _new_decision(False, rule, value, limit, detail, trace_id)
 
     def _first_breach(self, legs: Sequence[LegTuple]) -> Breach | None:
         """``(rule, value, limit, what the value is)`` of the first limit broken, or None.
@@ -368,7 +358,7 @@ class RiskEngine:
 class _Prices(dict[str, float]):
     """USD per unit of each asset (0 when unknown), read once per check on first use: a check
     values the same few assets many times, and prices do not move inside one. A hit is a plain
-    subscript (no Python call)."""
+    subscript (no Python call). (``riskcore.price_of`` reads it the same way in C.)"""
 
     __slots__ = ("_price_usd",)
 
@@ -382,7 +372,7 @@ class _Prices(dict[str, float]):
         return price
 
 
-_HALTED, _REDUCING = TradingState.HALTED, TradingState.REDUCING
+_ACTIVE, _HALTED, _REDUCING = TradingState.ACTIVE, TradingState.HALTED, TradingState.REDUCING
 
 #: How much higher a trade's correlation risk must be than the current one to count as worse.
 CORRELATION_EPS = 1e-12

@@ -31,6 +31,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import attrs
 
@@ -38,14 +39,17 @@ from arbcore.config.schema import CrossExchangeConfig
 from arbcore.model import USD_ASSETS, Instrument, Opportunity, OpportunityLeg, OrderSide
 from arbcore.strategies.orchestrator import Key, Markets, key, markets_of
 from arbcore_ext.book import L2Book
-from arbcore_ext.crossbook import CrossBook
+from arbcore_ext.crossbook import Check, CrossBook
 from arbcore_ext.fixedpoint import rescale
 from arbcore_ext.profit import CrossQuote, price_cross
+from arbcore_ext.slotted import Maker
 
 __all__ = ["CrossExchangeStrategy", "top_cross"]
 
 KIND = "cross_exchange"
 _BUY, _SELL = OrderSide.BUY, OrderSide.SELL  # (a member read from the enum costs 4x a global)
+#: the decision's objects without attrs' generated __init__ (see arbcore_ext.slotted)
+_new_opportunity, _new_leg = Maker(Opportunity), Maker(OpportunityLeg)
 
 BookOf = Callable[[str, str], L2Book | None]  # (venue, symbol) -> a fresh book, or None
 BalanceOf = Callable[[str, str], float]  # (venue, asset) -> free balance
@@ -110,7 +114,11 @@ class CrossExchangeStrategy:
         usd: UsdOf,
         clock_ns: Callable[[], int] = time.time_ns,
         blocked: Blocked | None = None,
+        syncs: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
+        """``syncs``: venue -> symbol -> BookSync, what ``book_of`` reads (a book only while
+        its sync is in sync); with it and a compiled ``blocked`` (``Orchestrator.pre_check``),
+        the touch test also pre-checks its crossing routes (see ``CrossBook.attach``)."""
         self.config = config
         self.instruments = instruments
         self._book_of = book_of
@@ -152,6 +160,13 @@ class CrossExchangeStrategy:
             (buy, sell, r.ask_factor, r.bid_factor, r.ask_unit, r.converts)
             for r, (buy, sell) in zip(self._routes, self._ends, strict=True)
         ], by_market, config.min_profit_bps)  # fmt: skip
+        #: the touch test asks the orchestrator itself (a route between two quotes is asked in
+        #: Python, after its live rate)
+        self._gated = False
+        if isinstance(blocked, Check) and isinstance(syncs, dict):
+            self._touch.attach(blocked, [None if r.converts else r.key for r in self._routes],
+                               self._markets, syncs)  # fmt: skip
+            self._gated = True
         #: markets whose touch the kernel has not seen yet: read through ``book_of`` until then
         self._unseen = set(range(len(self._markets)))
         #: the venues each traded market's base is compared across
@@ -176,13 +191,15 @@ class CrossExchangeStrategy:
         """Directions priced at the top of both books (the other book's touch known)."""
         return self._touch.checked
 
-    def on_book(self, venue: str, symbol: str, book: L2Book | None = None) -> Opportunity | None:
+    def on_book(self, venue: str, symbol: str, book: L2Book | None = None,
+                now_ns: int | None = None) -> Opportunity | None:  # fmt: skip
         """The best opportunity this update opens between ``venue`` and another venue.
 
         ``book``: the updated book when the caller has it (saves a lookup). The other markets'
         touches are the ones earlier calls gave (a market not given yet is read through
         ``book_of``), so every update of a compared market must come through here, as the
-        engine's and MarketData's book callbacks do.
+        engine's and MarketData's book callbacks do. ``now_ns``: the event's clock time, for
+        the compiled pre-check's cool-off (None: it reads the orchestrator's clock).
         """
         market = self._index.get((venue, symbol))
         if market is None:
@@ -194,11 +211,25 @@ class CrossExchangeStrategy:
         if self._unseen:
             self._unseen.discard(market)
             self._read_unseen()
-        crossing = self._touch.update(market, book)
-        if not crossing:
-            return None
+        crossing = self._touch.update(market, book, now_ns)
+        return self._best(market, book, crossing) if crossing else None
+
+    def touch_of(self, venue: str) -> tuple[CrossBook, dict[str, int]]:
+        """The kernel and ``venue``'s symbol -> market ids, for a caller that updates touches
+        itself (the engine's callback: ``kernel.touch(markets, symbol, book, now_ns)``, then
+        :meth:`crossed` when routes cross, or :meth:`on_book` when it answers None)."""
+        return self._touch, {symbol: m for (v, symbol), m in self._index.items() if v == venue}
+
+    def crossed(self, venue: str, symbol: str, book: L2Book, crossing: tuple[int, ...]
+                ) -> Opportunity | None:  # fmt: skip
+        """:meth:`on_book` after the kernel's update of ``book`` gave ``crossing``."""
+        return self._best(self._index[venue, symbol], book, crossing)
+
+    def _best(self, market: int, book: L2Book, crossing: tuple[int, ...]) -> Opportunity | None:
+        """The best opportunity among the routes the kernel found crossing on ``market``."""
         best: Opportunity | None = None
-        routes, ends, book_of, blocked = self._routes, self._ends, self._book_of, self._blocked
+        routes, ends, book_of = self._routes, self._ends, self._book_of
+        blocked = None if self._gated else self._blocked  # (gated: the kernel has asked)
         buy_book: L2Book | None
         sell_book: L2Book | None
         for route_id in crossing:
@@ -289,27 +320,26 @@ class CrossExchangeStrategy:
             buy_fee, sell_fee = (1 + bi.taker_fee) * scale - 1, 0.0
             if buy_fee < 0:
                 return None  # a premium larger than both fees: no walk can express it
-        quote = price_cross(
-            buy_book, sell_book, buy_fee, sell_fee,
-            max_base=self._balance_of(si.venue, si.base),
-            max_quote=min(self._balance_of(bi.venue, bi.quote),
-                          config.max_notional_usd / quote_usd) * scale,
-            lot=route.lot, min_notional=route.min_notional,
-            buy_slippage_bps=config.slippage_bps, sell_slippage_bps=config.slippage_bps,
-        )  # fmt: skip
+        max_base = self._balance_of(si.venue, si.base)
+        max_quote = min(self._balance_of(bi.venue, bi.quote),
+                        config.max_notional_usd / quote_usd) * scale  # fmt: skip
+        slippage = config.slippage_bps
+        # (positional: keywords cost a dict per call) max_base, max_quote, lot, min_notional,
+        # buy and sell slippage allowances
+        quote = price_cross(buy_book, sell_book, buy_fee, sell_fee, max_base, max_quote,
+                            route.lot, route.min_notional, slippage, slippage)  # fmt: skip
         if not quote or quote.limit_profit <= 0:
             return None
         net_profit = quote.net_profit / scale
         profit_bps = net_profit / (quote.size * quote.buy_vwap) * 1e4
         if profit_bps < config.min_profit_bps:
             return None
-        return Opportunity(
-            kind=KIND, venue=route.label,
-            legs=(_leg(bi, _BUY, quote.buy_limit, quote), _leg(si, _SELL, quote.sell_limit, quote)),
-            rate=top_rate, profit_bps=profit_bps, size=quote.size,
-            expected_profit=net_profit, detected_at_ns=self._clock_ns(), asset=bi.quote,
-            expected_profit_usd=net_profit * quote_usd,
-        )  # fmt: skip
+        legs = (_leg(bi, _BUY, quote.buy_limit, quote), _leg(si, _SELL, quote.sell_limit, quote))
+        # Opportunity(kind, venue, legs, rate, profit_bps, size, expected_profit,
+        # detected_at_ns, asset, expected_profit_usd), made without attrs' Python __init__
+        profit_usd = net_profit * quote_usd
+        return _new_opportunity(KIND, route.label, legs, top_rate, profit_bps, quote.size,
+                                net_profit, self._clock_ns(), bi.quote, profit_usd)  # fmt: skip
 
     # -- quote conversion -------------------------------------------------------------------------
 
@@ -374,6 +404,7 @@ def top_cross(ask: int, bid: int, ask_factor: float, bid_factor: float, ask_unit
 def _leg(instrument: Instrument, side: OrderSide, limit_raw: int, quote: CrossQuote
          ) -> OpportunityLeg:  # fmt: skip
     size_raw = rescale(quote.size_units, quote.size_decimals, instrument.size_decimals)
-    return OpportunityLeg(venue=instrument.venue, symbol=instrument.symbol, side=side,
-                          price=limit_raw / 10**instrument.price_decimals, size=quote.size,
-                          price_raw=limit_raw, size_raw=size_raw)  # fmt: skip
+    # OpportunityLeg(venue, symbol, side, price, size, price_raw, size_raw)
+    price = limit_raw / 10**instrument.price_decimals
+    return _new_leg(instrument.venue, instrument.symbol, side, price, quote.size, limit_raw,
+                    size_raw)  # fmt: skip

@@ -14,8 +14,10 @@ Strategies only propose. The orchestrator decides which proposals may go to risk
 
 Strategies ask :meth:`Orchestrator.blocked` with an opportunity's :func:`key` and markets before
 they size it: a dislocation seen on every book update while its key cools off then costs a
-dictionary read, not a depth walk and an :class:`~arbcore.model.Opportunity`. ``blocked`` counts
-its refusals exactly as :meth:`~Orchestrator.admit` would have.
+lookup, not a depth walk and an :class:`~arbcore.model.Opportunity`. ``blocked`` counts its
+refusals exactly as :meth:`~Orchestrator.admit` would have. The cool-off and busy state lives in
+C (:class:`~arbcore_ext.crossbook.Gate`; ``_last_taken`` and ``_busy`` are its mapping and set
+views), so the cross-exchange strategy's compiled touch test refuses a cooling route itself.
 """
 
 from __future__ import annotations
@@ -23,10 +25,10 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, MutableMapping
-
-import attrs
+from typing import NamedTuple
 
 from arbcore.model import Opportunity, OrderSide
+from arbcore_ext.crossbook import Check, Gate
 
 __all__ = ["Key", "Markets", "Orchestrator", "Ticket", "key", "markets_of"]
 
@@ -34,13 +36,16 @@ Key = tuple[str, str, str]  # (kind, venue, legs)
 Markets = tuple[tuple[str, str], ...]
 
 
-@attrs.frozen
-class Ticket:
-    """An admitted opportunity: what it holds until :meth:`Orchestrator.finish`."""
+class Ticket(NamedTuple):
+    """An admitted opportunity: what it holds until :meth:`Orchestrator.finish` (a named tuple:
+    one is made per admitted trade, and a tuple is made without a Python call)."""
 
     opportunity: Opportunity
     markets: tuple[tuple[str, str], ...]
     reserved: tuple[tuple[str, str, float], ...]  # (venue, asset, amount)
+
+
+_new_ticket = tuple.__new__  # _new_ticket(Ticket, (opportunity, markets, reserved))
 
 
 def key(kind: str, venue: str, legs: Iterable[tuple[str, str, OrderSide]]) -> Key:
@@ -60,7 +65,8 @@ def markets_of(legs: Iterable[tuple[str, str, OrderSide]]) -> Markets:
 #: (kind, venue, legs as (venue, symbol, bought)): a bool, not the OrderSide, since an enum
 #: member hashes through a Python call and a signature is hashed on every admit
 Signature = tuple[str, str, tuple[tuple[str, str, bool], ...]]
-Spends = tuple[tuple[str, str, bool], ...]  # per leg: (venue, asset spent, bought)
+#: per leg: (venue, asset spent, bought, (venue, asset): the reservation's key)
+Spends = tuple[tuple[str, str, bool, tuple[str, str]], ...]
 
 
 def _plan(signature: Signature) -> tuple[Key, Markets, Spends]:
@@ -72,7 +78,8 @@ def _plan(signature: Signature) -> tuple[Key, Markets, Spends]:
     spends = []
     for leg_venue, symbol, bought in bought_legs:
         base, _, quote = symbol.partition("/")
-        spends.append((leg_venue, quote if bought else base, bought))
+        asset = quote if bought else base
+        spends.append((leg_venue, asset, bought, (leg_venue, asset)))
     return key(kind, venue, legs), markets_of(legs), tuple(spends)
 
 
@@ -82,6 +89,7 @@ Tally = tuple[str, MutableMapping[str, int], MutableMapping[tuple[str, str], int
 
 
 _BUY = OrderSide.BUY  # (an enum member read from its class costs 4x a global)
+_INF = float("inf")
 
 
 class Orchestrator:
@@ -94,13 +102,26 @@ class Orchestrator:
         #: (venue, asset) -> balance held; settable (the engine points it at its venues once
         #: they exist, so a read is one call, not a chain)
         self.balance_of = balance_of
-        self._busy: set[tuple[str, str]] = set()
+        #: the cool-off and busy-liquidity state, in C so a compiled strategy can pre-check
+        #: without a Python call: ``_busy`` (a set) and ``_last_taken`` (key -> ns) are its views
+        self._gate = Gate(self.cool_off_ns, clock_ns)
+        self._busy = self._gate.busy
         self._reserved: dict[tuple[str, str], float] = defaultdict(float)
-        self._last_taken: dict[Key, int] = {}
+        self._last_taken = self._gate.taken
         self._plans: dict[Signature, tuple[Key, Markets, Spends]] = {}
         self.offered = self.admitted = 0
         self.refused: dict[str, int] = defaultdict(int)
         self._blocked = self.pre_check()
+
+    @property
+    def offered(self) -> int:
+        """Opportunities offered: admitted, refused by :meth:`admit` or by a pre-check (the
+        count is the gate's, so a compiled pre-check adds to it in C)."""
+        return self._gate.offered
+
+    @offered.setter
+    def offered(self, value: int) -> None:
+        self._gate.offered = value
 
     def available(self, venue: str, asset: str) -> float:
         """What a strategy may still spend on ``venue``: the balance minus what is reserved."""
@@ -116,28 +137,12 @@ class Orchestrator:
         this key and these markets would be refused now for its cool-off or busy liquidity."""
         return self._blocked(key, markets)
 
-    def pre_check(self, tally: Tally | None = None) -> Callable[[Key, Markets], bool]:
-        """:meth:`blocked` as one closure, also counting each refusal in ``tally`` (a strategy's
-        pre-check runs on nearly every book update, so it is one call, not a chain)."""
-        last_taken, busy, refused = self._last_taken, self._busy, self.refused
+    def pre_check(self, tally: Tally | None = None) -> Check:
+        """:meth:`blocked` as one compiled callable, also counting each refusal in ``tally``
+        (a strategy's pre-check runs on nearly every book update). A strategy with a compiled
+        touch test attaches it there (``CrossBook.attach``), so a refusal is no Python call."""
         kind, found, detected = tally if tally is not None else ("", None, None)
-
-        def blocked(key: Key, markets: Markets) -> bool:
-            last = last_taken.get(key)
-            if last is not None and self._clock_ns() - last < self.cool_off_ns:
-                reason = "cool_off"
-            elif busy and not busy.isdisjoint(markets):
-                reason = "liquidity_in_use"
-            else:
-                return False
-            self.offered += 1
-            refused[reason] += 1
-            if found is not None and detected is not None:
-                found[kind] += 1
-                detected[kind, key[1]] += 1  # (kind, venue, legs): see key()
-            return True
-
-        return blocked
+        return Check(self._gate, self.refused, kind, found, detected)
 
     def admit(self, opportunity: Opportunity) -> Ticket | None:
         """A ticket when the opportunity may trade now, else None (and the reason is counted)."""
@@ -151,23 +156,28 @@ class Orchestrator:
         opportunity_key, markets, spends = plan
         if self._blocked(opportunity_key, markets):
             return None
-        self.offered += 1
-        needs = tuple([(venue, asset, leg.price * leg.size if bought else leg.size)
-                       for (venue, asset, bought), leg in zip(spends, legs, strict=True)]
-                      )  # fmt: skip
-        for venue, asset, amount in needs:
-            if amount > self.available(venue, asset) + 1e-12:
+        self._gate.offered += 1  # (the gate's count: see offered)
+        # each leg's spend against what is left of the balance (available(), inlined)
+        balance_of, reserved = self.balance_of, self._reserved
+        needs = []
+        for i, leg in enumerate(legs):
+            venue, asset, bought, at = spends[i]
+            amount = leg.price * leg.size if bought else leg.size
+            held = balance_of(venue, asset) if balance_of is not None else _INF
+            if amount > held - reserved.get(at, 0.0) + 1e-12:
                 self.refused["balance_reserved"] += 1
                 return None
-        for venue, asset, amount in needs:
-            self._reserved[(venue, asset)] += amount
+            needs.append((venue, asset, amount))
+        for i, need in enumerate(needs):
+            reserved[spends[i][3]] += need[2]
         self._busy.update(markets)
         self._last_taken[opportunity_key] = self._clock_ns()
         self.admitted += 1
-        return Ticket(opportunity, markets, needs)
+        return _new_ticket(Ticket, (opportunity, markets, tuple(needs)))
 
     def finish(self, ticket: Ticket) -> None:
         """The trade is over (whatever its outcome): free its markets and reservations."""
         self._busy.difference_update(ticket.markets)
+        reserved = self._reserved
         for venue, asset, amount in ticket.reserved:
-            self._reserved[(venue, asset)] -= amount
+            reserved[(venue, asset)] -= amount

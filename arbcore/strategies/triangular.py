@@ -6,7 +6,8 @@ back as :class:`arbcore.model.Opportunity` values sized over book depth. ``on_bo
 compiled code unless a cycle actually changed and became profitable, so the common case (a book
 moved and nothing crossed) costs one call. When a paying cycle is emitted, :attr:`blocked` (the
 orchestrator's pre-check, set by the engine) is asked first: a cycle cooling off after a trade
-is neither sized nor turned into an Opportunity.
+is neither sized nor turned into an Opportunity. The engine's pre-check is compiled and is asked
+inside ``on_book`` (``CycleEngine.attach``), so such a cycle costs no Python call either.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from arbcore.errors import GraphError
 from arbcore.model import USD_ASSETS, Instrument, Opportunity, OpportunityLeg, OrderSide
 from arbcore.strategies.orchestrator import Key, Markets, key, markets_of
+from arbcore_ext.crossbook import Check
 from arbcore_ext.cycles import BUY, CycleEngine, SizedCycle
 
 __all__ = ["USD_ASSETS", "TriangularScanner"]
@@ -74,14 +76,26 @@ class TriangularScanner(CycleEngine):
         self.instruments = listed
         self.max_start = max_start  # the most of the start asset one trade commits
         self._clock = clock
-        #: would the orchestrator refuse this cycle now (its cool-off)? Asked before sizing.
-        self.blocked: Callable[[Key, Markets], bool] | None = None
         self._keys: dict[int, tuple[Key, Markets]] = {}
+        self._blocked: Callable[[Key, Markets], bool] | None = None
+        self._gated = False
+
+    @property
+    def blocked(self) -> Callable[[Key, Markets], bool] | None:
+        """Would the orchestrator refuse this cycle now (its cool-off)? Asked before sizing; a
+        compiled one (``Orchestrator.pre_check``) is asked in ``on_book`` itself, in C."""
+        return self._blocked
+
+    @blocked.setter
+    def blocked(self, blocked: Callable[[Key, Markets], bool] | None) -> None:
+        self._blocked = blocked
+        self._gated = isinstance(blocked, Check)
+        self.attach(blocked if isinstance(blocked, Check) else None, self.cycle_key)
 
     # CycleEngine calls this from on_book only when cycles changed and are profitable
     def _emit(self, ids: tuple[int, ...]) -> tuple[Opportunity, ...]:
-        blocked = self.blocked
-        if blocked is not None:
+        blocked = self._blocked
+        if blocked is not None and not self._gated:  # (gated: on_book has asked)
             keys, kept = self._keys, []
             for cycle in ids:
                 found = keys.get(cycle) or self.cycle_key(cycle)
