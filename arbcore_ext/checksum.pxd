@@ -59,6 +59,12 @@ cdef struct LevelText:
     Py_ssize_t len
     char text[2 * (FORMAT_BUFFER_SIZE + 2) + 2]   # price, separator, size (+ signs, slack)
 
+# One level's text alone (price then size, no separator before it) into ``level``, key and size
+# included: STATUS_OK or the status of the number that does not fit (out.bad_* say which).
+cdef int level_text_c(const ChecksumForm* f, int side, int64_t key, int64_t size,
+                      int price_decimals, int size_decimals, LevelText* level,
+                      Out* out) noexcept nogil
+
 cdef class TextCache:
     cdef TextForm form            # the form of the cached texts (None: nothing cached)
     cdef int price_decimals

@@ -421,6 +421,24 @@ cdef class TextCache:
         return crc
 
 
+cdef int level_text_c(const ChecksumForm* f, int side, int64_t key, int64_t size,
+                      int price_decimals, int size_decimals, LevelText* level,
+                      Out* out) noexcept nogil:
+    """One level's text alone (no separator before it) into ``level`` (key and size too):
+    STATUS_OK, or the status of the number that does not fit (``out.bad_*`` say which)."""
+    cdef int status
+    out.buf = level.text
+    out.cap = LEVEL_ROOM
+    out.len = 0
+    out.hashing = False
+    out.started = False
+    status = put_level(out, f, side, key, size, price_decimals, size_decimals)
+    level.key = key
+    level.size = size
+    level.len = out.len
+    return status
+
+
 cdef inline LevelText* slots_of(TextCache cache, int generation, int side) noexcept nogil:
     """The first of a generation's ``depth`` texts of one side."""
     return cache.slots + (2 * generation + side) * cache.depth
@@ -483,18 +501,12 @@ cdef int book_crc32_cached_c(L2Book book, TextForm form, TextCache cache, int64_
                 level.len = old.len
                 memcpy(level.text, old.text, old.len)
             else:
-                text.buf = level.text
-                text.cap = LEVEL_ROOM
-                text.len = 0
-                text.hashing = False
-                text.started = False
-                status = put_level(&text, f, side, level.key, level.size, book.price_decimals,
-                                   book.size_decimals)
+                status = level_text_c(f, side, level.key, level.size, book.price_decimals,
+                                      book.size_decimals, level, &text)
                 if status != STATUS_OK:
                     # the current generation stays as it was; the uncached kernel names the
                     # first number that does not render in the text's own order
                     return book_crc32_c(book, form, crc, out)
-                level.len = text.len
             counts[side] += 1
             level += 1
     cache.generation = fresh

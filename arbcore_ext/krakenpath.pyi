@@ -1,8 +1,18 @@
-"""Kraken v1 book updates in one call (tail-routed, numbered by arrival)."""
+"""Kraken v1 book frames in one pass (tail-routed updates numbered by arrival; snapshots too)."""
 
 from collections.abc import Iterable
 
+from arbcore_ext.book import LevelBuffer
 from arbcore_ext.deltapath import DeltaPath, Route
+
+def crc32(data: bytes, crc: int = 0) -> int:
+    """zlib.crc32 of ``data`` continuing from ``crc``, by the cache's own CRC (for the tests)."""
+
+def scan_v1_book(
+    frame: bytes, price_decimals: int, size_decimals: int, levels: LevelBuffer
+) -> tuple[bool, int | None] | None:
+    """``(is_snapshot, checksum or None)`` of a v1 book frame, its levels in ``levels`` (asks,
+    then bids); None when the frame is not in the wire's strict shape."""
 
 class TailPath(DeltaPath):
     """Array frames naming their book at the end (Kraken v1), numbered by arrival."""
@@ -10,14 +20,7 @@ class TailPath(DeltaPath):
     @property
     def arrivals(self) -> int: ...
     def __init__(
-        self,
-        routes: Iterable[Route],
-        *,
-        tail_mark: bytes,
-        reject: bytes,
-        level_keys: tuple[tuple[bytes, int], ...],
-        checksum_key: bytes,
-        capacity: int = 256,
+        self, routes: Iterable[Route], *, tail_mark: bytes, capacity: int = 256
     ) -> None: ...
     def next_arrival(self) -> int:
         """The next arrival number (for a book event read elsewhere)."""

@@ -1,66 +1,579 @@
-"""Kraken v1 book updates in one call: :class:`TailPath` finds the book by the frame's tail,
-reads its levels and checksum, numbers it by arrival and applies it through the DeltaPath
-machinery (see deltapath.pyx), verifying the CRC32 in C through the book's text cache."""
+"""Kraken v1 book frames in one pass: :class:`TailPath` finds the book by the frame's tail, reads
+the update's maps, levels and checksum in one walk over the frame, numbers it by arrival and
+applies it through the DeltaPath machinery (see deltapath.pyx), verifying the CRC32 in C through
+a per-book cache of the top levels' text (:class:`TopCache`). :func:`scan_v1_book` is the same
+reader for Python (snapshots included), so the two cannot read a frame differently.
+
+The reader takes only the wire's own shape (``[id,{"a":[...]},{"b":[...],"c":"..."},"book-N",
+"PAIR"]``, no whitespace, keys ``a``/``b``/``c`` or ``as``/``bs`` once each, asks before bids,
+levels of 3 or 4 strings); anything else is declined to the validating path, which is also the
+reference it is tested against.
+"""
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport int8_t, int64_t, uint32_t, uint64_t
 from libc.string cimport memcmp
 
-from arbcore_ext.book cimport L2Book, LevelBuffer
-from arbcore_ext.deltapath cimport (
-    MAX_LEVEL_KEYS, ST_DECLINED, DeltaPath, Route, cached_checksum_matches,
-)
-from arbcore_ext.jsonscan cimport OUT_OF_MEMORY, find_value_c, int_value_c, scan_levels_c
+cdef extern from "string.h":
+    void* memrchr(const void* s, int c, size_t n) noexcept nogil
+
+from arbcore_ext._types cimport STATUS_OK
+from arbcore_ext.book cimport (L2Book, LevelBuffer, Side, Walker, ctz64, side_level_count,
+                              walker_init, walker_next)
+from arbcore_ext.checksum cimport LevelText, Out, TextForm, level_text_c
+from arbcore_ext.deltapath cimport ST_DECLINED, DeltaPath, Route, cached_checksum_matches
+from arbcore_ext.jsonscan cimport decimal_value_c
 
 
 cdef enum:
     ROUTE_SLOTS_MASK = 63       # TailPath.find_route's table: 64 slots
+    TOP_LEVELS = 32             # the most levels a side TopCache keeps (Kraken hashes 10)
+    # the keys a v1 book map may hold, as bits (each at most once a frame)
+    KEY_A = 1
+    KEY_B = 2
+    KEY_C = 4
+    KEY_AS = 8
+    KEY_BS = 16
+    V1_DECLINED = -1
+    V1_UPDATE = 0
+    V1_SNAPSHOT = 1
+    CHECKSUM_DIGITS = 18        # the most digits of a checksum read here (int64)
 
 
+# CRC-32 (zlib's: reflected, polynomial 0xEDB88320, inverted in and out) eight bytes a step:
+# the cache hashes the text of a few levels at a time, where a call into zlib costs more than
+# the bytes. The tests pin it to zlib.crc32.
+cdef extern from *:
+    """
+    static uint32_t arb_crc_table[8][256];
+
+    static void arb_crc_init(void) {
+        uint32_t c;
+        int i, k;
+        for (i = 0; i < 256; i++) {
+            c = (uint32_t)i;
+            for (k = 0; k < 8; k++)
+                c = (c & 1) ? (c >> 1) ^ 0xEDB88320U : c >> 1;
+            arb_crc_table[0][i] = c;
+        }
+        for (i = 0; i < 256; i++)
+            for (k = 1; k < 8; k++)
+                arb_crc_table[k][i] = (arb_crc_table[k - 1][i] >> 8)
+                                      ^ arb_crc_table[0][arb_crc_table[k - 1][i] & 0xFF];
+    }
+
+    static inline uint32_t arb_crc_update(uint32_t crc, const char* p, Py_ssize_t n) {
+        uint64_t w;
+        uint32_t c = ~crc;
+        while (n >= 8) {
+            memcpy(&w, p, 8);
+            w ^= c;
+            c = arb_crc_table[7][w & 0xFF] ^ arb_crc_table[6][(w >> 8) & 0xFF]
+                ^ arb_crc_table[5][(w >> 16) & 0xFF] ^ arb_crc_table[4][(w >> 24) & 0xFF]
+                ^ arb_crc_table[3][(w >> 32) & 0xFF] ^ arb_crc_table[2][(w >> 40) & 0xFF]
+                ^ arb_crc_table[1][(w >> 48) & 0xFF] ^ arb_crc_table[0][w >> 56];
+            p += 8;
+            n -= 8;
+        }
+        while (n-- > 0)
+            c = arb_crc_table[0][(c ^ (unsigned char)*p++) & 0xFF] ^ (c >> 8);
+        return ~c;
+    }
+    """
+    void crc_init "arb_crc_init"() noexcept nogil
+    uint32_t crc_update "arb_crc_update"(uint32_t crc, const char* p, Py_ssize_t n) noexcept nogil
+
+crc_init()
+
+
+def crc32(bytes data not None, uint32_t crc=0):
+    """zlib.crc32 of ``data`` continuing from ``crc``, by the cache's own CRC (for the tests)."""
+    return crc_update(crc, PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
+
+
+# -- the one-pass reader ----------------------------------------------------------------------
+
+# SWAR (eight bytes in one 64-bit word, first byte lowest; x86-64 and aarch64 are little-endian):
+# a word is flagged when any byte may be a quote, a backslash, a control byte or not ASCII. A
+# flag can be false only after a true one (a borrow), so the exact byte loop decides from there.
+cdef extern from *:
+    """
+    #define ARB_ONES 0x0101010101010101ULL
+    #define ARB_HIGHS 0x8080808080808080ULL
+    static inline uint64_t arb_zero_byte(uint64_t w) { return (w - ARB_ONES) & ~w & ARB_HIGHS; }
+    static inline int arb_plain_word(const char* p) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        return ((arb_zero_byte(w ^ (0x22 * ARB_ONES)) | arb_zero_byte(w ^ (0x5C * ARB_ONES))
+                 | arb_zero_byte(w ^ (0x7F * ARB_ONES)) | ((w - 0x20 * ARB_ONES) & ~w & ARB_HIGHS)
+                 | (w & ARB_HIGHS)) == 0);
+    }
+    """
+    bint plain_word "arb_plain_word"(const char* p) noexcept nogil
+
+
+cdef inline Py_ssize_t string_end(const char* s, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
+    """At ``s[i] == '"'``: the offset after the closing quote of a string of printable ASCII
+    without escapes (what any JSON parser reads as the same text), or -1."""
+    cdef unsigned char c
+    if i >= n or s[i] != 34:
+        return -1
+    i += 1
+    while i + 8 <= n and plain_word(s + i):
+        i += 8
+    while i < n:
+        c = <unsigned char>s[i]
+        if c == 34:
+            return i + 1
+        if c < 32 or c > 126 or c == 92:              # control, non-ASCII, '\'
+            return -1
+        i += 1
+    return -1
+
+
+# A quoted decimal eight bytes at a time: ``digit_run`` counts a word's leading ASCII digits
+# (a byte is a digit when its high nibble is 3 before and after adding 6), ``digits_value``
+# converts up to eight of them with three multiplications (pairs, then quads, then the eight;
+# the digits are first moved to the top of the word, so the bytes below read as leading zeros).
+cdef extern from *:
+    """
+    static inline uint64_t arb_kraken_load(const char* p) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        return w;
+    }
+
+    static inline int arb_kraken_digit_run(uint64_t w) {
+        uint64_t odd = ((w & 0xF0F0F0F0F0F0F0F0ULL) ^ 0x3030303030303030ULL)
+                       | (((w + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL)
+                          ^ 0x3030303030303030ULL);
+        return odd ? __builtin_ctzll(odd) >> 3 : 8;
+    }
+
+    static inline int64_t arb_kraken_digits(uint64_t w, int count) {   /* count 1..8 */
+        w = (w - 0x3030303030303030ULL) << (8 * (8 - count));
+        w = (w * 10 + (w >> 8)) & 0x00FF00FF00FF00FFULL;
+        w = (w * 100 + (w >> 16)) & 0x0000FFFF0000FFFFULL;
+        return (int64_t)((w * 10000 + (w >> 32)) & 0xFFFFFFFFULL);
+    }
+
+    /* bytes past the first `kept` of w's first `count` that are not '0' (non-zero: some) */
+    static inline uint64_t arb_kraken_beyond(uint64_t w, int kept, int count) {
+        uint64_t x = (w ^ 0x3030303030303030ULL) >> (8 * kept);
+        return count - kept >= 8 ? x : x & ((1ULL << (8 * (count - kept))) - 1);
+    }
+    """
+    uint64_t load8 "arb_kraken_load"(const char* p) noexcept nogil
+    int digit_run "arb_kraken_digit_run"(uint64_t w) noexcept nogil
+    int64_t digits_value "arb_kraken_digits"(uint64_t w, int count) noexcept nogil
+    uint64_t beyond_scale "arb_kraken_beyond"(uint64_t w, int kept, int count) noexcept nogil
+
+
+cdef int64_t POW10[19]          # 10**i, i = 0..18 (filled at import)
+POW10[0] = 1
+for _i in range(1, 19):
+    POW10[_i] = POW10[_i - 1] * 10
+
+
+cdef inline Py_ssize_t quoted_decimal(const char* s, Py_ssize_t i, Py_ssize_t n, int decimals,
+                                      int64_t* out) noexcept nogil:
+    """The quoted decimal at ``s[i]`` at ``decimals`` places: the offset after its closing
+    quote, or -1. Kraken's plain form (1-7 integer digits, then '.' and 1-8 digits, zeros past
+    the scale; at most 18 digits at the scale) is read here a word at a time; anything else
+    goes to the scanner's exact reader (``decimal_value_c``), which decides it as ``to_raw``
+    does."""
+    cdef const char* p = s + i + 1
+    cdef int d, f = 0, kept = 0
+    cdef int64_t value, fraction = 0
+    cdef uint64_t word
+    if i + 19 > n or s[i] != 34 or decimals < 0 or decimals > 18:
+        return decimal_value_c(s, i, n, decimals, True, out)
+    word = load8(p)
+    d = digit_run(word)
+    if d == 0 or d == 8 or d + decimals > 18:
+        return decimal_value_c(s, i, n, decimals, True, out)
+    value = digits_value(word, d)
+    if p[d] == 46:                                     # '.'
+        word = load8(p + d + 1)
+        f = digit_run(word)
+        if f == 0 or (f == 8 and 48 <= p[d + 9] <= 57):
+            return decimal_value_c(s, i, n, decimals, True, out)
+        kept = f if f < decimals else decimals
+        if f > kept and beyond_scale(word, kept, f):
+            return decimal_value_c(s, i, n, decimals, True, out)   # decides the error
+        if kept:
+            fraction = digits_value(word, kept)
+        f += 1
+    if p[d + f] != 34:
+        return decimal_value_c(s, i, n, decimals, True, out)
+    out[0] = value * POW10[decimals] + fraction * POW10[decimals - kept]
+    return i + 1 + d + f + 1
+
+
+cdef inline Py_ssize_t read_level(const char* s, Py_ssize_t i, Py_ssize_t n, int price_decimals,
+                                  int size_decimals, int64_t* price, int64_t* size) noexcept nogil:
+    """``["price","volume","time"(,"flag")]`` at ``s[i] == '['``: the offset after its ``]``, or
+    -1. Price and volume are read exactly (:func:`quoted_decimal`); the time and the republish
+    flag are only checked to be plain strings."""
+    i = quoted_decimal(s, i + 1, n, price_decimals, price)
+    if i < 0 or i >= n or s[i] != 44:                  # ','
+        return -1
+    i = quoted_decimal(s, i + 1, n, size_decimals, size)
+    if i < 0 or i >= n or s[i] != 44:
+        return -1
+    i = string_end(s, i + 1, n)
+    if i >= 0 and i < n and s[i] == 44:                # the fourth element (a flag)
+        i = string_end(s, i + 1, n)
+    if i < 0 or i >= n or s[i] != 93:                  # ']'
+        return -1
+    return i + 1
+
+
+cdef Py_ssize_t read_side(const char* s, Py_ssize_t i, Py_ssize_t n, int8_t side,
+                          int price_decimals, int size_decimals, LevelBuffer out) except -2:
+    """The level array at ``s[i] == '['`` appended to ``out``: the offset after it, or -1."""
+    cdef int64_t price = 0, size = 0
+    i += 1
+    if i < n and s[i] == 93:
+        return i + 1
+    while i < n and s[i] == 91:                        # '['
+        i = read_level(s, i, n, price_decimals, size_decimals, &price, &size)
+        if i < 0:
+            return -1
+        if out.count == out.capacity:
+            out.reserve(1)
+        out.push(side, price, size)
+        if i < n and s[i] == 44:
+            i += 1
+        elif i < n and s[i] == 93:
+            return i + 1
+        else:
+            return -1
+    return -1
+
+
+cdef struct V1Read:
+    Py_ssize_t end          # offset of the channel name (the first string after the maps)
+    bint has_checksum
+    int64_t checksum
+
+
+cdef int read_v1_book(const char* s, Py_ssize_t n, int price_decimals, int size_decimals,
+                      LevelBuffer out, V1Read* r, bint updates_only) except -2:
+    """A v1 book frame's id and maps in one pass: V1_UPDATE or V1_SNAPSHOT with the levels in
+    ``out`` (asks, then bids) and ``r`` filled in, else V1_DECLINED.
+
+    Declined is everything the validating parser might read differently or reject: another
+    key, a key twice (it keeps the last), bids before asks (it lists asks first), an update
+    without levels, a snapshot with update keys or a checksum, any whitespace or escape.
+    ``updates_only`` declines a snapshot at its first key, before reading its levels."""
+    cdef Py_ssize_t i = 1, start, k
+    cdef int seen = 0, bit, maps = 0
+    cdef int8_t side
+    cdef int64_t value
+    out.count = 0
+    r.has_checksum = False
+    r.checksum = 0
+    if n < 2 or s[0] != 91:
+        return V1_DECLINED
+    start = i                                          # the channel id: a JSON integer >= 0
+    while i < n and 48 <= s[i] <= 57:
+        i += 1
+    if i == start or i - start > 18 or (s[start] == 48 and i - start > 1):
+        return V1_DECLINED
+    if i >= n or s[i] != 44:
+        return V1_DECLINED
+    i += 1
+    while i < n and s[i] == 123:                       # '{': one map
+        i += 1
+        maps += 1
+        while True:
+            if i + 4 >= n or s[i] != 34:
+                return V1_DECLINED
+            if s[i + 2] == 34:                         # a one-letter key
+                k = 1
+                bit = KEY_A if s[i + 1] == 97 else KEY_B if s[i + 1] == 98 else (
+                    KEY_C if s[i + 1] == 99 else 0)
+            elif s[i + 3] == 34 and s[i + 2] == 115:   # "as" / "bs"
+                k = 2
+                bit = KEY_AS if s[i + 1] == 97 else KEY_BS if s[i + 1] == 98 else 0
+            else:
+                return V1_DECLINED
+            if bit == 0 or seen & bit or s[i + k + 2] != 58:     # ':'
+                return V1_DECLINED
+            if updates_only and k == 2:
+                return V1_DECLINED
+            seen |= bit
+            i += k + 3
+            if bit == KEY_C:
+                if i >= n or s[i] != 34:
+                    return V1_DECLINED
+                start = i + 1
+                i = start
+                value = 0
+                while i < n and 48 <= s[i] <= 57 and i - start < CHECKSUM_DIGITS:
+                    value = value * 10 + (s[i] - 48)
+                    i += 1
+                if i == start or i >= n or s[i] != 34:
+                    return V1_DECLINED
+                i += 1
+                r.has_checksum = True
+                r.checksum = value
+            else:
+                if (bit & (KEY_A | KEY_AS)) and seen & (KEY_B | KEY_BS):
+                    return V1_DECLINED                 # asks after bids
+                side = 1 if bit & (KEY_A | KEY_AS) else 0
+                if i >= n or s[i] != 91:
+                    return V1_DECLINED
+                i = read_side(s, i, n, side, price_decimals, size_decimals, out)
+                if i < 0:
+                    return V1_DECLINED
+            if i < n and s[i] == 44:
+                i += 1
+                continue
+            if i < n and s[i] == 125:                  # '}'
+                i += 1
+                break
+            return V1_DECLINED
+        if i >= n or s[i] != 44:
+            return V1_DECLINED
+        i += 1
+    if maps == 0 or i >= n or s[i] != 34:
+        return V1_DECLINED
+    r.end = i
+    if seen & (KEY_AS | KEY_BS):
+        return V1_DECLINED if seen & (KEY_A | KEY_B | KEY_C) else V1_SNAPSHOT
+    return V1_UPDATE if seen & (KEY_A | KEY_B) else V1_DECLINED
+
+
+def scan_v1_book(bytes frame not None, int price_decimals, int size_decimals,
+                 LevelBuffer levels not None):
+    """A v1 book frame read in one pass (:class:`TailPath`'s reader): its levels into
+    ``levels`` (cleared first; asks, then bids) and ``(is_snapshot, checksum or None)``; None
+    when the frame is not in the wire's strict shape (the validating parser reads it)."""
+    cdef const char* s = PyBytes_AS_STRING(frame)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(frame), i
+    cdef V1Read r
+    cdef int status = read_v1_book(s, n, price_decimals, size_decimals, levels, &r, False)
+    if status == V1_DECLINED:
+        return None
+    i = string_end(s, r.end, n)                        # "book-N","PAIR"] and the end
+    if i < 0 or i >= n or s[i] != 44:
+        return None
+    i = string_end(s, i + 1, n)
+    if i != n - 1 or s[i] != 93:
+        return None
+    return status == V1_SNAPSHOT, (r.checksum if r.has_checksum else None)
+
+
+# -- the checksum cache -----------------------------------------------------------------------
+
+cdef struct TopSide:
+    Py_ssize_t count                    # levels kept (the side's best, at most the form's depth)
+    uint32_t before[TOP_LEVELS + 1]     # CRC of the whole text before level i (zlib's value)
+    unsigned char order[TOP_LEVELS]     # the slot of each kept level, best first
+    LevelText slots[2 * TOP_LEVELS]     # texts; a refresh writes new ones beside the old
+
+
+cdef class TopCache:
+    """One book's top levels as of its last checksum here: their keys, sizes and text, and the
+    CRC of the text up to each of them. An update that leaves a side's top levels as they were
+    (most of a 1,000-level book's updates land deeper) costs no walk and no hashing; one that
+    changes a side renders only the levels that changed and hashes from the first of them.
+
+    The cache knows the book only through this path: it is trusted only while the book's
+    snapshot count and per-side update counts are exactly what its own updates made them
+    (anything else that touched the book, a snapshot, a delta applied in Python, starts it
+    afresh), and a side it skips must still hold its best level and enough levels."""
+
+    cdef TextForm form              # the form of the texts (None: nothing kept)
+    cdef int price_decimals
+    cdef int size_decimals
+    cdef uint64_t snapshots         # the book's counters after the last checksum
+    cdef uint64_t updates[2]
+    cdef TopSide sides[2]
+
+
+cdef inline uint64_t count_side(LevelBuffer levels, int side) noexcept:
+    """Levels of ``side`` in ``levels`` (each applied level counts one update of its side)."""
+    cdef Py_ssize_t i
+    cdef uint64_t count = 0
+    for i in range(levels.count):
+        count += levels.sides[i] == side
+    return count
+
+
+cdef inline bint side_kept(TopCache cache, L2Book book, int side, Py_ssize_t depth,
+                           LevelBuffer levels) noexcept:
+    """The cached top of ``side`` is still the book's: the cache holds ``depth`` levels and
+    every level of this update on that side is below the last of them (so no level it keeps
+    changed, and none moved in above it)."""
+    cdef const TopSide* top = &cache.sides[side]
+    cdef const Side* s = &book.sides[side]
+    cdef int64_t floor, key
+    cdef Py_ssize_t i
+    if top.count != depth or depth == 0 or side_level_count(s) < depth:
+        return False
+    if s.best != top.slots[top.order[0]].key:
+        return False
+    floor = top.slots[top.order[depth - 1]].key
+    for i in range(levels.count):
+        if levels.sides[i] == side:
+            key = -levels.prices[i] if side else levels.prices[i]
+            if key >= floor:
+                return False
+    return True
+
+
+cdef inline bint same_level(const LevelText* level, int64_t key, int64_t size) noexcept:
+    return level.key == key and level.size == size
+
+
+cdef Py_ssize_t refresh_side(TopCache cache, L2Book book, int side, TextForm form) noexcept:
+    """Walk ``side``'s best levels into the cache: the index of the first level whose text
+    changed (the new count when none did), or -1 when a number does not render (the cache is
+    then unusable; the caller drops it). A level that only moved up or down one place (a level
+    inserted or removed above it) keeps its text: only its slot moves in ``order``; a new text
+    goes to a slot no old level uses (there are twice as many slots as levels)."""
+    cdef TopSide* top = &cache.sides[side]
+    cdef Walker walker
+    cdef Py_ssize_t i = 0, first = -1, j, count = top.count
+    cdef Py_ssize_t depth = form.form.depth
+    cdef int64_t key, size
+    cdef int slot
+    cdef uint64_t used = 0
+    cdef unsigned char old[TOP_LEVELS]
+    cdef Out out
+    walker_init(&walker, &book.sides[side])
+    while i < depth and walker_next(&walker, &key, &size):
+        if first < 0:
+            if i < count and same_level(&top.slots[top.order[i]], key, size):
+                i += 1
+                continue
+            first = i                                 # from here on the text is new
+            for j in range(count):
+                old[j] = top.order[j]
+                used |= (<uint64_t>1) << old[j]
+        if i < count and same_level(&top.slots[old[i]], key, size):
+            slot = old[i]
+        elif first <= i - 1 < count and same_level(&top.slots[old[i - 1]], key, size):
+            slot = old[i - 1]
+        elif i + 1 < count and same_level(&top.slots[old[i + 1]], key, size):
+            slot = old[i + 1]
+        else:
+            slot = ctz64(~used)
+            if level_text_c(&form.form, side, key, size, book.price_decimals,
+                            book.size_decimals, &top.slots[slot], &out) != STATUS_OK:
+                return -1
+        used |= (<uint64_t>1) << slot
+        top.order[i] = slot
+        i += 1
+    top.count = i
+    return i if first < 0 else first
+
+
+cdef bint top_checksum_matches(TopCache cache, L2Book book, TextForm form, int64_t expected,
+                               LevelBuffer levels) noexcept:
+    """The CRC of ``form``'s text (asks, then bids; no separator) of ``book`` equals
+    ``expected``; False also when a number does not render (Python raises that error)."""
+    cdef Py_ssize_t first[2]
+    cdef Py_ssize_t i, depth = form.form.depth
+    cdef int side
+    cdef bint fresh
+    cdef TopSide* top
+    cdef uint32_t crc
+    fresh = (cache.form is not form or cache.price_decimals != book.price_decimals
+             or cache.size_decimals != book.size_decimals or cache.snapshots != book.snapshots)
+    for side in range(2):
+        if not fresh and cache.updates[side] + count_side(levels, side) != book.sides[side].updates:
+            fresh = True
+    if fresh:
+        cache.form = form
+        cache.price_decimals = book.price_decimals
+        cache.size_decimals = book.size_decimals
+        cache.sides[0].count = cache.sides[1].count = 0
+        cache.sides[1].before[0] = 0
+    for side in range(2):
+        if not fresh and side_kept(cache, book, side, depth, levels):
+            first[side] = cache.sides[side].count
+        else:
+            first[side] = refresh_side(cache, book, side, form)
+            if first[side] < 0:
+                cache.form = None
+                return False
+    # hash from the first changed level on; the bids' text follows the asks'
+    for side in range(1, -1, -1):
+        top = &cache.sides[side]
+        if side == 0:
+            if fresh or top.before[0] != cache.sides[1].before[cache.sides[1].count]:
+                top.before[0] = cache.sides[1].before[cache.sides[1].count]
+                first[0] = 0
+        crc = top.before[first[side]]
+        for i in range(first[side], top.count):
+            crc = crc_update(crc, top.slots[top.order[i]].text, top.slots[top.order[i]].len)
+            top.before[i + 1] = crc
+    cache.snapshots = book.snapshots
+    cache.updates[0] = book.sides[0].updates
+    cache.updates[1] = book.sides[1].updates
+    return cache.sides[0].before[cache.sides[0].count] == expected
+
+
+# -- the path ---------------------------------------------------------------------------------
 
 cdef class TailPath(DeltaPath):
     """Delta frames that are JSON arrays naming their book at the end (Kraken v1):
     ``[id, {"a": [...]}, {"b": [...], "c": "123"}, "book-10", "XBT/USD"]``.
 
     Routes are keyed by the frame's tail from ``tail_mark`` (``"book-``) to its end, e.g.
-    ``"book-10","XBT/USD"]``. A frame with the key ``reject`` (a snapshot's ``"as"``) is declined;
-    ``level_keys`` are searched from the start, at least one must be present;
-    ``checksum_key``'s integer (quoted or bare) is the frame's checksum when present. Frames
-    carry no sequence: each frame read gets the next number of :attr:`arrivals` (first = last),
-    the order :class:`~arbcore.marketdata.sync.ArrivalRule` judges; whoever numbers the
-    venue's other book events (snapshots read by Python) draws from the same counter with
+    ``"book-10","XBT/USD"]``; the rest of the frame is read by :func:`scan_v1_book`'s one-pass
+    reader (a snapshot, or anything it declines, is left to ``parse_ws``). Frames carry no
+    sequence: each frame read gets the next number of :attr:`arrivals` (first = last), the
+    order :class:`~arbcore.marketdata.sync.ArrivalRule` judges; whoever numbers the venue's
+    other book events (snapshots read by Python) draws from the same counter with
     :meth:`next_arrival`.
     """
 
-    def __init__(self, routes, *, bytes tail_mark not None, bytes reject not None,
-                 tuple level_keys not None, bytes checksum_key not None,
-                 Py_ssize_t capacity=256):
-        if not tail_mark or not 1 <= len(level_keys) <= MAX_LEVEL_KEYS:
-            raise ValueError("TailPath needs a tail mark and 1 to 4 level keys")
-        self.anchor, self.reject, self.checksum_key = tail_mark, reject, checksum_key
-        self.level_keys = tuple(bytes(key) for key, _ in level_keys)
-        for i, (_, side) in enumerate(level_keys):
-            if side not in (0, 1):
-                raise ValueError(f"level side must be 0 (bid) or 1 (ask), was {side!r}")
-            self.level_sides[i] = side
+    def __init__(self, routes, *, bytes tail_mark not None, Py_ssize_t capacity=256):
+        if not tail_mark:
+            raise ValueError("TailPath needs a tail mark")
+        self.anchor = tail_mark
         self.arrivals = 0
         self.caches = {}
+        self.tops = {}
         self.slots = [None] * (ROUTE_SLOTS_MASK + 1)
         self._init_routes(routes, capacity)
 
     cdef bint checksum_matches(self, L2Book book) noexcept:
-        return cached_checksum_matches(self, self.caches, book)
+        """The route's CRC through the book's :class:`TopCache` (Kraken's form: asks then bids,
+        no separator, at most TOP_LEVELS a side); any other form through the shared
+        TextCache. The same truncation first, the same verdict."""
+        cdef Route route = self.route
+        cdef TextForm form = route.form
+        cdef TopCache cache
+        if (form.form.interleave or form.form.separator != 0 or form.signed
+                or form.form.depth > TOP_LEVELS):
+            return cached_checksum_matches(self, self.caches, book)
+        cached = self.tops.get(route)
+        if cached is None:
+            cached = self.tops[route] = TopCache()
+        cache = <TopCache>cached
+        if route.depth:
+            book._truncate(route.depth)
+        return top_checksum_matches(cache, book, form, self.checksum_value, self.levels)
 
     cdef Route find_route(self, const char* name, Py_ssize_t length):
-        """DeltaPath.find_route through a small table keyed by a hash of the tail: the frames
+        """DeltaPath.find_route through a small table keyed by a hash of the tail (its ends and
+        length; a collision only costs the dict lookup): the frames
         cycle through many pairs, so the last hit rarely helps, and a bytes object and a dict
         lookup per frame cost more than one hash and one compare. The dict decides on a miss
         (the table only remembers what it answered)."""
-        cdef uint64_t h = 14695981039346656037ULL       # FNV-1a
+        cdef uint64_t h = <uint64_t>length
         cdef Py_ssize_t i
         cdef Route route
-        for i in range(length):
-            h = (h ^ <unsigned char>name[i]) * 1099511628211ULL
+        if length >= 8:     # the first and last eight bytes and the length (depth and pair)
+            h ^= load8(name) * 0x9E3779B97F4A7C15ULL ^ load8(name + length - 8) * 0xC2B2AE3D27D4EB4FULL
+            h ^= h >> 29
+            h ^= h >> 13
         i = <Py_ssize_t>(h & ROUTE_SLOTS_MASK)
         cached = self.slots[i]
         if cached is not None:
@@ -80,47 +593,31 @@ cdef class TailPath(DeltaPath):
 
     cdef int read(self, bytes frame, int64_t ts_recv_ns) except -1:
         cdef const char* s = PyBytes_AS_STRING(frame)
-        cdef Py_ssize_t n = PyBytes_GET_SIZE(frame), k, at, i, tail
+        cdef Py_ssize_t n = PyBytes_GET_SIZE(frame), k, tail, i
         cdef const char* mark = PyBytes_AS_STRING(self.anchor)
-        cdef const char* reason = NULL
+        cdef const char* p
         cdef Route route
-        cdef LevelBuffer levels = self.levels
-        cdef bytes key
-        cdef bint found = False
-        cdef int64_t checksum = 0
+        cdef V1Read r
         self.route = None
         k = PyBytes_GET_SIZE(self.anchor)
         if n < k + 2 or s[0] != 91 or s[n - 1] != 93:        # '[' ... ']'
             return ST_DECLINED
-        tail = n - k
-        while tail >= 0 and (s[tail] != mark[0] or memcmp(s + tail, mark, k) != 0):
-            tail -= 1
-        if tail < 0:
+        # the tail opens at the fourth quote from the end ("book-N","PAIR"]: no route's pair
+        # holds a quote); it must start with the mark
+        p = s + n - 1
+        for i in range(4):
+            p = <const char*>memrchr(s, 34, p - s)
+            if p == NULL:
+                return ST_DECLINED
+        tail = p - s
+        if n - tail < k or memcmp(p, mark, k) != 0:
             return ST_DECLINED
         route = self.find_route(s + tail, n - tail)
         if route is None:
             return ST_DECLINED
-        if find_value_c(s, n, PyBytes_AS_STRING(self.reject), PyBytes_GET_SIZE(self.reject),
-                        0) >= 0:
-            return ST_DECLINED
-        levels.count = 0
-        for i in range(len(self.level_keys)):
-            key = <bytes>self.level_keys[i]
-            at = find_value_c(s, n, key, PyBytes_GET_SIZE(key), 0)
-            if at < 0:
-                continue
-            found = True
-            if scan_levels_c(s, n, at, self.level_sides[i], route.price_decimals,
-                             route.size_decimals, levels, &reason) < 0:
-                if reason == OUT_OF_MEMORY:
-                    raise MemoryError("TailPath: out of memory for the levels")
-                return ST_DECLINED
-        if not found:
-            return ST_DECLINED
-        at = find_value_c(s, n, PyBytes_AS_STRING(self.checksum_key),
-                          PyBytes_GET_SIZE(self.checksum_key), 0)
-        if at >= 0 and int_value_c(s, n, at, &checksum) < 0:
+        if (read_v1_book(s, n, route.price_decimals, route.size_decimals, self.levels, &r, True)
+                != V1_UPDATE or r.end != tail):
             return ST_DECLINED
         self.arrivals += 1
-        return self.scanned(self.arrivals, self.arrivals, False, 0, at >= 0, checksum, 0,
-                            ts_recv_ns, route)
+        return self.scanned(self.arrivals, self.arrivals, False, 0, r.has_checksum, r.checksum,
+                            0, ts_recv_ns, route)

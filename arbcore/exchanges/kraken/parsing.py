@@ -5,8 +5,10 @@ WebSocket v1 (the recordings) sends arrays: ``[channelID, {"as": [...], "bs": [.
 "XBT/USD"]`` for an update, ``"c"`` (the checksum, a quoted integer) in the last map. Levels are
 ``[price, volume, timestamp(, "r")]`` strings; ``"r"`` marks a republish, applied like any level;
 volume 0 deletes. The pair name in the frame says whose book it is, so no channel-id table is kept.
-The strict scanner reads v1 levels straight from the frame (it skips the timestamp and flag);
-anything else takes the validating path (``json.loads``), which is also the scanner's reference.
+The compiled one-pass reader (``krakenpath.scan_v1_book``) reads v1 frames in the wire's own
+shape straight from the bytes (it only checks the timestamp and flag), the strict key-by-key
+scanner what it declines; anything else takes the validating path (``json.loads``), which is
+also the readers' reference.
 
 WebSocket v2 sends objects with JSON numbers (``{"price": 0.5666, "qty": 4831.75496356}``); they are
 decoded with ``parse_float=str`` so no price is ever a float, and checksummed in snapshots too.
@@ -51,7 +53,7 @@ from arbcore_ext.deltapath import Route
 from arbcore_ext.fixedpoint import to_raw, to_raw_array
 from arbcore_ext.framepath import KindFilter
 from arbcore_ext.jsonscan import ScanError, find_value, scan_int, scan_levels
-from arbcore_ext.krakenpath import TailPath
+from arbcore_ext.krakenpath import TailPath, scan_v1_book
 
 __all__ = [
     "BookFormat",
@@ -134,9 +136,9 @@ def _scan_sides(
 def scan_v1_update(frame: bytes, instrument: Instrument, levels: LevelBuffer) -> int | None:
     """A v1 update's levels appended to ``levels`` (asks, then bids); its checksum ``c``, if any.
 
-    The one scan both :func:`parse_v1_book` and the feed's allocation-free delta path run, so
-    they cannot read an update differently. ScanError for a snapshot (``as``) and for anything
-    not in the strict shape: the caller then takes the validating path.
+    The key-by-key scan :func:`parse_v1_book` runs on what the one-pass reader
+    (:func:`~arbcore_ext.krakenpath.scan_v1_book`) declines. ScanError for a snapshot (``as``)
+    and for anything not in the strict shape: the caller then takes the validating path.
     """
     if find_value(frame, b"as") >= 0:
         raise ScanError("a snapshot, not an update", 0)
@@ -146,8 +148,20 @@ def scan_v1_update(frame: bytes, instrument: Instrument, levels: LevelBuffer) ->
 
 
 def parse_v1_book(frame: bytes, instrument: Instrument, ts_recv_ns: int = 0) -> BookEvent:
-    """A v1 ``book-N`` snapshot or update of ``instrument`` (the pair the frame names)."""
-    levels = LevelBuffer(64)
+    """A v1 ``book-N`` snapshot or update of ``instrument`` (the pair the frame names).
+
+    The compiled one-pass reader (:func:`~arbcore_ext.krakenpath.scan_v1_book`, the delta
+    path's) takes the wire's own shape, snapshots included; the key-by-key scan and then the
+    validating parser take what it declines."""
+    levels = LevelBuffer(max(64, len(frame) // 48))  # a wire level is about 50 bytes
+    scanned = scan_v1_book(frame, instrument.price_decimals, instrument.size_decimals, levels)
+    if scanned is not None:
+        snapshot, checksum = scanned
+        kind = BookEventKind.SNAPSHOT if snapshot else BookEventKind.DELTA
+        return wire.book_event(
+            VENUE, instrument.symbol, kind, levels.arrays(), checksum=checksum,
+            ts_recv_ns=ts_recv_ns,
+        )  # fmt: skip
     try:
         if find_value(frame, b"as") >= 0:
             _scan_sides(frame, _SNAPSHOT_KEYS, instrument, levels)
@@ -180,17 +194,15 @@ def v1_book_tails(symbols: SymbolMap) -> dict[bytes, Instrument]:
 
 
 def update_path(symbols: SymbolMap) -> TailPath:
-    """The compiled path of v1 book updates: :func:`scan_v1_update`'s reading (the same scanner,
-    keys and checksum), the pair found by :func:`v1_book_tails`, applied and checksummed in one
-    call. Snapshots (``as``) and anything else are declined to :func:`parse_frame`."""
+    """The compiled path of v1 book updates: the one-pass reader :func:`parse_v1_book` runs
+    first (:func:`~arbcore_ext.krakenpath.scan_v1_book`), the pair found by
+    :func:`v1_book_tails`, applied and checksummed in one call. Snapshots (``as``) and anything
+    else are declined to :func:`parse_frame`."""
     routes = [
         Route(tail, instrument.symbol, instrument.price_decimals, instrument.size_decimals)
         for tail, instrument in v1_book_tails(symbols).items()
     ]
-    return TailPath(
-        routes, tail_mark=b'"' + _BOOK_PREFIX.encode(), reject=_SNAPSHOT_KEYS[0],
-        level_keys=((_UPDATE_KEYS[0], ASK), (_UPDATE_KEYS[1], BID)), checksum_key=b"c",
-    )  # fmt: skip
+    return TailPath(routes, tail_mark=b'"' + _BOOK_PREFIX.encode())
 
 
 def _v1_levels(levels: Any, side: int, instrument: Instrument) -> tuple[Any, ...]:
