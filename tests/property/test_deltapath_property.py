@@ -182,7 +182,7 @@ def test_channel_path_reads_what_the_plain_frame_rule_reads(frames: list[bytes])
     """Every frame, through the compiled reader and through the Python rule on twin states: the
     same verdict, levels, sequence, predecessor and checksum, and the same state after it."""
     path = ChannelPath([Route(b"tA", "A/B", 2, 3)])
-    compiled = path.connections[0] = ChannelState(path)
+    compiled = path.state(0)
     reference = ChannelState()
     for state in (compiled, reference):
         state.add_book(b"5", _INSTRUMENT)

@@ -98,8 +98,6 @@ class BitfinexBookFeed:
         self.delta_path = ChannelPath(delta_routes(symbols))
         for symbol in symbols.by_symbol:
             self.delta_path.set_checksum(symbol, parsing.CHECKSUM_FORM)
-        #: connection -> its channels; the compiled path reads the same objects
-        self._connections: dict[int, ChannelState] = self.delta_path.connections
 
     def parse_delta_into(
         self, frame: bytes, ts_recv_ns: int, connection: int, levels: LevelBuffer
@@ -117,9 +115,7 @@ class BitfinexBookFeed:
         """The validating path: any frame, decoded whole; events for book channels. Heartbeats,
         other channels' number frames and book snapshots in the strict shape are read in C
         (:attr:`read_in_c`) into exactly what decoding them gives; anything else is decoded."""
-        state = self._connections.get(connection)
-        if state is None:
-            state = self._connections[connection] = ChannelState(self.delta_path)
+        state = self.delta_path.state(connection)  # the compiled path reads the same object
         if frame[:1] == b"{":
             self._on_event(parsing.decode(frame), state)
             return []
@@ -174,12 +170,12 @@ class BitfinexBookFeed:
     def new_connection(self, connection: int = 0) -> None:
         """Forget ``connection``'s state: a new socket numbers its messages from the start and
         assigns new channel ids, so nothing of the old one may judge the new one's frames."""
-        self._connections.pop(connection, None)
+        self.delta_path.forget(connection)
 
     def channels(self, natives: Iterable[str], connection: int = 0) -> list[int]:
         """The book channel ids ``connection`` has for these native symbols (to unsubscribe)."""
         wanted = set(natives)
-        state = self._connections.get(connection)
+        state = self.delta_path.connections.get(connection)
         books = state.books.items() if state is not None else ()
         return sorted(int(chan) for chan, i in books if i.native_symbol in wanted)
 
@@ -192,7 +188,7 @@ class BitfinexBookFeed:
             _event(state.books[chan], BookEventKind.DELTA, _EMPTY, gap_at, None, None, ts_recv_ns)
             for chan in state.book_last
         ]
-        state.book_last.clear()
+        state.clear_book_last()
         return events
 
     def parse_rest(self, url: str | None, body: bytes, ts_recv_ns: int = 0) -> list[BookEvent]:
