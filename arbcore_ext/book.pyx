@@ -782,10 +782,16 @@ cdef class L2Book:
                          Py_ssize_t n) noexcept nogil:
         cdef Py_ssize_t i
         cdef int status
-        cdef bint bad = False
-        for i in range(n):   # validate everything first: a bad message must not half-apply
-            bad |= (<uint8_t>sides[i] > 1) | (prices[i] <= 0) | (sizes[i] < 0)
-        if bad:              # no branch a level above; the first bad level's status here
+        cdef uint8_t side_bits = 0
+        cdef uint64_t signs = 0
+        # validate everything first: a bad message must not half-apply. Two OR reductions the
+        # compiler vectorises: a side other than 0 or 1 sets a bit above bit 0; a price <= 0
+        # sets the sign bit of price or price - 1 (unsigned: no overflow), a size < 0 its own
+        for i in range(n):
+            side_bits |= <uint8_t>sides[i]
+        for i in range(n):
+            signs |= <uint64_t>prices[i] | (<uint64_t>prices[i] - 1) | <uint64_t>sizes[i]
+        if (side_bits & 0xFE) or (signs >> 63):   # the first bad level's status here
             for i in range(n):
                 status = check_level(sides[i], prices[i], sizes[i])
                 if status != STATUS_OK:

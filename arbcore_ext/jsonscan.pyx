@@ -120,6 +120,11 @@ cdef extern from *:
         int joined;                    /* d + kept <= 8: one conversion */
         int int_bits, hi_shift;        /* 8 d, 56 - 8 d: the fraction word (arb_fraction_word) */
         int int_top, kept_top, join_top;   /* the shifts that move digits to the top */
+        /* d + 1 + kept <= 8: every converted digit is in the first word, the dot taken out with
+           one shift (arb_low_value; frac_mask: the kept digits' bytes after that shift) */
+        int low;
+        uint64_t frac_mask;
+        int tail_in;                   /* the masks also check the bytes after the value */
         /* the 16 bytes from the first digit: the text ('0' for a digit, the dot, the zeros past
            the scale, the closing quote), the bits that must match it (0xF0 for a digit, 0xFF
            for the rest), and 0xF0 for each digit */
@@ -140,6 +145,8 @@ cdef extern from *:
         v->int_top = 8 * (8 - d);
         v->kept_top = 8 * (8 - v->kept);
         v->join_top = 8 * (8 - d - v->kept);
+        v->low = d + 1 + v->kept <= 8;
+        v->frac_mask = v->low ? v->kept_mask << (8 * d) : 0;
     }
 
     /* bytes p[d+1 .. d+8] (the fraction digits) of the value whose first words are lo, hi */
@@ -156,6 +163,15 @@ cdef extern from *:
         /* e.g. "0.00012000" at 8 places: a one-digit integer part */
         return (v->d == 1 ? (int64_t)(lo & 0xFF) - '0' : arb_digits_top(lo, v->int_top))
                * v->int_scale + (v->kept ? arb_digits_top(w, v->kept_top) * v->frac_scale : 0);
+    }
+
+    /* arb_vshape_value of the value whose first words are lo, hi; from lo alone when the shape
+       is `low` (the dot taken out with one shift, no fraction word) */
+    static inline int64_t arb_shape_value(const arb_vshape* v, uint64_t lo, uint64_t hi) {
+        if (v->low)
+            return arb_digits_top((lo & v->int_mask) | ((lo >> 8) & v->frac_mask), v->join_top)
+                   * v->frac_scale;
+        return arb_vshape_value(v, lo, arb_fraction_word(lo, hi, v->int_bits, v->hi_shift));
     }
 
     /* A quoted plain decimal whose opening quote is just before p: 1..7 integer digits, '.',
@@ -185,26 +201,34 @@ cdef extern from *:
         return v->end;
     }
 
-    /* The masks of v's shape, when the value and its closing quote fit 16 bytes (else 0). */
-    static inline int arb_vshape_masks(arb_vshape* v) {
-        unsigned char text[16] = {0}, fixed[16] = {0}, digit[16] = {0};
-        int b;
+    /* mask of the low `count` bytes (0..16) of 16 */
+    static inline unsigned __int128 arb_low_bytes16(int count) {
+        return count >= 16 ? ~(unsigned __int128)0 : (((unsigned __int128)1) << (8 * count)) - 1;
+    }
+
+    /* The masks of v's shape, when the value and its closing quote fit 16 bytes (else 0), and
+       of the `tail_len` bytes `tail` that must follow the quote, as many as fit (tail_in: all).
+       Built as 16-byte words, a few operations a mask (this runs for every level array). */
+    static inline int arb_vshape_masks(arb_vshape* v, const char* tail, int tail_len) {
+        const unsigned __int128 ones = ~(unsigned __int128)0 / 0xFF;    /* 0x01 in each byte */
+        unsigned __int128 digits, text, fixed, digit;
+        int b, t = tail_len;
         if (v->end > 15) return 0;
-        for (b = 0; b <= v->end; b++) {
-            if (b < v->d || (b > v->d && b <= v->d + v->kept)) {
-                text[b] = '0';
-                fixed[b] = digit[b] = 0xF0;
-            } else {
-                text[b] = b == v->d ? '.' : b == v->end ? '"' : '0';
-                fixed[b] = 0xFF;
-            }
-        }
-        memcpy(&v->text_lo, text, 8);
-        memcpy(&v->text_hi, text + 8, 8);
-        memcpy(&v->fixed_lo, fixed, 8);
-        memcpy(&v->fixed_hi, fixed + 8, 8);
-        memcpy(&v->digit_lo, digit, 8);
-        memcpy(&v->digit_hi, digit + 8, 8);
+        if (v->end + t > 15) t = 15 - v->end;
+        digits = arb_low_bytes16(v->d) | (arb_low_bytes16(v->kept) << (8 * (v->d + 1)));
+        text = (ones * '0') & arb_low_bytes16(v->end) & ~((unsigned __int128)0xFF << (8 * v->d));
+        text |= ((unsigned __int128)'.' << (8 * v->d)) | ((unsigned __int128)'"' << (8 * v->end));
+        for (b = 0; b < t; b++)
+            text |= (unsigned __int128)(unsigned char)tail[b] << (8 * (v->end + 1 + b));
+        fixed = arb_low_bytes16(v->end + 1 + t) & ~digits;
+        digit = digits & (ones * 0xF0);
+        v->text_lo = (uint64_t)text;
+        v->text_hi = (uint64_t)(text >> 64);
+        v->fixed_lo = (uint64_t)fixed;
+        v->fixed_hi = (uint64_t)(fixed >> 64);
+        v->digit_lo = (uint64_t)digit;
+        v->digit_hi = (uint64_t)(digit >> 64);
+        v->tail_in = t == tail_len;
         return 1;
     }
 
@@ -246,6 +270,8 @@ cdef extern from *:
     typedef struct {
         arb_vshape price, size;
         Py_ssize_t size_at;
+        int fast;        /* the ',' after the price and the ']' after the size are in the
+                            values' masks: arb_shaped_level's short path */
     } arb_lshape;
 
     /* ["price","size"] at s[i] == '[' (both values short quoted decimals, no whitespace): the
@@ -269,19 +295,41 @@ cdef extern from *:
 
     /* Make a level shape read by arb_quoted_level recognisable; 0 when a value is too long. */
     static inline int arb_lshape_masks(arb_lshape* shape) {
-        return arb_vshape_masks(&shape->price) && arb_vshape_masks(&shape->size);
+        if (!arb_vshape_masks(&shape->price, ",", 1) || !arb_vshape_masks(&shape->size, "]", 1))
+            return 0;
+        shape->fast = shape->price.tail_in && shape->size.tail_in;
+        return 1;
     }
 
     /* The level at s[i] == '[' when it has exactly `shape` (the shape of a level
        arb_quoted_level read): what arb_quoted_level gives for it, without finding the shape
        again (a frame's levels mostly share one: Binance's prices all have 5 integer and 8
        fraction digits, its sizes 1 and 8); -1 for any other level. */
-    static inline Py_ssize_t arb_shaped_level(const char* s, Py_ssize_t i, Py_ssize_t n,
-                                              const arb_lshape* shape, int64_t* price,
-                                              int64_t* size) {
+    static inline Py_ssize_t arb_shaped_level(
+            const char* s, Py_ssize_t i, Py_ssize_t n, const arb_lshape* shape, int64_t* price,
+            int64_t* size) {
         const char* p = s + i + 2;
         const char* q = s + i + shape->size_at;
         uint64_t plo, phi, qlo, qhi;
+        if (shape->fast && i + shape->size_at + 16 <= n) {   /* the same checks, fewer steps */
+            memcpy(&plo, p, 8);
+            memcpy(&phi, p + 8, 8);
+            memcpy(&qlo, q, 8);
+            memcpy(&qhi, q + 8, 8);
+            if (s[i + 1] != '"' || q[-1] != '"'
+                    || (arb_mismatch(plo, shape->price.text_lo, shape->price.fixed_lo,
+                                     shape->price.digit_lo)
+                        | arb_mismatch(phi, shape->price.text_hi, shape->price.fixed_hi,
+                                       shape->price.digit_hi)
+                        | arb_mismatch(qlo, shape->size.text_lo, shape->size.fixed_lo,
+                                       shape->size.digit_lo)
+                        | arb_mismatch(qhi, shape->size.text_hi, shape->size.fixed_hi,
+                                       shape->size.digit_hi)))
+                return -1;
+            *price = arb_shape_value(&shape->price, plo, phi);
+            *size = arb_shape_value(&shape->size, qlo, qhi);
+            return (q - s) + shape->size.end + 2;
+        }
         if (i + shape->size_at + shape->size.end + 1 >= n) return -1;   /* the ']' is in */
         arb_load16(p, s + n, &plo, &phi);
         arb_load16(q, s + n, &qlo, &qhi);
@@ -551,11 +599,17 @@ cdef Py_ssize_t scan_levels_c(const char* s, Py_ssize_t n, Py_ssize_t i, int8_t 
         if j >= 0:
             missed = False
         else:
-            j = quoted_level(s, i, n, price_decimals, size_decimals, &price, &size, &seen)
-            if j >= 0 and (missed or not have_shape) and shapes < MAX_SHAPES:
-                shapes += 1
-                shape = seen
-                have_shape = shape_masks(&shape)
+            if have_shape:
+                j = quoted_level(s, i, n, price_decimals, size_decimals, &price, &size, &seen)
+                if j >= 0 and missed and shapes < MAX_SHAPES:
+                    shapes += 1
+                    shape = seen
+                    have_shape = shape_masks(&shape)
+            else:    # no shape in use: learn straight into it (no copy of the struct)
+                j = quoted_level(s, i, n, price_decimals, size_decimals, &price, &size, &shape)
+                if j >= 0 and shapes < MAX_SHAPES:
+                    shapes += 1
+                    have_shape = shape_masks(&shape)
             missed = True
             if j < 0:
                 j = compact_level(s, i, n, price_decimals, size_decimals, &price, &size)

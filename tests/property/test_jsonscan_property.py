@@ -237,6 +237,11 @@ def shaped_levels(draw: st.DrawFn) -> tuple[bytes, int, int]:
             b'["61823.64000000","0.09704000"],["61823.38000000","0.00000000"]]', 2, 8),
     padded=True,
 )  # fmt: skip
+@example(  # sizes of two integer digits read on the short shaped path (learnt, then matched)
+    levels=(b'[["61824.00000000","12.46356000"],["61823.77000000","10.11865000"],'
+            b'["61823.64000000","99.09704000"]]', 2, 8),
+    padded=True,
+)  # fmt: skip
 @example(levels=(b'[["1.5","2"],["1.5","2"],["1.:","2"],["1.5","2"]]', 1, 0), padded=True)
 @example(levels=(b'[["7.25","1.0"],["7.2\xfa","1.0"],["7.25","1.0"]]', 2, 1), padded=True)
 @example(  # 7 + 8 digits: the longest value whose closing quote ends its 16 bytes
