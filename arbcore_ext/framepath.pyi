@@ -53,10 +53,12 @@ class QuotePath:
         """QUOTED (checked by its book's BboCheck) or DECLINED."""
 
 class KindFilter:
-    """Frames whose first ``key`` string is one of ``kinds`` (None: the key is absent): no book
-    data in them."""
+    """Frames whose first ``key`` string is one of ``kinds`` (None: the key is absent), or
+    that ``also`` matches: no book data in them."""
 
-    def __init__(self, key: bytes, kinds: Iterable[bytes | None]) -> None: ...
+    def __init__(
+        self, key: bytes, kinds: Iterable[bytes | None], also: KindFilter | None = None
+    ) -> None: ...
     def matches(self, frame: bytes) -> bool: ...
 
 class FrameLoop:

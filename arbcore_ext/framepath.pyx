@@ -40,6 +40,9 @@ cdef extern from "Python.h":
     ctypedef struct PyMemberDescrObject:
         PyMemberDef* d_member
 
+cdef extern from *:
+    int __builtin_ctz(unsigned int x) noexcept nogil
+
 cdef extern from "string.h":
     void* memmem(const void* haystack, size_t haystacklen, const void* needle,
                  size_t needlelen) noexcept nogil
@@ -236,6 +239,47 @@ cdef inline bint short_keys_c(const char* s, Py_ssize_t n, const signed char* sl
             return False
 
 
+cdef enum:
+    LONG_KEYS = 9           # SHORT_KEYS, then the base key
+
+
+cdef inline bint long_keys_c(const char* s, Py_ssize_t n, const unsigned short* slots_of,
+                             const char* const* keys, const Py_ssize_t* lengths,
+                             Py_ssize_t* found) noexcept nogil:
+    """short_keys_c for keys of any length: ``found[slot]`` = the value offset of the first
+    ``"key":`` of each slot (``slots_of[c]``: the slots whose key starts with byte c), -1 when
+    absent. Every quote is tried as a key's opening one, so a hit is exactly where
+    ``find_value_c`` finds the key from the start; False when whitespace comes next to a wanted
+    key (the caller then asks ``find_value_c``, which skips it)."""
+    cdef const char* q = <const char*>memchr(s, 34, n)
+    cdef const char* r
+    cdef Py_ssize_t j, after
+    cdef unsigned int mask
+    cdef int slot
+    while q != NULL:
+        j = q - s + 1                                 # a key's first byte, if q opens one
+        r = <const char*>memchr(s + j, 34, n - j) if j < n else NULL
+        if r == NULL:
+            return True
+        mask = slots_of[<unsigned char>s[j]]
+        while mask:
+            slot = __builtin_ctz(mask)
+            mask &= mask - 1
+            if lengths[slot] == (r - s) - j and memcmp(s + j, keys[slot], lengths[slot]) == 0:
+                after = (r - s) + 1
+                if after >= n:
+                    return True
+                if s[after] == 58:                    # '"key":'
+                    if after + 1 < n and <unsigned char>s[after + 1] <= 32:
+                        return False
+                    if found[slot] < 0:
+                        found[slot] = after + 1
+                elif <unsigned char>s[after] <= 32:
+                    return False
+                break
+        q = r
+
+
 cdef inline bint same_text(const char* s, Py_ssize_t at, Py_ssize_t end, bytes text) noexcept:
     """Whether the string between ``at`` (its opening quote) and ``end`` is exactly ``text``."""
     return (end - at - 1 == PyBytes_GET_SIZE(text)
@@ -273,6 +317,12 @@ cdef class QuotePath:
     cdef bint has_quote
     cdef bint short              # every key one byte, searched from the start: one pass
     cdef signed char slot_of[256]
+    cdef bint one_pass           # not short: every key found in one pass (long_keys_c) too
+    cdef bint anchor_is_kind     # the anchor is the quoted kind: a kind match implies it
+    cdef unsigned short slots_of[256]
+    cdef const char* long_keys[LONG_KEYS]
+    cdef Py_ssize_t long_lengths[LONG_KEYS]
+    cdef tuple long_key_objects  # keeps long_keys' bytes alive
     #: the symbol of the last quote read here, or one ``parse_ws`` read (the feed's "last seen")
     cdef public object last_symbol
 
@@ -304,6 +354,17 @@ cdef class QuotePath:
             for i, key in enumerate(keys):
                 if key:
                     self.slot_of[key[0]] = i
+        keys = (*keys, base_key or b"")
+        self.one_pass = not self.short and all(keys[:7]) and len(set(keys)) == len(keys)
+        self.anchor_is_kind = window <= 0 and kind is not None and anchor == b'"' + kind + b'"'
+        self.long_key_objects = keys
+        for i in range(256):
+            self.slots_of[i] = 0
+        for i, key in enumerate(keys):
+            self.long_keys[i] = key
+            self.long_lengths[i] = len(key)
+            if self.one_pass and key:
+                self.slots_of[key[0]] |= 1 << i
 
     def attach(self, str symbol not None, BboCheck check):
         """Check the symbol's quotes with ``check`` from now on (None: decline them)."""
@@ -336,27 +397,41 @@ cdef class QuotePath:
             self.route_native = native
         return route
 
+    cdef inline Py_ssize_t found_from(self, const char* s, Py_ssize_t n, bint one_pass,
+                                      const Py_ssize_t* found, int slot,
+                                      Py_ssize_t base) noexcept:
+        """``find_value_c`` of the slot's key from ``base``: the one-pass hit when ``one_pass`` and
+        the key starts at or after ``base`` (or occurs nowhere), else searched again."""
+        cdef Py_ssize_t at = found[slot] if one_pass else 0
+        if one_pass and (at < 0 or at - self.long_lengths[slot] - 2 >= base):
+            return at
+        return find_value_c(s, n, self.long_keys[slot], self.long_lengths[slot], base)
+
     cdef int read_c(self, bytes frame) except -1:
         cdef const char* s = PyBytes_AS_STRING(frame)
         cdef Py_ssize_t n = PyBytes_GET_SIZE(frame), k, limit, base = 0, at, end, name
-        cdef Py_ssize_t found[SHORT_KEYS]
+        cdef Py_ssize_t found[LONG_KEYS]
         cdef const char* p
         cdef QuoteRoute route
         cdef int64_t values[4]
         cdef int64_t update_id, when
-        cdef bytes key
         cdef int i, decimals
-        cdef bint short
+        cdef bint short, one_pass = False
+        if self.one_pass:
+            for i in range(LONG_KEYS):
+                found[i] = -1
+            one_pass = long_keys_c(s, n, self.slots_of, self.long_keys, self.long_lengths, found)
         k = PyBytes_GET_SIZE(self.anchor)
         limit = n if self.window <= 0 or self.window + k - 1 > n else self.window + k - 1
-        if memmem(s, limit, PyBytes_AS_STRING(self.anchor), k) == NULL:
+        if (not (one_pass and self.anchor_is_kind)
+                and memmem(s, limit, PyBytes_AS_STRING(self.anchor), k) == NULL):
             return ST_DECLINED
         short = self.short
         if short:
             for i in range(SHORT_KEYS):
                 found[i] = -1
             short = short_keys_c(s, n, self.slot_of, found)
-        if short:
+        if short or one_pass:
             at = found[0]
         else:
             at = find_value_c(s, n, self.kind_key, PyBytes_GET_SIZE(self.kind_key), 0)
@@ -368,10 +443,13 @@ cdef class QuotePath:
             if end < 0 or not same_text(s, at, end, self.kind):
                 return ST_DECLINED
         if self.base_key is not None:
-            base = find_value_c(s, n, self.base_key, PyBytes_GET_SIZE(self.base_key), 0)
+            if one_pass:
+                base = found[LONG_KEYS - 1]
+            else:
+                base = find_value_c(s, n, self.base_key, PyBytes_GET_SIZE(self.base_key), 0)
             if base < 0:
                 return ST_DECLINED
-        if short:
+        if short or one_pass:
             at = found[1]
         else:
             at = find_value_c(s, n, self.symbol_key, PyBytes_GET_SIZE(self.symbol_key), 0)
@@ -393,8 +471,7 @@ cdef class QuotePath:
             if short:
                 at = found[2 + i]
             else:
-                key = <bytes>self.value_keys[i]
-                at = find_value_c(s, n, key, PyBytes_GET_SIZE(key), base)
+                at = self.found_from(s, n, one_pass, found, 2 + i, base)
             end = string_end(s, n, at)
             decimals = route.price_decimals if i % 2 == 0 else route.size_decimals
             if end < 0:
@@ -404,14 +481,14 @@ cdef class QuotePath:
         if short:
             at = found[6]
         else:
-            at = find_value_c(s, n, self.update_key, PyBytes_GET_SIZE(self.update_key), base)
+            at = self.found_from(s, n, one_pass, found, 6, base)
         if int_value_c(s, n, at, &update_id) < 0:
             return ST_DECLINED
         if self.time_key is not None:
             if short:
                 at = found[7]
             else:
-                at = find_value_c(s, n, self.time_key, PyBytes_GET_SIZE(self.time_key), base)
+                at = self.found_from(s, n, one_pass, found, 7, base)
             if at >= 0 and int_value_c(s, n, at, &when) < 0:
                 return ST_DECLINED
         self.last_symbol = route.symbol
@@ -426,21 +503,27 @@ cdef class QuotePath:
 cdef class KindFilter:
     """Frames whose first ``key`` string is one of ``kinds`` (``None`` in ``kinds``: frames
     without the key): kinds the venue's parser ignores (trades, acks), so the frame carries no
-    book data and nothing needs to read it."""
+    book data and nothing needs to read it. ``also``: a second filter, whose frames match too
+    (Gate.io: its book channels' subscription acks, by their ``event``)."""
 
     cdef bytes key
     cdef tuple kinds
     cdef bint absent
+    cdef KindFilter also
 
-    def __init__(self, bytes key not None, kinds):
+    def __init__(self, bytes key not None, kinds, KindFilter also=None):
         self.key = key
         self.kinds = tuple(bytes(kind) for kind in kinds if kind is not None)
         self.absent = any(kind is None for kind in kinds)
+        self.also = also
 
     def matches(self, bytes frame not None):
         return self.matches_c(frame)
 
     cdef bint matches_c(self, bytes frame) noexcept:
+        return self.first_is_kind(frame) or (self.also is not None and self.also.matches_c(frame))
+
+    cdef bint first_is_kind(self, bytes frame) noexcept:
         cdef const char* s = PyBytes_AS_STRING(frame)
         cdef Py_ssize_t n = PyBytes_GET_SIZE(frame), at, end
         at = find_value_c(s, n, self.key, PyBytes_GET_SIZE(self.key), 0)

@@ -17,6 +17,8 @@ from libc.string cimport memchr, memcmp, memcpy
 cimport numpy as cnp
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.list cimport PyList_GET_ITEM
+from cpython.object cimport PyObject
 
 from arbcore_ext.book cimport LevelBuffer
 from arbcore_ext.deltapath cimport ST_DECLINED, DeltaPath, Route
@@ -37,23 +39,47 @@ cdef enum:
     KEYS_NEEDED = KEY_T | KEY_S | KEY_FIRST | KEY_LAST | KEY_B | KEY_A
 
 
-cdef inline int key_bit(char c) noexcept nogil:
-    """The bit of a one-letter result key (its place in ``teEsUubal``, the KEY_ order), 0 for
-    any other letter."""
+cdef int KEY_BITS[256]  # the bit of each one-letter result key (KEY_ order: ``teEsUubal``), else 0
+
+
+cdef void fill_key_bits() noexcept:
     cdef const char* keys = b"teEsUubal"
-    cdef const char* p = <const char*>memchr(keys, c, 9)
-    return 1 << (p - keys) if p != NULL else 0
+    cdef int i
+    for i in range(256):
+        KEY_BITS[i] = 0
+    for i in range(9):
+        KEY_BITS[<unsigned char>keys[i]] = 1 << i
+
+
+fill_key_bits()
+
+
+cdef inline int key_bit(char c) noexcept nogil:
+    """The bit of a one-letter result key, 0 for any other letter."""
+    return KEY_BITS[<unsigned char>c]
+
+
+cdef inline size_t name_hash(const char* name, Py_ssize_t length) noexcept nogil:
+    """FNV-1a of a pair's native name (a route table's slot)."""
+    cdef size_t h = 14695981039346656037ULL
+    cdef Py_ssize_t i
+    for i in range(length):
+        h = (h ^ <unsigned char>name[i]) * 1099511628211ULL
+    return h
 
 
 cdef inline Py_ssize_t plain_string_end(const char* s, Py_ssize_t n, Py_ssize_t i) noexcept nogil:
     """The offset after the string at i (no escapes in it), or -1."""
-    cdef const char* p
     if i >= n or s[i] != b'"':
         return -1
-    p = <const char*>memchr(s + i + 1, b'"', n - i - 1)
-    if p == NULL or memchr(s + i + 1, b'\\', p - (s + i + 1)) != NULL:
-        return -1
-    return (p - s) + 1
+    i += 1
+    while i < n:  # Gate's strings here are short: a byte loop beats two memchr calls
+        if s[i] == b'"':
+            return i + 1
+        if s[i] == b'\\':
+            return -1
+        i += 1
+    return -1
 
 
 cdef inline Py_ssize_t bare_int_end(const char* s, Py_ssize_t n, Py_ssize_t i) noexcept nogil:
@@ -71,12 +97,42 @@ cdef class GatePath(DeltaPath):
     ``symbol_key``/``first_key``/... given must be Gate's, checked here).
     """
 
+    cdef list slots  # the routes by the hash of their native name (open addressing), or None
+    cdef size_t mask  # len(slots) - 1
+
     def __init__(self, routes, **config):
         super().__init__(routes, **config)
         if (self.symbol_key, self.first_key, self.last_key, self.time_key, self.level_keys,
                 self.base_key, self.levels_key) != (b"s", b"U", b"u", b"t", (b"b", b"a"), None,
                                                    None):
             raise ValueError("GatePath reads Gate's keys only: s, U, u, t and b, a")
+        if PyBytes_GET_SIZE(self.anchor) < 2:
+            raise ValueError("GatePath's anchor is Gate's head: two bytes or more")
+        cdef Route route
+        cdef Py_ssize_t size = 8
+        cdef size_t at
+        while size < 2 * len(self.by_native):
+            size *= 2
+        self.slots, self.mask = [None] * size, <size_t>(size - 1)
+        for route in self.by_native.values():
+            at = name_hash(PyBytes_AS_STRING(route.native), PyBytes_GET_SIZE(route.native))
+            while self.slots[<Py_ssize_t>(at & self.mask)] is not None:
+                at += 1
+            self.slots[<Py_ssize_t>(at & self.mask)] = route
+
+    cdef inline Route route_named(self, const char* name, Py_ssize_t length):
+        """The route whose native name is ``name`` (as ``find_route``, without building a bytes
+        object and hashing it for the dict on every frame), or None."""
+        cdef size_t at = name_hash(name, length)
+        cdef PyObject* slot
+        while True:
+            slot = PyList_GET_ITEM(self.slots, <Py_ssize_t>(at & self.mask))
+            if <object>slot is None:
+                return None
+            if (PyBytes_GET_SIZE((<Route>slot).native) == length
+                    and memcmp(PyBytes_AS_STRING((<Route>slot).native), name, length) == 0):
+                return <Route>slot
+            at += 1
 
     cdef int read(self, bytes frame, int64_t ts_recv_ns) except -1:
         cdef const char* s = PyBytes_AS_STRING(frame)
@@ -90,18 +146,19 @@ cdef class GatePath(DeltaPath):
         cdef Route route = None
         cdef LevelBuffer levels = self.levels
         self.route = None
-        # the anchor within the window, exactly where memmem would find it first
+        # the anchor within the window, exactly where memmem would find it first: its second
+        # byte ('c' of "channel") is rarer in Gate's head than its first ('"' of every key)
         limit = n if self.window <= 0 or self.window + k - 1 > n else self.window + k - 1
-        i = 0
+        i = 1
         while True:
-            p = <const char*>memchr(s + i, anchor[0], limit - k + 1 - i) if limit - k + 1 > i else NULL
+            p = <const char*>memchr(s + i, anchor[1], limit - k + 2 - i) if limit - k + 2 > i else NULL
             if p == NULL:
                 return ST_DECLINED
             i = p - s
-            if memcmp(p, anchor, k) == 0:
+            if s[i - 1] == anchor[0] and memcmp(p + 1, anchor + 2, k - 2) == 0:
                 break
             i += 1
-        i += k
+        i += k - 1
         if i >= n or s[i] != b'{':
             return ST_DECLINED
         i += 1
@@ -129,7 +186,7 @@ cdef class GatePath(DeltaPath):
                 i = plain_string_end(s, n, i)
                 if i < 0:
                     return ST_DECLINED
-                route = self.find_route(p, (s + i - 1) - p)
+                route = self.route_named(p, (s + i - 1) - p)
                 if route is None:
                     return ST_DECLINED
             else:  # the levels: b, then a, of a pair already named
@@ -162,35 +219,19 @@ cdef inline bint key_is(const char* s, Py_ssize_t n, Py_ssize_t i, const char* k
             and s[i + k + 1] == b'"' and s[i + k + 2] == b':')
 
 
-cdef void reverse_levels(LevelBuffer levels, Py_ssize_t lo, Py_ssize_t hi) noexcept:
-    """Reverse levels[lo:hi] in place."""
-    cdef int8_t side
-    cdef int64_t value
-    hi -= 1
-    while lo < hi:
-        side = levels.sides[lo]
-        levels.sides[lo] = levels.sides[hi]
-        levels.sides[hi] = side
-        value = levels.prices[lo]
-        levels.prices[lo] = levels.prices[hi]
-        levels.prices[hi] = value
-        value = levels.sizes[lo]
-        levels.sizes[lo] = levels.sizes[hi]
-        levels.sizes[hi] = value
-        lo += 1
-        hi -= 1
-
-
 cdef LevelBuffer _rest_levels = LevelBuffer(256)  # read_order_book's, reused
 cdef bint _rest_busy = False  # a read in progress (re-entered from a finalizer or a thread)
 
 
-cdef cnp.ndarray copied(void* data, Py_ssize_t n, int typenum, size_t width):
-    """A new 1-D array of the first ``n`` items at ``data``."""
+cdef cnp.ndarray copied(char* data, Py_ssize_t n, Py_ssize_t first, int typenum, size_t width):
+    """A new 1-D array of the first ``n`` items at ``data``, rotated to start at item ``first``
+    (``data[first:n] + data[:first]``)."""
     cdef cnp.npy_intp dims = n
     cdef cnp.ndarray array = cnp.PyArray_SimpleNew(1, &dims, typenum)
+    cdef char* to = <char*>cnp.PyArray_DATA(array)
     if n:
-        memcpy(cnp.PyArray_DATA(array), data, n * width)
+        memcpy(to, data + first * width, (n - first) * width)
+        memcpy(to + (n - first) * width, data, first * width)
     return array
 
 
@@ -212,7 +253,7 @@ def read_order_book(bytes body not None, int price_decimals, int size_decimals):
 cdef object read_book_into(bytes body, int price_decimals, int size_decimals, LevelBuffer out):
     """:func:`read_order_book` with ``out`` as its scratch buffer (emptied first)."""
     cdef const char* s = PyBytes_AS_STRING(body)
-    cdef Py_ssize_t n = PyBytes_GET_SIZE(body), i, count
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(body), i, count, first
     cdef Py_ssize_t asks_at = -1, bids_at = -1
     cdef const char* reason = NULL
     cdef int64_t book_id = 0, update = 0, current = 0
@@ -226,14 +267,11 @@ cdef object read_book_into(bytes body, int price_decimals, int size_decimals, Le
             if i + 1 != n or asks_at < 0 or bids_at < 0:
                 break
             count = out.count
-            if asks_at < bids_at:  # [asks, bids] -> [bids, asks]
-                reverse_levels(out, 0, count)
-                reverse_levels(out, 0, count - bids_at)
-                reverse_levels(out, count - bids_at, count)
+            first = bids_at if asks_at < bids_at else 0  # [asks, bids] -> [bids, asks]
             return book_id, update, (
-                copied(out.sides, count, cnp.NPY_INT8, sizeof(int8_t)),
-                copied(out.prices, count, cnp.NPY_INT64, sizeof(int64_t)),
-                copied(out.sizes, count, cnp.NPY_INT64, sizeof(int64_t)),
+                copied(<char*>out.sides, count, first, cnp.NPY_INT8, sizeof(int8_t)),
+                copied(<char*>out.prices, count, first, cnp.NPY_INT64, sizeof(int64_t)),
+                copied(<char*>out.sizes, count, first, cnp.NPY_INT64, sizeof(int64_t)),
             )
         if s[i] != b',':
             break

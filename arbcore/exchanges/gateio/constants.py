@@ -37,6 +37,8 @@ PING_CHANNEL: Final = "spot.ping"
 #: reply to spot.ping): the feed sets their frames aside unread. ``spot.order_book`` and
 #: ``spot.book_ticker`` are left out on purpose: they carry levels.
 NO_BOOK_CHANNELS: Final = ("spot.tickers", "spot.trades", "spot.candlesticks", "spot.pong")
+#: The ``event`` of Gate's replies to a (un)subscribe request, on any channel: no book data.
+ACK_EVENTS: Final = ("subscribe", "unsubscribe")
 #: Public REST: 200 requests / 10 s per endpoint per IP; WS: <= 300 connections per IP.
 PUBLIC_REQUESTS_PER_10S: Final = 200
 MAX_WS_CONNECTIONS_PER_IP: Final = 300

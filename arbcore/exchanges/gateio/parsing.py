@@ -26,6 +26,7 @@ from typing import Any
 from arbcore.errors import MalformedMessage
 from arbcore.exchanges import wire
 from arbcore.exchanges.gateio.constants import (
+    ACK_EVENTS,
     NO_BOOK_CHANNELS,
     OBU_CHANNEL,
     ORDER_BOOK_UPDATE_CHANNEL,
@@ -39,6 +40,7 @@ from arbcore_ext.deltapath import DeltaPath, Route
 from arbcore_ext.framepath import KindFilter
 from arbcore_ext.gatepath import GatePath, read_order_book
 from arbcore_ext.jsonscan import ScanError, find_value, scan_int, scan_levels_at
+from arbcore_ext.slotted import Maker
 
 __all__ = [
     "no_book_filter",
@@ -84,8 +86,11 @@ def update_path(routes: Iterable[Route]) -> DeltaPath:
 
 def no_book_filter() -> KindFilter:
     """Frames of the :data:`NO_BOOK_CHANNELS` (their first ``channel``; :func:`parse_frame`
-    returns ``[]`` for every channel but the two book ones)."""
-    return KindFilter(b"channel", [channel.encode() for channel in NO_BOOK_CHANNELS])
+    returns ``[]`` for every channel but the two book ones) and acks (their first ``event``
+    one of :data:`ACK_EVENTS`: :func:`parse_frame` returns ``[]`` for any event but ``update``
+    and ``all``)."""
+    acks = KindFilter(b"event", [event.encode() for event in ACK_EVENTS])
+    return KindFilter(b"channel", [channel.encode() for channel in NO_BOOK_CHANNELS], acks)
 
 
 def parse_book_update(frame: bytes, symbols: SymbolMap, ts_recv_ns: int = 0) -> BookEvent:
@@ -188,10 +193,28 @@ def _scan_order_book(body: bytes, instrument: Instrument, ts_recv_ns: int) -> Bo
     if read is None:
         return None
     book_id, update_ms, levels = read
+    if _EVENT_FIELDS_SET:
+        sides, prices, sizes = levels
+        return _new_event(
+            VENUE, instrument.symbol, BookEventKind.SNAPSHOT, sides, prices, sizes, book_id,
+            book_id, None, None, update_ms * 1_000_000, ts_recv_ns,
+        )  # fmt: skip
     return wire.book_event(
         VENUE, instrument.symbol, BookEventKind.SNAPSHOT, levels, first_seq=book_id,
         last_seq=book_id, ts_event_ns=update_ms * 1_000_000, ts_recv_ns=ts_recv_ns,
     )  # fmt: skip
+
+
+#: BookEvent's fields in the order :func:`_scan_order_book` fills them.
+_EVENT_FIELDS = ("venue", "symbol", "kind", "sides", "prices", "sizes", "first_seq", "last_seq",
+                 "prev_seq", "checksum", "ts_event_ns", "ts_recv_ns")  # fmt: skip
+#: BookEvent built in one C call (no keyword call: it costs more than the rest of a snapshot's
+#: Python), as ``BookEvent(...)`` builds it: read_order_book's arrays are already what the
+#: converters make (C-contiguous int8/int64, one length), so they convert to themselves and pass
+#: the length check. Used only while those are exactly BookEvent's fields, in that order; any
+#: other BookEvent takes the keyword call.
+_new_event = Maker(BookEvent, trusted=True)
+_EVENT_FIELDS_SET = _new_event.names == _EVENT_FIELDS
 
 
 def _validated_order_book(body: bytes, instrument: Instrument, ts_recv_ns: int) -> BookEvent:

@@ -35,8 +35,10 @@ from arbcore_ext.deltapath import DeltaPath, Route
 from arbcore_ext.fixedpoint import to_raw
 from arbcore_ext.framepath import KindFilter, QuotePath
 from arbcore_ext.jsonscan import ScanError, find_value, scan_int, scan_levels_at
+from arbcore_ext.kucoinpath import KucoinPath
 
 __all__ = [
+    "LEVEL2_PATH_CONFIG",
     "NO_BOOK_SUBJECTS",
     "Event",
     "KucoinDelta",
@@ -154,19 +156,25 @@ def scan_level2_update(
     return instrument, sequence, event_ms
 
 
+#: the l2update reader's configuration (:class:`~arbcore_ext.deltapath.DeltaPath` arguments)
+LEVEL2_PATH_CONFIG: Final[dict[str, Any]] = dict(
+    anchor=b'"subject":"' + LEVEL2_SUBJECT.encode() + b'"', base_key=b"data",
+    symbol_key=b"symbol", first_key=b"sequenceStart", last_key=b"sequenceEnd",
+    time_key=b"time", time_unit_ns=1_000_000, single_seq=True, levels_key=b"changes",
+    level_keys=((b"asks", ASK), (b"bids", BID)), drop_zero_prices=True,
+)  # fmt: skip
+
+
 def level2_path(routes: Iterable[Route]) -> DeltaPath:
     """The compiled reader of the l2updates :func:`scan_level2_update` reads, for the feed.
 
     Only ``sequenceStart == sequenceEnd`` is taken, where every row has the message's one
     sequence and the sync has nothing to trim, so applying the rows as they are gives the same
     book; price-0 rows are dropped as here. Anything else is declined, for :func:`parse_frame`.
+    It is :class:`~arbcore_ext.kucoinpath.KucoinPath`: the generic DeltaPath of
+    :data:`LEVEL2_PATH_CONFIG` reading KuCoin's own shape in one pass (others it declines).
     """
-    return DeltaPath(
-        routes, anchor=b'"subject":"' + LEVEL2_SUBJECT.encode() + b'"', base_key=b"data",
-        symbol_key=b"symbol", first_key=b"sequenceStart", last_key=b"sequenceEnd",
-        time_key=b"time", time_unit_ns=1_000_000, single_seq=True, levels_key=b"changes",
-        level_keys=((b"asks", ASK), (b"bids", BID)), drop_zero_prices=True,
-    )  # fmt: skip
+    return KucoinPath(routes, **LEVEL2_PATH_CONFIG)
 
 
 def parse_level2_update(frame: bytes, symbols: SymbolMap, ts_recv_ns: int = 0) -> KucoinDelta:

@@ -17,16 +17,19 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from arbcore.exchanges import wire
 from arbcore.exchanges.gateio import parsing
-from arbcore.exchanges.gateio.constants import NO_BOOK_CHANNELS
+from arbcore.exchanges.gateio.constants import ACK_EVENTS, NO_BOOK_CHANNELS
 from arbcore.exchanges.gateio.data import GateioBookFeed, snapshot_pair
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.marketdata.feed import delta_routes, replay
+from arbcore.model import BookEvent, BookEventKind
 from arbcore.testing import fuzz
 from arbcore.testing.conformance import Recording, load_venue_recording
 from arbcore_ext.book import ASK, BID
-from arbcore_ext.deltapath import DECLINED, SCANNED, DeltaPath
+from arbcore_ext.deltapath import DECLINED, SCANNED, DeltaPath, Route
 from arbcore_ext.gatepath import GatePath, read_order_book
+from arbcore_ext.slotted import Maker
 
 VENUE = "gateio"
 DELTA = (
@@ -200,9 +203,12 @@ def test_no_book_filter_sets_aside_only_frames_parse_ws_ignores(recording: Recor
     for record in recording.records:
         if record.kind == "ws" and feed.no_book.matches(record.payload):
             assert feed.parse_ws(record.payload, 0, 0) == []
-            matched.add(json.loads(record.payload)["channel"])
-    assert matched == {"spot.tickers", "spot.trades", "spot.candlesticks"}
-    assert set(NO_BOOK_CHANNELS) >= matched
+            message = json.loads(record.payload)
+            matched.add((message["channel"], message["event"]))
+    channels = {channel for channel, event in matched if event not in ACK_EVENTS}
+    assert channels == {"spot.tickers", "spot.trades", "spot.candlesticks"}
+    assert set(NO_BOOK_CHANNELS) >= channels
+    assert ("spot.order_book_update", "subscribe") in matched  # the book channel's acks
     pong = b'{"time":1,"channel":"spot.pong","event":"","error":null,"result":null}'
     assert feed.no_book.matches(pong)
     assert feed.parse_ws(pong, 0, 0) == []
@@ -214,3 +220,76 @@ def test_books_use_the_flat_layout_not_a_megabyte_window(recording: Recording) -
     for book in report.books.values():
         assert book.sync.book.widths == (0, 0)
         assert book.sync.book.nbytes < 64 * 1024
+
+
+@pytest.mark.parametrize("channel", [b"spot.order_book_update", b"spot.obu", b"spot.tickers"])
+@pytest.mark.parametrize("event", [b"subscribe", b"unsubscribe", b"update", b"all"])
+def test_no_book_filter_sets_acks_aside_and_never_an_update(channel: bytes, event: bytes) -> None:
+    feed = _feed()
+    frame = (b'{"time":1,"channel":"' + channel + b'","event":"' + event
+             + b'","result":{"status":"success"}}')  # fmt: skip
+    is_ack = event in (b"subscribe", b"unsubscribe")
+    assert feed.no_book.matches(frame) == (is_ack or channel == b"spot.tickers")
+    if feed.no_book.matches(frame):
+        assert feed.parse_ws(frame, 0, 0) == []
+    assert not feed.no_book.matches(DELTA)  # a delta reaches its reader whatever else matches
+
+
+def test_snapshot_events_are_what_the_constructor_builds(recording: Recording) -> None:
+    feed = recording.feed()
+    assert isinstance(feed, GateioBookFeed)
+    assert parsing._EVENT_FIELDS_SET  # the one-call build is in use
+    bodies = [record for record in recording.records if record.kind == "rest"]
+    assert len(bodies) == 10
+    for record in bodies:
+        assert record.url is not None
+        instrument = feed.symbols.get(snapshot_pair(record.url))
+        assert instrument is not None
+        event = parsing.parse_order_book_snapshot(record.payload, instrument, 7)
+        read = read_order_book(record.payload, instrument.price_decimals,
+                               instrument.size_decimals)  # fmt: skip
+        assert read is not None
+        built = wire.book_event(
+            VENUE, instrument.symbol, BookEventKind.SNAPSHOT, read[2], first_seq=read[0],
+            last_seq=read[0], ts_event_ns=read[1] * 1_000_000, ts_recv_ns=7,
+        )  # fmt: skip
+        assert type(event) is BookEvent
+        for field in parsing._EVENT_FIELDS:
+            mine, theirs = getattr(event, field), getattr(built, field)
+            if field in ("sides", "prices", "sizes"):
+                assert mine.dtype == theirs.dtype
+                assert mine.flags.c_contiguous
+                assert mine.tolist() == theirs.tolist()
+            else:
+                assert mine == theirs
+                assert type(mine) is type(theirs)
+
+
+def test_the_snapshot_maker_takes_book_events_only_trusted_and_whole() -> None:
+    with pytest.raises(TypeError, match="converter"):
+        Maker(BookEvent)  # converters and a length check: only a caller that is sure may skip
+    with pytest.raises(TypeError, match="takes 12 values"):
+        parsing._new_event("gateio")
+    assert parsing._EVENT_FIELDS_SET
+
+
+def test_gatepath_finds_every_route_of_a_large_table() -> None:
+    natives = [f"P{i}_USDT".encode() for i in range(300)] + [b"A", b"AB", b"ABC"]
+    path = GatePath(
+        [Route(native, native.decode(), 8, 8) for native in natives], anchor=parsing._UPDATE_HEAD,
+        window=parsing._HEAD_WINDOW, symbol_key=b"s", first_key=b"U", last_key=b"u",
+        time_key=b"t", time_required=True, time_unit_ns=1_000_000,
+        level_keys=((b"b", BID), (b"a", ASK)),
+    )  # fmt: skip
+    for native in natives:
+        frame = DELTA.replace(b'"OMG_USDT"', b'"' + native + b'"')
+        assert path.scan(frame, 5) == SCANNED
+        assert path.symbol == native.decode()
+    for unknown in (b"OMG_USDT", b"P300_USDT", b"", b"ABCD", b"P1_USD"):
+        assert path.scan(DELTA.replace(b'"OMG_USDT"', b'"' + unknown + b'"'), 5) == DECLINED
+
+
+def test_gatepath_refuses_a_one_byte_anchor() -> None:
+    with pytest.raises(ValueError, match="two bytes"):
+        GatePath([], anchor=b"{", symbol_key=b"s", first_key=b"U", last_key=b"u",
+                 time_key=b"t", level_keys=((b"b", BID), (b"a", ASK)))  # fmt: skip
