@@ -6,7 +6,8 @@ fresh feeds are set up before anything is timed; ``N`` of them then replay the f
 N=1 and N=3 totals differ by exactly two passes over the frames::
 
     PY=$(python -c 'import sys; print(sys.executable)')   # the interpreter, not a pyenv shim
-    for n in 1 3; do PYTHONPATH=. valgrind --tool=callgrind --callgrind-out-file=/tmp/cgf.$n \\
+    for n in 1 3; do OPENBLAS_NUM_THREADS=1 PYTHONHASHSEED=0 PYTHONPATH=. \\
+        valgrind --tool=callgrind --callgrind-out-file=/tmp/cgf.$n \\
         $PY benches/frame_instructions.py $n; done
     for n in 1 3; do callgrind_annotate /tmp/cgf.$n | grep 'PROGRAM TOTALS'; done
 

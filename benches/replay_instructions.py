@@ -5,9 +5,13 @@ their set-up is the same in every run); run it under callgrind with N=1 and N=3 
 difference of the totals by ``2 x messages`` (printed)::
 
     PY=$(python -c 'import sys; print(sys.executable)')   # the interpreter, not a pyenv shim
-    for n in 1 3; do PYTHONPATH=. valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.$n \\
+    for n in 1 3; do OPENBLAS_NUM_THREADS=1 PYTHONHASHSEED=0 PYTHONPATH=. \\
+        valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.$n \\
         $PY benches/replay_instructions.py binance $n; done
     for n in 1 3; do callgrind_annotate /tmp/cg.$n | grep 'PROGRAM TOTALS'; done
+
+Pin both variables: OpenBLAS's idle threads and per-run string hashing otherwise move the
+difference by 2-3k instructions a message.
 """
 
 from __future__ import annotations
