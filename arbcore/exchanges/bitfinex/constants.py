@@ -37,6 +37,10 @@ BOOK_CHANNEL: Final = "book"
 PRECISION: Final = "P0"
 FREQUENCY: Final = "F0"
 BOOK_LENGTHS: Final = ("1", "25", "100", "250")
+#: L2Book layout: 0 is the flat sorted array. A book channel holds at most 250 price points a
+#: side (BOOK_LENGTHS); a tick window sized from the price (64k ticks, 1 MB a book) would hold
+#: few of them and cost its allocation and recentring at every snapshot.
+BOOK_WINDOW_TICKS: Final = 0
 
 #: ``{"event":"conf","flags":SUM}`` before subscribing.
 FLAG_SEQ_ALL: Final = 65536  # every message ends with a connection-wide sequence number

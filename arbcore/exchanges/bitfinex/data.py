@@ -31,6 +31,7 @@ from arbcore.exchanges import wire
 from arbcore.exchanges.bitfinex import parsing
 from arbcore.exchanges.bitfinex.constants import (
     BOOK_CHANNEL,
+    BOOK_WINDOW_TICKS,
     CONF_FLAGS,
     CONF_PATH,
     HEARTBEAT_INTERVAL_S,
@@ -49,12 +50,12 @@ from arbcore.exchanges.bitfinex.providers import parse_instruments
 from arbcore.exchanges.registry import VenueSpec, execution_factory
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.marketdata.client import BookClient
-from arbcore.marketdata.feed import delta_routes, new_book, scan_delta_into
+from arbcore.marketdata.feed import delta_routes, scan_delta_into
 from arbcore.marketdata.sync import BookSync, PrevRule
 from arbcore.model import BookEvent, BookEventKind, Instrument, Quote
 from arbcore.net.ws import Keepalive
 from arbcore_ext.bitfinexpath import ChannelPath, ChannelState
-from arbcore_ext.book import LevelBuffer
+from arbcore_ext.book import L2Book, LevelBuffer
 from arbcore_ext.deltapath import DeltaPath
 
 __all__ = ["DEFAULT_LENGTH", "IDLE_TIMEOUT_S", "PING_INTERVAL_S", "SPEC", "BitfinexBookFeed",
@@ -195,10 +196,9 @@ class BitfinexBookFeed:
         return []  # the REST book has no sequence: books come from the WS snapshot
 
     def new_sync(self, instrument: Instrument) -> BookSync:
-        return BookSync(
-            VENUE, instrument.symbol, new_book(instrument), PrevRule(),
-            checksum=parsing.book_checksum,
-        )  # fmt: skip
+        book = L2Book(instrument.price_decimals, instrument.size_decimals,
+                      window_ticks=BOOK_WINDOW_TICKS)  # fmt: skip
+        return BookSync(VENUE, instrument.symbol, book, PrevRule(), checksum=parsing.book_checksum)
 
 
 def _event(

@@ -56,6 +56,14 @@ def test_bitfinex_recording_replays_every_book_update(session: Recording) -> Non
     )  # fmt: skip
 
 
+def test_bitfinex_books_use_the_flat_layout_not_a_megabyte_window(session: Recording) -> None:
+    report = replay_records(session)
+    assert len(report.books) == 7
+    for book in report.books.values():
+        assert book.sync.book.widths == (0, 0)
+        assert book.sync.book.nbytes < 64 * 1024
+
+
 def test_bitfinex_recording_sequence_runs_1_to_1670(session: Recording) -> None:
     seqs = [
         parsing.parse_channel_message(parsing.decode(r.payload)).seq
