@@ -46,6 +46,10 @@ TICKER_CHANNEL: Final = "ticker"
 #: Subscribable depths; v1 channel names carry it (``book-1000``). Default 10 in v1 and v2.
 BOOK_DEPTHS: Final = (10, 25, 100, 500, 1000)
 DEFAULT_BOOK_DEPTH: Final = 10
+#: L2Book layout: 0 is the flat sorted array. A book holds at most its subscribed depth (1,000
+#: levels a side at most); on the real recording the flat layout took 5 % fewer instructions a
+#: message than the 64k-tick window, whose allocation and recentring each snapshot pays.
+BOOK_WINDOW_TICKS: Final = 0
 BOOK_DEPTH: Final = 1000
 
 #: The checksum covers the best 10 levels of each side (asks low->high, then bids high->low).

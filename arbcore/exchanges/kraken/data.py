@@ -13,6 +13,7 @@ from arbcore.exchanges.kraken import parsing
 from arbcore.exchanges.kraken.constants import (
     BOOK_CHANNEL,
     BOOK_DEPTH,
+    BOOK_WINDOW_TICKS,
     DEFAULT_BOOK_DEPTH,
     INSTRUMENTS_PATH,
     PING_INTERVAL_S,
@@ -26,7 +27,7 @@ from arbcore.exchanges.kraken.providers import parse_instruments
 from arbcore.exchanges.registry import VenueSpec, execution_factory
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.marketdata.client import BookClient
-from arbcore.marketdata.feed import new_book, scan_delta_into
+from arbcore.marketdata.feed import scan_delta_into
 from arbcore.marketdata.sync import ArrivalRule, BookSync
 from arbcore.model import BookEvent, BookEventKind, Instrument, Quote
 from arbcore.net.ws import Keepalive
@@ -124,7 +125,9 @@ class KrakenBookFeed:
         return BookSync(
             VENUE,
             instrument.symbol,
-            new_book(instrument),
+            L2Book(
+                instrument.price_decimals, instrument.size_decimals, window_ticks=BOOK_WINDOW_TICKS
+            ),
             ArrivalRule(),
             checksum=KrakenChecksum(instrument, self._formats),
         )

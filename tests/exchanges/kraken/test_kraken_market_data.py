@@ -66,6 +66,13 @@ def _instrument(native: str, tick: str, lot: str = "0.00000001") -> Instrument:
     )
 
 
+def test_kraken_books_use_the_flat_layout(session: Recording) -> None:
+    report = replay_records(session)
+    assert report.books
+    for book in report.books.values():
+        assert book.sync.book.widths == (0, 0)
+
+
 def test_kraken_session_replays_with_every_checksum_passing(session: Recording) -> None:
     report = replay_records(session).as_json()
     books = report["books"]
