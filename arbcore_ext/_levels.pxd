@@ -49,3 +49,15 @@ cdef inline Py_ssize_t level_array_c(const char* s, Py_ssize_t i, Py_ssize_t n, 
         if i < n and s[i] == 93:
             return i + 1
         return -1
+
+
+cdef inline void drop_zero_prices(LevelBuffer levels) noexcept:
+    """Remove the price-0 rows (KuCoin's sequence-only rows), keeping the others' order."""
+    cdef Py_ssize_t i, kept = 0
+    for i in range(levels.count):
+        if levels.prices[i]:
+            levels.sides[kept] = levels.sides[i]
+            levels.prices[kept] = levels.prices[i]
+            levels.sizes[kept] = levels.sizes[i]
+            kept += 1
+    levels.count = kept

@@ -21,6 +21,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes
 from libc.stdint cimport INT64_MAX, int64_t, uint64_t
 from libc.string cimport memchr, memcmp
 
+from arbcore_ext._levels cimport drop_zero_prices
 from arbcore_ext._types cimport STATUS_OK
 from arbcore_ext.book cimport KEY_NONE, L2Book, LevelBuffer
 from arbcore_ext.checksum cimport Out, TextCache, TextForm, book_crc32_c, book_crc32_cached_c
@@ -352,7 +353,7 @@ cdef class DeltaPath:
         cdef int64_t first, last, when = 0
         cdef Route route
         cdef LevelBuffer levels = self.levels
-        cdef Py_ssize_t i, kept
+        cdef Py_ssize_t i
         cdef bytes key
         self.route = None
         k = PyBytes_GET_SIZE(self.anchor)
@@ -410,14 +411,7 @@ cdef class DeltaPath:
                     raise MemoryError("DeltaPath: out of memory for the levels")
                 return ST_DECLINED
         if self.drop_zero_prices:
-            kept = 0
-            for i in range(levels.count):
-                if levels.prices[i]:
-                    levels.sides[kept] = levels.sides[i]
-                    levels.prices[kept] = levels.prices[i]
-                    levels.sizes[kept] = levels.sizes[i]
-                    kept += 1
-            levels.count = kept
+            drop_zero_prices(levels)
         if self.time_unit_ns > 1 and (when > INT64_MAX // self.time_unit_ns
                                       or when < -(INT64_MAX // self.time_unit_ns)):
             return ST_DECLINED  # no int64 holds it in ns: the validating path reads it

@@ -23,6 +23,7 @@ from libc.string cimport memchr, memcmp
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 
+from arbcore_ext._levels cimport drop_zero_prices
 from arbcore_ext.book cimport LevelBuffer
 from arbcore_ext.deltapath cimport ST_DECLINED, DeltaPath, Route
 from arbcore_ext.jsonscan cimport OUT_OF_MEMORY, decimal_value_c, int_value_c, scan_levels_c
@@ -182,18 +183,6 @@ cdef Py_ssize_t read_changes(const char* s, Py_ssize_t n, Py_ssize_t i, Route ro
     if i >= n or s[i] != b'}':
         return -1
     return i + 1
-
-
-cdef void drop_zero_prices(LevelBuffer levels) noexcept:
-    """Remove the price-0 rows (KuCoin's sequence-only rows), keeping the others' order."""
-    cdef Py_ssize_t i, kept = 0
-    for i in range(levels.count):
-        if levels.prices[i]:
-            levels.sides[kept] = levels.sides[i]
-            levels.prices[kept] = levels.prices[i]
-            levels.sizes[kept] = levels.sizes[i]
-            kept += 1
-    levels.count = kept
 
 
 cdef class KucoinPath(DeltaPath):
