@@ -16,24 +16,20 @@ difference by 2-3k instructions a message.
 
 from __future__ import annotations
 
-import argparse
 import sys
+
+from instruction_runs import parse_run
 
 import arbcore.exchanges  # noqa: F401  (registers the venues before the feed module is used)
 from arbcore.marketdata.feed import replay
 from arbcore.testing.conformance import load_venue_recording
-from arbcore.testing.recordings import shared_data_dir
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("venue")
-    parser.add_argument("passes", type=int, choices=(1, 2, 3))
-    args = parser.parse_args(argv)
-    root = shared_data_dir()
-    if root is None:
-        print("the real recordings (../shared/data or $ARBCORE_SHARED_DATA) are absent")
+    run = parse_run(__doc__, argv, "venue")
+    if run is None:
         return 2
+    args, root = run
     recording = load_venue_recording(args.venue, root)
     messages = [r for r in recording.records if r.kind in ("ws", "rest")]
     feeds = [recording.feed() for _ in range(3)]  # the same set-up whatever N (N <= 3)
