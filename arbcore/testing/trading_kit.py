@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections import defaultdict, deque
 from collections.abc import Callable, Coroutine, Iterable
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qsl
 
 import attrs
@@ -159,14 +159,18 @@ def error_chain(error: BaseException) -> list[str]:
     return texts
 
 
+#: a venue's own fake (its hooks below take it, not the base class)
+F = TypeVar("F", bound=FakeVenue)
+
+
 @attrs.frozen(slots=True, kw_only=True)
-class TradingCase:
+class TradingCase(Generic[F]):
     """How one venue runs the shared trading scenarios: how to build its fake and execution,
     where it places, how it names the client order id on the wire, and what it answers."""
 
     venue: str
     #: (fake, execution) with ``attempts`` tries per request
-    build: Callable[[int], tuple[FakeVenue, VenueTrading]]
+    build: Callable[[int], tuple[F, VenueTrading]]
     #: an order of the venue's test instrument with this client id and time in force
     order: Callable[[str, TimeInForce], OrderRequest]
     #: the hook key of a placement
@@ -180,9 +184,9 @@ class TradingCase:
     #: the signature a request carries (never to be shown)
     signature: Callable[[HttpRequest], str | None]
     #: book a placement on the fake as the venue would (it then times out)
-    land: Callable[[FakeVenue, HttpRequest], object]
+    land: Callable[[F, HttpRequest], object]
     #: how many orders the fake holds
-    booked: Callable[[FakeVenue], int]
+    booked: Callable[[F], int]
     #: the paths a placement that timed out once sends, in order
     resend_paths: tuple[str, ...]
     #: the paths, status and fill of a placement that landed before its timeout
@@ -192,11 +196,11 @@ class TradingCase:
     #: the error text once every attempt timed out
     lost_match: str
     #: arm the fake to refuse a read of the account (bad key): the error must not show secrets
-    refuse: Callable[[FakeVenue], None]
+    refuse: Callable[[F], None]
     #: what must never be shown
     secrets: tuple[str, ...]
 
-    def placements(self, fake: FakeVenue) -> list[object]:
+    def placements(self, fake: F) -> list[object]:
         method, path = self.place_key.split(" ", 1)
         return [self.sent_id(r) for r in fake.seen if (r.method, r.path) == (method, path)]
 
@@ -204,7 +208,7 @@ class TradingCase:
 # --- the scenarios ------------------------------------------------------------------------------
 
 
-def resend_after_timeout(case: TradingCase) -> None:
+def resend_after_timeout(case: TradingCase[Any]) -> None:
     """A placement lost before the venue saw it is looked up, then sent again under the same
     client order id, signed afresh."""
     fake, execution = case.build(3)
@@ -222,7 +226,7 @@ def resend_after_timeout(case: TradingCase) -> None:
     assert case.booked(fake) == 1
 
 
-def landed_before_timeout(case: TradingCase) -> None:
+def landed_before_timeout(case: TradingCase[Any]) -> None:
     """A placement the venue booked before the answer was lost is found, never sent twice."""
     fake, execution = case.build(3)
     fake.hook(case.place_key, timeout(lambda request: case.land(fake, request)))
@@ -235,7 +239,7 @@ def landed_before_timeout(case: TradingCase) -> None:
     assert case.booked(fake) == 1
 
 
-def never_answered(case: TradingCase) -> None:
+def never_answered(case: TradingCase[Any]) -> None:
     """Every attempt times out: a network error saying nothing was placed, no order booked."""
     fake, execution = case.build(2)
     fake.hook(case.place_key, *[timeout() for _ in range(5)])
@@ -245,7 +249,7 @@ def never_answered(case: TradingCase) -> None:
     assert case.booked(fake) == 0
 
 
-def secrets_stay_hidden(case: TradingCase, caplog: pytest.LogCaptureFixture) -> None:
+def secrets_stay_hidden(case: TradingCase[Any], caplog: pytest.LogCaptureFixture) -> None:
     """A retried placement and a refused request: no key, secret or signature in the logs, the
     errors (with their causes) or the reprs."""
     fake, execution = case.build(2)

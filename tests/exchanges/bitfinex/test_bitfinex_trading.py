@@ -706,20 +706,15 @@ def test_no_secret_reaches_logs_errors_or_reprs(
         assert secret not in text
 
 
-def _contract_build(attempts: int) -> tuple[FakeVenue, VenueTrading]:
+def _contract_build(attempts: int) -> tuple[FakeBitfinex, VenueTrading]:
     fake = FakeBitfinex()
     http = HttpClient("bitfinex", constants.REST_AUTH_URL, check=check, sleep=no_sleep,
                       transport=fake.transport(), retry=RetryPolicy(attempts=attempts))  # fmt: skip
     return fake, BitfinexExecution(CREDENTIALS, INSTRUMENTS, http=http, sleep=no_sleep)
 
 
-def _bitfinex(fake: FakeVenue) -> FakeBitfinex:
-    assert isinstance(fake, FakeBitfinex)
-    return fake
-
-
 #: How Bitfinex runs the shared trading scenarios (tests/exchanges/test_trading_contract.py).
-CASE = TradingCase(
+CASE = TradingCase[FakeBitfinex](
     venue="bitfinex",
     build=_contract_build,
     order=lambda cid, tif: _order(cid=cid, tif=tif),
@@ -727,8 +722,8 @@ CASE = TradingCase(
     sent_id=lambda request: json.loads(request.body)["cid"],  # (a text id goes out hashed)
     verify=lambda request: auth.verify(request, CREDENTIALS),
     signature=lambda request: request.header("bfx-signature"),
-    land=lambda fake, request: _bitfinex(fake).submit(json.loads(request.body)),
-    booked=lambda fake: len(_bitfinex(fake).active) + len(_bitfinex(fake).history),
+    land=lambda fake, request: fake.submit(json.loads(request.body)),
+    booked=lambda fake: len(fake.active) + len(fake.history),
     # the submit, the active orders, the history, the submit again
     resend_paths=(
         constants.SUBMIT_ORDER_PATH,

@@ -764,18 +764,13 @@ def test_venue_errors_surface_as_their_classes() -> None:
 PLACE_KEY = f"POST {constants.ORDERS_PATH}"
 
 
-def _contract_build(attempts: int) -> tuple[FakeVenue, VenueTrading]:
+def _contract_build(attempts: int) -> tuple[FakeGate, VenueTrading]:
     fake = FakeGate()
     return fake, _execution(fake, FakeClock(), retry=RetryPolicy(attempts=attempts))
 
 
-def _gate(fake: FakeVenue) -> FakeGate:
-    assert isinstance(fake, FakeGate)
-    return fake
-
-
 #: How Gate.io runs the shared trading scenarios (tests/exchanges/test_trading_contract.py).
-CASE = TradingCase(
+CASE = TradingCase[FakeGate](
     venue="gateio",
     build=_contract_build,
     order=lambda cid, tif: _order(tif=tif, client_order_id=cid),
@@ -784,8 +779,8 @@ CASE = TradingCase(
     verify=lambda request: auth.verify(request, CREDENTIALS),
     signature=lambda request: request.header("SIGN"),
     signed_afresh=False,  # the Timestamp has whole seconds: a quick resend may sign the same
-    land=lambda fake, request: _gate(fake).record(json.loads(request.body)),
-    booked=lambda fake: len(_gate(fake).orders),
+    land=lambda fake, request: fake.record(json.loads(request.body)),
+    booked=lambda fake: len(fake.orders),
     # the placement, its lookup by text (open orders only), the finished orders, the placement
     resend_paths=(
         constants.ORDERS_PATH,

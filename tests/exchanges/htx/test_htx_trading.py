@@ -940,18 +940,13 @@ def test_venue_errors_surface_as_their_classes() -> None:
 PLACE_KEY = f"POST {constants.PLACE_ORDER_PATH}"
 
 
-def _contract_build(attempts: int) -> tuple[FakeVenue, VenueTrading]:
+def _contract_build(attempts: int) -> tuple[FakeHtx, VenueTrading]:
     fake = FakeHtx()
     return fake, _execution(fake, FakeClock(), retry=RetryPolicy(attempts=attempts))
 
 
-def _htx(fake: FakeVenue) -> FakeHtx:
-    assert isinstance(fake, FakeHtx)
-    return fake
-
-
 #: How HTX runs the shared trading scenarios (tests/exchanges/test_trading_contract.py).
-CASE = TradingCase(
+CASE = TradingCase[FakeHtx](
     venue="htx",
     build=_contract_build,
     order=lambda cid, tif: prepare_order(
@@ -967,8 +962,8 @@ CASE = TradingCase(
     verify=_verified,
     signature=lambda request: dict(request.params).get("Signature"),
     signed_afresh=False,  # the Timestamp has whole seconds: a quick resend may sign the same
-    land=lambda fake, request: _htx(fake).record(json.loads(request.body)),
-    booked=lambda fake: len(_htx(fake).orders),
+    land=lambda fake, request: fake.record(json.loads(request.body)),
+    booked=lambda fake: len(fake.orders),
     # the account id (asked once), the placement, its lookup by client id, the placement again
     resend_paths=(
         constants.ACCOUNTS_PATH,

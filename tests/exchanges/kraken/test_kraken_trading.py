@@ -802,7 +802,7 @@ def test_no_secret_reaches_logs_errors_or_reprs(
         assert secret not in text
 
 
-def _contract_build(attempts: int) -> tuple[FakeVenue, VenueTrading]:
+def _contract_build(attempts: int) -> tuple[FakeKraken, VenueTrading]:
     fake, clock = FakeKraken(), FakeClock(1_000_000, seconds=True)
     limiter = RateLimiter(constants.RATE_LIMITS, clock=clock, sleep=clock.sleep)
     http = HttpClient("kraken", constants.REST_BASE_URL, check=check, limiter=limiter,
@@ -812,17 +812,12 @@ def _contract_build(attempts: int) -> tuple[FakeVenue, VenueTrading]:
                                  nonce=IncreasingNonce(1000, clock=clock))  # fmt: skip
 
 
-def _kraken(fake: FakeVenue) -> FakeKraken:
-    assert isinstance(fake, FakeKraken)
-    return fake
-
-
-def _land(fake: FakeVenue, request: HttpRequest) -> object:
-    return _kraken(fake).AddOrder(dict(parse_qsl(request.body)))
+def _land(fake: FakeKraken, request: HttpRequest) -> object:
+    return fake.AddOrder(dict(parse_qsl(request.body)))
 
 
 #: How Kraken runs the shared trading scenarios (tests/exchanges/test_trading_contract.py).
-CASE = TradingCase(
+CASE = TradingCase[FakeKraken](
     venue="kraken",
     build=_contract_build,
     order=lambda cid, tif: _order(tif=tif, cid=cid),
@@ -831,7 +826,7 @@ CASE = TradingCase(
     verify=lambda request: auth.verify(request, CREDENTIALS),
     signature=lambda request: request.header("API-Sign"),
     land=_land,
-    booked=lambda fake: len(_kraken(fake).open) + len(_kraken(fake).closed),
+    booked=lambda fake: len(fake.open) + len(fake.closed),
     resend_paths=(
         constants.ADD_ORDER_PATH,
         constants.OPEN_ORDERS_PATH,
