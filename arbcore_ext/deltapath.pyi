@@ -19,6 +19,9 @@ RULE_RANGE: int
 RULE_ARRIVAL: int
 RULE_PREV: int
 
+def anchor_offset(frame: bytes, anchor: bytes, limit: int) -> int:
+    """Where the compiled anchor search finds ``anchor`` within ``frame[:limit]``, or -1."""
+
 def range_verdict(book_id: int, first: int, last: int) -> int:
     """The compiled RangeRule: 0 apply, 1 skip, 2 gap."""
 

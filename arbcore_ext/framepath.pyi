@@ -54,10 +54,15 @@ class QuotePath:
 
 class KindFilter:
     """Frames whose first ``key`` string is one of ``kinds`` (None: the key is absent), or
-    that ``also`` matches: no book data in them."""
+    that ``also`` matches: no book data in them (``objects_only``: frames that start with ``{``)."""
 
     def __init__(
-        self, key: bytes, kinds: Iterable[bytes | None], also: KindFilter | None = None
+        self,
+        key: bytes,
+        kinds: Iterable[bytes | None],
+        also: KindFilter | None = None,
+        *,
+        objects_only: bool = False,
     ) -> None: ...
     def matches(self, frame: bytes) -> bool: ...
 

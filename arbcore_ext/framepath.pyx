@@ -504,18 +504,23 @@ cdef class KindFilter:
     """Frames whose first ``key`` string is one of ``kinds`` (``None`` in ``kinds``: frames
     without the key): kinds the venue's parser ignores (trades, acks), so the frame carries no
     book data and nothing needs to read it. ``also``: a second filter, whose frames match too
-    (Gate.io: its book channels' subscription acks, by their ``event``)."""
+    (Gate.io: its book channels' subscription acks, by their ``event``). ``objects_only``: only
+    a frame that starts with ``{`` can match, so a venue whose book data comes in arrays (Kraken
+    v1: snapshots of tens of KB) never has those searched end to end for the key."""
 
     cdef bytes key
     cdef tuple kinds
     cdef bint absent
     cdef KindFilter also
+    cdef bint objects_only
 
-    def __init__(self, bytes key not None, kinds, KindFilter also=None):
+    def __init__(self, bytes key not None, kinds, KindFilter also=None, *,
+                 bint objects_only=False):
         self.key = key
         self.kinds = tuple(bytes(kind) for kind in kinds if kind is not None)
         self.absent = any(kind is None for kind in kinds)
         self.also = also
+        self.objects_only = objects_only
 
     def matches(self, bytes frame not None):
         return self.matches_c(frame)
@@ -526,6 +531,8 @@ cdef class KindFilter:
     cdef bint first_is_kind(self, bytes frame) noexcept:
         cdef const char* s = PyBytes_AS_STRING(frame)
         cdef Py_ssize_t n = PyBytes_GET_SIZE(frame), at, end
+        if self.objects_only and (n == 0 or s[0] != b'{'):
+            return False
         at = find_value_c(s, n, self.key, PyBytes_GET_SIZE(self.key), 0)
         if at < 0:
             return self.absent

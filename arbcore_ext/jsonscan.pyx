@@ -110,6 +110,27 @@ cdef extern from *:
         return arb_digits_top(w, 8 * (8 - count));
     }
 
+    /* How many plain digits start at p (p[0..16) readable) and their value in *value: 0 when
+       none, or when there are 16 or more (the caller's bytewise reader takes those). */
+    static inline int arb_digit_run(const char* p, int64_t* value) {
+        uint64_t lo, hi, nd;
+        int d;
+        memcpy(&lo, p, 8);
+        nd = arb_not_digit(lo);
+        if (nd) {
+            d = __builtin_ctzll(nd) >> 3;
+            if (d) *value = arb_digits_top(lo, 8 * (8 - d));
+            return d;
+        }
+        memcpy(&hi, p + 8, 8);
+        nd = arb_not_digit(hi);
+        if (!nd) return 0;
+        d = __builtin_ctzll(nd) >> 3;
+        *value = d ? arb_digits_top(lo, 0) * arb_pow10[d] + arb_digits_top(hi, 8 * (8 - d))
+                   : arb_digits_top(lo, 0);
+        return 8 + d;
+    }
+
     /* A quoted value's shape: `d` integer digits, '.', `f` fraction digits (`kept` of them at
        the scale, the rest must be zeros), the closing quote at `end`. The numbers convert a
        value of that shape; the masks recognise one (arb_vshape_match) in its 16 bytes. */
@@ -234,11 +255,12 @@ cdef extern from *:
 
     /* non-zero unless the 8 bytes w match the text t under the masks: x = w ^ t is 0 where a
        fixed byte matches and 0..9 where a digit is; 0x0A..0x0F (':' to '?') carry into the high
-       nibble when 6 is added. No byte carries into a checked one: checked bytes come first,
-       and a byte that passes the first test is at most 0x0F. */
+       nibble when 6 is added, and 0x10 and up have it set already (x itself is tested too:
+       0xFA..0xFF, bytes 0xCA..0xCF in a digit's place, would wrap to 0..5 when 6 is added).
+       A carry out of a byte only happens from one already flagged. */
     static inline uint64_t arb_mismatch(uint64_t w, uint64_t t, uint64_t fixed, uint64_t digit) {
         uint64_t x = w ^ t;
-        return (x & fixed) | ((x + 0x0606060606060606ULL) & digit);
+        return (x & fixed) | (((x + 0x0606060606060606ULL) | x) & digit);
     }
 
     /* the 16 bytes lo, hi hold a value of v's shape, exactly */
@@ -343,11 +365,234 @@ cdef extern from *:
             qlo, qhi, shape->size.int_bits, shape->size.hi_shift));
         return (q - s) + shape->size.end + 2;
     }
+
+    /* A level template: the exact bytes of one quoted level from its '[' to the ',' after its
+       ']', its digits free (the integer and kept fraction digits; the zeros past the scale
+       are fixed), in four or five words. A run of levels of one template (a Binance frame's
+       levels nearly all are) is then read with one mask test of its words a level and each
+       value converted the template's one way: no per-level search for the quotes or shape
+       checks, no function call. */
+    typedef struct {
+        Py_ssize_t at;                  /* the value's first byte, from the level's '[' */
+        uint64_t int_mask;              /* its integer digits' bytes (the dot follows them) */
+        int top1, top2;                 /* arb_digits_top shifts of its digit groups (8, rest) */
+        int two;                        /* more than 8 digits at the scale: two groups */
+        int one_more;                   /* exactly 9: the second group is one byte */
+        int64_t mul1, scale;            /* 10 ** (digits - 8) for two groups; 10 ** unkept */
+    } arb_tvalue;
+
+    /* 16 bytes as one vector (GCC/Clang vector extensions: SSE2 on x86-64, NEON on aarch64);
+       its + adds byte by byte, without carries between bytes */
+    typedef unsigned char arb_v16 __attribute__((vector_size(16)));
+
+    typedef struct {
+        arb_v16 vtext[3], vfixed[3], vdigit[3];   /* bytes 0..15, 16..31, 24..39 of the words */
+        int valid, price_decimals, size_decimals;
+        int words;                      /* 4 or 5: the words a level's test loads */
+        Py_ssize_t stride;              /* the level and its ',': where the next one starts */
+        Py_ssize_t need;                /* bytes from '[' a level's loads read */
+        int end_word;                   /* the word holding that ',' */
+        uint64_t end_flip;              /* turns that ',' into the ']' closing the array */
+        uint64_t text[5], fixed[5], digit[5];
+        arb_tvalue price, size;
+    } arb_ltemplate;
+
+    /* The last two templates learnt, by any caller (the frame readers all hold the GIL): a
+       venue's frames mostly share one, so it is learnt once, not per level array, and a rare
+       level of another shape (Binance: a size of two integer digits) is learnt into the slot
+       not last read with, so the common one stays. A template accepts only levels of its exact
+       shape, so a stale one costs a miss, never a wrong value. */
+    static arb_ltemplate arb_templates[2];
+    static int arb_template_hit;                  /* the slot that read the last run */
+
+    /* the digits and numbers of the value of shape v at `at` */
+    static inline void arb_template_value(arb_tvalue* tv, unsigned char* text,
+                                          unsigned char* fixed, unsigned char* digit, int at,
+                                          const arb_vshape* v) {
+        int b, count = v->d + v->kept;
+        for (b = 0; b < v->d + 1 + v->kept; b++) {
+            if (b == v->d) continue;                            /* the dot stays fixed */
+            text[at + b] = '0';
+            fixed[at + b] = 0;
+            digit[at + b] = 0xF0;
+        }
+        tv->at = at;
+        tv->int_mask = arb_low_bytes(v->d);
+        tv->two = count > 8;
+        tv->one_more = count == 9;
+        tv->top1 = tv->two ? 0 : 8 * (8 - count);
+        tv->top2 = tv->two ? 8 * (16 - count) : 0;
+        tv->mul1 = tv->two ? arb_pow10[count - 8] : 1;
+        tv->scale = v->frac_scale;
+    }
+
+    /* the value whose 16 bytes from its first digit are lo, hi: the dot taken out, the first
+       eight digits converted, then the rest */
+    static inline int64_t arb_tvalue_read(const arb_tvalue* tv, uint64_t lo, uint64_t hi) {
+        uint64_t joined = (lo & tv->int_mask) | (((lo >> 8) | (hi << 56)) & ~tv->int_mask);
+        int64_t value = arb_digits_top(joined, tv->top1);
+        if (tv->one_more)         /* Binance's sizes: one integer and eight fraction digits */
+            value = value * 10 + (int64_t)((hi >> 8) & 0xFF) - '0';
+        else if (tv->two)
+            value = value * tv->mul1 + arb_digits_top(hi >> 8, tv->top2);
+        return value * tv->scale;
+    }
+
+    /* Learn the template of the level at s[i] == '[' that arb_quoted_level just read (its
+       shape in *shape; the level is within the frame): 0, and no template, when the level
+       and its ',' take more than 40 bytes. */
+    static int arb_template_learn(arb_ltemplate* t, const char* s, Py_ssize_t i,
+                                  const arb_lshape* shape, int price_decimals,
+                                  int size_decimals) {
+        unsigned char text[40] = {0}, fixed[40] = {0}, digit[40] = {0};
+        int len = (int)shape->size_at + shape->size.end + 2;      /* '[' .. ']' */
+        int b;
+        t->valid = 0;
+        if (len + 1 > 40) return 0;
+        for (b = 0; b < len; b++) {
+            text[b] = (unsigned char)s[i + b];
+            fixed[b] = 0xFF;
+        }
+        text[len] = ',';
+        fixed[len] = 0xFF;
+        arb_template_value(&t->price, text, fixed, digit, 2, &shape->price);
+        arb_template_value(&t->size, text, fixed, digit, (int)shape->size_at, &shape->size);
+        memcpy(t->text, text, 40);
+        memcpy(t->fixed, fixed, 40);
+        memcpy(t->digit, digit, 40);
+        for (b = 0; b < 3; b++) {
+            memcpy(&t->vtext[b], text + (b < 2 ? 16 * b : 24), 16);
+            memcpy(&t->vfixed[b], fixed + (b < 2 ? 16 * b : 24), 16);
+            memcpy(&t->vdigit[b], digit + (b < 2 ? 16 * b : 24), 16);
+        }
+        t->words = len + 1 > 32 ? 5 : 4;
+        t->stride = len + 1;
+        t->need = shape->size_at + 16 > 8 * t->words ? shape->size_at + 16 : 8 * t->words;
+        t->end_word = len / 8;
+        t->end_flip = (uint64_t)(',' ^ ']') << (8 * (len % 8));
+        t->price_decimals = price_decimals;
+        t->size_decimals = size_decimals;
+        t->valid = 1;
+        return 1;
+    }
+
+    /* the level at p closes its array (its ',' is a ']') and otherwise matches the template */
+    static int arb_template_closes(const arb_ltemplate* t, const char* p) {
+        uint64_t bad = 0, w;
+        int k;
+        for (k = 0; k < t->words; k++) {
+            memcpy(&w, p + 8 * k, 8);
+            bad |= arb_mismatch(w, t->text[k] ^ (k == t->end_word ? t->end_flip : 0),
+                                t->fixed[k], t->digit[k]);
+        }
+        return bad == 0;
+    }
+
+    /* arb_mismatch of the 16 bytes at p + at with the template's vector v, byte by byte (no
+       carries: a byte in a digit's place is 0..9 after the XOR when x + 6 and x both keep the
+       high nibble clear) */
+    static inline arb_v16 arb_tvector(const arb_ltemplate* t, const char* p, int v, int at) {
+        const arb_v16 six = {6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6};
+        arb_v16 x;
+        memcpy(&x, p + at, 16);
+        x ^= t->vtext[v];
+        return (x & t->vfixed[v]) | (((x + six) | x) & t->vdigit[v]);
+    }
+
+    /* One level of the run at p: 1 read and stored at c, 2 read and closing its array, 0 not
+       of the template. `tail`: the frame may end within the 16 bytes of a value. */
+    static inline int arb_template_level(const arb_ltemplate* t, const char* p,
+                                         const char* end, int words, int tail,
+                                         int64_t* price, int64_t* size) {
+        uint64_t lo, hi;
+        int status = 1;
+        arb_v16 bad = arb_tvector(t, p, 0, 0) | arb_tvector(t, p, 1, 16);
+        if (words == 5)
+            bad |= arb_tvector(t, p, 2, 24);
+        memcpy(&lo, &bad, 8);
+        memcpy(&hi, (const char*)&bad + 8, 8);
+        if (lo | hi) {
+            if (!arb_template_closes(t, p))
+                return 0;
+            status = 2;
+        }
+        if (tail) arb_load16(p + t->price.at, end, &lo, &hi);
+        else { memcpy(&lo, p + t->price.at, 8); memcpy(&hi, p + t->price.at + 8, 8); }
+        *price = arb_tvalue_read(&t->price, lo, hi);
+        if (tail) arb_load16(p + t->size.at, end, &lo, &hi);
+        else { memcpy(&lo, p + t->size.at, 8); memcpy(&hi, p + t->size.at + 8, 8); }
+        *size = arb_tvalue_read(&t->size, lo, hi);
+        return status;
+    }
+
+    static inline Py_ssize_t arb_template_run_w(
+            const arb_ltemplate* t, const char* s, Py_ssize_t i, Py_ssize_t n, int8_t side,
+            int8_t* sides, int64_t* prices, int64_t* sizes, Py_ssize_t* count,
+            Py_ssize_t capacity, int* closed, const int words) {
+        const Py_ssize_t stride = t->stride, need = t->need;
+        Py_ssize_t c = *count;
+        int status = 1;
+        while (i + need <= n && c < capacity) {
+            status = arb_template_level(t, s + i, s + n, words, 0, prices + c, sizes + c);
+            if (!status) break;
+            sides[c++] = side;
+            i += stride;
+            if (status == 2) break;
+        }
+        /* the frame's last levels: the same, with loads that stop at its end */
+        while (status == 1 && i + 8 * words <= n && c < capacity) {
+            status = arb_template_level(t, s + i, s + n, words, 1, prices + c, sizes + c);
+            if (!status) break;
+            sides[c++] = side;
+            i += stride;
+        }
+        *closed = status == 2;
+        *count = c;
+        return i;
+    }
+
+    /* Levels from s[i] == '[' read with the template while they match it and the buffer has
+       room: the offset after the last one read (after its ',', or after the array's ']' with
+       *closed set), i when none was. */
+    static inline Py_ssize_t arb_template_run(
+            const char* s, Py_ssize_t i, Py_ssize_t n, int price_decimals, int size_decimals,
+            int8_t side, int8_t* sides, int64_t* prices, int64_t* sizes, Py_ssize_t* count,
+            Py_ssize_t capacity, int* closed) {
+        int k, slot;
+        Py_ssize_t j;
+        *closed = 0;
+        for (k = 0; k < 2; k++) {
+            slot = arb_template_hit ^ k;
+            const arb_ltemplate* t = &arb_templates[slot];
+            if (!t->valid || t->price_decimals != price_decimals
+                    || t->size_decimals != size_decimals)
+                continue;
+            j = t->words == 4
+                ? arb_template_run_w(t, s, i, n, side, sides, prices, sizes, count, capacity,
+                                     closed, 4)
+                : arb_template_run_w(t, s, i, n, side, sides, prices, sizes, count, capacity,
+                                     closed, 5);
+            if (j != i) {
+                arb_template_hit = slot;
+                return j;
+            }
+        }
+        return i;
+    }
+
+    /* learn into the slot not last read with */
+    static inline int arb_template_learn_next(const char* s, Py_ssize_t i,
+                                              const arb_lshape* shape, int price_decimals,
+                                              int size_decimals) {
+        return arb_template_learn(&arb_templates[arb_template_hit ^ 1], s, i, shape,
+                                  price_decimals, size_decimals);
+    }
     """
     const uint64_t ASCII_ZEROS "ARB_ASCII_ZEROS"
     const int64_t* POW10 "arb_pow10"
     uint64_t not_digit "arb_not_digit"(uint64_t word) noexcept nogil
     int64_t digits8 "arb_digits8"(uint64_t word, int count) noexcept nogil
+    int leading_digits "arb_digit_run"(const char* p, int64_t* value) noexcept nogil
     ctypedef struct LevelShape "arb_lshape":
         Py_ssize_t size_at
     Py_ssize_t quoted_level "arb_quoted_level"(const char* s, Py_ssize_t i, Py_ssize_t n,
@@ -358,6 +603,14 @@ cdef extern from *:
     Py_ssize_t shaped_level "arb_shaped_level"(const char* s, Py_ssize_t i, Py_ssize_t n,
                                                const LevelShape* shape, int64_t* price,
                                                int64_t* size) noexcept nogil
+    bint learn_template "arb_template_learn_next"(const char* s, Py_ssize_t i,
+                                                  const LevelShape* shape, int price_decimals,
+                                                  int size_decimals) noexcept nogil
+    Py_ssize_t template_run "arb_template_run"(const char* s, Py_ssize_t i, Py_ssize_t n,
+                                               int price_decimals, int size_decimals,
+                                               int8_t side, int8_t* sides, int64_t* prices,
+                                               int64_t* sizes, Py_ssize_t* count,
+                                               Py_ssize_t capacity, int* closed) noexcept nogil
 
 
 cdef inline Py_ssize_t read_decimal_bytewise(const char* s, Py_ssize_t i, Py_ssize_t n,
@@ -583,7 +836,7 @@ cdef Py_ssize_t scan_levels_c(const char* s, Py_ssize_t n, Py_ssize_t i, int8_t 
     cdef int64_t price, size
     cdef LevelShape shape, seen
     cdef bint have_shape = False, missed = False
-    cdef int shapes = 0
+    cdef int shapes = 0, closed = 0
     i = skip_ws(s, i, n)
     if i >= n or s[i] != b'[':
         reason[0] = "expected '[' opening the level array"
@@ -595,6 +848,13 @@ cdef Py_ssize_t scan_levels_c(const char* s, Py_ssize_t n, Py_ssize_t i, int8_t 
         if i >= n or s[i] != b'[':
             reason[0] = "expected '[' opening a level"
             return -1
+        j = template_run(s, i, n, price_decimals, size_decimals, side, out.sides, out.prices,
+                         out.sizes, &out.count, out.capacity, &closed)
+        if j != i:
+            if closed:
+                return j
+            i = skip_ws(s, j, n)
+            continue
         j = shaped_level(s, i, n, &shape, &price, &size) if have_shape else -1
         if j >= 0:
             missed = False
@@ -605,11 +865,13 @@ cdef Py_ssize_t scan_levels_c(const char* s, Py_ssize_t n, Py_ssize_t i, int8_t 
                     shapes += 1
                     shape = seen
                     have_shape = shape_masks(&shape)
+                    learn_template(s, i, &shape, price_decimals, size_decimals)
             else:    # no shape in use: learn straight into it (no copy of the struct)
                 j = quoted_level(s, i, n, price_decimals, size_decimals, &price, &size, &shape)
                 if j >= 0 and shapes < MAX_SHAPES:
                     shapes += 1
                     have_shape = shape_masks(&shape)
+                    learn_template(s, i, &shape, price_decimals, size_decimals)
             missed = True
             if j < 0:
                 j = compact_level(s, i, n, price_decimals, size_decimals, &price, &size)
@@ -661,14 +923,18 @@ cdef Py_ssize_t find_value_c(const char* s, Py_ssize_t n, const char* key, Py_ss
                              Py_ssize_t start) noexcept nogil:
     """Offset of the value after ``"key":`` (first occurrence from start), or -1.
 
-    memmem finds the key's text (vectorised in libc; a one-byte key is a memchr); each hit is
-    accepted only when quotes close around it and a colon follows, so a value that merely
-    contains the text is skipped.
+    memmem finds the key's text (vectorised in libc; a one-byte key, most venues' envelope
+    keys, straight through memchr, without memmem's set-up); each hit is accepted only when
+    quotes close around it and a colon follows, so a value that merely contains the text is
+    skipped.
     """
     cdef const char* p
     cdef Py_ssize_t i = start, j
     while i + k + 2 <= n:
-        p = <const char*>memmem(s + i, n - i, key, k)
+        if k == 1:
+            p = <const char*>memchr(s + i, key[0], n - i)
+        else:
+            p = <const char*>memmem(s + i, n - i, key, k)
         if p == NULL:
             return -1
         j = p - s
@@ -707,12 +973,15 @@ cdef Py_ssize_t int_value_c(const char* s, Py_ssize_t n, Py_ssize_t at,
     quoted = s[at] == 34
     i = at + quoted
     start = i
-    while i < n and i - start < 18:
-        digit = <unsigned char>s[i] - 48
-        if digit > 9:
-            break
-        v = v * 10 + digit
-        i += 1
+    if i + 16 <= n:              # up to 15 digits at once (sequence ids, times)
+        i += leading_digits(s + i, &v)
+    if i == start:               # else one at a time, at most 18
+        while i < n and i - start < 18:
+            digit = <unsigned char>s[i] - 48
+            if digit > 9:
+                break
+            v = v * 10 + digit
+            i += 1
     if i > start and i < n:
         if quoted and s[i] == 34:
             value[0] = v

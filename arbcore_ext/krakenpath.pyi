@@ -8,6 +8,10 @@ from arbcore_ext.deltapath import DeltaPath, Route
 def crc32(data: bytes, crc: int = 0) -> int:
     """zlib.crc32 of ``data`` continuing from ``crc``, by the cache's own CRC (for the tests)."""
 
+def crc32_append(data: bytes, crc: int = 0) -> int:
+    """zlib.crc32 of ``data`` continuing from ``crc`` as the cache chains a level's text: the
+    register shifted by the text's length, then its raw CRC (for the tests)."""
+
 def scan_v1_book(
     frame: bytes, price_decimals: int, size_decimals: int, levels: LevelBuffer
 ) -> tuple[bool, int | None] | None:

@@ -18,10 +18,12 @@ cdef extern from "string.h":
     void* memrchr(const void* s, int c, size_t n) noexcept nogil
 
 from arbcore_ext._types cimport STATUS_OK
-from arbcore_ext.book cimport (L2Book, LevelBuffer, Side, Walker, ctz64, side_level_count,
-                              walker_init, walker_next)
-from arbcore_ext.checksum cimport LevelText, Out, TextForm, level_text_c
+from arbcore_ext.book cimport (L2Book, LevelBuffer, Side, Walker, ctz64, key_to_price,
+                              side_level_count, walker_init, walker_next)
+from arbcore_ext.checksum cimport (NUMBER_DIGITS, ChecksumForm, LevelText, Out, TextForm,
+                                  level_text_c)
 from arbcore_ext.deltapath cimport ST_DECLINED, DeltaPath, Route, cached_checksum_matches
+from arbcore_ext.fixedpoint cimport MAX_DECIMALS
 from arbcore_ext.jsonscan cimport decimal_value_c
 
 
@@ -83,12 +85,66 @@ cdef extern from *:
     void crc_init "arb_crc_init"() noexcept nogil
     uint32_t crc_update "arb_crc_update"(uint32_t crc, const char* p, Py_ssize_t n) noexcept nogil
 
+
+# CRC-32 is linear: appending a text of n bytes to a register c gives shift(c, n) ^ raw(text),
+# where shift(c, n) is c followed by n zero bytes and raw(text) the register of the text alone
+# from zero. The cache keeps each level's raw CRC, so re-chaining the levels after a changed one
+# costs four table look-ups a level (a table per length) instead of hashing their text again.
+cdef extern from *:
+    """
+    #define ARB_SHIFT_MAX 64
+    static uint32_t arb_shift_table[ARB_SHIFT_MAX + 1][4][256];
+
+    static void arb_shift_init(void) {   /* after arb_crc_init */
+        int n, j, b;
+        uint32_t x;
+        for (j = 0; j < 4; j++)
+            for (b = 0; b < 256; b++)
+                arb_shift_table[0][j][b] = (uint32_t)b << (8 * j);
+        for (n = 1; n <= ARB_SHIFT_MAX; n++)
+            for (j = 0; j < 4; j++)
+                for (b = 0; b < 256; b++) {
+                    x = arb_shift_table[n - 1][j][b];
+                    arb_shift_table[n][j][b] = arb_crc_table[0][x & 0xFF] ^ (x >> 8);
+                }
+    }
+
+    /* the register c (not inverted) followed by `text`: by its raw CRC when the text's length
+       has a shift table, else by hashing the text */
+    static inline uint32_t arb_crc_append(uint32_t c, uint32_t raw, const char* text,
+                                          Py_ssize_t n) {
+        const uint32_t (*t)[256];
+        if (n > ARB_SHIFT_MAX)
+            return ~arb_crc_update(~c, text, n);
+        t = arb_shift_table[n];
+        return t[0][c & 0xFF] ^ t[1][(c >> 8) & 0xFF] ^ t[2][(c >> 16) & 0xFF]
+               ^ t[3][c >> 24] ^ raw;
+    }
+    """
+    void shift_init "arb_shift_init"() noexcept nogil
+    uint32_t crc_append "arb_crc_append"(uint32_t c, uint32_t raw, const char* text,
+                                         Py_ssize_t n) noexcept nogil
+
 crc_init()
+shift_init()
+
+
+cdef inline uint32_t crc_raw(const char* p, Py_ssize_t n) noexcept nogil:
+    """The CRC register of ``p[:n]`` alone, from zero (no inversion in or out)."""
+    return ~crc_update(0xFFFFFFFFU, p, n)
 
 
 def crc32(bytes data not None, uint32_t crc=0):
     """zlib.crc32 of ``data`` continuing from ``crc``, by the cache's own CRC (for the tests)."""
     return crc_update(crc, PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
+
+
+def crc32_append(bytes data not None, uint32_t crc=0):
+    """zlib.crc32 of ``data`` continuing from ``crc`` as the cache chains a level's text: the
+    register shifted by the text's length, then its raw CRC (for the tests)."""
+    cdef const char* p = PyBytes_AS_STRING(data)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(data)
+    return ~crc_append(~crc, crc_raw(p, n), p, n) & 0xFFFFFFFFU
 
 
 # -- the one-pass reader ----------------------------------------------------------------------
@@ -169,45 +225,131 @@ cdef extern from *:
     uint64_t beyond_scale "arb_kraken_beyond"(uint64_t w, int kept, int count) noexcept nogil
 
 
-cdef int64_t POW10[19]          # 10**i, i = 0..18 (filled at import)
-POW10[0] = 1
-for _i in range(1, 19):
-    POW10[_i] = POW10[_i - 1] * 10
+# Kraken's plain quoted decimal (1-7 integer digits, then '.' and 1-16 digits, zeros past the
+# scale; at most 18 digits at the scale) a word at a time: the offset after its closing quote,
+# or -1 for the exact reader to decide (a longer form, an error). Nine to sixteen fraction
+# digits (prices of 9 places are common) take a second word, out of line so the common case
+# stays small enough to inline.
+cdef extern from *:
+    """
+    static int64_t ARB_KRAKEN_POW10[19];     /* 10**i, filled at import */
+
+    static void arb_kraken_pow10_init(void) {
+        int k;
+        ARB_KRAKEN_POW10[0] = 1;
+        for (k = 1; k < 19; k++)
+            ARB_KRAKEN_POW10[k] = ARB_KRAKEN_POW10[k - 1] * 10;
+    }
+
+    static __attribute__((noinline)) Py_ssize_t arb_kraken_long_fraction(
+            const char* s, Py_ssize_t i, Py_ssize_t n, int decimals, int64_t value, int d,
+            uint64_t word, int64_t* out) {
+        const char* p = s + i + 1;
+        uint64_t word2;
+        int more, kept;
+        int64_t fraction;
+        if (i + d + 18 > n)
+            return -1;
+        word2 = arb_kraken_load(p + d + 9);
+        more = arb_kraken_digit_run(word2);
+        if (more == 8 || p[d + 9 + more] != '"')
+            return -1;
+        kept = 8 + more < decimals ? 8 + more : decimals;
+        if (kept <= 8) {
+            if ((kept < 8 && arb_kraken_beyond(word, kept, 8)) || arb_kraken_beyond(word2, 0, more))
+                return -1;
+            fraction = kept ? arb_kraken_digits(word, kept) : 0;
+        } else {
+            if (more > kept - 8 && arb_kraken_beyond(word2, kept - 8, more))
+                return -1;
+            fraction = arb_kraken_digits(word, 8) * ARB_KRAKEN_POW10[kept - 8]
+                       + arb_kraken_digits(word2, kept - 8);
+        }
+        *out = value * ARB_KRAKEN_POW10[decimals] + fraction * ARB_KRAKEN_POW10[decimals - kept];
+        return i + d + 11 + more;   /* after the closing quote at p[d + 9 + more] */
+    }
+
+    static inline Py_ssize_t arb_kraken_decimal(const char* s, Py_ssize_t i, Py_ssize_t n,
+                                                int decimals, int64_t* out) {
+        const char* p = s + i + 1;
+        int d, f = 0, kept = 0;
+        int64_t value, fraction = 0;
+        uint64_t word;
+        if (i + 19 > n || s[i] != '"' || decimals < 0 || decimals > 18)
+            return -1;
+        word = arb_kraken_load(p);
+        d = arb_kraken_digit_run(word);
+        if (d == 0 || d == 8 || d + decimals > 18)
+            return -1;
+        value = arb_kraken_digits(word, d);
+        if (p[d] == '.') {
+            word = arb_kraken_load(p + d + 1);
+            f = arb_kraken_digit_run(word);
+            if (f == 0)
+                return -1;
+            if (f == 8 && p[d + 9] >= '0' && p[d + 9] <= '9')
+                return arb_kraken_long_fraction(s, i, n, decimals, value, d, word, out);
+            kept = f < decimals ? f : decimals;
+            if (f > kept && arb_kraken_beyond(word, kept, f))
+                return -1;
+            if (kept)
+                fraction = arb_kraken_digits(word, kept);
+            f += 1;
+        }
+        if (p[d + f] != '"')
+            return -1;
+        *out = value * ARB_KRAKEN_POW10[decimals] + fraction * ARB_KRAKEN_POW10[decimals - kept];
+        return i + 1 + d + f + 1;
+    }
+    """
+    Py_ssize_t plain_decimal "arb_kraken_decimal"(const char* s, Py_ssize_t i, Py_ssize_t n,
+                                                  int decimals, int64_t* out) noexcept nogil
+    void pow10_init "arb_kraken_pow10_init"() noexcept nogil
+
+pow10_init()
+
+
+# The checksum's digits (a uint32 in decimal: 1-10 digits) in at most two words: the offset
+# after them and their value, or -1 (none, sixteen or more, or too near the end) for the byte
+# loop to read.
+cdef extern from *:
+    """
+    static inline Py_ssize_t arb_kraken_short_digits(const char* s, Py_ssize_t i, Py_ssize_t n,
+                                                     int64_t* value) {
+        uint64_t word;
+        int d, more;
+        if (i + 16 > n)
+            return -1;
+        word = arb_kraken_load(s + i);
+        d = arb_kraken_digit_run(word);
+        if (d == 0)
+            return -1;
+        if (d < 8) {
+            *value = arb_kraken_digits(word, d);
+            return i + d;
+        }
+        *value = arb_kraken_digits(word, 8);
+        word = arb_kraken_load(s + i + 8);
+        more = arb_kraken_digit_run(word);
+        if (more == 8)
+            return -1;
+        if (more)
+            *value = *value * ARB_KRAKEN_POW10[more] + arb_kraken_digits(word, more);
+        return i + 8 + more;
+    }
+    """
+    Py_ssize_t short_digits "arb_kraken_short_digits"(const char* s, Py_ssize_t i, Py_ssize_t n,
+                                                      int64_t* value) noexcept nogil
 
 
 cdef inline Py_ssize_t quoted_decimal(const char* s, Py_ssize_t i, Py_ssize_t n, int decimals,
                                       int64_t* out) noexcept nogil:
     """The quoted decimal at ``s[i]`` at ``decimals`` places: the offset after its closing
-    quote, or -1. Kraken's plain form (1-7 integer digits, then '.' and 1-8 digits, zeros past
-    the scale; at most 18 digits at the scale) is read here a word at a time; anything else
-    goes to the scanner's exact reader (``decimal_value_c``), which decides it as ``to_raw``
-    does."""
-    cdef const char* p = s + i + 1
-    cdef int d, f = 0, kept = 0
-    cdef int64_t value, fraction = 0
-    cdef uint64_t word
-    if i + 19 > n or s[i] != 34 or decimals < 0 or decimals > 18:
-        return decimal_value_c(s, i, n, decimals, True, out)
-    word = load8(p)
-    d = digit_run(word)
-    if d == 0 or d == 8 or d + decimals > 18:
-        return decimal_value_c(s, i, n, decimals, True, out)
-    value = digits_value(word, d)
-    if p[d] == 46:                                     # '.'
-        word = load8(p + d + 1)
-        f = digit_run(word)
-        if f == 0 or (f == 8 and 48 <= p[d + 9] <= 57):
-            return decimal_value_c(s, i, n, decimals, True, out)
-        kept = f if f < decimals else decimals
-        if f > kept and beyond_scale(word, kept, f):
-            return decimal_value_c(s, i, n, decimals, True, out)   # decides the error
-        if kept:
-            fraction = digits_value(word, kept)
-        f += 1
-    if p[d + f] != 34:
-        return decimal_value_c(s, i, n, decimals, True, out)
-    out[0] = value * POW10[decimals] + fraction * POW10[decimals - kept]
-    return i + 1 + d + f + 1
+    quote, or -1. Kraken's plain form is read a word at a time (``plain_decimal``); anything
+    else goes to the scanner's exact reader (``decimal_value_c``), which decides it as
+    ``to_raw`` does."""
+    cdef Py_ssize_t end = plain_decimal(s, i, n, decimals, out)
+    return end if end >= 0 else decimal_value_c(s, i, n, decimals, True, out)
 
 
 cdef inline Py_ssize_t read_level(const char* s, Py_ssize_t i, Py_ssize_t n, int price_decimals,
@@ -309,11 +451,13 @@ cdef int read_v1_book(const char* s, Py_ssize_t n, int price_decimals, int size_
                 if i >= n or s[i] != 34:
                     return V1_DECLINED
                 start = i + 1
-                i = start
-                value = 0
-                while i < n and 48 <= s[i] <= 57 and i - start < CHECKSUM_DIGITS:
-                    value = value * 10 + (s[i] - 48)
-                    i += 1
+                i = short_digits(s, start, n, &value)     # 1-15 digits a word at a time
+                if i < 0:
+                    i = start
+                    value = 0
+                    while i < n and 48 <= s[i] <= 57 and i - start < CHECKSUM_DIGITS:
+                        value = value * 10 + (s[i] - 48)
+                        i += 1
                 if i == start or i >= n or s[i] != 34:
                     return V1_DECLINED
                 i += 1
@@ -370,9 +514,10 @@ def scan_v1_book(bytes frame not None, int price_decimals, int size_decimals,
 
 cdef struct TopSide:
     Py_ssize_t count                    # levels kept (the side's best, at most the form's depth)
-    uint32_t before[TOP_LEVELS + 1]     # CRC of the whole text before level i (zlib's value)
+    uint32_t before[TOP_LEVELS + 1]     # CRC register of the whole text before level i
     unsigned char order[TOP_LEVELS]     # the slot of each kept level, best first
     LevelText slots[2 * TOP_LEVELS]     # texts; a refresh writes new ones beside the old
+    uint32_t raws[2 * TOP_LEVELS]       # each slot's text's raw CRC (crc_raw)
 
 
 cdef class TopCache:
@@ -429,6 +574,80 @@ cdef inline bint same_level(const LevelText* level, int64_t key, int64_t size) n
     return level.key == key and level.size == size
 
 
+# A level's text in Kraken's form (digits at the wire's places, no point, no leading zeros; the
+# price's, then the size's) for the common numbers: a positive value whose digits and the zeros
+# that scale it to the places fit 19 digits is its own digits followed by those zeros, exactly
+# what the shared renderer writes for it (its integer path: no u64 overflow below 10**19).
+cdef extern from *:
+    """
+    /* x < 10**8 as eight ASCII digits (leading zeros), first digit in the lowest byte: split
+       into 4 + 4 digits, each half into 2 + 2 (x * 10486 >> 20 is x / 100 below 10**4), each
+       pair into 1 + 1 (x * 103 >> 10 is x / 10 below 100), every lane in one multiply */
+    static inline uint64_t arb_kraken_ascii8(uint64_t x) {
+        uint64_t w = (x / 10000) | ((x % 10000) << 32), hi;
+        hi = ((w * 10486) >> 20) & 0x0000007F0000007FULL;
+        w = hi | ((w - hi * 100) << 16);
+        hi = ((w * 103) >> 10) & 0x000F000F000F000FULL;
+        w = hi | ((w - hi * 10) << 8);
+        return w + 0x3030303030303030ULL;
+    }
+
+    /* v > 0 in decimal, then `zeros` '0's, at out (which has room for 19 + 24 bytes past it):
+       the length, or -1 when that is more than 19 digits or v is 10**16 or more */
+    static inline int arb_kraken_put_scaled(char* out, uint64_t v, int zeros) {
+        uint64_t words[2];
+        int count = 1;
+        const uint64_t z = 0x3030303030303030ULL;
+        if (v >= 10000000000000000ULL)
+            return -1;
+        while (count < 16 && v >= (uint64_t)ARB_KRAKEN_POW10[count])
+            count++;
+        if (count + zeros > 19)
+            return -1;
+        words[0] = arb_kraken_ascii8(v / 100000000);
+        words[1] = arb_kraken_ascii8(v % 100000000);
+        memcpy(out, (const char*)words + 16 - count, (size_t)count);
+        memcpy(out + count, &z, 8);
+        memcpy(out + count + 8, &z, 8);
+        memcpy(out + count + 16, &z, 8);
+        return count + zeros;
+    }
+    """
+    int put_scaled "arb_kraken_put_scaled"(char* out, uint64_t v, int zeros) noexcept nogil
+
+
+cdef inline int number_zeros(int decimals, int places) noexcept nogil:
+    """Zeros that scale a value at ``decimals`` to the form's ``places`` (-1: the book's), or
+    -1 when the fast text does not apply (fewer places: a division, and maybe an error)."""
+    if places < 0:
+        places = decimals
+    if decimals < 0 or places > MAX_DECIMALS or places < decimals:
+        return -1
+    return places - decimals
+
+
+cdef inline int level_text(const ChecksumForm* f, int side, int64_t key, int64_t size,
+                           int price_decimals, int size_decimals, LevelText* level) noexcept:
+    """``level_text_c`` for Kraken's form, common numbers written here (put_scaled); anything
+    else (and every error) through the shared renderer."""
+    cdef int64_t price = key_to_price(side, key)
+    cdef int zp, zs, n, m
+    cdef Out out
+    if f.number == NUMBER_DIGITS and f.separator == 0 and not f.negate_ask_sizes:
+        zp = number_zeros(price_decimals, f.price_places)
+        zs = number_zeros(size_decimals, f.size_places)
+        if zp >= 0 and zs >= 0 and price > 0 and size > 0:
+            n = put_scaled(level.text, <uint64_t>price, zp)
+            if n >= 0:
+                m = put_scaled(level.text + n, <uint64_t>size, zs)
+                if m >= 0:
+                    level.key = key
+                    level.size = size
+                    level.len = n + m
+                    return STATUS_OK
+    return level_text_c(f, side, key, size, price_decimals, size_decimals, level, &out)
+
+
 cdef Py_ssize_t refresh_side(TopCache cache, L2Book book, int side, TextForm form) noexcept:
     """Walk ``side``'s best levels into the cache: the index of the first level whose text
     changed (the new count when none did), or -1 when a number does not render (the cache is
@@ -443,7 +662,6 @@ cdef Py_ssize_t refresh_side(TopCache cache, L2Book book, int side, TextForm for
     cdef int slot
     cdef uint64_t used = 0
     cdef unsigned char old[TOP_LEVELS]
-    cdef Out out
     walker_init(&walker, &book.sides[side])
     while i < depth and walker_next(&walker, &key, &size):
         if first < 0:
@@ -462,9 +680,10 @@ cdef Py_ssize_t refresh_side(TopCache cache, L2Book book, int side, TextForm for
             slot = old[i + 1]
         else:
             slot = ctz64(~used)
-            if level_text_c(&form.form, side, key, size, book.price_decimals,
-                            book.size_decimals, &top.slots[slot], &out) != STATUS_OK:
+            if level_text(&form.form, side, key, size, book.price_decimals,
+                          book.size_decimals, &top.slots[slot]) != STATUS_OK:
                 return -1
+            top.raws[slot] = crc_raw(top.slots[slot].text, top.slots[slot].len)
         used |= (<uint64_t>1) << slot
         top.order[i] = slot
         i += 1
@@ -478,7 +697,7 @@ cdef bint top_checksum_matches(TopCache cache, L2Book book, TextForm form, int64
     ``expected``; False also when a number does not render (Python raises that error)."""
     cdef Py_ssize_t first[2]
     cdef Py_ssize_t i, depth = form.form.depth
-    cdef int side
+    cdef int side, slot
     cdef bint fresh
     cdef TopSide* top
     cdef uint32_t crc
@@ -492,7 +711,7 @@ cdef bint top_checksum_matches(TopCache cache, L2Book book, TextForm form, int64
         cache.price_decimals = book.price_decimals
         cache.size_decimals = book.size_decimals
         cache.sides[0].count = cache.sides[1].count = 0
-        cache.sides[1].before[0] = 0
+        cache.sides[1].before[0] = 0xFFFFFFFFU        # zlib's initial register
     for side in range(2):
         if not fresh and side_kept(cache, book, side, depth, levels):
             first[side] = cache.sides[side].count
@@ -501,7 +720,7 @@ cdef bint top_checksum_matches(TopCache cache, L2Book book, TextForm form, int64
             if first[side] < 0:
                 cache.form = None
                 return False
-    # hash from the first changed level on; the bids' text follows the asks'
+    # chain from the first changed level on; the bids' text follows the asks'
     for side in range(1, -1, -1):
         top = &cache.sides[side]
         if side == 0:
@@ -510,12 +729,13 @@ cdef bint top_checksum_matches(TopCache cache, L2Book book, TextForm form, int64
                 first[0] = 0
         crc = top.before[first[side]]
         for i in range(first[side], top.count):
-            crc = crc_update(crc, top.slots[top.order[i]].text, top.slots[top.order[i]].len)
+            slot = top.order[i]
+            crc = crc_append(crc, top.raws[slot], top.slots[slot].text, top.slots[slot].len)
             top.before[i + 1] = crc
     cache.snapshots = book.snapshots
     cache.updates[0] = book.sides[0].updates
     cache.updates[1] = book.sides[1].updates
-    return cache.sides[0].before[cache.sides[0].count] == expected
+    return <uint32_t>~cache.sides[0].before[cache.sides[0].count] == expected
 
 
 # -- the path ---------------------------------------------------------------------------------

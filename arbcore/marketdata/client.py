@@ -29,7 +29,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from types import MappingProxyType
 
 import attrs
 import httpx
@@ -43,13 +44,19 @@ from arbcore.model import Quote
 from arbcore.net.ws import Backoff, Keepalive, SubscribeBuilder, WsConnection
 from arbcore_ext.book import L2Book, LevelBuffer
 from arbcore_ext.deltapath import APPLIED, DECLINED, SKIPPED, DeltaPath
-from arbcore_ext.framepath import KindFilter
+from arbcore_ext.framepath import QUOTED, BboCheck, KindFilter, QuotePath
 
 __all__ = ["BookCallback", "BookClient", "ClientCounters", "UrlProvider"]
 
 logger = logging.getLogger(__name__)
 
 BookCallback = Callable[[str, L2Book], None]
+
+
+def _no_callback(symbol: str, book: L2Book) -> None:
+    """No one listens for book updates."""
+
+
 UrlProvider = str | Callable[[], Awaitable[str]]
 #: key in ``BookClient._pending`` (work by symbol) of the subscribe held back until ``ready``
 _HELD_SUBSCRIBE = ""
@@ -101,6 +108,14 @@ class BookClient:
         self._last_request_ns = 0  # monotonic time of the last request sent
         self._http = http
         self._on_book = on_book
+        #: the venue's quote stream (Binance bookTicker, KuCoin ticker) read in C and checked
+        #: against each book at the update it names, as replay does (:attr:`bbo`)
+        self._quotes: QuotePath | None = getattr(feed, "quote_path", None)
+        self._bbo: dict[str, BboCheck] = {}
+        #: what an applied update goes to: the quote check first when there is one
+        self._updated: BookCallback = (
+            self._check_quotes if self._quotes is not None else on_book or _no_callback
+        )
         self._on_quote = on_quote
         self._pending: dict[str, asyncio.Task[None]] = {}
         self._can_resubscribe = unsubscribe is not None
@@ -155,6 +170,12 @@ class BookClient:
         """
         self.connection.keepalive = keepalive
 
+    @property
+    def bbo(self) -> Mapping[str, BboCheck]:
+        """Each book's cross-check against the venue's quotes (``matches``, ``mismatches``);
+        empty for a venue without a quote stream."""
+        return MappingProxyType(self._bbo)
+
     def fresh_book(self, symbol: str) -> L2Book | None:
         """The book if it is in sync (never a stale one)."""
         sync = self.syncs.get(symbol)
@@ -172,6 +193,9 @@ class BookClient:
             self.syncs[symbol] = sync
             if self._path is not None:
                 self._path.attach(symbol, sync.core, sync)
+            if self._quotes is not None:
+                check = self._bbo[symbol] = BboCheck(sync.core)
+                self._quotes.attach(symbol, check)
         await self.connection.add_symbols(wanted)
 
     async def remove_symbols(self, symbols: Iterable[str]) -> None:
@@ -181,6 +205,9 @@ class BookClient:
             del self.syncs[symbol]
             if self._path is not None:
                 self._path.detach(symbol)
+            if self._quotes is not None:
+                self._quotes.attach(symbol, None)
+                del self._bbo[symbol]
             task = self._pending.pop(symbol, None)
             if task is not None:
                 task.cancel()
@@ -212,17 +239,23 @@ class BookClient:
                 applied = status == APPLIED or (
                     owner is not None and status != SKIPPED and owner.on_path(self._path, status)
                 )
-                if applied and owner is not None and self._on_book is not None:
-                    self._on_book(owner.symbol, owner.book)
+                if applied and owner is not None:
+                    self._updated(owner.symbol, owner.book)
                 return
+        if (
+            self._quotes is not None
+            and self._on_quote is None
+            and self._quotes.read(frame) == QUOTED
+        ):
+            return  # (checked; with an on_quote, parse_ws makes the Quote for it)
         if self._fast is not None:
             scanned = self._fast.parse_delta_into(frame, ts_ns, 0, self._levels)
             if scanned is not None:
                 symbol, seq = scanned
                 sync = self.syncs.get(symbol)
                 applied = sync is not None and sync.on_levels(seq, self._levels, symbol)
-                if applied and sync is not None and self._on_book is not None:
-                    self._on_book(symbol, sync.book)
+                if applied and sync is not None:
+                    self._updated(symbol, sync.book)
                 return
         if self._no_book is not None and self._no_book.matches(frame):
             return
@@ -238,8 +271,16 @@ class BookClient:
                     self._on_quote(event)
                 continue
             sync = self.syncs.get(event.symbol)
-            if sync is not None and sync.on_event(event) and self._on_book is not None:
-                self._on_book(event.symbol, sync.book)
+            if sync is not None and sync.on_event(event):
+                self._updated(event.symbol, sync.book)
+
+    def _check_quotes(self, symbol: str, book: L2Book) -> None:
+        """An applied update: the quote waiting for the book's new update id is compared."""
+        check = self._bbo.get(symbol)
+        if check is not None:
+            check.after_update()
+        if self._on_book is not None:
+            self._on_book(symbol, book)
 
     def _on_disconnect(self) -> None:
         """A lost connection makes every book stale at once: between the drop and the resync
@@ -376,5 +417,5 @@ class BookClient:
             return
         self._pending.pop(sync.symbol, None)
         for event in events:
-            if sync.on_event(event) and self._on_book is not None:
-                self._on_book(sync.symbol, sync.book)
+            if sync.on_event(event):
+                self._updated(sync.symbol, sync.book)

@@ -101,3 +101,8 @@ def test_binance_recorded_session_replays_to_the_same_book(
     assert book["best_ask"] == to_text(live.book.best_ask(), 2)
     assert book["snapshots"] == live.counters.snapshots
     assert book["updates"] == live.counters.updates
+    # the live client checks bookTickers against the book in C, as replay does: the same counts
+    checked = client.bbo["BTC/USDT"]
+    assert (checked.matches, checked.mismatches) == (book["bbo_matches"], book["bbo_mismatches"])
+    assert checked.matches > 0
+    assert checked.mismatches == 0

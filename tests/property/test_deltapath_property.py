@@ -27,6 +27,7 @@ from arbcore_ext.deltapath import (
     SKIPPED,
     DeltaPath,
     Route,
+    anchor_offset,
     range_verdict,
     rule_verdict,
 )
@@ -199,3 +200,25 @@ def test_channel_path_reads_what_the_plain_frame_rule_reads(frames: list[bytes])
         assert (compiled.last_seq, compiled.counter, compiled.book_last) == (
             reference.last_seq, reference.counter, reference.book_last
         )  # fmt: skip
+
+
+@given(
+    frame=st.binary(max_size=80),
+    anchor=st.sampled_from([b'"depthUpdate"', b"ab", b"a", b"aba", b'"e":"x"']),
+    inserts=st.lists(st.integers(0, 80), max_size=3),
+    limit=st.integers(-2, 100),
+)
+@example(frame=b'{"stream":"btcusdt@depth","data":{"e":', anchor=b'"depthUpdate"', inserts=[38],
+         limit=108)  # fmt: skip
+@example(frame=b"", anchor=b'"depthUpdate"', inserts=[], limit=5)  # shorter than the anchor
+@example(frame=b"xxaba", anchor=b"aba", inserts=[], limit=4)  # the only match ends past limit
+def test_anchor_search_finds_the_first_occurrence(
+    frame: bytes, anchor: bytes, inserts: list[int], limit: int
+) -> None:
+    """The delta path's anchor search (memchr on the anchor's middle byte, then memcmp) finds
+    what ``bytes.find`` finds within the first ``limit`` bytes, overlapping partial matches
+    and an anchor cut by the limit included."""
+    for at in sorted(inserts, reverse=True):
+        frame = frame[:at] + anchor + frame[at:]
+    bounded = max(0, min(limit, len(frame)))
+    assert anchor_offset(frame, anchor, limit) == frame[:bounded].find(anchor)

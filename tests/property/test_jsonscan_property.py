@@ -201,8 +201,9 @@ def test_quoted_levels_read_exactly(
 
 
 # Bytes a changed level may carry: digits, the punctuation around values, ':' to '?' (a digit's
-# high nibble), and bytes whose +6 carries (0xFA..0xFF).
-LEVEL_BYTES = b'0123456789.",][ :?x\x00\xfa\xff'
+# high nibble), bytes whose +6 carries (0xFA..0xFF), and those that XOR '0' turns into 0xFA..0xFF
+# (0xCA..0xCF: accepted as digits with wrong values before the mask test also checked x itself).
+LEVEL_BYTES = b'0123456789.",][ :?x\x00\xfa\xff\xca\xcf'
 
 
 @st.composite
@@ -231,6 +232,18 @@ def shaped_levels(draw: st.DrawFn) -> tuple[bytes, int, int]:
     return b"[" + b",".join(rows) + b"]", draw(st.integers(0, 8)), draw(st.integers(0, 8))
 
 
+def _reads_as_the_twin(array: bytes, price_decimals: int, size_decimals: int,
+                      padded: bool) -> None:  # fmt: skip
+    """``array`` as the frame's bids (asks after it when ``padded``) reads exactly as the twin
+    reads it, or is refused when the twin refuses it."""
+    tail = b',"a":[' + b'["1","1"],' * 4 + b'["1","1"]]}' if padded else b"}"
+    got, expected = _scan(b'{"b":' + array + tail, price_decimals, size_decimals)
+    if expected is None:
+        assert got is None
+    else:
+        assert got == expected
+
+
 @given(levels=shaped_levels(), padded=st.booleans())
 @example(  # Binance's shape, then a size with two integer digits, then back
     levels=(b'[["61824.00000000","4.46356000"],["61823.77000000","12.11865000"],'
@@ -244,6 +257,7 @@ def shaped_levels(draw: st.DrawFn) -> tuple[bytes, int, int]:
 )  # fmt: skip
 @example(levels=(b'[["1.5","2"],["1.5","2"],["1.:","2"],["1.5","2"]]', 1, 0), padded=True)
 @example(levels=(b'[["7.25","1.0"],["7.2\xfa","1.0"],["7.25","1.0"]]', 2, 1), padded=True)
+@example(levels=(b'[["7.25","1.0"],["7.2\xca","1.0"],["7.25","1.0"]]', 2, 1), padded=True)
 @example(  # 7 + 8 digits: the longest value whose closing quote ends its 16 bytes
     levels=(b'[["1234567.12345678","1.5"],["7654321.87654321","2.5"]]', 8, 1), padded=True
 )
@@ -254,9 +268,70 @@ def test_levels_of_one_shape_read_as_the_twin_reads(
     differs from the shape anywhere (a digit, the dot, a quote, a bracket) is read as the twin
     reads it or refused when the twin refuses it; levels left unchanged are never refused."""
     array, price_decimals, size_decimals = levels
-    tail = b',"a":[' + b'["1","1"],' * 4 + b'["1","1"]]}' if padded else b"}"
-    got, expected = _scan(b'{"b":' + array + tail, price_decimals, size_decimals)
+    _reads_as_the_twin(array, price_decimals, size_decimals, padded)
+
+
+@given(levels=shaped_levels(), same_scale=st.booleans(), padded=st.booleans())
+@example(  # Binance's template learnt from an earlier frame, then a byte 0xCA in a digit's place
+    levels=(b'[["61737.63000000","0.00012000"],["61737.6\xca000000","0.00012000"],'
+            b'["61737.63000000","0.00012000"]]', 2, 8),
+    same_scale=True, padded=True,
+)  # fmt: skip
+@example(  # two templates in turn (sizes of one and of two integer digits): one slot each
+    levels=(b'[["61737.63000000","0.00012000"],["61737.64000000","12.00012000"],'
+            b'["61737.65000000","0.10000000"],["61737.66000000","13.50000000"]]', 2, 8),
+    same_scale=True, padded=True,
+)  # fmt: skip
+@example(  # the template's last level closes its array: its ']' read in place of the ','
+    levels=(b'[["61737.63000000","0.00012000"],["61737.64000000","1.00000000"]]', 2, 8),
+    same_scale=True, padded=False,
+)  # fmt: skip
+def test_levels_read_with_a_template_learnt_in_an_earlier_frame(
+    levels: tuple[bytes, int, int], same_scale: bool, padded: bool
+) -> None:
+    """The scanner keeps the last level template it learnt (a venue's frames share it): an
+    array read with one learnt from an earlier frame (at the same scale or another) reads
+    exactly as the twin reads it, its first level included, or is refused when the twin
+    refuses it."""
+    array, price_decimals, size_decimals = levels
+    first = array[1 : array.find(b"]") + 1]
+    teacher = b'{"b":[' + first + b"," + first + b"]}"
+    taught = (price_decimals, size_decimals) if same_scale else (price_decimals ^ 1, size_decimals)
+    with contextlib.suppress(jsonscan.ScanError):
+        jsonscan.scan_levels_at(teacher, b"b", 0, *taught, LevelBuffer(2))
+    _reads_as_the_twin(array, price_decimals, size_decimals, padded)
+
+
+@given(
+    value=st.one_of(st.integers(0, 10**18 - 1), st.integers(0, 10**16).map(lambda v: v * 100)),
+    quoted=st.booleans(),
+    tail=st.sampled_from([",", "}", "]", " ", "x", ".5", ".0", "e3", "-", '"']),
+    padded=st.booleans(),
+)
+@example(value=50093239189, quoted=False, tail=",", padded=True)  # Binance's U: 11 digits
+@example(value=1723161255208, quoted=False, tail=",", padded=True)  # its E: 13
+@example(value=10**15, quoted=True, tail=",", padded=True)  # 16 digits: one at a time
+@example(value=10**14, quoted=False, tail=",", padded=True)  # 15: the longest at once
+@example(value=12345678, quoted=False, tail=".5", padded=True)  # 8, then not an integer
+def test_integers_read_as_the_twin_reads(value: int, quoted: bool, tail: str, padded: bool) -> None:
+    """Sequence ids and times read 8 bytes at a time (up to 15 digits) or one at a time read
+    exactly as the twin reads them, and what the twin refuses is refused (the scanner may also
+    refuse a number the twin stops reading early, such as ``0-``; never one a venue sends)."""
+    cell = f'"{value}"' if quoted else str(value)
+    frame = ('{"U":' + cell + tail + (',"pad":"' + "x" * 20 + '"}' if padded else "")).encode()
+    at = jsonscan.find_value(frame, b"U")
+    try:
+        got: tuple[int, int] | None = jsonscan.scan_int(frame, at)
+    except jsonscan.ScanError:
+        got = None
+    try:
+        expected: tuple[int, int] | None = twin.scan_int(frame, at)
+    except twin.ScanError:
+        expected = None
     if expected is None:
-        assert got is None
-    else:
-        assert got == expected
+        assert got is None, (frame, got)
+        return
+    if quoted or tail in ",}] ":
+        assert got is not None, frame
+    if got is not None:
+        assert got == expected, frame

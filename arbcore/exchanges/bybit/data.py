@@ -27,12 +27,13 @@ from arbcore.exchanges.bybit.providers import parse_instruments
 from arbcore.exchanges.registry import VenueSpec, execution_factory
 from arbcore.exchanges.symbols import SymbolMap
 from arbcore.marketdata.client import BookClient
-from arbcore.marketdata.feed import new_book
-from arbcore.marketdata.sync import BookSync, Continuity, SequenceInfo, SeqView
+from arbcore.marketdata.feed import delta_routes, new_book, scan_delta_into
+from arbcore.marketdata.sync import BookSync, Continuity, SequenceInfo, register_compiled_rule
 from arbcore.model import BookEvent, Instrument, Quote
 from arbcore.net.ws import Keepalive
 from arbcore_ext.book import LevelBuffer
-from arbcore_ext.jsonscan import ScanError
+from arbcore_ext.bybitpath import BybitPath
+from arbcore_ext.deltapath import RULE_RANGE, DeltaPath
 
 __all__ = ["DEFAULT_DEPTH", "SPEC", "BybitBookFeed", "BybitDataClient", "BybitRule",
            "topic_messages"]  # fmt: skip
@@ -64,46 +65,40 @@ class BybitRule:
         return Continuity.APPLY if event.last_seq == book_id + 1 else Continuity.GAP
 
 
+# The compiled RangeRule (``first = last = u``) is BybitRule for every ``u`` but 1; BybitPath
+# hands a delta with ``u == 1`` back (DEFER) for BybitRule to decide.
+register_compiled_rule(BybitRule, RULE_RANGE)
+
+
 class BybitBookFeed:
     """``orderbook.<depth>.<symbol>`` snapshots and deltas by :class:`BybitRule`; no checksum.
 
     Bybit v5 books carry no checksum (protocols notes 3.3): ``u`` continuity and the crossed-book
-    check are the whole guarantee. ``orderbook.1`` gives quotes (see ``parsing``).
+    check are the whole guarantee. ``orderbook.1`` gives quotes (see ``parsing``). Deltas take
+    the compiled :attr:`delta_path` (read and applied in one call; the live client and replay
+    use it); snapshots are read by it too and loaded by the BookSync from :meth:`parse_ws`.
     """
 
     venue = VENUE
 
     def __init__(self, symbols: SymbolMap) -> None:
         self.symbols = symbols
-        self._seq = SeqView()
+        self.delta_path = BybitPath(delta_routes(symbols))
 
     def parse_delta_into(
         self, frame: bytes, ts_recv_ns: int, connection: int, levels: LevelBuffer
-    ) -> tuple[str, SeqView] | None:
-        """Fast path for deltas: levels scanned into ``levels``, no event objects.
-
-        None for anything else (snapshots, other topics, frames not in the strict shape).
-        """
-        if b'"type":"delta"' not in frame[:128]:
-            return None
-        native = parsing.topic_symbol(frame)
-        instrument = self.symbols.get(native) if native is not None else None
-        if instrument is None:
-            return None
-        levels.clear()
-        try:
-            update_id, event_ms = parsing.scan_delta(frame, instrument, levels)
-        except ScanError:
-            return None
-        seq = self._seq
-        seq.first_seq = seq.last_seq = update_id
-        seq.ts_event_ns = event_ms * 1_000_000
-        seq.ts_recv_ns = ts_recv_ns  # the book's age counts from here
-        return instrument.symbol, seq
+    ) -> tuple[str, DeltaPath] | None:
+        """What :attr:`delta_path` reads from a delta, nothing applied; None for anything else
+        (``parse_ws`` reads it)."""
+        return scan_delta_into(self.delta_path, frame, ts_recv_ns, levels)
 
     def parse_ws(
         self, frame: bytes, ts_recv_ns: int, connection: int = 0
     ) -> list[BookEvent | Quote]:
+        path = self.delta_path
+        message = path.push_of(frame)
+        if message is not None:  # read by the path (a snapshot it declined to apply, mostly)
+            return [parsing.path_event(message, path.levels, ts_recv_ns)]
         return parsing.parse_frame(frame, self.symbols, ts_recv_ns)
 
     def parse_rest(self, url: str | None, body: bytes, ts_recv_ns: int = 0) -> list[BookEvent]:

@@ -1,6 +1,8 @@
 """Bybit v5 frames -> arbcore events. Pure functions: bytes in, values out.
 
-Book messages (``orderbook.<depth>.<symbol>``, ``orderbook.full.<symbol>``) take the fast path:
+Book messages in Bybit's compact shape are read by the feed's compiled ``BybitPath``
+(``arbcore_ext.bybitpath``; :func:`path_event` makes its snapshots events). Here, book messages
+(``orderbook.<depth>.<symbol>``, ``orderbook.full.<symbol>``) take the fast path:
 the strict scanner (``arbcore_ext.jsonscan``) reads ``data.b`` / ``data.a`` straight from the
 frame into int64 arrays. Anything it does not recognise goes to the validating path, a full
 cysimdjson parse (Bybit sends prices and sizes as quoted decimals, so no float is involved),
@@ -24,17 +26,17 @@ from arbcore.exchanges.symbols import SymbolMap
 from arbcore.model import BookEvent, BookEventKind, Instrument, Quote
 from arbcore_ext.book import ASK, BID, LevelBuffer
 from arbcore_ext.fixedpoint import to_raw
-from arbcore_ext.jsonscan import ScanError, find_value, scan_int, scan_levels_at, scan_message
+from arbcore_ext.jsonscan import ScanError, find_value, scan_int, scan_levels_at
 
 __all__ = [
     "Event",
+    "PathMessage",
     "book_topic",
     "parse_book_message",
     "parse_frame",
     "parse_rest_orderbook",
     "parse_top_of_book",
-    "scan_delta",
-    "topic_symbol",
+    "path_event",
 ]
 
 Event = BookEvent | Quote
@@ -62,22 +64,20 @@ def _int_at(frame: bytes, key: bytes, start: int = 0) -> int:
     return value
 
 
-def topic_symbol(frame: bytes) -> str | None:
-    """The native symbol of a book frame's topic, or None for any other frame."""
-    topic = book_topic(_string_at(frame, b"topic") or "")
-    return None if topic is None else topic[1]
+#: (symbol, snapshot?, u, cts ms): what ``BybitPath.push_of`` read from a book message.
+PathMessage = tuple[str, bool, int, int]
 
 
-def scan_delta(frame: bytes, instrument: Instrument, levels: LevelBuffer) -> tuple[int, int]:
-    """``(u, cts ms)`` of a delta whose ``b`` precedes ``a``, levels into ``levels`` (one call).
-
-    ScanError for anything else (``a`` first, no ``cts``): the caller uses the full parser.
-    """
-    update_id, event_ms = scan_message(
-        frame, (b"u", b"cts"), (b"b", b"a"),
-        instrument.price_decimals, instrument.size_decimals, levels,
+def path_event(message: PathMessage, levels: LevelBuffer, ts_recv_ns: int = 0) -> BookEvent:
+    """The event :func:`parse_book_message` makes of a message the feed's BybitPath read
+    (``message``, its levels in ``levels``, copied: the path reuses its buffer)."""
+    symbol, snapshot, update_id, event_ms = message
+    kind = BookEventKind.SNAPSHOT if snapshot else BookEventKind.DELTA
+    sides, prices, sizes = levels.arrays()
+    return wire.book_event(
+        VENUE, symbol, kind, (sides.copy(), prices.copy(), sizes.copy()), first_seq=update_id,
+        last_seq=update_id, ts_event_ns=event_ms * 1_000_000, ts_recv_ns=ts_recv_ns,
     )  # fmt: skip
-    return update_id, event_ms
 
 
 def _instrument(symbols: SymbolMap, native: str) -> Instrument:
@@ -95,6 +95,8 @@ def parse_book_message(frame: bytes, symbols: SymbolMap, ts_recv_ns: int = 0) ->
         data_at = find_value(frame, b"data")
         if data_at < 0:
             raise ScanError("no 'data' key", 0)
+        if _string_at(frame, b"s", data_at) != topic[1]:  # the validating path names the error
+            raise ScanError("data.s is not the topic's symbol", data_at)
         levels = LevelBuffer(64)
         price_decimals, size_decimals = instrument.price_decimals, instrument.size_decimals
         scan_levels_at(frame, b"b", BID, price_decimals, size_decimals, levels, data_at)

@@ -100,12 +100,23 @@ def _decode(frame: bytes) -> Any:
 
 
 def _v1_tail(frame: bytes) -> tuple[str, str] | None:
-    """(channel name, pair) of a v1 data frame: its last two strings; None if not that shape."""
-    parts = frame.rstrip().rsplit(b'"', 4)
-    if len(parts) != 5 or parts[4].strip() != b"]" or parts[2].strip() != b",":
+    """(channel name, pair) of a v1 data frame: its last two strings; None if not that shape.
+
+    Found by its last four quotes from the end (what ``rsplit(b'"', 4)`` splits at), without
+    copying the rest of the frame: a snapshot's levels are tens of kilobytes."""
+    body = frame.rstrip()
+    quotes = [len(body)]
+    for _ in range(4):
+        at = body.rfind(b'"', 0, quotes[-1])
+        if at < 0:
+            return None
+        quotes.append(at)
+    _, last, pair_open, name_close, name_open = quotes
+    if body[last + 1 :].strip() != b"]" or body[name_close + 1 : pair_open].strip() != b",":
         return None
     try:
-        return parts[1].decode("ascii"), parts[3].decode("ascii")
+        name, pair = body[name_open + 1 : name_close], body[pair_open + 1 : last]
+        return name.decode("ascii"), pair.decode("ascii")
     except UnicodeDecodeError:
         return None
 
@@ -369,8 +380,8 @@ def book_checksum(book: L2Book, fmt: BookFormat) -> int:
 def no_book_filter() -> KindFilter:
     """v1 event frames of the :data:`~arbcore.exchanges.kraken.constants.NO_BOOK_EVENTS` kinds,
     for which :func:`parse_frame` returns ``[]`` and the feed reads nothing (the replay loop
-    sets them aside in C)."""
-    return KindFilter(b"event", tuple(kind.encode() for kind in NO_BOOK_EVENTS))
+    sets them aside in C). Book data comes in arrays, which are never searched for the key."""
+    return KindFilter(b"event", tuple(kind.encode() for kind in NO_BOOK_EVENTS), objects_only=True)
 
 
 def _v2_levels(levels: Any, side: int, instrument: Instrument) -> tuple[Any, ...]:

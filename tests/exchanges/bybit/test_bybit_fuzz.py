@@ -2,8 +2,9 @@
 
 Mutations of the recording's ``orderbook`` snapshots and deltas must either parse or raise a
 documented error; where the validating parser accepts one, ``parse_book_message`` (the
-scanner, falling back to the validating parse) and the feed's ``parse_delta_into`` must read
-exactly the same event.
+scanner, falling back to the validating parse), the feed's ``parse_delta_into`` and its
+compiled path (``BybitPath``, snapshots included) must read exactly the same event; the path
+must read nothing the validating parser refuses.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ def test_bybit_mutated_frames_raise_only_documented_errors(frame: bytes) -> None
         frame,
     )
     fuzz.assert_delta_into_matches(feed, frame, reference)
+    read = feed.delta_path.push_of(frame)  # the compiled path accepts nothing the parser refuses
+    if read is not None:
+        assert fuzz.event_key(parsing.path_event(read, feed.delta_path.levels)) == reference, frame
 
 
 @given(fuzz.random_frames())

@@ -1,7 +1,7 @@
 """Kraken's one-pass v1 reader (krakenpath.scan_v1_book, the delta path's reader) agrees with the
 validating parser on every frame it accepts and accepts the wire's own shape; the delta path's
 per-book checksum cache (TopCache) gives the Python rule's verdict on every update of random
-books; the cache's CRC-32 is zlib's."""
+books; the cache's CRC-32 (and its chaining of a text by shift and raw CRC) is zlib's."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from arbcore.marketdata.records import Record
 from arbcore.model import BookEvent, BookEventKind, Instrument
 from arbcore_ext.book import ASK, BID, L2Book, LevelBuffer
 from arbcore_ext.deltapath import APPLIED, DECLINED, VERIFY
-from arbcore_ext.krakenpath import crc32, scan_v1_book
+from arbcore_ext.fixedpoint import to_raw
+from arbcore_ext.krakenpath import crc32, crc32_append, scan_v1_book
 from tests.exchanges.kraken.test_kraken_market_data import _parse_ws_only
 
 PAIR = "XMR/USD"
@@ -36,6 +37,12 @@ INSTRUMENT = Instrument.from_text(
 def test_kraken_cache_crc32_is_zlibs(data: bytes, start: int) -> None:
     assert crc32(data) == zlib.crc32(data)
     assert crc32(data, start) == zlib.crc32(data, start)
+
+
+@given(data=st.binary(max_size=100), start=st.integers(0, 2**32 - 1))
+def test_kraken_cache_chains_a_text_as_zlib_continues_it(data: bytes, start: int) -> None:
+    # lengths 0-64 take the shift tables, longer texts are hashed: both are zlib's
+    assert crc32_append(data, start) == zlib.crc32(data, start)
 
 
 # -- the reader against the validating parser -----------------------------------------------------
@@ -138,6 +145,67 @@ def test_kraken_one_pass_reader_takes_the_wire_shape(
     assert levels.arrays()[2].tolist() == [q for _, q in asks] + [q for _, q in bids]
 
 
+@given(
+    whole=st.integers(0, 9_999_999),
+    fraction=st.text("0123456789", min_size=1, max_size=17),
+    decimals=st.integers(0, 11),
+)
+def test_kraken_one_pass_reader_takes_long_fractions(
+    whole: int, fraction: str, decimals: int
+) -> None:
+    # up to 16 fraction digits are read in the fast reader, the rest by the exact one: any
+    # price the validating parser takes is taken, at the same value (9 places are common)
+    price = f"{whole}.{fraction}"
+    frame = f'[1,{{"a":[["{price}","1.5","1"]]}},"book-10","{PAIR}"]'.encode()
+    try:
+        expected = to_raw(price, decimals)
+    except ValueError:  # digits beyond the scale or out of range: the validating path's error
+        expected = None
+    levels = LevelBuffer()
+    scanned = scan_v1_book(frame, decimals, 8, levels)
+    if expected is None:
+        assert scanned is None
+    else:
+        assert scanned == (False, None), price
+        assert levels.arrays()[1].tolist() == [expected]
+        assert levels.arrays()[2].tolist() == [150_000_000]
+
+
+@given(digits=st.text("0123456789", min_size=1, max_size=20))
+def test_kraken_one_pass_reader_reads_the_checksum_digits(digits: str) -> None:
+    # 1-15 digits are read a word at a time, longer ones a byte at a time (at most 18)
+    frame = f'[1,{{"a":[["1.5","1.5","1"]],"c":"{digits}"}},"book-10","{PAIR}"]'.encode()
+    scanned = scan_v1_book(frame, 2, 8, LevelBuffer())
+    assert scanned == (None if len(digits) > 18 else (False, int(digits)))
+
+
+def _tail_by_split(frame: bytes) -> tuple[str, str] | None:
+    """The frame's last two strings by splitting it (what ``_v1_tail`` finds from the end)."""
+    parts = frame.rstrip().rsplit(b'"', 4)
+    if len(parts) != 5 or parts[4].strip() != b"]" or parts[2].strip() != b",":
+        return None
+    try:
+        return parts[1].decode("ascii"), parts[3].decode("ascii")
+    except UnicodeDecodeError:
+        return None
+
+
+_TAIL_PIECES = [b'"', b",", b" , ", b"]", b" ]", b"] ", b"\n", b"book-10", b"XBT/USD", b"\xc3", b""]
+
+
+@given(
+    head=st.sampled_from([b"", b'[1,{"a":[]},', b'"']),
+    pieces=st.lists(st.sampled_from(_TAIL_PIECES), max_size=6),
+    shaped=st.lists(st.sampled_from(_TAIL_PIECES), min_size=4, max_size=4),
+)
+def test_kraken_tail_is_found_from_the_end_as_a_split_finds_it(
+    head: bytes, pieces: list[bytes], shaped: list[bytes]
+) -> None:
+    # random bytes, and the tail's shape ("name" sep "pair" end) with random parts
+    for frame in (head + b"".join(pieces), head + b'"%s"%s"%s"%s' % tuple(shaped)):
+        assert parsing._v1_tail(frame) == _tail_by_split(frame)
+
+
 @pytest.mark.parametrize(
     "frame",
     [
@@ -173,8 +241,9 @@ def _text(raw: int, decimals: int) -> str:
     return f"{whole}.{fraction:0{decimals}d}"
 
 
-def _rows(levels: list[tuple[int, int]]) -> list[list[str]]:
-    return [[_text(p, 2), _text(q, 8), "1618678135.078658"] for p, q in levels]
+def _rows(levels: list[tuple[int, int]], zeros: int = 0) -> list[list[str]]:
+    """Wire rows; ``zeros`` more price places than the pair's 2 (Kraken writes 8 for many)."""
+    return [[_text(p, 2) + "0" * zeros, _text(q, 8), "1618678135.078658"] for p, q in levels]
 
 
 _PRICES = st.integers(9_985, 10_016)  # a narrow band: updates hit the top 10, its edge and below
@@ -186,14 +255,16 @@ def _session(draw: st.DrawFn) -> tuple[list[Record], int, bool]:
     rule gives the reference book after it: the records, how many updates come before the
     one whose checksum is wrong (all of them when none is), and whether one is."""
     book = L2Book(INSTRUMENT.price_decimals, INSTRUMENT.size_decimals)
-    fmt = parsing.BookFormat(10, 2, 8)
+    zeros = draw(st.sampled_from([0, 6]))  # more price places on the wire than the pair's
     asks = draw(st.lists(st.tuples(st.integers(10_001, 10_016), st.integers(1, 10**9)),
                          min_size=draw(st.sampled_from([0, 9, 12])), max_size=14,
                          unique_by=lambda level: level[0]))  # fmt: skip
     bids = draw(st.lists(st.tuples(st.integers(9_985, 10_000), st.integers(1, 10**9)),
                          min_size=draw(st.sampled_from([0, 9, 12])), max_size=14,
                          unique_by=lambda level: level[0]))  # fmt: skip
-    records = [Record("ws", 1, _frame({"as": _rows(asks), "bs": _rows(bids)}))]
+    # the snapshot's first level fixes the checksum's places (an empty one: the pair's)
+    fmt = parsing.BookFormat(10, 2 + zeros if asks or bids else 2, 8)
+    records = [Record("ws", 1, _frame({"as": _rows(asks, zeros), "bs": _rows(bids, zeros)}))]
     for side, levels in ((ASK, asks), (BID, bids)):
         for price, size in levels:
             book.set_level(side, price, size)
@@ -206,7 +277,7 @@ def _session(draw: st.DrawFn) -> tuple[list[Record], int, bool]:
         for key, side in (("a", ASK), ("b", BID)):
             mine = [(p, q) for s, p, q in changes if s == side]
             if mine:
-                fields[key] = _rows(mine)
+                fields[key] = _rows(mine, zeros)
                 for price, size in mine:
                     book.set_level(side, price, size)
         if book.is_crossed():

@@ -379,3 +379,19 @@ def test_delta_path_takes_each_keys_first_value() -> None:
         assert path.scan(frame) == deltapath.SCANNED
         assert (path.first_seq, path.last_seq) == (50093239189, 50093239202)
         assert path.levels.count == 3
+
+
+def test_kind_filter_objects_only_never_searches_an_array() -> None:
+    heartbeat = b'{"event":"heartbeat"}'
+    # an array frame that happens to hold the key and a kind (Kraken v1 carries book data in
+    # arrays): a plain filter finds the key inside; objects_only does not look
+    array = b'[1,{"event":"heartbeat"},"book-10","XBT/USD"]'
+    plain = KindFilter(b"event", [b"heartbeat"])
+    objects = KindFilter(b"event", [b"heartbeat"], objects_only=True)
+    assert plain.matches(array)
+    assert not objects.matches(array)
+    assert plain.matches(heartbeat)
+    assert objects.matches(heartbeat)
+    assert not objects.matches(b"")
+    assert not objects.matches(b' {"event":"heartbeat"}')
+    assert not KindFilter(b"event", [None], objects_only=True).matches(b"[1,2]")
