@@ -32,6 +32,7 @@ from arbcore.model import BookEvent, Quote
 from arbcore.storage.audit import AuditTrail
 from arbcore.testing.instruments import load_rest_body
 from arbcore_ext.book import L2Book
+from arbcore_ext.booktap import EventClock
 
 __all__ = ["ReplaySource", "VirtualClock", "backtest"]
 
@@ -48,16 +49,14 @@ class ReplaySource:
     instruments: Path | None = None  # the venue's instrument capture; found beside the files
 
 
-class VirtualClock:
-    """Recorded time in ns; ``sleep`` resolves when the replay has advanced that far."""
+class VirtualClock(EventClock):
+    """Recorded time in ns; ``sleep`` resolves when the replay has advanced that far (calling
+    it answers ``now_ns``: an EventClock, which the engine's book callback reads in C)."""
 
     def __init__(self) -> None:
-        self.now_ns = 0
+        super().__init__(0)
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
-
-    def __call__(self) -> int:
-        return self.now_ns
 
     async def sleep(self, seconds: float) -> None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()

@@ -46,6 +46,8 @@ from arbcore.strategies.cross_exchange import CrossExchangeStrategy
 from arbcore.strategies.orchestrator import Key, Markets, Orchestrator, Ticket
 from arbcore.strategies.triangular import TriangularScanner
 from arbcore_ext.book import L2Book
+from arbcore_ext.booktap import BookTap, Tally
+from arbcore_ext.crossbook import Counts
 from arbcore_ext.riskcore import BookAges
 
 __all__ = ["SWITCH_INTERVAL_S", "Engine", "EngineStats", "frozen_startup"]
@@ -63,8 +65,8 @@ class EngineStats:
     """What a run did; the status line and the closing summary read these."""
 
     started_ns: int = 0
-    book_updates: int = 0
-    opportunities: Counter[str] = attrs.Factory(Counter)
+    #: found, by kind (a Counts: the strategies' compiled pre-checks add their refusals in C)
+    opportunities: Counts[str] = attrs.Factory(Counts)
     admitted: int = 0
     risk_refused: Counter[str] = attrs.Factory(Counter)
     trades: int = 0
@@ -74,6 +76,17 @@ class EngineStats:
     pnl_usd: float = 0.0
     not_admitted: Counter[str] = attrs.Factory(Counter)  # the orchestrator's reasons
     latencies_ns: deque[int] = attrs.Factory(lambda: deque(maxlen=LATENCY_SAMPLES))
+    #: the count the book callbacks (each venue's BookTap) keep in C; see book_updates
+    tally: Tally = attrs.field(factory=Tally, repr=False, eq=False)
+
+    @property
+    def book_updates(self) -> int:
+        """Book updates handled (counted in C by the callbacks)."""
+        return self.tally.book_updates
+
+    @book_updates.setter
+    def book_updates(self, value: int) -> None:
+        self.tally.book_updates = value
 
     def latency_us(self, quantile: float) -> float | None:
         if not self.latencies_ns:
@@ -323,52 +336,32 @@ class Engine:
         Per event: the dollar price of the market's base is dropped from the cache when the
         market is a dollar market (only then can it change), then each strategy prices the
         update (building nothing unless something may trade), the finds are ranked and each
-        goes to the orchestrator and risk.
+        goes to the orchestrator and risk. All of it up to a find runs in C
+        (:class:`~arbcore_ext.booktap.BookTap`: the count, the book's time, the cache, the
+        cross kernel's and the cycle engine's updates); only a find comes back here.
         """
-        stats, cache, updated = self.stats, self._usd_cache, self._updated_ns.setdefault(venue, {})
         listed = self.instruments.get(venue, {})
         dollar_base = {s: i.base for s, i in listed.items() if i.quote in DOLLAR_QUOTES}
         floor = self.config.system.strategies.triangular.min_profit_bps
-        listened, quotes = self.events.listened, self._quotes
-        #: the cross strategy's kernel and this venue's markets in it (bound on first use:
-        #: the strategy is built after the callbacks); see CrossBook.touch
-        bound: CrossExchangeStrategy | None = None
-        touch: Any = None
-        markets: dict[str, int] = {}
 
-        def on_book(symbol: str, book: L2Book) -> None:
-            nonlocal bound, touch, markets
-            arrived = self.arrival_ns()
-            stats.book_updates += 1
-            updated[symbol] = now = self.clock_ns()
-            base = dollar_base.get(symbol)
-            if base is not None:
-                cache.pop(base, None)
-            cross, opportunity = self.cross, None
-            if cross is not None:
-                if cross is not bound:
-                    bound, (touch, markets) = cross, cross.touch_of(venue)
-                crossing = touch.touch(markets, symbol, book, now)  # (in C; usually ())
-                if crossing is None:  # a market's touch still unknown: the strategy reads it
-                    opportunity = cross.on_book(venue, symbol, book, now)
-                elif crossing:
-                    opportunity = cross.crossed(venue, symbol, book, crossing)
-            scanner = self.triangular.get(venue)
-            emitted = scanner.on_book(symbol, book, now) if scanner is not None \
-                and symbol in listed else None  # fmt: skip
+        def found(opportunity: Opportunity | None, emitted: Any, arrived: int) -> None:
+            """What the strategies found on one update: ranked, each to :meth:`_decide`."""
             if emitted:
-                found = [] if opportunity is None else [opportunity]
-                found += [o for o in emitted
+                finds = [] if opportunity is None else [opportunity]
+                finds += [o for o in emitted
                           if isinstance(o, Opportunity) and o.legs[0].size_raw
                           and o.expected_profit > 0 and o.profit_bps >= floor]  # fmt: skip
-                for ranked in self.orchestrator.rank(found) if len(found) > 1 else found:
+                for ranked in self.orchestrator.rank(finds) if len(finds) > 1 else finds:
                     self._decide(ranked, arrived)
             elif opportunity is not None:
                 self._decide(opportunity, arrived)
-            if listened("market-data"):  # after the decision: a stream never delays one
-                quotes.changed(venue, symbol)
 
-        return on_book
+        # (the hub's topic table: "is market-data listened to" is one lookup in C)
+        topics: dict[str, Any] = self.events._subscribers
+        tap = BookTap(self, venue, self.stats.tally, dollar_base, listed,
+                      self._updated_ns.setdefault(venue, {}), self._usd_cache, topics,
+                      self._quotes.changed, found)  # fmt: skip
+        return tap.on_book
 
     def _blocked(self, kind: str) -> Callable[[Key, Markets], bool]:
         """A strategy's pre-check: would the orchestrator refuse this now? A refusal counts as

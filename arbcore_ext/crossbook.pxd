@@ -1,6 +1,8 @@
 # C API of the cross-venue touch test's orchestrator gate (see crossbook.pyx).
 from libc.stdint cimport int64_t
 
+from arbcore_ext.book cimport L2Book
+
 
 cdef class Gate:
     cdef public int64_t cool_off_ns
@@ -25,6 +27,19 @@ cdef class Gate:
     cdef int _reason_of(self, key, markets) except -1
 
 
+cdef class Counts:
+    cdef dict _slots            # key -> slot
+    cdef list _keys             # slot -> key
+    cdef int64_t* _n            # per slot: the count
+    cdef char* _in              # per slot: the key is in the mapping (set or added to)
+    cdef list _order            # the slots in the mapping, in the order their keys came in
+    cdef Py_ssize_t _size, _cap
+
+    cdef int slot(self, key) except -1
+    cdef int add(self, int slot) except -1
+    cdef int _present(self, key)
+
+
 cdef class Check:
     cdef readonly Gate gate
     cdef object refused
@@ -33,5 +48,54 @@ cdef class Check:
     cdef bint fast                 # every count is a dict, Counter or defaultdict
     cdef object found
     cdef object detected
+    # the counts kept in C (each a Counts, else None: counted through the mapping)
+    cdef Counts _refused_c
+    cdef Counts _found_c
+    cdef Counts _detected_c
+    cdef int _reason_slot[3]
+    cdef int _kind_slot
 
-    cdef int count(self, int reason, object detected_key, Py_hash_t detected_hash) except -1
+    cdef int detected_slot(self, object detected_key) except -2
+    cdef int count(self, int reason, object detected_key, Py_hash_t detected_hash,
+                   int detected_slot) except -1
+
+
+cdef struct Route:
+    int buy             # market bought (its ask)
+    int sell            # market sold (its bid)
+    double ask_factor   # raw ask -> cost per base unit, taker fee included
+    double bid_factor   # raw bid -> proceeds per base unit, taker fee deducted
+    double ask_unit     # raw ask -> price
+    bint always         # the quotes differ: the live rate is Python's, so every top goes back
+
+
+cdef class CrossBook:
+    cdef int64_t* _bid
+    cdef int64_t* _ask
+    cdef char* _known
+    cdef Route* _routes
+    cdef int* _start    # market m's routes: _order[_start[m] : _start[m + 1]]
+    cdef int* _order
+    cdef readonly int n_markets
+    cdef readonly int n_routes
+    cdef readonly int n_known   # markets whose touch is known
+    cdef readonly double min_profit_bps
+    cdef public long long checked
+    # attached to an orchestrator's Check (see attach): per route its key's slot (-1: the route
+    # is not pre-checked here) and its two markets' slots in the gate, and what a refusal counts
+    cdef Check _pre
+    cdef int* _key
+    cdef int* _ends
+    cdef list _detected
+    cdef Py_hash_t* _detected_hash
+    cdef int* _detected_slot
+    cdef dict _syncs
+    cdef list _venues
+    cdef list _symbols
+
+    cdef int _check(self, int market) except -1
+    cdef void _read(self, int m, L2Book book) noexcept
+    cdef void _learn(self, int m) noexcept
+    cdef bint _in_sync(self, int market) except -1
+    cdef object _crossing(self, int market, now_ns)
+    cdef object crossing_at(self, int market, int64_t now, bint known)

@@ -5,10 +5,11 @@ from collections.abc import (
     Hashable,
     Iterable,
     Iterator,
+    Mapping,
     MutableMapping,
     Sequence,
 )
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from arbcore_ext.book import L2Book
 
@@ -64,6 +65,19 @@ class BusyView:
     def __len__(self) -> int: ...
     def __bool__(self) -> bool: ...
     def __iter__(self) -> Iterator[Market]: ...
+
+_K = TypeVar("_K", bound=Hashable)
+
+class Counts(MutableMapping[_K, int], Generic[_K]):
+    """A count per key kept in C (a Counter's reads: a missing key counts 0 and is not added);
+    compiled pre-checks (:class:`Check`) add to it without a Python object."""
+
+    def __init__(self, counts: Mapping[_K, int] | Iterable[tuple[_K, int]] = ()) -> None: ...
+    def __getitem__(self, key: _K) -> int: ...
+    def __setitem__(self, key: _K, n: int) -> None: ...
+    def __delitem__(self, key: _K) -> None: ...
+    def __iter__(self) -> Iterator[_K]: ...
+    def __len__(self) -> int: ...
 
 class Check:
     """A strategy's pre-check: ``check(key, markets)`` is True, and the refusal counted (the

@@ -15,9 +15,10 @@ from cpython.ref cimport PyObject
 from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc, realloc
 
-from arbcore_ext.book cimport KEY_NONE, L2Book
+from arbcore_ext.book cimport KEY_NONE
 
 from collections import Counter, defaultdict
+from collections.abc import Mapping, MutableMapping
 
 DEF MAX_FOUND = 64  # routes returned from a stack buffer; more spill into a list
 
@@ -25,15 +26,6 @@ DEF MAX_FOUND = 64  # routes returned from a stack buffer; more spill into a lis
 RouteSpec = tuple[int, int, float, float, float, bool]
 
 cdef int64_t NO_PRICE = -1  # a side with no level (raw prices are never negative)
-
-cdef struct Route:
-    int buy             # market bought (its ask)
-    int sell            # market sold (its bid)
-    double ask_factor   # raw ask -> cost per base unit, taker fee included
-    double bid_factor   # raw bid -> proceeds per base unit, taker fee deducted
-    double ask_unit     # raw ask -> price
-    bint always         # the quotes differ: the live rate is Python's, so every top goes back
-
 
 cdef enum:
     OPEN = 0        # the orchestrator would take it
@@ -78,6 +70,25 @@ cdef int _named(dict ids, list names, name) except -1:
     return len(names) - 1
 
 
+cdef int _slot(dict ids, list names, key, int64_t** values, char** flags, Py_ssize_t* size,
+               Py_ssize_t* cap) except -1:
+    """``key``'s slot in ``ids``/``names``, made on first sight with a zero value and flag (the
+    two arrays, ``size`` slots used of ``cap``, grown as needed)."""
+    cdef object slot = ids.get(key)
+    cdef Py_ssize_t grown
+    if slot is not None:
+        return slot
+    if size[0] == cap[0]:
+        grown = max(16, 2 * cap[0])
+        values[0] = <int64_t*>_grown(values[0], grown * sizeof(int64_t))
+        flags[0] = <char*>_grown(flags[0], grown)
+        cap[0] = grown
+    values[0][size[0]] = 0
+    flags[0][size[0]] = 0
+    size[0] += 1
+    return _named(ids, names, key)
+
+
 cdef class Gate:
     """The orchestrator's cool-off and busy-liquidity state, in C arrays indexed by small ints.
 
@@ -120,19 +131,8 @@ cdef class Gate:
         return BusyView(self)
 
     cdef int key_slot(self, key) except -1:
-        cdef object slot = self._key_ids.get(key)
-        cdef Py_ssize_t cap
-        if slot is not None:
-            return slot
-        if self._n_keys == self._key_cap:
-            cap = max(16, 2 * self._key_cap)
-            self._taken_at = <int64_t*>_grown(self._taken_at, cap * sizeof(int64_t))
-            self._taken = <char*>_grown(self._taken, cap)
-            self._key_cap = cap
-        self._taken[self._n_keys] = 0
-        self._taken_at[self._n_keys] = 0
-        self._n_keys += 1
-        return _named(self._key_ids, self._keys, key)
+        return _slot(self._key_ids, self._keys, key, &self._taken_at, &self._taken,
+                     &self._n_keys, &self._key_cap)
 
     cdef int market_slot(self, market) except -1:
         cdef object slot = self._market_ids.get(market)
@@ -291,6 +291,107 @@ cdef class BusyView:
         return iter([market for i, market in enumerate(gate._markets) if gate._busy[i]])
 
 
+cdef class Counts:
+    """A count per key, as a mapping (a ``Counter``'s reads: a missing key counts 0 and is not
+    added), kept in a C array: a compiled caller (:class:`Check`) adds to a key's slot without
+    a Python object or a dict lookup, and Python reads and adds as it would to a Counter.
+    Iteration is in the order keys came in (set or added to), as a dict's."""
+
+    def __cinit__(self):
+        self._n = NULL
+        self._in = NULL
+
+    def __init__(self, counts=()):
+        self._slots = {}
+        self._keys = []
+        self._order = []
+        self._size = self._cap = 0
+        for key, n in (counts.items() if hasattr(counts, "items") else counts):
+            self[key] = n
+
+    def __dealloc__(self):
+        free(self._n)
+        free(self._in)
+
+    cdef int slot(self, key) except -1:
+        """``key``'s slot (made on first sight; the key is not in the mapping until counted)."""
+        return _slot(self._slots, self._keys, key, &self._n, &self._in, &self._size, &self._cap)
+
+    cdef int add(self, int slot) except -1:
+        """One more for the key in ``slot``."""
+        if not self._in[slot]:
+            self._in[slot] = 1
+            self._order.append(slot)
+        self._n[slot] += 1
+        return 0
+
+    cdef int _present(self, key):
+        cdef object found = self._slots.get(key)
+        if found is None or not self._in[<int>found]:
+            return -1
+        return found
+
+    def __getitem__(self, key):
+        cdef int slot = self._present(key)
+        return 0 if slot < 0 else self._n[slot]
+
+    def __setitem__(self, key, n):
+        cdef int slot = self.slot(key)
+        self._n[slot] = n
+        if not self._in[slot]:
+            self._in[slot] = 1
+            self._order.append(slot)
+
+    def __delitem__(self, key):
+        cdef int slot = self._present(key)
+        if slot < 0:
+            raise KeyError(key)
+        self._in[slot] = 0
+        self._n[slot] = 0
+        self._order.remove(slot)
+
+    def __contains__(self, key):
+        return self._present(key) >= 0
+
+    def __len__(self):
+        return len(self._order)
+
+    def __iter__(self):
+        return iter([self._keys[slot] for slot in self._order])
+
+    def get(self, key, default=None):
+        cdef int slot = self._present(key)
+        return default if slot < 0 else self._n[slot]
+
+    def keys(self):
+        return [self._keys[slot] for slot in self._order]
+
+    def values(self):
+        return [self._n[<int>slot] for slot in self._order]
+
+    def items(self):
+        return [(self._keys[slot], self._n[<int>slot]) for slot in self._order]
+
+    def update(self, counts=(), **more):
+        for key, n in (counts.items() if hasattr(counts, "items") else counts):
+            self[key] = n
+        for key, n in more.items():
+            self[key] = n
+
+    def __eq__(self, other):
+        if isinstance(other, (Counts, Mapping)):
+            return dict(self.items()) == dict(other.items())
+        return NotImplemented
+
+    __hash__ = None
+
+    def __repr__(self):
+        return f"Counts({dict(self.items())!r})"
+
+
+MutableMapping.register(Counts)
+
+
 cdef class Check:
     """A strategy's pre-check (``Orchestrator.pre_check``): ``check(key, markets)`` is True, and
     the refusal counted as ``admit`` counts it (the gate's ``offered``, which is the
@@ -307,50 +408,56 @@ cdef class Check:
         self.detected = detected
         self.fast = (type(refused) in _FAST_COUNTS and type(found) in _FAST_COUNTS
                      and type(detected) in _FAST_COUNTS)
+        self._refused_c = refused if type(refused) is Counts else None
+        self._found_c = found if self.tallied and type(found) is Counts else None
+        self._detected_c = detected if self.tallied and type(detected) is Counts else None
+        self._reason_slot[OPEN] = -1
+        for reason in (COOL_OFF, IN_USE):
+            self._reason_slot[reason] = (-1 if self._refused_c is None
+                                         else self._refused_c.slot(_REASONS[reason]))
+        self._kind_slot = -1 if self._found_c is None else self._found_c.slot(kind)
 
     def __call__(self, key, markets):
         cdef int reason = self.gate._reason_of(key, markets)
         if reason == OPEN:
             return False
         detected_key = (self.kind, key[1]) if self.tallied else None
-        self.count(reason, detected_key, hash(detected_key))
+        self.count(reason, detected_key, hash(detected_key), self.detected_slot(detected_key))
         return True
 
-    cdef int count(self, int reason, object detected_key, Py_hash_t detected_hash) except -1:
-        """Count one refusal; ``detected_key``: (kind, the opportunity's venue), and its hash."""
-        cdef str name = _REASONS[reason]
+    cdef int detected_slot(self, object detected_key) except -2:
+        """``detected_key``'s slot in ``detected`` when that is a :class:`Counts`, else -1."""
+        if self._detected_c is None or detected_key is None:
+            return -1
+        return self._detected_c.slot(detected_key)
+
+    cdef int count(self, int reason, object detected_key, Py_hash_t detected_hash,
+                   int detected_slot) except -1:
+        """Count one refusal; ``detected_key``: (kind, the opportunity's venue), its hash and
+        its slot in ``detected`` (-1: not a :class:`Counts`, counted through the mapping)."""
+        cdef str name
         self.gate.offered += 1
-        _count(self.refused, name, self.fast, hash(name))
+        if self._refused_c is not None:
+            self._refused_c.add(self._reason_slot[reason])
+        else:
+            name = _REASONS[reason]
+            _count(self.refused, name, self.fast, hash(name))
         if self.tallied:
-            _count(self.found, self.kind, self.fast, hash(self.kind))
-            _count(self.detected, detected_key, self.fast, detected_hash)
+            if self._found_c is not None:
+                self._found_c.add(self._kind_slot)
+            else:
+                _count(self.found, self.kind, self.fast, hash(self.kind))
+            if detected_slot >= 0:
+                self._detected_c.add(detected_slot)
+            else:
+                _count(self.detected, detected_key, self.fast, detected_hash)
         return 0
 
 
 cdef class CrossBook:
-    """Each market's touch, and per market the routes an update of it is tested on."""
-
-    cdef int64_t* _bid
-    cdef int64_t* _ask
-    cdef char* _known
-    cdef Route* _routes
-    cdef int* _start    # market m's routes: _order[_start[m] : _start[m + 1]]
-    cdef int* _order
-    cdef readonly int n_markets
-    cdef readonly int n_routes
-    cdef readonly int n_known   # markets whose touch is known
-    cdef readonly double min_profit_bps
-    cdef public long long checked
-    # attached to an orchestrator's Check (see attach): per route its key's slot (-1: the route
-    # is not pre-checked here) and its two markets' slots in the gate, and what a refusal counts
-    cdef Check _pre
-    cdef int* _key
-    cdef int* _ends
-    cdef list _detected
-    cdef Py_hash_t* _detected_hash
-    cdef dict _syncs
-    cdef list _venues
-    cdef list _symbols
+    """Each market's touch, and per market the routes an update of it is tested on (fields:
+    crossbook.pxd, so a compiled caller, the engine's ``BookTap``, updates it without a Python
+    call)."""
 
     def __cinit__(self):
         self._bid = self._ask = NULL
@@ -359,6 +466,7 @@ cdef class CrossBook:
         self._start = self._order = NULL
         self._key = self._ends = NULL
         self._detected_hash = NULL
+        self._detected_slot = NULL
 
     def __init__(self, int n_markets, routes, by_market, double min_profit_bps):
         cdef int m, i, n = 0, r
@@ -407,19 +515,20 @@ cdef class CrossBook:
         free(self._key)
         free(self._ends)
         free(self._detected_hash)
+        free(self._detected_slot)
 
-    cdef inline int _check(self, int market) except -1:
+    cdef int _check(self, int market) except -1:
         if not 0 <= market < self.n_markets:
             raise IndexError(f"market {market} out of range (0..{self.n_markets - 1})")
         return 0
 
-    cdef inline void _read(self, int m, L2Book book) noexcept:
+    cdef void _read(self, int m, L2Book book) noexcept:
         cdef int64_t bid_key = book.sides[0].best, ask_key = book.sides[1].best
         self._bid[m] = bid_key if bid_key != KEY_NONE else NO_PRICE
         self._ask[m] = -ask_key if ask_key != KEY_NONE else NO_PRICE
         self._learn(m)
 
-    cdef inline void _learn(self, int m) noexcept:
+    cdef void _learn(self, int m) noexcept:
         if not self._known[m]:
             self._known[m] = 1
             self.n_known += 1
@@ -466,10 +575,13 @@ cdef class CrossBook:
         free(self._key)
         free(self._ends)
         free(self._detected_hash)
+        free(self._detected_slot)
         self._key = <int*>malloc(max(self.n_routes, 1) * sizeof(int))
         self._ends = <int*>malloc(max(2 * self.n_routes, 1) * sizeof(int))
         self._detected_hash = <Py_hash_t*>malloc(max(self.n_routes, 1) * sizeof(Py_hash_t))
-        if self._key == NULL or self._ends == NULL or self._detected_hash == NULL:
+        self._detected_slot = <int*>malloc(max(self.n_routes, 1) * sizeof(int))
+        if (self._key == NULL or self._ends == NULL or self._detected_hash == NULL
+                or self._detected_slot == NULL):
             raise MemoryError()
         self._detected = []
         for r in range(self.n_routes):
@@ -479,6 +591,7 @@ cdef class CrossBook:
             self._key[r] = -1 if keys[r] is None else gate.key_slot(keys[r])
             self._detected.append(None if keys[r] is None else (check.kind, keys[r][1]))
             self._detected_hash[r] = hash(self._detected[r])
+            self._detected_slot[r] = check.detected_slot(self._detected[r])
         self._venues = [venue for venue, _ in names]
         self._symbols = [symbol for _, symbol in names]
         self._syncs = syncs
@@ -531,12 +644,13 @@ cdef class CrossBook:
         return sync is not None and sync.core.synced
 
     cdef object _crossing(self, int market, now_ns):
+        return self.crossing_at(market, 0 if now_ns is None else now_ns, now_ns is not None)
+
+    cdef object crossing_at(self, int market, int64_t now, bint known):
+        """The routes of ``market`` that cross now (see :meth:`update`); ``known``: ``now`` is
+        the clock's time (else the gate's clock is read if a cool-off needs it)."""
         cdef int i, r, other, found = 0, reason
-        cdef int64_t now = 0
-        cdef bint known = now_ns is not None
         cdef Check check = self._pre
-        if known:
-            now = now_ns
         cdef int found_ids[MAX_FOUND]
         cdef list overflow = None
         cdef const Route* route
@@ -567,7 +681,8 @@ cdef class CrossBook:
                         continue
                     reason = check.gate.reason(self._key[r], &self._ends[2 * r], 2, &now, &known)
                     if reason != OPEN:
-                        check.count(reason, self._detected[r], self._detected_hash[r])
+                        check.count(reason, self._detected[r], self._detected_hash[r],
+                                    self._detected_slot[r])
                         continue
             if found < MAX_FOUND:
                 found_ids[found] = r

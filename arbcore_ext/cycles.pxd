@@ -1,8 +1,9 @@
 # C API of the triangular-cycle engine.
-from libc.stdint cimport int8_t, int32_t
+from libc.stdint cimport int8_t, int32_t, int64_t
 
 cimport numpy as cnp
 
+from arbcore_ext.book cimport L2Book
 from arbcore_ext.crossbook cimport Check
 
 
@@ -63,6 +64,8 @@ cdef class CycleEngine:
     cdef list _detected
     cdef object _detected_hash_arr
     cdef Py_hash_t* _detected_hash
+    cdef object _detected_slot_arr
+    cdef int* _detected_slot
 
     cdef _build(self, cnp.ndarray base_ids, cnp.ndarray quote_ids, cnp.ndarray starts)
     cdef int _market(self, object key) except -1
@@ -70,4 +73,6 @@ cdef class CycleEngine:
     cdef tuple _changed_tuple(self)
     cdef Py_ssize_t _update(self, int market, double bid, double ask) noexcept nogil
     cdef int _register(self, int cycle) except -1
-    cdef Py_ssize_t _pre_check(self, now_ns) except -1
+    cdef Py_ssize_t _pre_check(self, int64_t now, bint known) except -1
+    cdef int market_of(self, symbol) except -2
+    cdef object on_book_at(self, int m, L2Book book, int64_t now, bint known)

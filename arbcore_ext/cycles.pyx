@@ -507,7 +507,17 @@ cdef class CycleEngine:
     def on_book(self, symbol, L2Book book not None, now_ns=None):
         """Read ``book``'s touch into the market's edges; ``()`` or ``self._emit(changed ids)``
         (attached: less the cycles the pre-check refuses at ``now_ns``, None: the gate's clock)."""
-        cdef int m = self._market_ids[symbol]
+        return self.on_book_at(self._market_ids[symbol], book, 0 if now_ns is None else now_ns,
+                               now_ns is not None)
+
+    cdef int market_of(self, symbol) except -2:
+        """``symbol``'s market id, -1 when it is not one of the engine's markets."""
+        cdef object found = self._market_ids.get(symbol)
+        return -1 if found is None else found
+
+    cdef object on_book_at(self, int m, L2Book book, int64_t now, bint known):
+        """:meth:`on_book` of market ``m`` (a compiled caller's: the engine's ``BookTap``);
+        ``known``: ``now`` is the clock's time, else the gate's clock is read if needed."""
         cdef int64_t bid_key = book.sides[0].best, ask_key = book.sides[1].best
         cdef double scale = POW10[book.price_decimals]
         if self._books[m] is not book:
@@ -515,7 +525,7 @@ cdef class CycleEngine:
         if self._update(m, bid_key / scale if bid_key != KEY_NONE else 0.0,
                         -ask_key / scale if ask_key != KEY_NONE else 0.0) == 0:
             return ()
-        if self._pre is not None and self._pre_check(now_ns) == 0:
+        if self._pre is not None and self._pre_check(now, known) == 0:
             return ()
         return self._emit(self._changed_tuple())
 
@@ -535,6 +545,8 @@ cdef class CycleEngine:
         self._detected = [None] * self.cycle_count
         self._detected_hash_arr = np.zeros(max(1, self.cycle_count), dtype=np.intp)
         self._detected_hash = <Py_hash_t*>cnp.PyArray_DATA(self._detected_hash_arr)
+        self._detected_slot_arr = np.full(max(1, self.cycle_count), -1, dtype=np.intc)
+        self._detected_slot = <int*>cnp.PyArray_DATA(self._detected_slot_arr)
         self._key_of = key_of
         self._pre = check
 
@@ -549,20 +561,18 @@ cdef class CycleEngine:
             row[1 + j] = gate.market_slot(market)
         self._detected[cycle] = (self._pre.kind, key[1])
         self._detected_hash[cycle] = hash(self._detected[cycle])
+        self._detected_slot[cycle] = self._pre.detected_slot(self._detected[cycle])
         row[0] = gate.key_slot(key)
         return 0
 
-    cdef Py_ssize_t _pre_check(self, now_ns) except -1:
+    cdef Py_ssize_t _pre_check(self, int64_t now, bint known) except -1:
         """Keep, in order, the changed cycles the pre-check lets through (each refusal
-        counted, as ``_emit`` asking ``blocked`` cycle by cycle would); how many are left."""
+        counted, as ``_emit`` asking ``blocked`` cycle by cycle would); how many are left.
+        ``known``: ``now`` is the clock's time (else the gate reads its clock if needed)."""
         cdef Py_ssize_t i, kept = 0, n = self._n_changed
         cdef int c, reason, count, width = self.max_legs + 1
         cdef int* row
-        cdef int64_t now = 0
-        cdef bint known = now_ns is not None
         cdef Check check = self._pre
-        if known:
-            now = now_ns
         for i in range(n):
             c = self._changed[i]
             row = self._gate + <Py_ssize_t>c * width
@@ -576,7 +586,8 @@ cdef class CycleEngine:
                 self._changed[kept] = c
                 kept += 1
             else:
-                check.count(reason, self._detected[c], self._detected_hash[c])
+                check.count(reason, self._detected[c], self._detected_hash[c],
+                            self._detected_slot[c])
         self._n_changed = kept
         return kept
 

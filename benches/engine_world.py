@@ -28,6 +28,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import TypeVar
 
 import attrs
 import numpy as np
@@ -37,7 +38,7 @@ from arbcore.config.schema import AppConfig
 from arbcore.engine import SWITCH_INTERVAL_S, Engine, frozen_startup
 from arbcore.exchanges.registry import get_venue
 from arbcore.exchanges.symbols import SymbolMap
-from arbcore.model import BookEvent, BookEventKind, Instrument
+from arbcore.model import BookEvent, BookEventKind, Instrument, Opportunity
 from arbcore.sim import SimConfig, Simulator
 from arbcore.sim.market import MarketConfig
 from arbcore.storage.audit import AuditTrail
@@ -130,14 +131,21 @@ def engine_for(stream: SimStream, audit: AuditTrail, config: AppConfig, *,
     return engine
 
 
+def _no_stamps() -> np.ndarray:
+    return np.empty(0, dtype=np.int64)
+
+
 @attrs.frozen
 class Run:
-    """One replay: per message arrival -> handled, per risk decision arrival -> decision (ns)."""
+    """One replay: per message arrival -> handled, per risk decision arrival -> decision (ns);
+    ``detected_ns``, when the run stamps it: per strategy find offered to the orchestrator,
+    arrival -> the find (before the orchestrator and risk)."""
 
     handled_ns: np.ndarray
     decisions_ns: np.ndarray
     elapsed_ns: int
     late: int  # messages whose handling started after their scheduled arrival
+    detected_ns: np.ndarray = attrs.field(factory=_no_stamps)
 
     def quantile_us(self, values: np.ndarray, q: float) -> float:
         return float(np.quantile(values, q)) / 1_000 if len(values) else float("nan")
@@ -176,11 +184,14 @@ class Arrival:
 
 YIELD_EVERY = 64  # when behind schedule, still let order tasks run this often
 
+_Item = TypeVar("_Item")
 
-async def paced(handle: Handler, events: Sequence[BookEvent], rate: float | None,
+
+async def paced(handle: Callable[[_Item], object], events: Sequence[_Item], rate: float | None,
                 arrival: Arrival, decisions: Callable[[], Iterable[int]] = tuple,
                 pending: Callable[[], int] = lambda: 0) -> Run:  # fmt: skip
-    """Offer ``events`` at ``rate`` per second (None: back to back, as fast as handled).
+    """Offer ``events`` (book events, or frames) at ``rate`` per second (None: back to back,
+    as fast as handled).
 
     Order tasks (shadow fills) run between messages when the source is ahead of its schedule,
     and at least every :data:`YIELD_EVERY` messages: they share the core, as they do live.
@@ -213,23 +224,48 @@ async def run_engine(stream: SimStream, rate: float | None, workdir: Path,
                      messages: int | None = None) -> tuple[Run, Engine]:  # fmt: skip
     """A fresh engine over ``stream`` replayed at ``rate``; its orders finished after."""
     config = demo_config(workdir / f"audit-{next(_RUNS)}.db")
-    switch = sys.getswitchinterval()
     with AuditTrail(config.system.storage.path, synchronous="NORMAL") as audit:
         engine = engine_for(stream, audit, config)
+        detected = stamp_finds(engine)
         arrival = Arrival()
         engine.arrival_ns = arrival
-        events = stream.deltas[:messages]
-        sys.setswitchinterval(SWITCH_INTERVAL_S)  # the runtime `Engine.run` sets up
-        try:
-            with frozen_startup():
-                run = await paced(engine_handler(engine), events, rate, arrival,
-                                  decisions=lambda: engine.stats.latencies_ns,
-                                  pending=lambda: len(engine._trades))  # fmt: skip
-        finally:
-            sys.setswitchinterval(switch)
-        if engine._trades:
-            await asyncio.gather(*engine._trades, return_exceptions=True)
+        run = await run_paced(engine, engine_handler(engine), stream.deltas[:messages], rate,
+                              arrival, detected)  # fmt: skip
     return run, engine
+
+
+async def run_paced(engine: Engine, handle: Callable[[_Item], object], items: Sequence[_Item],
+                    rate: float | None, arrival: Arrival, detected: list[int]
+                    ) -> Run:  # fmt: skip
+    """:func:`paced` under the runtime ``Engine.run`` sets up (its GIL switch interval,
+    start-up's garbage frozen); the engine's orders finished after."""
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    try:
+        with frozen_startup():
+            run = await paced(handle, items, rate, arrival,
+                              decisions=lambda: engine.stats.latencies_ns,
+                              pending=lambda: len(engine._trades))  # fmt: skip
+    finally:
+        sys.setswitchinterval(switch)
+    if engine._trades:
+        await asyncio.gather(*engine._trades, return_exceptions=True)
+    return attrs.evolve(run, detected_ns=np.array(detected, dtype=np.int64))
+
+
+def stamp_finds(engine: Engine) -> list[int]:
+    """Stamps arrival -> each find the strategies offer (on entering ``Engine._decide``, before
+    the orchestrator and risk): the detection latency. Install it before the book callbacks
+    are made; it costs a Python call per find, none per message."""
+    found: list[int] = []
+    decide, clock = engine._decide, time.perf_counter_ns
+
+    def stamped(opportunity: Opportunity, arrived_ns: int) -> None:
+        found.append(clock() - arrived_ns)
+        decide(opportunity, arrived_ns)
+
+    engine._decide = stamped  # type: ignore[method-assign]
+    return found
 
 
 _RUNS = itertools.count()
@@ -245,11 +281,12 @@ class DecimalLoop:
     and counted as a decision (arrival -> decision stamped like the engine's).
     """
 
-    def __init__(self, stream: SimStream, arrival: Arrival, *, min_profit_bps: float = 5.0,
-                 cool_off_ms: float = 250.0, max_position_usd: float = 10_000.0
-                 ) -> None:  # fmt: skip
+    def __init__(self, instruments: Mapping[str, Sequence[Instrument]], arrival: Arrival, *,
+                 min_profit_bps: float = 5.0, cool_off_ms: float = 250.0,
+                 max_position_usd: float = 10_000.0) -> None:  # fmt: skip
+        """Empty books over ``instruments`` (venue -> markets); :meth:`over` fills them."""
         self.arrival = arrival
-        self.instruments = {(i.venue, i.symbol): i for listed in stream.instruments.values()
+        self.instruments = {(i.venue, i.symbol): i for listed in instruments.values()
                             for i in listed}  # fmt: skip
         self.books: dict[tuple[str, str], tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]]
         self.books = {market: ({}, {}) for market in self.instruments}
@@ -260,10 +297,21 @@ class DecimalLoop:
         self.positions: dict[tuple[str, str], Decimal] = {}
         self.last_taken: dict[tuple[str, ...], int] = {}
         self.decisions_ns: list[int] = []
-        self.found = 0
+        self.detected_ns: list[int] = []  # arrival -> each find past the cool-off, before risk
+
+    @classmethod
+    def over(cls, stream: SimStream, arrival: Arrival) -> DecimalLoop:
+        """The peer with ``stream``'s snapshots applied (before the clock starts)."""
+        peer = cls(stream.instruments, arrival)
         for event in stream.snapshots:
-            self.on_event(event)
-        self.decisions_ns.clear()  # the snapshots arrive before the clock starts
+            peer.on_event(event)
+        peer.restart()
+        return peer
+
+    def restart(self) -> None:
+        """Forget the stamps of what was handled before the clock started."""
+        self.decisions_ns.clear()
+        self.detected_ns.clear()
 
     def on_event(self, event: BookEvent) -> None:
         instrument = self.instruments[(event.venue, event.symbol)]
@@ -280,8 +328,12 @@ class DecimalLoop:
                 levels[price] = size
             else:
                 levels.pop(price, None)
-        self._cross(event.venue, event.symbol)
-        self._triangles(event.venue)
+        self.check(event.venue, event.symbol)
+
+    def check(self, venue: str, symbol: str) -> None:
+        """After ``venue``'s ``symbol`` changed: both strategies' tests, and the decisions."""
+        self._cross(venue, symbol)
+        self._triangles(venue)
 
     def _top(self, venue: str, symbol: str) -> tuple[Decimal, Decimal] | None:
         bids, asks = self.books[(venue, symbol)]
@@ -317,11 +369,11 @@ class DecimalLoop:
 
     def _decide(self, key: tuple[str, ...], markets: tuple[tuple[str, str], ...],
                 price: Decimal) -> None:  # fmt: skip
-        self.found += 1
         now = time.perf_counter_ns()
         last = self.last_taken.get(key)
         if last is not None and now - last < self.cool_off_ns:
             return
+        self.detected_ns.append(now - self.arrival.ns)  # as the engine's: a find not cooling off
         self.last_taken[key] = now
         held = sum(self.positions.get(market, Decimal(0)) for market in markets)
         if held * price <= self.max_position:
@@ -331,6 +383,7 @@ class DecimalLoop:
 async def run_peer(stream: SimStream, rate: float | None, messages: int | None = None) -> Run:
     """:class:`DecimalLoop` over ``stream`` at ``rate``, paced and stamped like the engine."""
     arrival = Arrival()
-    peer = DecimalLoop(stream, arrival)
-    return await paced(peer.on_event, stream.deltas[:messages], rate, arrival,
-                       decisions=lambda: peer.decisions_ns)  # fmt: skip
+    peer = DecimalLoop.over(stream, arrival)
+    run = await paced(peer.on_event, stream.deltas[:messages], rate, arrival,
+                      decisions=lambda: peer.decisions_ns)  # fmt: skip
+    return attrs.evolve(run, detected_ns=np.array(peer.detected_ns, dtype=np.int64))

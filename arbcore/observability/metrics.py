@@ -46,7 +46,7 @@ import os
 import resource
 import time
 from bisect import bisect_left
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +59,8 @@ from prometheus_client.core import (
     Metric,
 )
 from prometheus_client.registry import Collector
+
+from arbcore_ext.crossbook import Counts
 
 if TYPE_CHECKING:  # read by duck type at run time: arbcore.net imports this package
     from arbcore.marketdata.sync import BookSync
@@ -146,12 +148,12 @@ def _le(bound_ns: int) -> str:
 class DecisionMetrics:
     """What only the decision path knows, kept by the engine as cheaply as it can be.
 
-    ``detected[kind, venue] += 1`` per opportunity (a C-level ``defaultdict``: a ``Counter``
-    costs twice as much), ``latency.observe_ns(...)`` per decision, ``trade_errors += 1`` when
-    a trade's execution raised.
+    ``detected[kind, venue] += 1`` per opportunity (a :class:`~arbcore_ext.crossbook.Counts`:
+    the strategies' compiled pre-checks add their refusals to it in C), ``latency.observe_ns``
+    per decision, ``trade_errors += 1`` when a trade's execution raised.
     """
 
-    detected: defaultdict[tuple[str, str], int] = attrs.Factory(lambda: defaultdict(int))
+    detected: Counts[tuple[str, str]] = attrs.Factory(Counts)
     latency: LatencyHistogram = attrs.Factory(LatencyHistogram)
     trade_errors: int = 0
 

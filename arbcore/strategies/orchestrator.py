@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, MutableMapping
 from typing import NamedTuple
 
 from arbcore.model import Opportunity, OrderSide
-from arbcore_ext.crossbook import Check, Gate
+from arbcore_ext.crossbook import Check, Counts, Gate
 
 __all__ = ["Key", "Markets", "Orchestrator", "Ticket", "key", "markets_of"]
 
@@ -110,7 +110,8 @@ class Orchestrator:
         self._last_taken = self._gate.taken
         self._plans: dict[Signature, tuple[Key, Markets, Spends]] = {}
         self.offered = self.admitted = 0
-        self.refused: dict[str, int] = defaultdict(int)
+        #: refusals by reason (a Counts: the compiled pre-checks add theirs in C)
+        self.refused: Counts[str] = Counts()
         self._blocked = self.pre_check()
 
     @property

@@ -1,0 +1,39 @@
+"""The engine's book callback in C: count, book time, USD cache, cross and cycle kernels."""
+
+from collections.abc import Callable
+from typing import Any
+
+from arbcore_ext.book import L2Book
+
+class Tally:
+    """Book updates handled by every tap of one engine."""
+
+    book_updates: int
+    def __init__(self, book_updates: int = 0) -> None: ...
+
+class EventClock:
+    """A clock told the time (``now_ns``) that answers it when called (read in C)."""
+
+    now_ns: int
+    def __init__(self, now_ns: int = 0) -> None: ...
+    def __call__(self) -> int: ...
+
+class BookTap:
+    """One venue's book callback: ``tap.on_book(symbol, book)`` (see booktap.pyx)."""
+
+    venue: str
+    def __init__(
+        self,
+        engine: object,
+        venue: str,
+        tally: Tally,
+        dollar_base: dict[str, str],
+        listed: dict[str, Any],
+        updated: dict[str, int],
+        usd_cache: dict[str, float | None],
+        topics: dict[str, Any],
+        changed: Callable[[str, str], None],
+        found: Callable[[Any, Any, int], None],
+    ) -> None: ...
+    def on_book(self, symbol: str, book: L2Book) -> None:
+        """The engine's callback for one update of ``symbol``'s ``book``."""

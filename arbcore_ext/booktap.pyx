@@ -1,0 +1,325 @@
+# The engine's book callback (arbcore.engine.Engine._on_book) in C.
+#
+# Nearly every book update reaches no decision: it is counted, its time stamped for the books'
+# ages, the dollar price of its base dropped from the USD cache (a dollar market's update), and
+# its touch handed to the cross-venue kernel (CrossBook) and the venue's cycle engine
+# (CycleEngine), both called here at C level through their .pxd. Only a find goes back to
+# Python (the engine's ``found``), so the usual update makes no Python call at all unless the
+# engine's clocks are Python callables (a backtest's virtual clock).
+from cpython.dict cimport PyDict_DelItem, PyDict_GetItemWithError, PyDict_SetItem
+from cpython.object cimport PyTypeObject, Py_TYPE, ternaryfunc
+from cpython.ref cimport PyObject
+from cpython.tuple cimport PyTuple_GET_SIZE
+from libc.stdint cimport int64_t, uint64_t
+from posix.time cimport CLOCK_MONOTONIC, CLOCK_REALTIME, clock_gettime, timespec
+
+from arbcore_ext.book cimport L2Book
+from arbcore_ext.crossbook cimport CrossBook
+from arbcore_ext.cycles cimport CycleEngine
+
+import time
+
+cdef extern from *:
+    """
+    /* CPython 3.11's dict version (PEP 509): a new value on every change of the dict, so an
+       unchanged tag means every entry read from it is still what it was. Later versions have
+       no such tag: 0 there, and 0 is never cached. */
+    #if PY_VERSION_HEX < 0x030C0000
+    #define booktap_dict_version(d) (((PyDictObject*)(d))->ma_version_tag)
+    #else
+    #define booktap_dict_version(d) ((uint64_t)0)
+    #endif
+    """
+    uint64_t dict_version "booktap_dict_version" (dict d) noexcept
+
+#: the clocks read in C when the engine uses them (the same clock_gettime calls CPython makes)
+cdef object _PERF_COUNTER_NS = time.perf_counter_ns
+cdef object _TIME_NS = time.time_ns
+cdef object _CYCLE_ON_BOOK = CycleEngine.on_book
+cdef tuple _ATTRS = ("arrival_ns", "clock_ns", "cross", "triangular")
+
+
+cdef class Tally:
+    """Book updates handled by every tap of one engine (``EngineStats.book_updates`` reads and
+    sets this count)."""
+
+    cdef public long long book_updates
+
+    def __init__(self, long long book_updates=0):
+        self.book_updates = book_updates
+
+    def __repr__(self):
+        return f"Tally(book_updates={self.book_updates})"
+
+
+cdef class EventClock:
+    """A clock that is told the time (``now_ns``, ns) and answers it when called: the
+    backtest's virtual clock builds on it, so the callback reads it in C (a subclass that
+    overrides ``__call__`` is called)."""
+
+    cdef public int64_t now_ns
+
+    def __init__(self, int64_t now_ns=0):
+        self.now_ns = now_ns
+
+    def __call__(self):
+        return self.now_ns
+
+
+cdef class _Market:
+    """What a tap knows about one symbol: the dollar base whose USD price its update drops (or
+    None), and its ids in the bound cross kernel and cycle engine (-1: not there)."""
+
+    cdef object base
+    cdef int cross
+    cdef int cycle
+    cdef bint listed        # in the venue's markets, when the table's version was listed_at
+    cdef uint64_t listed_at
+
+
+cdef inline bint _truthy(object found) except -1:
+    """``bool(found)``; a tuple's (what the kernels answer) without a call."""
+    if type(found) is tuple:
+        return PyTuple_GET_SIZE(found) != 0
+    return bool(found)
+
+
+cdef ternaryfunc _EVENT_CALL = (<PyTypeObject*>EventClock).tp_call
+
+
+cdef inline int64_t _monotonic_ns() noexcept:
+    """``time.perf_counter_ns()`` (CLOCK_MONOTONIC in CPython on Linux)."""
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return <int64_t>ts.tv_sec * 1000000000 + ts.tv_nsec
+
+
+cdef inline object _clock(object clock):
+    """``clock()``; the two standard clocks in C (``time.perf_counter_ns`` is CLOCK_MONOTONIC
+    and ``time.time_ns`` CLOCK_REALTIME in CPython on Linux)."""
+    cdef timespec ts
+    if Py_TYPE(clock).tp_call == _EVENT_CALL:
+        return (<EventClock>clock).now_ns
+    if clock is _PERF_COUNTER_NS:
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return <int64_t>ts.tv_sec * 1000000000 + ts.tv_nsec
+    if clock is _TIME_NS:
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return <int64_t>ts.tv_sec * 1000000000 + ts.tv_nsec
+    return clock()
+
+
+cdef class BookTap:
+    """One venue's book callback: ``tap.on_book(symbol, book)``.
+
+    ``engine``: read on every update for its ``arrival_ns``, ``clock_ns``, ``cross`` and
+    ``triangular`` (from its ``__dict__``: they may be set after the tap is made, as the
+    backtest and the benches do); ``dollar_base``: symbol -> the base of a dollar market;
+    ``listed``: the venue's markets (the cycle engine hears only of them); ``updated``: symbol
+    -> the update's clock time (what ``BookAges`` reads); ``usd_cache``: asset -> USD price;
+    ``topics``: the event hub's topic -> subscribers (a ``market-data`` listener hears of each
+    update through ``changed(venue, symbol)``); ``found(opportunity, emitted, arrived_ns)``:
+    called only when a strategy found something.
+    """
+
+    cdef object engine
+    cdef dict _attrs
+    cdef readonly str venue
+    cdef Tally tally
+    cdef dict _markets
+    cdef dict dollar_base
+    cdef dict listed
+    cdef dict updated
+    cdef dict usd_cache
+    cdef dict topics
+    cdef object changed
+    cdef object found
+    # the cross strategy bound (its kernel and this venue's symbol -> market id), on first use
+    cdef object _cross
+    cdef object _touch
+    cdef CrossBook _kernel
+    cdef dict _cross_ids
+    # the venue's triangular scanner bound, on first use; _cycles: it is a plain CycleEngine's
+    # on_book (called in C)
+    cdef object _scanner
+    cdef CycleEngine _cycles
+    # the engine's arrival_ns, clock_ns, cross and triangular as its __dict__ held them at
+    # version _attrs_at (0: not cached), the venue's scanner as the triangular table held it at
+    # _scanners_at, and whether market-data was listened to at topic version _topics_at
+    cdef uint64_t _attrs_at
+    cdef object _arrival_of
+    cdef object _clock_of
+    cdef object _cross_of
+    cdef object _scanners_of
+    cdef uint64_t _scanners_at
+    cdef object _scanner_of
+    cdef uint64_t _topics_at
+    cdef bint _listened
+
+    def __init__(self, engine not None, str venue not None, Tally tally not None,
+                 dict dollar_base not None, dict listed not None, dict updated not None,
+                 dict usd_cache not None, dict topics not None, changed not None,
+                 found not None):
+        self.engine = engine
+        self._attrs = engine.__dict__
+        self.venue = venue
+        self.tally = tally
+        self._markets = {}
+        self.dollar_base = dollar_base
+        self.listed = listed
+        self.updated = updated
+        self.usd_cache = usd_cache
+        self.topics = topics
+        self.changed = changed
+        self.found = found
+        self._cross = self._scanner = None
+        self._attrs_at = self._scanners_at = self._topics_at = 0
+
+    cdef inline object _attr(self, str name):
+        """``engine.<name>``: its instance dict's entry when there (one lookup)."""
+        cdef PyObject* found = PyDict_GetItemWithError(self._attrs, name)
+        if found != NULL:
+            return <object>found
+        return getattr(self.engine, name)
+
+    cdef inline int _read_attrs(self) except -1:
+        """The engine's four attributes the callback reads, cached while its __dict__ has not
+        changed (only when all four are there: one from the class may change unseen)."""
+        cdef uint64_t version = dict_version(self._attrs)
+        if version != 0 and version == self._attrs_at:
+            return 0
+        return self._refresh_attrs(version)
+
+    cdef int _refresh_attrs(self, uint64_t version) except -1:
+        """(:meth:`_read_attrs`'s slow path, apart: its closure is made only when it runs)"""
+        self._arrival_of = self._attr("arrival_ns")
+        self._clock_of = self._attr("clock_ns")
+        self._cross_of = self._attr("cross")
+        self._scanners_of = self._attr("triangular")
+        self._attrs_at = version if all(name in self._attrs for name in _ATTRS) else 0
+        return 0
+
+    cdef object _scanner_now(self):
+        """``engine.triangular.get(venue)``, cached while that table has not changed."""
+        cdef object scanners = self._scanners_of
+        cdef PyObject* found
+        cdef uint64_t version
+        if type(scanners) is not dict:
+            return scanners.get(self.venue)
+        version = dict_version(scanners)
+        if version == 0 or version != self._scanners_at:
+            found = PyDict_GetItemWithError(scanners, self.venue)
+            self._scanner_of = None if found == NULL else <object>found
+            self._scanners_at = version
+        return self._scanner_of
+
+    cdef bint _is_listed(self, _Market market, symbol) except -1:
+        """``symbol in listed``, cached per market while the table has not changed."""
+        cdef uint64_t version = dict_version(self.listed)
+        if version == 0 or version != market.listed_at:
+            market.listed = symbol in self.listed
+            market.listed_at = version
+        return market.listed
+
+    cdef bint _market_data(self) except -1:
+        """``"market-data" in topics``, cached while the topic table has not changed."""
+        cdef uint64_t version = dict_version(self.topics)
+        if version == 0 or version != self._topics_at:
+            self._listened = "market-data" in self.topics
+            self._topics_at = version
+        return self._listened
+
+    cdef _Market _market(self, symbol):
+        cdef PyObject* found = PyDict_GetItemWithError(self._markets, symbol)
+        cdef _Market market
+        if found != NULL:
+            return <_Market>found
+        market = _Market.__new__(_Market)
+        market.base = self.dollar_base.get(symbol)
+        market.cross = self._cross_id(symbol)
+        market.cycle = self._cycles.market_of(symbol) if self._cycles is not None else -1
+        market.listed_at = 0
+        self._markets[symbol] = market
+        return market
+
+    cdef int _cross_id(self, symbol) except -2:
+        if self._kernel is None:
+            return -1
+        found = self._cross_ids.get(symbol)
+        if found is None:
+            return -1
+        self._kernel._check(found)
+        return found
+
+    cdef int _bind_cross(self, cross) except -1:
+        cdef _Market market
+        self._touch, self._cross_ids = cross.touch_of(self.venue)
+        self._kernel = self._touch if type(self._touch) is CrossBook else None
+        self._cross = cross
+        for symbol, market in self._markets.items():
+            market.cross = self._cross_id(symbol)
+        return 0
+
+    cdef int _bind_scanner(self, scanner) except -1:
+        cdef _Market market
+        self._cycles = None
+        if isinstance(scanner, CycleEngine) and type(scanner).on_book is _CYCLE_ON_BOOK:
+            self._cycles = scanner
+        self._scanner = scanner
+        for symbol, market in self._markets.items():
+            market.cycle = self._cycles.market_of(symbol) if self._cycles is not None else -1
+        return 0
+
+    def on_book(self, symbol, book):
+        """The engine's callback for one update of ``symbol``'s ``book`` (see the class)."""
+        cdef _Market market
+        cdef object now_ns, crossing, opportunity = None, emitted = None, arrived = None
+        cdef int64_t now = 0, arrived_ns = 0
+        cdef bint converted = False
+        self._read_attrs()
+        if self._arrival_of is _PERF_COUNTER_NS:  # (boxed only if something is found)
+            arrived_ns = _monotonic_ns()
+        else:
+            arrived = self._arrival_of()
+        self.tally.book_updates += 1
+        self._read_attrs()
+        now_ns = _clock(self._clock_of)
+        PyDict_SetItem(self.updated, symbol, now_ns)
+        market = self._market(symbol)
+        if market.base is not None and PyDict_GetItemWithError(self.usd_cache, market.base):
+            PyDict_DelItem(self.usd_cache, market.base)
+        self._read_attrs()
+        cross = self._cross_of
+        if cross is not None:
+            if cross is not self._cross:
+                self._bind_cross(cross)
+            if self._kernel is None:
+                crossing = self._touch.touch(self._cross_ids, symbol, book, now_ns)
+            elif self._kernel.n_known < self._kernel.n_markets:
+                crossing = None
+            elif market.cross < 0:
+                crossing = ()
+            else:
+                now = now_ns  # (the kernels' int64; the dict and Python calls get the object)
+                converted = True
+                self._kernel._read(market.cross, <L2Book?>book)
+                crossing = self._kernel.crossing_at(market.cross, now, True)
+            if crossing is None:  # a market's touch still unknown: the strategy reads it
+                opportunity = cross.on_book(self.venue, symbol, book, now_ns)
+            elif _truthy(crossing):
+                opportunity = cross.crossed(self.venue, symbol, book, crossing)
+        self._read_attrs()
+        scanner = self._scanner_now()
+        if scanner is not None and self._is_listed(market, symbol):
+            if scanner is not self._scanner:
+                self._bind_scanner(scanner)
+            if self._cycles is not None and market.cycle >= 0:
+                if not converted:
+                    now = now_ns
+                emitted = self._cycles.on_book_at(market.cycle, <L2Book?>book, now, True)
+            else:
+                emitted = scanner.on_book(symbol, book, now_ns)
+        if opportunity is not None or (emitted is not None and _truthy(emitted)):
+            self.found(opportunity, emitted, arrived_ns if arrived is None else arrived)
+        if self._market_data():  # after the decision: a stream never delays one
+            self.changed(self.venue, symbol)
