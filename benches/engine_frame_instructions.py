@@ -31,13 +31,12 @@ import argparse
 import asyncio
 import itertools
 import logging
-import pickle
 import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
 
-from engine_instructions import _toggle
+from engine_instructions import _toggle, pickled
 from engine_world import demo_config
 from frame_world import EPOCH_NS, FrameStream, frame_engine, frame_stream
 
@@ -50,14 +49,10 @@ COLLECT = ("frames", "quiet", "empty")
 
 
 def _stream(messages: int, cache: Path | None) -> FrameStream:
-    """The frames, from ``cache`` when it holds enough (a valgrind run need not simulate)."""
-    kept = pickle.loads(cache.read_bytes()) if cache is not None and cache.exists() else None
-    if isinstance(kept, FrameStream) and len(kept.frames) >= messages:
-        return kept
-    stream = frame_stream(messages)
-    if cache is not None:
-        cache.write_bytes(pickle.dumps(stream))
-    return stream
+    """The frames, from ``cache`` when it holds enough."""
+    return pickled(cache,
+                   lambda kept: isinstance(kept, FrameStream) and len(kept.frames) >= messages,
+                   lambda: frame_stream(messages))  # fmt: skip
 
 
 async def replay(stream: FrameStream, messages: int, workdir: Path, *, rate: float = RATE,

@@ -42,6 +42,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 from engine_world import SimStream, demo_config, engine_for, sim_stream
 
@@ -49,6 +50,7 @@ from arbcore.backtest import VirtualClock
 from arbcore.storage.audit import AuditTrail
 
 RATE = 10_000.0  # virtual messages per second (the bench's paced row)
+T = TypeVar("T")
 
 
 #: ``cgtoggle``: callgrind's CALLGRIND_TOGGLE_COLLECT client request, callable from Python
@@ -89,15 +91,21 @@ def _toggle() -> Callable[[], None]:
     return lambda: None
 
 
-def _stream(messages: int, cache: Path | None) -> SimStream:
-    if cache is not None and cache.exists():
-        stream: SimStream = pickle.loads(cache.read_bytes())
-        if len(stream.deltas) >= messages:
-            return stream
-    stream = sim_stream(messages)
+def pickled(cache: Path | None, fits: Callable[[Any], bool], build: Callable[[], T]) -> T:
+    """What ``cache`` holds when ``fits`` takes it (a valgrind run need not simulate the
+    market again), else ``build()``, pickled into ``cache``."""
+    kept = pickle.loads(cache.read_bytes()) if cache is not None and cache.exists() else None
+    if kept is not None and fits(kept):
+        return cast("T", kept)
+    made = build()
     if cache is not None:
-        cache.write_bytes(pickle.dumps(stream))
-    return stream
+        cache.write_bytes(pickle.dumps(made))
+    return made
+
+
+def _stream(messages: int, cache: Path | None) -> SimStream:
+    return pickled(cache, lambda kept: isinstance(kept, SimStream) and len(kept.deltas) >= messages,
+                   lambda: sim_stream(messages))  # fmt: skip
 
 
 async def replay(stream: SimStream, messages: int, workdir: Path, *, rate: float = RATE,
