@@ -357,7 +357,7 @@ class Engine:
                 self._decide(opportunity, arrived)
 
         # (the hub's topic table: "is market-data listened to" is one lookup in C)
-        topics: dict[str, Any] = self.events._subscribers
+        topics = self.events.topics
         tap = BookTap(self, venue, self.stats.tally, dollar_base, listed,
                       self._updated_ns.setdefault(venue, {}), self._usd_cache, topics,
                       self._quotes.changed, found)  # fmt: skip

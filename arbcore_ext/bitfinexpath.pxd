@@ -48,3 +48,4 @@ cdef class ChannelPath(DeltaPath):
     cdef dict caches            # route -> TextCache (each book's rendered levels)
     cdef bint checksum_matches(self, L2Book book) noexcept
     cdef ChannelState state_of(self, int64_t connection)
+    cdef Py_ssize_t book_chan(self, int64_t connection, int64_t chan)

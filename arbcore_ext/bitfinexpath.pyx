@@ -460,6 +460,18 @@ cdef class ChannelPath(DeltaPath):
             self.last_state, self.last_connection = state, connection
         return state
 
+    cdef inline Py_ssize_t book_chan(self, int64_t connection, int64_t chan):
+        """Where channel ``chan`` is in ``connection``'s state when it is a kept book's (that
+        state is then :attr:`last_state`, and the channel's route is set), else -1."""
+        cdef ChannelState state = self.state_of(connection)
+        cdef Py_ssize_t k
+        if state is None:
+            return -1
+        k = state.find_value(chan)
+        if k < 0 or not state.chans[k].in_books or state.chans[k].route == NULL:
+            return -1
+        return k
+
     cdef bint checksum_matches(self, L2Book book) noexcept:
         return cached_checksum_matches(self, self.caches, book)
 
@@ -476,12 +488,10 @@ cdef class ChannelPath(DeltaPath):
         i = chan_head(s, n, &chan)
         if i < 0:
             return ST_DECLINED
-        state = self.state_of(self.connection)
-        if state is None:
+        k = self.book_chan(self.connection, chan)
+        if k < 0:
             return ST_DECLINED
-        k = state.find_value(chan)
-        if k < 0 or not state.chans[k].in_books or state.chans[k].route == NULL:
-            return ST_DECLINED
+        state = self.last_state
         route = <Route>state.chans[k].route
         is_checksum = s[i] != 91
         if not is_checksum:
@@ -533,12 +543,10 @@ cdef class ChannelPath(DeltaPath):
         if i < 0 or n - i < 3 or s[i] != 91:
             return None
         i += 1
-        state = self.state_of(connection)
-        if state is None:
+        k = self.book_chan(connection, chan)
+        if k < 0:
             return None
-        k = state.find_value(chan)
-        if k < 0 or not state.chans[k].in_books or state.chans[k].route == NULL:
-            return None
+        state = self.last_state
         route = <Route>state.chans[k].route
         levels.count = 0
         if s[i] == 93:

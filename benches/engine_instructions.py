@@ -10,8 +10,9 @@ load-independent:
 - instruction counts under callgrind: with ``--collect-atstart=no`` and the ``cgtoggle``
   client-request module on ``PYTHONPATH`` (``CGTOGGLE=1``), collection is on only inside the
   engine's book callback (the decision path, not the venue's ``BookSync``) for the messages
-  chosen by ``--collect`` (``all``, or ``decisions``: the messages whose handling reached a
-  risk decision, read from ``--decisions FILE`` written by a plain run). The garbage collector
+  chosen by ``--collect`` (``all``; ``decisions``: the messages whose handling reached a
+  risk decision, read from ``--decisions FILE`` written by a plain run; ``quiet``: the others).
+  The garbage collector
   is not frozen here, so its passes over the stream held in memory count too;
 - behaviour: ``--rows FILE`` writes every audit row (seq, ts, kind, trace, venue, payload,
   hash), so two trees' rows can be compared byte for byte.
@@ -165,7 +166,7 @@ def main() -> None:
     parser.add_argument("--build-toggle", type=Path, metavar="DIR",
                         help="compile the cgtoggle module into DIR and exit")  # fmt: skip
     parser.add_argument("--rate", type=float, default=RATE)
-    parser.add_argument("--collect", choices=("all", "decisions"))
+    parser.add_argument("--collect", choices=("all", "decisions", "quiet"))
     parser.add_argument("--decisions", type=Path, help="write (plain run) or read the indices")
     parser.add_argument("--rows", type=Path, help="write the audit rows here")
     parser.add_argument("--cache", type=Path, help="pickle the stream here (valgrind runs)")
@@ -178,8 +179,9 @@ def main() -> None:
     collect: set[int] | None = None
     if args.collect == "all":
         collect = set(range(args.messages))
-    elif args.collect == "decisions":
-        collect = {int(line) for line in args.decisions.read_text().split()}
+    elif args.collect in ("decisions", "quiet"):
+        reached = {int(line) for line in args.decisions.read_text().split()}
+        collect = reached if args.collect == "decisions" else set(range(args.messages)) - reached
     with tempfile.TemporaryDirectory() as workdir:
         decided, trail, counts = asyncio.run(replay(stream, args.messages, Path(workdir),
                                                     rate=args.rate, collect=collect))  # fmt: skip

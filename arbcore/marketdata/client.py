@@ -37,7 +37,7 @@ import httpx
 from websockets.exceptions import ConnectionClosed
 
 from arbcore.errors import FeedError
-from arbcore.marketdata.feed import FastDeltaFeed, VenueFeed
+from arbcore.marketdata.feed import FastDeltaFeed, VenueFeed, check_quote
 from arbcore.marketdata.recorder import Recorder
 from arbcore.marketdata.sync import BookSync
 from arbcore.model import Quote
@@ -247,7 +247,7 @@ class BookClient:
             and self._on_quote is None
             and self._quotes.read(frame) == QUOTED
         ):
-            return  # (checked; with an on_quote, parse_ws makes the Quote for it)
+            return  # (read and checked in C; an on_quote callback wants the Quote: parse_ws)
         if self._fast is not None:
             scanned = self._fast.parse_delta_into(frame, ts_ns, 0, self._levels)
             if scanned is not None:
@@ -267,6 +267,9 @@ class BookClient:
             return
         for event in events:
             if isinstance(event, Quote):
+                check = self._bbo.get(event.symbol)
+                if check is not None:
+                    check_quote(check, event)
                 if self._on_quote is not None:
                     self._on_quote(event)
                 continue

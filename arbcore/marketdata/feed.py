@@ -26,7 +26,8 @@ from arbcore_ext.deltapath import DECLINED, SCANNED, DeltaPath, Route
 from arbcore_ext.fixedpoint import to_text
 from arbcore_ext.framepath import BboCheck, FrameLoop, KindFilter, QuotePath
 
-__all__ = ["BookReport", "ReplayReport", "VenueFeed", "delta_routes", "replay", "scan_delta_into"]
+__all__ = ["BookReport", "ReplayReport", "VenueFeed", "check_quote", "delta_routes", "replay",
+           "scan_delta_into"]  # fmt: skip
 
 logger = logging.getLogger(__name__)
 
@@ -116,9 +117,11 @@ class ReplayReport:
         }
 
 
-def _on_quote(report: BookReport, quote: Quote) -> None:
-    """Check a venue BBO against the book at exactly the update it names (it may come first)."""
-    report.check.on_quote(
+def check_quote(check: BboCheck, quote: Quote) -> None:
+    """Check a venue BBO against the book at exactly the update it names (it may come first):
+    a quote ``parse_ws`` read, where the compiled ``quote_path`` declined it (replay and the
+    live client alike)."""
+    check.on_quote(
         quote.update_id, quote.bid_price, quote.bid_size, quote.ask_price, quote.ask_size
     )
 
@@ -245,7 +248,7 @@ def replay(records: Iterable[Record], feed: VenueFeed) -> ReplayReport:
         for event in events:
             report = _report(result, feed, loop, event.symbol)
             if isinstance(event, Quote):
-                _on_quote(report, event)
+                check_quote(report.check, event)
                 continue
             result.book_events += 1
             if report.sync.on_event(event):

@@ -123,6 +123,12 @@ class EventHub:
                 if not listeners:
                     del self._subscribers[topic]
 
+    @property
+    def topics(self) -> dict[str, list[Subscription]]:
+        """The live topic -> subscriptions table ``listened`` reads (a compiled caller such as
+        the engine's book callback looks a topic up in it without a Python call). Read only."""
+        return self._subscribers
+
     def listened(self, topic: str) -> bool:
         """Whether anyone listens: lets a publisher skip building an event nobody reads."""
         return topic in self._subscribers

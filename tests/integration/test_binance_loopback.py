@@ -19,6 +19,7 @@ from websockets.asyncio.server import serve
 from arbcore.cli_replay import run_replay
 from arbcore.exchanges.binance.data import BinanceDataClient
 from arbcore.marketdata.recorder import Recorder
+from arbcore.model import Quote
 from arbcore.net.ws import Backoff
 from arbcore.testing.conformance import load_recording
 from arbcore.testing.loopback import FRAMES, RecordedBinance
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.recording
 
 
 async def _play(
-    shared_data: Path, recorder: Recorder | None = None
+    shared_data: Path, recorder: Recorder | None = None, quotes: list[Quote] | None = None
 ) -> tuple[RecordedBinance, BinanceDataClient, list[bool]]:
     recording = load_recording("binance", [shared_data / "real/binance/spot/btcusdt_20240808.gz"])
     server = RecordedBinance(recording, frames=FRAMES)
@@ -48,6 +49,7 @@ async def _play(
             http=httpx.AsyncClient(transport=httpx.MockTransport(server.snapshot)),
             backoff=Backoff(initial_s=0.01, maximum_s=0.05),
             on_book=on_book,
+            on_quote=None if quotes is None else quotes.append,
             recorder=recorder,
         )
         await client.add_symbols(["BTC/USDT"])
@@ -83,12 +85,16 @@ def test_binance_client_survives_a_drop_and_ends_with_the_servers_book(shared_da
     assert all(served_in_sync)  # never a stale book handed out
 
 
+@pytest.mark.parametrize("with_on_quote", [False, True], ids=["quotes in C", "on_quote"])
 def test_binance_recorded_session_replays_to_the_same_book(
-    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], with_on_quote: bool
 ) -> None:
     path = tmp_path / "session.arbcore.gz"
+    quotes: list[Quote] | None = [] if with_on_quote else None
     with Recorder(path) as recorder:
-        _, client, _ = asyncio.run(_play(shared_data, recorder))
+        _, client, _ = asyncio.run(_play(shared_data, recorder, quotes))
+    if quotes is not None:  # handed every quote as a Quote, and checked them all the same
+        assert len(quotes) >= 1
     assert recorder.records >= FRAMES  # every frame and every snapshot body
     instruments = shared_data / "real/binance/BINANCE.0"
     code = run_replay(
