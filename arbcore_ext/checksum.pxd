@@ -4,9 +4,9 @@
 # (the C side of TextForm) says what that text looks like; render_book_c writes it chunk by chunk
 # into an Out sink that either hashes (a small stack buffer, flushed into zlib's crc32) or keeps
 # the whole text (for book_text and the tests).
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint32_t, uint64_t
 
-from arbcore_ext.book cimport L2Book, Side
+from arbcore_ext.book cimport L2Book, LevelBuffer, Side
 from arbcore_ext.fixedpoint cimport FORMAT_BUFFER_SIZE
 
 cdef enum NumberStyle:
@@ -59,11 +59,12 @@ cdef struct LevelText:
     Py_ssize_t len
     char text[2 * (FORMAT_BUFFER_SIZE + 2) + 2]   # price, separator, size (+ signs, slack)
 
-# One level's text alone (price then size, no separator before it) into ``level``, key and size
-# included: STATUS_OK or the status of the number that does not fit (out.bad_* say which).
+# One level's text (price then size; the form's separator before it when ``lead``) into
+# ``level``, key and size included: STATUS_OK or the status of the number that does not fit
+# (out.bad_* say which).
 cdef int level_text_c(const ChecksumForm* f, int side, int64_t key, int64_t size,
                       int price_decimals, int size_decimals, LevelText* level,
-                      Out* out) noexcept nogil
+                      Out* out, bint lead) noexcept nogil
 
 cdef class TextCache:
     cdef TextForm form            # the form of the cached texts (None: nothing cached)
@@ -78,3 +79,40 @@ cdef class TextCache:
 # book_crc32_c through ``cache`` (the same CRC and statuses; only unchanged levels are reused).
 cdef int book_crc32_cached_c(L2Book book, TextForm form, TextCache cache, int64_t* crc,
                              Out* out) noexcept
+
+
+# One book's top levels as of its last checksum, each with the raw CRC of its text, and the CRC
+# register before each position of the form's text: a checksum walks (or, when the update's
+# levels all lie below a side's kept top, skips) each side, renders only the changed levels and
+# re-chains from the first changed position by CRC-32's linearity (a shift table a level), for
+# any form (interleaved or asks then bids, with or without a separator) of depth <= TOP_LEVELS.
+cdef enum:
+    TOP_LEVELS = 32                     # the most levels a side TopCache keeps
+
+cdef struct TopSide:
+    Py_ssize_t count                    # levels kept (the side's best, at most the form's depth)
+    unsigned char order[TOP_LEVELS]     # the slot of each kept level, best first
+    LevelText slots[2 * TOP_LEVELS]     # texts; a refresh writes new ones beside the old
+    uint32_t raws[2 * TOP_LEVELS]       # each slot's text's raw CRC (from a zero register)
+
+cdef class TopCache:
+    cdef TextForm form                  # the form of the texts (None: nothing kept)
+    cdef L2Book book                    # the book they are of
+    cdef int price_decimals
+    cdef int size_decimals
+    cdef uint64_t snapshots             # the book's counters after the last checksum
+    cdef uint64_t updates[2]
+    cdef Py_ssize_t end                 # the text's positions (before[end]: its whole CRC)
+    cdef uint32_t before[2 * TOP_LEVELS + 1]   # CRC register before each position of the text
+    cdef TopSide sides[2]
+
+# The CRC of form's text of book through cache (signed when form.signed) into crc: STATUS_OK,
+# or -1 when a number does not render (the cache is dropped; book_crc32_c names the error).
+# ``levels``: the levels applied to the book since the cache's last checksum (None: unknown).
+cdef int top_crc32_c(TopCache cache, L2Book book, TextForm form, LevelBuffer levels,
+                     int64_t* crc) noexcept
+
+# top_crc32_c through the TopCache kept for ``key`` in ``tops`` (made on first use) equals
+# ``expected``; False also when a number does not render (Python raises that error).
+cdef bint top_checksum_matches(dict tops, object key, L2Book book, TextForm form,
+                               int64_t expected, LevelBuffer levels) noexcept

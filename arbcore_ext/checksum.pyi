@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from arbcore_ext.book import L2Book
+from arbcore_ext.book import L2Book, LevelBuffer
 
 class TextForm:
     """How one venue writes its book for the checksum; build once per venue (or pair), reuse.
@@ -57,3 +57,23 @@ class TextCache:
     def __init__(self) -> None: ...
     def crc32(self, book: L2Book, form: TextForm) -> int:
         """:func:`book_crc32` of ``book`` through this cache (the same CRC or error)."""
+
+class TopCache:
+    """One book's top levels, each with its text's CRC, and the CRC before each position of the
+    text: a checksum renders only the changed levels and re-chains from the first of them."""
+
+    def __init__(self) -> None: ...
+    def crc32(self, book: L2Book, form: TextForm, levels: LevelBuffer | None = None) -> int:
+        """:func:`book_crc32` of ``book`` through this cache (the same CRC or error);
+        ``levels``: the levels applied since its last checksum, None when not known."""
+
+def crc32(data: bytes, crc: int = 0) -> int:
+    """zlib.crc32 of ``data`` continuing from ``crc``, by the cache's own CRC (for the tests)."""
+
+def crc32_append(data: bytes, crc: int = 0) -> int:
+    """zlib.crc32 of ``data`` continuing from ``crc`` as the cache chains a level's text: the
+    register shifted by the text's length, then its raw CRC (for the tests)."""
+
+def crc32_unstep(crc: int, byte: int) -> int:
+    """The register from which ``byte`` gives ``crc`` (zlib.crc32 of it continuing from the
+    result is ``crc``; for the tests)."""

@@ -3,14 +3,9 @@
 from collections.abc import Iterable
 
 from arbcore_ext.book import LevelBuffer
+from arbcore_ext.checksum import crc32 as crc32
+from arbcore_ext.checksum import crc32_append as crc32_append
 from arbcore_ext.deltapath import DeltaPath, Route
-
-def crc32(data: bytes, crc: int = 0) -> int:
-    """zlib.crc32 of ``data`` continuing from ``crc``, by the cache's own CRC (for the tests)."""
-
-def crc32_append(data: bytes, crc: int = 0) -> int:
-    """zlib.crc32 of ``data`` continuing from ``crc`` as the cache chains a level's text: the
-    register shifted by the text's length, then its raw CRC (for the tests)."""
 
 def scan_v1_book(
     frame: bytes, price_decimals: int, size_decimals: int, levels: LevelBuffer

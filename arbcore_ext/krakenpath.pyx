@@ -1,7 +1,7 @@
 """Kraken v1 book frames in one pass: :class:`TailPath` finds the book by the frame's tail, reads
 the update's maps, levels and checksum in one walk over the frame, numbers it by arrival and
 applies it through the DeltaPath machinery (see deltapath.pyx), verifying the CRC32 in C through
-a per-book cache of the top levels' text (:class:`TopCache`). :func:`scan_v1_book` is the same
+a per-book cache of the top levels' text (``arbcore_ext.checksum.TopCache``). :func:`scan_v1_book` is the same
 reader for Python (snapshots included), so the two cannot read a frame differently.
 
 The reader takes only the wire's own shape (``[id,{"a":[...]},{"b":[...],"c":"..."},"book-N",
@@ -11,25 +11,20 @@ reference it is tested against.
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from libc.stdint cimport int8_t, int64_t, uint32_t, uint64_t
+from libc.stdint cimport int8_t, int64_t, uint64_t
 from libc.string cimport memcmp
 
 cdef extern from "string.h":
     void* memrchr(const void* s, int c, size_t n) noexcept nogil
 
-from arbcore_ext._types cimport STATUS_OK
-from arbcore_ext.book cimport (L2Book, LevelBuffer, Side, Walker, ctz64, key_to_price,
-                              side_level_count, walker_init, walker_next)
-from arbcore_ext.checksum cimport (NUMBER_DIGITS, ChecksumForm, LevelText, Out, TextForm,
-                                  level_text_c)
+from arbcore_ext.book cimport L2Book, LevelBuffer
+from arbcore_ext.checksum cimport TOP_LEVELS, TextForm, top_checksum_matches
 from arbcore_ext.deltapath cimport ST_DECLINED, DeltaPath, Route, cached_checksum_matches
-from arbcore_ext.fixedpoint cimport MAX_DECIMALS
 from arbcore_ext.jsonscan cimport decimal_value_c
 
 
 cdef enum:
     ROUTE_SLOTS_MASK = 63       # TailPath.find_route's table: 64 slots
-    TOP_LEVELS = 32             # the most levels a side TopCache keeps (Kraken hashes 10)
     # the keys a v1 book map may hold, as bits (each at most once a frame)
     KEY_A = 1
     KEY_B = 2
@@ -42,109 +37,7 @@ cdef enum:
     CHECKSUM_DIGITS = 18        # the most digits of a checksum read here (int64)
 
 
-# CRC-32 (zlib's: reflected, polynomial 0xEDB88320, inverted in and out) eight bytes a step:
-# the cache hashes the text of a few levels at a time, where a call into zlib costs more than
-# the bytes. The tests pin it to zlib.crc32.
-cdef extern from *:
-    """
-    static uint32_t arb_crc_table[8][256];
-
-    static void arb_crc_init(void) {
-        uint32_t c;
-        int i, k;
-        for (i = 0; i < 256; i++) {
-            c = (uint32_t)i;
-            for (k = 0; k < 8; k++)
-                c = (c & 1) ? (c >> 1) ^ 0xEDB88320U : c >> 1;
-            arb_crc_table[0][i] = c;
-        }
-        for (i = 0; i < 256; i++)
-            for (k = 1; k < 8; k++)
-                arb_crc_table[k][i] = (arb_crc_table[k - 1][i] >> 8)
-                                      ^ arb_crc_table[0][arb_crc_table[k - 1][i] & 0xFF];
-    }
-
-    static inline uint32_t arb_crc_update(uint32_t crc, const char* p, Py_ssize_t n) {
-        uint64_t w;
-        uint32_t c = ~crc;
-        while (n >= 8) {
-            memcpy(&w, p, 8);
-            w ^= c;
-            c = arb_crc_table[7][w & 0xFF] ^ arb_crc_table[6][(w >> 8) & 0xFF]
-                ^ arb_crc_table[5][(w >> 16) & 0xFF] ^ arb_crc_table[4][(w >> 24) & 0xFF]
-                ^ arb_crc_table[3][(w >> 32) & 0xFF] ^ arb_crc_table[2][(w >> 40) & 0xFF]
-                ^ arb_crc_table[1][(w >> 48) & 0xFF] ^ arb_crc_table[0][w >> 56];
-            p += 8;
-            n -= 8;
-        }
-        while (n-- > 0)
-            c = arb_crc_table[0][(c ^ (unsigned char)*p++) & 0xFF] ^ (c >> 8);
-        return ~c;
-    }
-    """
-    void crc_init "arb_crc_init"() noexcept nogil
-    uint32_t crc_update "arb_crc_update"(uint32_t crc, const char* p, Py_ssize_t n) noexcept nogil
-
-
-# CRC-32 is linear: appending a text of n bytes to a register c gives shift(c, n) ^ raw(text),
-# where shift(c, n) is c followed by n zero bytes and raw(text) the register of the text alone
-# from zero. The cache keeps each level's raw CRC, so re-chaining the levels after a changed one
-# costs four table look-ups a level (a table per length) instead of hashing their text again.
-cdef extern from *:
-    """
-    #define ARB_SHIFT_MAX 64
-    static uint32_t arb_shift_table[ARB_SHIFT_MAX + 1][4][256];
-
-    static void arb_shift_init(void) {   /* after arb_crc_init */
-        int n, j, b;
-        uint32_t x;
-        for (j = 0; j < 4; j++)
-            for (b = 0; b < 256; b++)
-                arb_shift_table[0][j][b] = (uint32_t)b << (8 * j);
-        for (n = 1; n <= ARB_SHIFT_MAX; n++)
-            for (j = 0; j < 4; j++)
-                for (b = 0; b < 256; b++) {
-                    x = arb_shift_table[n - 1][j][b];
-                    arb_shift_table[n][j][b] = arb_crc_table[0][x & 0xFF] ^ (x >> 8);
-                }
-    }
-
-    /* the register c (not inverted) followed by `text`: by its raw CRC when the text's length
-       has a shift table, else by hashing the text */
-    static inline uint32_t arb_crc_append(uint32_t c, uint32_t raw, const char* text,
-                                          Py_ssize_t n) {
-        const uint32_t (*t)[256];
-        if (n > ARB_SHIFT_MAX)
-            return ~arb_crc_update(~c, text, n);
-        t = arb_shift_table[n];
-        return t[0][c & 0xFF] ^ t[1][(c >> 8) & 0xFF] ^ t[2][(c >> 16) & 0xFF]
-               ^ t[3][c >> 24] ^ raw;
-    }
-    """
-    void shift_init "arb_shift_init"() noexcept nogil
-    uint32_t crc_append "arb_crc_append"(uint32_t c, uint32_t raw, const char* text,
-                                         Py_ssize_t n) noexcept nogil
-
-crc_init()
-shift_init()
-
-
-cdef inline uint32_t crc_raw(const char* p, Py_ssize_t n) noexcept nogil:
-    """The CRC register of ``p[:n]`` alone, from zero (no inversion in or out)."""
-    return ~crc_update(0xFFFFFFFFU, p, n)
-
-
-def crc32(bytes data not None, uint32_t crc=0):
-    """zlib.crc32 of ``data`` continuing from ``crc``, by the cache's own CRC (for the tests)."""
-    return crc_update(crc, PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
-
-
-def crc32_append(bytes data not None, uint32_t crc=0):
-    """zlib.crc32 of ``data`` continuing from ``crc`` as the cache chains a level's text: the
-    register shifted by the text's length, then its raw CRC (for the tests)."""
-    cdef const char* p = PyBytes_AS_STRING(data)
-    cdef Py_ssize_t n = PyBytes_GET_SIZE(data)
-    return ~crc_append(~crc, crc_raw(p, n), p, n) & 0xFFFFFFFFU
+from arbcore_ext.checksum import crc32, crc32_append  # noqa: F401  (the tests' name for them)
 
 
 # -- the one-pass reader ----------------------------------------------------------------------
@@ -510,234 +403,6 @@ def scan_v1_book(bytes frame not None, int price_decimals, int size_decimals,
     return status == V1_SNAPSHOT, (r.checksum if r.has_checksum else None)
 
 
-# -- the checksum cache -----------------------------------------------------------------------
-
-cdef struct TopSide:
-    Py_ssize_t count                    # levels kept (the side's best, at most the form's depth)
-    uint32_t before[TOP_LEVELS + 1]     # CRC register of the whole text before level i
-    unsigned char order[TOP_LEVELS]     # the slot of each kept level, best first
-    LevelText slots[2 * TOP_LEVELS]     # texts; a refresh writes new ones beside the old
-    uint32_t raws[2 * TOP_LEVELS]       # each slot's text's raw CRC (crc_raw)
-
-
-cdef class TopCache:
-    """One book's top levels as of its last checksum here: their keys, sizes and text, and the
-    CRC of the text up to each of them. An update that leaves a side's top levels as they were
-    (most of a 1,000-level book's updates land deeper) costs no walk and no hashing; one that
-    changes a side renders only the levels that changed and hashes from the first of them.
-
-    The cache knows the book only through this path: it is trusted only while the book's
-    snapshot count and per-side update counts are exactly what its own updates made them
-    (anything else that touched the book, a snapshot, a delta applied in Python, starts it
-    afresh), and a side it skips must still hold its best level and enough levels."""
-
-    cdef TextForm form              # the form of the texts (None: nothing kept)
-    cdef int price_decimals
-    cdef int size_decimals
-    cdef uint64_t snapshots         # the book's counters after the last checksum
-    cdef uint64_t updates[2]
-    cdef TopSide sides[2]
-
-
-cdef inline uint64_t count_side(LevelBuffer levels, int side) noexcept:
-    """Levels of ``side`` in ``levels`` (each applied level counts one update of its side)."""
-    cdef Py_ssize_t i
-    cdef uint64_t count = 0
-    for i in range(levels.count):
-        count += levels.sides[i] == side
-    return count
-
-
-cdef inline bint side_kept(TopCache cache, L2Book book, int side, Py_ssize_t depth,
-                           LevelBuffer levels) noexcept:
-    """The cached top of ``side`` is still the book's: the cache holds ``depth`` levels and
-    every level of this update on that side is below the last of them (so no level it keeps
-    changed, and none moved in above it)."""
-    cdef const TopSide* top = &cache.sides[side]
-    cdef const Side* s = &book.sides[side]
-    cdef int64_t floor, key
-    cdef Py_ssize_t i
-    if top.count != depth or depth == 0 or side_level_count(s) < depth:
-        return False
-    if s.best != top.slots[top.order[0]].key:
-        return False
-    floor = top.slots[top.order[depth - 1]].key
-    for i in range(levels.count):
-        if levels.sides[i] == side:
-            key = -levels.prices[i] if side else levels.prices[i]
-            if key >= floor:
-                return False
-    return True
-
-
-cdef inline bint same_level(const LevelText* level, int64_t key, int64_t size) noexcept:
-    return level.key == key and level.size == size
-
-
-# A level's text in Kraken's form (digits at the wire's places, no point, no leading zeros; the
-# price's, then the size's) for the common numbers: a positive value whose digits and the zeros
-# that scale it to the places fit 19 digits is its own digits followed by those zeros, exactly
-# what the shared renderer writes for it (its integer path: no u64 overflow below 10**19).
-cdef extern from *:
-    """
-    /* x < 10**8 as eight ASCII digits (leading zeros), first digit in the lowest byte: split
-       into 4 + 4 digits, each half into 2 + 2 (x * 10486 >> 20 is x / 100 below 10**4), each
-       pair into 1 + 1 (x * 103 >> 10 is x / 10 below 100), every lane in one multiply */
-    static inline uint64_t arb_kraken_ascii8(uint64_t x) {
-        uint64_t w = (x / 10000) | ((x % 10000) << 32), hi;
-        hi = ((w * 10486) >> 20) & 0x0000007F0000007FULL;
-        w = hi | ((w - hi * 100) << 16);
-        hi = ((w * 103) >> 10) & 0x000F000F000F000FULL;
-        w = hi | ((w - hi * 10) << 8);
-        return w + 0x3030303030303030ULL;
-    }
-
-    /* v > 0 in decimal, then `zeros` '0's, at out (which has room for 19 + 24 bytes past it):
-       the length, or -1 when that is more than 19 digits or v is 10**16 or more */
-    static inline int arb_kraken_put_scaled(char* out, uint64_t v, int zeros) {
-        uint64_t words[2];
-        int count = 1;
-        const uint64_t z = 0x3030303030303030ULL;
-        if (v >= 10000000000000000ULL)
-            return -1;
-        while (count < 16 && v >= (uint64_t)ARB_KRAKEN_POW10[count])
-            count++;
-        if (count + zeros > 19)
-            return -1;
-        words[0] = arb_kraken_ascii8(v / 100000000);
-        words[1] = arb_kraken_ascii8(v % 100000000);
-        memcpy(out, (const char*)words + 16 - count, (size_t)count);
-        memcpy(out + count, &z, 8);
-        memcpy(out + count + 8, &z, 8);
-        memcpy(out + count + 16, &z, 8);
-        return count + zeros;
-    }
-    """
-    int put_scaled "arb_kraken_put_scaled"(char* out, uint64_t v, int zeros) noexcept nogil
-
-
-cdef inline int number_zeros(int decimals, int places) noexcept nogil:
-    """Zeros that scale a value at ``decimals`` to the form's ``places`` (-1: the book's), or
-    -1 when the fast text does not apply (fewer places: a division, and maybe an error)."""
-    if places < 0:
-        places = decimals
-    if decimals < 0 or places > MAX_DECIMALS or places < decimals:
-        return -1
-    return places - decimals
-
-
-cdef inline int level_text(const ChecksumForm* f, int side, int64_t key, int64_t size,
-                           int price_decimals, int size_decimals, LevelText* level) noexcept:
-    """``level_text_c`` for Kraken's form, common numbers written here (put_scaled); anything
-    else (and every error) through the shared renderer."""
-    cdef int64_t price = key_to_price(side, key)
-    cdef int zp, zs, n, m
-    cdef Out out
-    if f.number == NUMBER_DIGITS and f.separator == 0 and not f.negate_ask_sizes:
-        zp = number_zeros(price_decimals, f.price_places)
-        zs = number_zeros(size_decimals, f.size_places)
-        if zp >= 0 and zs >= 0 and price > 0 and size > 0:
-            n = put_scaled(level.text, <uint64_t>price, zp)
-            if n >= 0:
-                m = put_scaled(level.text + n, <uint64_t>size, zs)
-                if m >= 0:
-                    level.key = key
-                    level.size = size
-                    level.len = n + m
-                    return STATUS_OK
-    return level_text_c(f, side, key, size, price_decimals, size_decimals, level, &out)
-
-
-cdef Py_ssize_t refresh_side(TopCache cache, L2Book book, int side, TextForm form) noexcept:
-    """Walk ``side``'s best levels into the cache: the index of the first level whose text
-    changed (the new count when none did), or -1 when a number does not render (the cache is
-    then unusable; the caller drops it). A level that only moved up or down one place (a level
-    inserted or removed above it) keeps its text: only its slot moves in ``order``; a new text
-    goes to a slot no old level uses (there are twice as many slots as levels)."""
-    cdef TopSide* top = &cache.sides[side]
-    cdef Walker walker
-    cdef Py_ssize_t i = 0, first = -1, j, count = top.count
-    cdef Py_ssize_t depth = form.form.depth
-    cdef int64_t key, size
-    cdef int slot
-    cdef uint64_t used = 0
-    cdef unsigned char old[TOP_LEVELS]
-    walker_init(&walker, &book.sides[side])
-    while i < depth and walker_next(&walker, &key, &size):
-        if first < 0:
-            if i < count and same_level(&top.slots[top.order[i]], key, size):
-                i += 1
-                continue
-            first = i                                 # from here on the text is new
-            for j in range(count):
-                old[j] = top.order[j]
-                used |= (<uint64_t>1) << old[j]
-        if i < count and same_level(&top.slots[old[i]], key, size):
-            slot = old[i]
-        elif first <= i - 1 < count and same_level(&top.slots[old[i - 1]], key, size):
-            slot = old[i - 1]
-        elif i + 1 < count and same_level(&top.slots[old[i + 1]], key, size):
-            slot = old[i + 1]
-        else:
-            slot = ctz64(~used)
-            if level_text(&form.form, side, key, size, book.price_decimals,
-                          book.size_decimals, &top.slots[slot]) != STATUS_OK:
-                return -1
-            top.raws[slot] = crc_raw(top.slots[slot].text, top.slots[slot].len)
-        used |= (<uint64_t>1) << slot
-        top.order[i] = slot
-        i += 1
-    top.count = i
-    return i if first < 0 else first
-
-
-cdef bint top_checksum_matches(TopCache cache, L2Book book, TextForm form, int64_t expected,
-                               LevelBuffer levels) noexcept:
-    """The CRC of ``form``'s text (asks, then bids; no separator) of ``book`` equals
-    ``expected``; False also when a number does not render (Python raises that error)."""
-    cdef Py_ssize_t first[2]
-    cdef Py_ssize_t i, depth = form.form.depth
-    cdef int side, slot
-    cdef bint fresh
-    cdef TopSide* top
-    cdef uint32_t crc
-    fresh = (cache.form is not form or cache.price_decimals != book.price_decimals
-             or cache.size_decimals != book.size_decimals or cache.snapshots != book.snapshots)
-    for side in range(2):
-        if not fresh and cache.updates[side] + count_side(levels, side) != book.sides[side].updates:
-            fresh = True
-    if fresh:
-        cache.form = form
-        cache.price_decimals = book.price_decimals
-        cache.size_decimals = book.size_decimals
-        cache.sides[0].count = cache.sides[1].count = 0
-        cache.sides[1].before[0] = 0xFFFFFFFFU        # zlib's initial register
-    for side in range(2):
-        if not fresh and side_kept(cache, book, side, depth, levels):
-            first[side] = cache.sides[side].count
-        else:
-            first[side] = refresh_side(cache, book, side, form)
-            if first[side] < 0:
-                cache.form = None
-                return False
-    # chain from the first changed level on; the bids' text follows the asks'
-    for side in range(1, -1, -1):
-        top = &cache.sides[side]
-        if side == 0:
-            if fresh or top.before[0] != cache.sides[1].before[cache.sides[1].count]:
-                top.before[0] = cache.sides[1].before[cache.sides[1].count]
-                first[0] = 0
-        crc = top.before[first[side]]
-        for i in range(first[side], top.count):
-            slot = top.order[i]
-            crc = crc_append(crc, top.raws[slot], top.slots[slot].text, top.slots[slot].len)
-            top.before[i + 1] = crc
-    cache.snapshots = book.snapshots
-    cache.updates[0] = book.sides[0].updates
-    cache.updates[1] = book.sides[1].updates
-    return <uint32_t>~cache.sides[0].before[cache.sides[0].count] == expected
-
-
 # -- the path ---------------------------------------------------------------------------------
 
 cdef class TailPath(DeltaPath):
@@ -764,22 +429,17 @@ cdef class TailPath(DeltaPath):
         self._init_routes(routes, capacity)
 
     cdef bint checksum_matches(self, L2Book book) noexcept:
-        """The route's CRC through the book's :class:`TopCache` (Kraken's form: asks then bids,
-        no separator, at most TOP_LEVELS a side); any other form through the shared
-        TextCache. The same truncation first, the same verdict."""
+        """The route's CRC through the book's ``checksum.TopCache`` (a form of at most
+        TOP_LEVELS a side; a deeper one through the shared TextCache). The same truncation
+        first, the same verdict."""
         cdef Route route = self.route
         cdef TextForm form = route.form
-        cdef TopCache cache
-        if (form.form.interleave or form.form.separator != 0 or form.signed
-                or form.form.depth > TOP_LEVELS):
+        if form.form.depth > TOP_LEVELS:
             return cached_checksum_matches(self, self.caches, book)
-        cached = self.tops.get(route)
-        if cached is None:
-            cached = self.tops[route] = TopCache()
-        cache = <TopCache>cached
         if route.depth:
             book._truncate(route.depth)
-        return top_checksum_matches(cache, book, form, self.checksum_value, self.levels)
+        return top_checksum_matches(self.tops, route, book, form, self.checksum_value,
+                                    self.levels)
 
     cdef Route find_route(self, const char* name, Py_ssize_t length):
         """DeltaPath.find_route through a small table keyed by a hash of the tail (its ends and

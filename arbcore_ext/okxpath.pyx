@@ -21,7 +21,9 @@ An update is applied by the DeltaPath machinery: the book's core carries the com
 applies or skips; the two cases where OKX applies and PrevRule does not (a push without
 ``prevSeqId``, from before OKX added it; the first push straddling a REST snapshot) are applied
 here (:func:`okx_verdict` is tested against ``OKXSeqRule.check``). The checksum (0 = absent) is
-verified in C with the route's form. A snapshot is read (DECLINED: its BookSync loads it from
+verified in C with the route's form through the book's ``checksum.TopCache``: only the top-25
+levels an update changed are rendered, and the CRC is re-chained from the first changed
+position of the interleaved text (an update below the top 25 of a side costs no walk of it). A snapshot is read (DECLINED: its BookSync loads it from
 ``parse_ws``, which takes the levels read here through :meth:`OKXPath.push_of`, no second scan).
 """
 
@@ -31,8 +33,8 @@ from libc.string cimport memchr, memcmp
 
 from arbcore_ext._levels cimport level_array_c
 from arbcore_ext._match cimport expect, string_end
-from arbcore_ext.book cimport LevelBuffer
-from arbcore_ext.checksum cimport TextForm
+from arbcore_ext.book cimport L2Book, LevelBuffer
+from arbcore_ext.checksum cimport TOP_LEVELS, TextForm, top_checksum_matches
 from arbcore_ext.deltapath cimport DeltaPath, Route, SyncCore
 from arbcore_ext.jsonscan cimport decimal_value_c, int_value_c
 
@@ -115,6 +117,7 @@ cdef class OKXPath(DeltaPath):
     """
 
     cdef readonly tuple channels
+    cdef dict tops                  # route -> TopCache (each book's top levels and their CRCs)
     cdef object read_frame          # the frame the last read looked at (push_of reuses it)
     cdef int kind
     cdef Route push_route
@@ -126,7 +129,20 @@ cdef class OKXPath(DeltaPath):
         for route in self.by_native.values():
             route.form = form
         self.channels = tuple(bytes(channel) for channel in channels)
+        self.tops = {}
         self.read_frame = None
+
+    cdef bint checksum_matches(self, L2Book book) noexcept:
+        """DeltaPath.checksum_matches through the book's TopCache (the same truncation and
+        verdict; a form deeper than TOP_LEVELS through the uncached kernel)."""
+        cdef Route route = self.route
+        cdef TextForm form = route.form
+        if form.form.depth > TOP_LEVELS:
+            return DeltaPath.checksum_matches(self, book)
+        if route.depth:
+            book._truncate(route.depth)
+        return top_checksum_matches(self.tops, route, book, form, self.checksum_value,
+                                    self.levels)
 
     cdef int read(self, bytes frame, int64_t ts_recv_ns) except -1:
         """SCANNED for an update in the strict shape; DECLINED otherwise (``kind`` says whether
