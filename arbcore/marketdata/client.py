@@ -21,6 +21,12 @@ Three ways to resync, chosen by whether a ``snapshot_url`` or a ``request`` is g
 The URL may be a coroutine function (KuCoin: a token from ``bullet-public`` before every
 connect), and a venue that must not subscribe before the server greets it (KuCoin's
 ``welcome``) passes ``ready``: subscribe frames are held back until a frame satisfies it.
+
+The connection hands each frame to :attr:`BookClient._on_frame`: for a feed with a compiled
+``delta_path`` that is a :class:`~arbcore_ext.frametap.FrameTap`, which takes a delta the path
+applied to a kept book straight to the book callback in C while no recorder is set and the
+connection is ready (:meth:`BookClient._rebind` keeps that contract); every other frame, and
+every frame while either condition fails, goes to the Python handler below as before.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from arbcore.net.ws import Backoff, Keepalive, SubscribeBuilder, WsConnection
 from arbcore_ext.book import L2Book, LevelBuffer
 from arbcore_ext.deltapath import APPLIED, DECLINED, SKIPPED, DeltaPath
 from arbcore_ext.framepath import QUOTED, BboCheck, KindFilter, QuotePath
+from arbcore_ext.frametap import FrameTap
 
 __all__ = ["BookCallback", "BookClient", "ClientCounters", "UrlProvider"]
 
@@ -96,7 +103,7 @@ class BookClient:
         recorder: Recorder | None = None,
     ) -> None:
         self.feed = feed
-        self.recorder = recorder
+        self._recorder = recorder
         self.syncs: dict[str, BookSync] = {}
         self.counters = ClientCounters()
         if snapshot_url is not None and request is not None:
@@ -130,6 +137,16 @@ class BookClient:
         self._levels = LevelBuffer(256)
         #: frames of a kind parse_ws ignores (trades, acks), set aside unread as replay does
         self._no_book: KindFilter | None = getattr(feed, "no_book", None)
+        #: what the connection calls with each frame: the compiled tap over the delta path, which
+        #: takes an applied delta to :attr:`_updated` in C while it is bound (:meth:`_rebind`)
+        #: and hands everything else to :meth:`_handle_frame` / :meth:`_after_path`
+        self._tap: FrameTap | None = None
+        if self._path is not None:
+            self._tap = FrameTap(self._path, self._handle_frame, self._after_path)
+        self._on_frame: Callable[[bytes, int], None] = (
+            self._handle_frame if self._tap is None else self._tap.on_frame
+        )
+        self._rebind()
         self.connection = WsConnection(
             self._connect_url(url) if ready is not None else url,
             on_frame=self._on_frame,
@@ -149,7 +166,7 @@ class BookClient:
         """The URL, and a new connection is not ready until the server says so."""
 
         async def provide() -> str:
-            self._is_ready = False
+            self._set_ready(False)
             return url if isinstance(url, str) else await url()
 
         return provide
@@ -158,6 +175,17 @@ class BookClient:
         return frozenset(self.feed.symbols.by_symbol[symbol].native_symbol for symbol in symbols)
 
     # -- public -----------------------------------------------------------------------------------
+
+    @property
+    def recorder(self) -> Recorder | None:
+        """Where every frame and snapshot is recorded (None: nowhere)."""
+        return self._recorder
+
+    @recorder.setter
+    def recorder(self, recorder: Recorder | None) -> None:
+        """Record from the next frame on (None: stop)."""
+        self._recorder = recorder
+        self._rebind()
 
     @property
     def keepalive(self) -> Keepalive | None:
@@ -223,25 +251,44 @@ class BookClient:
 
     # -- internals --------------------------------------------------------------------------------
 
-    def _on_frame(self, frame: bytes, ts_ns: int) -> None:
-        if self.recorder is not None:
-            self.recorder.write("ws", ts_ns, frame)
+    def _rebind(self) -> None:
+        """Bind the tap when an applied delta may skip the Python handler (no recorder, the
+        connection ready), unbind it otherwise; called whenever either changes."""
+        if self._tap is None:
+            return
+        if self._recorder is None and self._is_ready:
+            self._tap.bind(self._on_book, self._bbo if self._quotes is not None else None)
+        else:
+            self._tap.unbind()
+
+    def _set_ready(self, ready: bool) -> None:
+        self._is_ready = ready
+        self._rebind()
+
+    def _handle_frame(self, frame: bytes, ts_ns: int) -> None:
+        """One frame, in Python (every frame while the tap is unbound, or without a path)."""
+        if self._recorder is not None:
+            self._recorder.write("ws", ts_ns, frame)
         if not self._is_ready:
             assert self._ready is not None
             if self._ready(frame):
-                self._is_ready = True
+                self._set_ready(True)
                 self._spawn(_HELD_SUBSCRIBE, self._subscribe_held)
             return
-        if self._path is not None:
-            status = self._path.apply(frame, ts_ns)
-            if status != DECLINED:
-                owner: BookSync | None = self._path.owner  # None: a symbol not kept
-                applied = status == APPLIED or (
-                    owner is not None and status != SKIPPED and owner.on_path(self._path, status)
-                )
-                if applied and owner is not None:
-                    self._updated(owner.symbol, owner.book)
-                return
+        status = DECLINED if self._path is None else self._path.apply(frame, ts_ns)
+        self._after_path(frame, ts_ns, status)
+
+    def _after_path(self, frame: bytes, ts_ns: int, status: int) -> None:
+        """A frame the delta path returned ``status`` for (DECLINED: it is not a delta it
+        reads, or there is no path)."""
+        if status != DECLINED and self._path is not None:
+            owner: BookSync | None = self._path.owner  # None: a symbol not kept
+            applied = status == APPLIED or (
+                owner is not None and status != SKIPPED and owner.on_path(self._path, status)
+            )
+            if applied and owner is not None:
+                self._updated(owner.symbol, owner.book)
+            return
         if (
             self._quotes is not None
             and self._on_quote is None
@@ -407,8 +454,8 @@ class BookClient:
             response = await self._http.get(url)
             response.raise_for_status()
             received = time.time_ns()
-            if self.recorder is not None:
-                self.recorder.write("rest", received, response.content, url=url)
+            if self._recorder is not None:
+                self._recorder.write("rest", received, response.content, url=url)
             events = self.feed.parse_rest(url, response.content, received)
         except (httpx.HTTPError, FeedError, ValueError) as exc:
             self.counters.snapshot_failures += 1
