@@ -8,6 +8,9 @@ moved and nothing crossed) costs one call. When a paying cycle is emitted, :attr
 orchestrator's pre-check, set by the engine) is asked first: a cycle cooling off after a trade
 is neither sized nor turned into an Opportunity. The engine's pre-check is compiled and is asked
 inside ``on_book`` (``CycleEngine.attach``), so such a cycle costs no Python call either.
+With ``tradeable_only`` an emitted cycle is sized first and becomes an Opportunity only when it
+could be traded (a first leg of at least one lot, positive profit, ``min_profit_bps`` met after
+sizing): most top-of-book crossings size to nothing, and the engine would drop them anyway.
 """
 
 from __future__ import annotations
@@ -21,12 +24,13 @@ from arbcore.model import USD_ASSETS, Instrument, Opportunity, OpportunityLeg, O
 from arbcore.strategies.orchestrator import Key, Markets, key, markets_of
 from arbcore_ext.crossbook import Check
 from arbcore_ext.cycles import BUY, CycleEngine, SizedCycle
+from arbcore_ext.slotted import Maker
 
 __all__ = ["USD_ASSETS", "TriangularScanner"]
 
 _BUY, _SELL = OrderSide.BUY, OrderSide.SELL  # (a member read from the enum costs 4x a global)
-
-#: Assets counted at 1 USD when reporting profit in USD terms.
+#: the emitted objects without attrs' generated __init__ (see arbcore_ext.slotted)
+_new_opportunity, _new_leg = Maker(Opportunity), Maker(OpportunityLeg)
 
 
 class TriangularScanner(CycleEngine):
@@ -36,7 +40,8 @@ class TriangularScanner(CycleEngine):
     allowance, ``slippage_bps``); ``max_start`` caps what one trade commits (start-asset units);
     ``fee_overrides`` maps a unified symbol to its taker fee when
     the account's tier differs from the instrument's. ``clock`` returns nanoseconds (inject one
-    for replay and tests).
+    for replay and tests). ``tradeable_only`` (also settable later): ``on_book`` emits only the
+    cycles that size to a trade (see :meth:`tradeable`), not every crossing of the touch.
     """
 
     def __init__(
@@ -50,6 +55,7 @@ class TriangularScanner(CycleEngine):
         slippage_bps: float = 0.0,
         max_start: float = math.inf,
         clock: Callable[[], int] = time.time_ns,
+        tradeable_only: bool = False,
     ) -> None:
         listed = tuple(instruments)
         venues = {instrument.venue for instrument in listed}
@@ -75,10 +81,21 @@ class TriangularScanner(CycleEngine):
         self.venue = venues.pop()
         self.instruments = listed
         self.max_start = max_start  # the most of the start asset one trade commits
+        self._min_profit_bps = min_profit_bps
+        self.tradeable_only = tradeable_only
+        #: per market id: symbol, raw price -> price divisor, qty -> raw multiplier, lot (raw)
+        self._units = tuple((i.symbol, 10**i.price_decimals, 10.0**i.size_decimals, i.lot_size)
+                            for i in listed)  # fmt: skip
+        self._starts: dict[int, str] = {}
         self._clock = clock
         self._keys: dict[int, tuple[Key, Markets]] = {}
         self._blocked: Callable[[Key, Markets], bool] | None = None
         self._gated = False
+
+    @property
+    def min_profit_bps(self) -> float:
+        """The threshold given (read-only: the compiled engine's ``threshold`` is built from it)."""
+        return self._min_profit_bps
 
     @property
     def blocked(self) -> Callable[[Key, Markets], bool] | None:
@@ -105,7 +122,23 @@ class TriangularScanner(CycleEngine):
                 return ()
             ids = tuple(kept)
         now = self._clock()
-        return tuple(self.opportunity(cycle, detected_at_ns=now) for cycle in ids)
+        if self.tradeable_only:
+            traded = []
+            for cycle in ids:
+                sized = self._sized(cycle)
+                if self.tradeable(sized):
+                    traded.append(self._priced(cycle, sized, now))
+            return tuple(traded)
+        return tuple(self._priced(cycle, self._sized(cycle), now) for cycle in ids)
+
+    def tradeable(self, sized: SizedCycle | None) -> bool:
+        """Would its Opportunity be traded: a first leg of at least one lot, profit > 0 and
+        ``profit_bps >= min_profit_bps`` after sizing (what the engine keeps of an emit)?"""
+        if not sized or not sized.profit > 0 or not sized.profit_bps >= self._min_profit_bps:
+            return False
+        first = sized.legs[0]
+        _, _, size_unit, lot = self._units[first.market]
+        return _raw(first.qty, size_unit, lot) > 0
 
     def cycle_key(self, cycle: int) -> tuple[Key, Markets]:
         """The orchestrator's key and markets of a cycle's opportunity (computed once)."""
@@ -129,52 +162,43 @@ class TriangularScanner(CycleEngine):
 
     def opportunity(self, cycle: int, *, detected_at_ns: int | None = None) -> Opportunity:
         """Price one cycle: top-of-book rate, and the depth-aware size when its books are known."""
-        start = self.cycle_assets(cycle)[0]
+        sized = self._sized(cycle)  # (sized before the clock is read, as it always was)
+        now = self._clock() if detected_at_ns is None else detected_at_ns
+        return self._priced(cycle, sized, now)
+
+    def _sized(self, cycle: int) -> SizedCycle | None:
         try:
-            sized: SizedCycle | None = self.size(cycle, self.max_start)
+            return self.size(cycle, self.max_start)
         except ValueError:  # a leg's book has not been seen yet: rate only
-            sized = None
-        legs = self._legs(cycle, sized)
-        size = sized.start_amount if sized else 0.0
-        profit = sized.profit if sized else 0.0
+            return None
+
+    def _priced(self, cycle: int, sized: SizedCycle | None, now: int) -> Opportunity:
+        """The Opportunity of a cycle sized once (``sized``), detected at ``now``."""
+        start = self._starts.get(cycle)
+        if start is None:
+            start = self._starts[cycle] = self.cycle_assets(cycle)[0]
         usd = self.usd_price(start)
-        return Opportunity(
-            kind="triangular",
-            venue=self.venue,
-            legs=legs,
-            rate=self.rate(cycle),
-            profit_bps=sized.profit_bps if sized else 0.0,
-            size=size,
-            expected_profit=profit,
-            detected_at_ns=self._clock() if detected_at_ns is None else detected_at_ns,
-            asset=start,
-            expected_profit_usd=None if usd is None else profit * usd,
-        )
+        if sized:
+            bps, size, profit = sized.profit_bps, sized.start_amount, sized.profit
+        else:
+            bps = size = profit = 0.0
+        return _new_opportunity("triangular", self.venue, self._legs(cycle, sized),
+                                self.rate(cycle), bps, size, profit, now, start,
+                                None if usd is None else profit * usd)  # fmt: skip
 
     def _legs(self, cycle: int, sized: SizedCycle | None) -> tuple[OpportunityLeg, ...]:
+        venue, units = self.venue, self._units
         if sized:
-            return tuple(
-                OpportunityLeg(
-                    venue=self.venue,
-                    symbol=self.symbols[leg.market],
-                    side=_BUY if leg.direction == BUY else _SELL,
-                    price=leg.limit_price / 10 ** self.instruments[leg.market].price_decimals,
-                    size=leg.qty,
-                    price_raw=leg.limit_price,
-                    size_raw=raw_size(leg.qty, self.instruments[leg.market]),
-                )
-                for leg in sized.legs
-            )
-        return tuple(
-            OpportunityLeg(
-                venue=self.venue,
-                symbol=self.symbols[market],
-                side=OrderSide.BUY if direction == BUY else OrderSide.SELL,
-                price=math.nan,
-                size=0.0,
-            )
-            for market, direction in self.cycle(cycle)
-        )
+            legs = []
+            for leg in sized.legs:
+                symbol, price_unit, size_unit, lot = units[leg.market]
+                legs.append(_new_leg(venue, symbol, _BUY if leg.direction == BUY else _SELL,
+                                     leg.limit_price / price_unit, leg.qty, leg.limit_price,
+                                     _raw(leg.qty, size_unit, lot)))  # fmt: skip
+            return tuple(legs)
+        return tuple(_new_leg(venue, units[market][0], _BUY if direction == BUY else _SELL,
+                              math.nan, 0.0, 0, 0)
+                     for market, direction in self.cycle(cycle))  # fmt: skip
 
     def usd_price(self, asset: str) -> float | None:
         """USD value of one unit of ``asset``: 1 for dollar assets, else a dollar market's mid."""
@@ -204,5 +228,10 @@ def _ranking(opportunity: Opportunity) -> tuple[float, float]:
 
 def raw_size(qty: float, instrument: Instrument) -> int:
     """A sized float quantity as raw units on the instrument's lot grid, never rounded up."""
-    raw: int = math.floor(qty * 10.0**instrument.size_decimals * (1 + 1e-12))
-    return raw - raw % instrument.lot_size
+    return _raw(qty, 10.0**instrument.size_decimals, instrument.lot_size)
+
+
+def _raw(qty: float, size_unit: float, lot: int) -> int:
+    """:func:`raw_size` with the instrument's ``10.0**size_decimals`` and lot already read."""
+    raw: int = math.floor(qty * size_unit * (1 + 1e-12))
+    return raw - raw % lot
