@@ -31,7 +31,7 @@ from arbcore.exchanges.trading import new_client_order_id
 from arbcore.execution.router import Router, TradeStatus
 from arbcore.execution.venues import TradingVenues, build_venues, live_credentials
 from arbcore.marketdata.client import BookClient
-from arbcore.marketdata.market import DOLLAR_QUOTES, dollar_mid
+from arbcore.marketdata.market import DOLLAR_QUOTES
 from arbcore.marketdata.sync import BookSync
 from arbcore.model import USD_ASSETS, Instrument, Opportunity, OrderStatus
 from arbcore.observability import tracing
@@ -39,16 +39,18 @@ from arbcore.observability.events import EventHub
 from arbcore.observability.metrics import DecisionMetrics
 from arbcore.observability.publish import QuoteEvents, TradeEvents
 from arbcore.observability.tracing import new_trace_id
-from arbcore.risk.engine import RiskEngine, TradingState, leg_tuples
+from arbcore.risk.engine import RiskDecision, RiskEngine, TradingState, leg_tuples
 from arbcore.storage.audit import AuditTrail, RecordKind
 from arbcore.storage.recovery import RecoveredState, recover
 from arbcore.strategies.cross_exchange import CrossExchangeStrategy
 from arbcore.strategies.orchestrator import Key, Markets, Orchestrator, Ticket
 from arbcore.strategies.triangular import TriangularScanner
 from arbcore_ext.book import L2Book
-from arbcore_ext.booktap import BookTap, Tally
+from arbcore_ext.booktap import BookTap, Seconds, Tally
 from arbcore_ext.crossbook import Counts
+from arbcore_ext.crossdecide import CrossDecision
 from arbcore_ext.riskcore import BookAges
+from arbcore_ext.usdprices import UsdPrices
 
 __all__ = ["SWITCH_INTERVAL_S", "Engine", "EngineStats", "frozen_startup"]
 
@@ -118,17 +120,18 @@ class Engine:
         system = config.system
         self._credentials = live_credentials(system, live=live)  # {} in shadow mode
         self.config = config
-        #: the event clock (ns): wall time live, the recording's time in a backtest
-        self.clock_ns: Callable[[], int] = time.time_ns
+        self._taps: list[BookTap] = []  # each venue's book callback (see _bind_taps)
+        self._clock_ns: Callable[[], int] = time.time_ns
+        self._seconds = Seconds(time.time_ns)  # risk's clock: the event clock in seconds
+        self._arrival_ns: Callable[[], int] = time.perf_counter_ns
+        self._cross: CrossExchangeStrategy | None = None
+        self._cross_decision: CrossDecision | None = None
         self.new_trace_id: Callable[[], str] = new_trace_id
         self.new_order_id: Callable[[], str] = new_client_order_id
-        #: when the frame being handled arrived (perf_counter ns): live, a frame is handled as
-        #: it is read, so "now"; a paced bench injects its schedule (waits count as latency)
-        self.arrival_ns: Callable[[], int] = time.perf_counter_ns
         self.stats = EngineStats()
         #: what the engine tells the outside world as it happens (the control API's streams,
         #: alerts): audit rows on ``trades``, state changes on ``system``, tops on ``market-data``
-        self.events = EventHub(clock_ns=lambda: self.clock_ns())
+        self.events = EventHub(clock_ns=lambda: self._clock_ns())
         self.metrics = DecisionMetrics()  # what only the decision path knows (see metrics.py)
         #: where the router's alerts go (`arbcore run`: the alert manager; None: the log); set
         #: before :meth:`run`
@@ -143,17 +146,73 @@ class Engine:
         self.endpoints: dict[str, Any] = {}  # the simulator's, per venue, when it runs
         self._updated_ns: dict[str, dict[str, int]] = {}  # venue -> symbol -> event time
         self._usd_cache: dict[str, float | None] = {}  # asset -> mid, until its market moves
+        #: USD per unit of an asset: 1 for dollar assets, else a dollar market's mid (cached
+        #: until a book event of one of the asset's dollar markets; a price whose dollar books
+        #: all stopped updating keeps its last mid, and the freshness rule guards trades on
+        #: them); compiled, so risk and the compiled decision read it without a Python frame
+        self.usd = UsdPrices(USD_ASSETS, DOLLAR_QUOTES, self._usd_cache, self.instruments,
+                             self.syncs)  # fmt: skip
         self._reported: dict[tuple[str, str], float] = {}  # positions risk was last told
         self._trades: set[asyncio.Task[None]] = set()
-        self.cross: CrossExchangeStrategy | None = None
         self.triangular: dict[str, TriangularScanner] = {}
         self.orchestrator = Orchestrator(system.strategies.cool_off_ms,
                                          balance_of=self.venues.balance,
-                                         clock_ns=lambda: self.clock_ns())  # fmt: skip
+                                         clock_ns=lambda: self._clock_ns())  # fmt: skip
         self.risk = RiskEngine(system.risk, price_usd=self.usd, on_state=self._on_state,
-                               clock=lambda: self.clock_ns() / 1e9)  # fmt: skip
+                               clock=self._seconds)  # fmt: skip
         self.audit: AuditTrail | None = None
         self.router: Router | None = None
+
+    # -- what the book callbacks call (each setter binds them again) ------------------------------
+
+    @property
+    def clock_ns(self) -> Callable[[], int]:
+        """The event clock (ns): wall time live, the recording's time in a backtest."""
+        return self._clock_ns
+
+    @clock_ns.setter
+    def clock_ns(self, clock: Callable[[], int]) -> None:
+        self._clock_ns = self._seconds.clock = clock
+        self._bind_taps()
+
+    @property
+    def arrival_ns(self) -> Callable[[], int]:
+        """When the frame being handled arrived (perf_counter ns): live, a frame is handled as
+        it is read, so "now"; a paced bench sets its schedule (waits count as latency)."""
+        return self._arrival_ns
+
+    @arrival_ns.setter
+    def arrival_ns(self, arrival: Callable[[], int]) -> None:
+        self._arrival_ns = arrival
+        self._bind_taps()
+
+    @property
+    def cross(self) -> CrossExchangeStrategy | None:
+        """The cross-exchange strategy, once trading is built (None: not configured)."""
+        return self._cross
+
+    @cross.setter
+    def cross(self, strategy: CrossExchangeStrategy | None) -> None:
+        self._cross = strategy
+        self._bind_taps()
+
+    @property
+    def cross_decision(self) -> CrossDecision | None:
+        """The cross strategy's decision in C (see :meth:`_bind_decision`), when its
+        configuration allows; None: every find is decided in Python."""
+        return self._cross_decision
+
+    @cross_decision.setter
+    def cross_decision(self, decision: CrossDecision | None) -> None:
+        self._cross_decision = decision
+        self._bind_taps()
+
+    def _bind_taps(self) -> None:
+        """Give every book callback what it calls now (an explicit contract: a tap reads no
+        engine attribute itself)."""
+        for tap in self._taps:
+            tap.bind(self._arrival_ns, self._clock_ns, self._cross, self.triangular,
+                     self._cross_decision)  # fmt: skip
 
     # -- running ----------------------------------------------------------------------------------
 
@@ -310,6 +369,7 @@ class Engine:
                         min_profit_bps=tri.min_profit_bps,
                         max_start=tri.max_notional_usd,  # start assets are dollar assets
                         clock=self.clock_ns,
+                        tradeable_only=True,  # emit only what _on_book's found would keep
                     )
                     self.triangular[venue].blocked = self._blocked("triangular")
                 except GraphError as exc:  # a venue whose markets hold no cycle
@@ -320,6 +380,24 @@ class Engine:
                              usd=self.usd, clock_ns=self.clock_ns, alert=self.alert,
                              on_record=self._rows,
                              new_order_id=lambda: self.new_order_id())  # fmt: skip
+        self._bind_decision()
+
+    def _bind_decision(self) -> None:
+        """Let the cross strategy's routes be decided in C, up to the risk verdict, over the
+        very state the Python path reads (:class:`~arbcore_ext.crossdecide.CrossDecision`):
+        the strategy's books, the venues' balances, the orchestrator's reservations, gate and
+        counts, risk and the books' times. Only when the strategy's touch test asks the
+        orchestrator itself (its compiled pre-check, the engine's own wiring)."""
+        cross = self.cross
+        self.cross_decision = None
+        if cross is None or not cross.gated or not isinstance(self.usd, UsdPrices):
+            return
+        config = cross.config
+        self.cross_decision = CrossDecision(
+            cross.kernel, cross.decision_facts(), config.slippage_bps, config.max_notional_usd,
+            self.venues.held, self.orchestrator.reserved, self.orchestrator.refused, self.risk,
+            self._updated_ns, cross, self._decided, TradingState.ACTIVE, self.usd,
+        )  # fmt: skip
 
     async def _watch(self, duration_s: float | None) -> None:
         deadline = None if duration_s is None else time.monotonic() + duration_s
@@ -358,9 +436,11 @@ class Engine:
 
         # (the hub's topic table: "is market-data listened to" is one lookup in C)
         topics = self.events.topics
-        tap = BookTap(self, venue, self.stats.tally, dollar_base, listed,
+        tap = BookTap(venue, self.stats.tally, dollar_base, listed,
                       self._updated_ns.setdefault(venue, {}), self._usd_cache, topics,
                       self._quotes.changed, found)  # fmt: skip
+        self._taps.append(tap)
+        self._bind_taps()
         return tap.on_book
 
     def _blocked(self, kind: str) -> Callable[[Key, Markets], bool]:
@@ -378,6 +458,24 @@ class Engine:
         decision = self.risk.check_legs(leg_tuples(opportunity, self.usd, self._book_ages()),
                                         trace_id)  # fmt: skip
         elapsed = time.perf_counter_ns() - arrived_ns
+        self._decision_made(opportunity, ticket, trace_id, decision, elapsed)
+
+    def _decided(self, made: CrossDecision) -> None:
+        """A cross-exchange decision taken in C (found, admitted, risk-checked and stamped by
+        :class:`~arbcore_ext.crossdecide.CrossDecision`): its objects, then what every decision
+        does after the verdict. The same objects and records as :meth:`_decide` makes."""
+        assert self.cross is not None
+        opportunity, markets = self.cross.decided(made.route, made.quote, made.top_rate,
+                                                  made.quote_usd, made.detected_at_ns)  # fmt: skip
+        ticket = self.orchestrator.admitted_ticket(opportunity, markets, made.reserved_amounts)
+        trace_id = self.new_trace_id()
+        decision = self.risk.verdict(made.breach, trace_id)
+        self._decision_made(opportunity, ticket, trace_id, decision, made.elapsed_ns)
+
+    def _decision_made(self, opportunity: Opportunity, ticket: Ticket, trace_id: str,
+                       decision: RiskDecision, elapsed: int) -> None:  # fmt: skip
+        """After the verdict (``elapsed``: arrival -> it): the latency, the audit rows, and the
+        trade's task when risk approved."""
         self.stats.latencies_ns.append(elapsed)
         self.metrics.latency.observe_ns(elapsed)
         now = self.clock_ns()
@@ -448,21 +546,6 @@ class Engine:
 
     def _book_getter(self, venue: str) -> Callable[[str], L2Book | None]:
         return lambda symbol: self.book(venue, symbol)
-
-    def usd(self, asset: str) -> float | None:
-        """USD per unit of ``asset``: 1 for dollar assets, else a dollar market's mid (cached
-        until a book event of one of the asset's dollar markets; a price whose dollar books all
-        stopped updating keeps its last mid, and the freshness rule guards trades on them)."""
-        if asset in USD_ASSETS:
-            return 1.0
-        if asset in self._usd_cache:
-            return self._usd_cache[asset]
-        price = self._usd_uncached(asset)
-        self._usd_cache[asset] = price
-        return price
-
-    def _usd_uncached(self, asset: str) -> float | None:
-        return dollar_mid(asset, self.instruments, self.book)
 
     def _book_ages(self) -> Callable[[str, str], float]:
         """Each book's age (ms) now: one clock read for all of a decision's legs."""

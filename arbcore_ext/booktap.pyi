@@ -18,13 +18,19 @@ class EventClock:
     def __init__(self, now_ns: int = 0) -> None: ...
     def __call__(self) -> int: ...
 
+class Seconds:
+    """``clock() / 1e9``: a clock in ns read as seconds, in C (``clock`` settable)."""
+
+    clock: Callable[[], int]
+    def __init__(self, clock: Callable[[], int]) -> None: ...
+    def __call__(self) -> float: ...
+
 class BookTap:
     """One venue's book callback: ``tap.on_book(symbol, book)`` (see booktap.pyx)."""
 
     venue: str
     def __init__(
         self,
-        engine: object,
         venue: str,
         tally: Tally,
         dollar_base: dict[str, str],
@@ -35,5 +41,14 @@ class BookTap:
         changed: Callable[[str, str], None],
         found: Callable[[Any, Any, int], None],
     ) -> None: ...
+    def bind(
+        self,
+        arrival_ns: Callable[[], int],
+        clock_ns: Callable[[], int],
+        cross: Any,
+        triangular: dict[str, Any],
+        decision: Any = None,
+    ) -> None:
+        """What the callback calls (the owner binds again whenever one changes)."""
     def on_book(self, symbol: str, book: L2Book) -> None:
         """The engine's callback for one update of ``symbol``'s ``book``."""

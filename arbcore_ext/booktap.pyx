@@ -15,6 +15,7 @@ from posix.time cimport CLOCK_MONOTONIC, CLOCK_REALTIME, clock_gettime, timespec
 
 from arbcore_ext.book cimport L2Book
 from arbcore_ext.crossbook cimport CrossBook
+from arbcore_ext.crossdecide cimport FALLBACK, CrossDecision
 from arbcore_ext.cycles cimport CycleEngine
 
 import time
@@ -36,7 +37,6 @@ cdef extern from *:
 cdef object _PERF_COUNTER_NS = time.perf_counter_ns
 cdef object _TIME_NS = time.time_ns
 cdef object _CYCLE_ON_BOOK = CycleEngine.on_book
-cdef tuple _ATTRS = ("arrival_ns", "clock_ns", "cross", "triangular")
 
 
 cdef class Tally:
@@ -64,6 +64,20 @@ cdef class EventClock:
 
     def __call__(self):
         return self.now_ns
+
+
+cdef class Seconds:
+    """``clock() / 1e9``: a clock in ns read as seconds, in C (risk's clock: a Python lambda
+    over the engine's clock was a frame on every check). ``clock`` is settable: the engine sets
+    it whenever its own clock changes."""
+
+    cdef public object clock
+
+    def __init__(self, clock not None):
+        self.clock = clock
+
+    def __call__(self):
+        return <double>_clock(self.clock) / 1e9
 
 
 cdef class _Market:
@@ -112,9 +126,8 @@ cdef inline object _clock(object clock):
 cdef class BookTap:
     """One venue's book callback: ``tap.on_book(symbol, book)``.
 
-    ``engine``: read on every update for its ``arrival_ns``, ``clock_ns``, ``cross`` and
-    ``triangular`` (from its ``__dict__``: they may be set after the tap is made, as the
-    backtest and the benches do); ``dollar_base``: symbol -> the base of a dollar market;
+    What it calls is given by :meth:`bind` (the engine binds its taps again whenever one of
+    those changes); ``dollar_base``: symbol -> the base of a dollar market;
     ``listed``: the venue's markets (the cycle engine hears only of them); ``updated``: symbol
     -> the update's clock time (what ``BookAges`` reads); ``usd_cache``: asset -> USD price;
     ``topics``: the event hub's topic -> subscribers (a ``market-data`` listener hears of each
@@ -122,8 +135,6 @@ cdef class BookTap:
     called only when a strategy found something.
     """
 
-    cdef object engine
-    cdef dict _attrs
     cdef readonly str venue
     cdef Tally tally
     cdef dict _markets
@@ -143,25 +154,23 @@ cdef class BookTap:
     # on_book (called in C)
     cdef object _scanner
     cdef CycleEngine _cycles
-    # the engine's arrival_ns, clock_ns, cross and triangular as its __dict__ held them at
-    # version _attrs_at (0: not cached), the venue's scanner as the triangular table held it at
-    # _scanners_at, and whether market-data was listened to at topic version _topics_at
-    cdef uint64_t _attrs_at
+    # what bind() gave; the venue's scanner as the triangular table held it at _scanners_at,
+    # and whether market-data was listened to at topic version _topics_at
+    cdef bint _bound
     cdef object _arrival_of
     cdef object _clock_of
     cdef object _cross_of
     cdef object _scanners_of
+    cdef object _decision_of
     cdef uint64_t _scanners_at
     cdef object _scanner_of
     cdef uint64_t _topics_at
     cdef bint _listened
 
-    def __init__(self, engine not None, str venue not None, Tally tally not None,
+    def __init__(self, str venue not None, Tally tally not None,
                  dict dollar_base not None, dict listed not None, dict updated not None,
                  dict usd_cache not None, dict topics not None, changed not None,
                  found not None):
-        self.engine = engine
-        self._attrs = engine.__dict__
         self.venue = venue
         self.tally = tally
         self._markets = {}
@@ -173,39 +182,25 @@ cdef class BookTap:
         self.changed = changed
         self.found = found
         self._cross = self._scanner = None
-        self._attrs_at = self._scanners_at = self._topics_at = 0
+        self._scanners_at = self._topics_at = 0
+        self._bound = False
 
-    cdef inline object _attr(self, str name):
-        """``engine.<name>``: its instance dict's entry when there (one lookup)."""
-        cdef PyObject* found = PyDict_GetItemWithError(self._attrs, name)
-        if found != NULL:
-            return <object>found
-        return getattr(self.engine, name)
-
-    cdef inline int _read_attrs(self) except -1:
-        """The engine's four attributes the callback reads, cached while its __dict__ has not
-        changed (only when all four are there: one from the class may change unseen)."""
-        cdef uint64_t version = dict_version(self._attrs)
-        if version != 0 and version == self._attrs_at:
-            return 0
-        return self._refresh_attrs(version)
-
-    cdef int _refresh_attrs(self, uint64_t version) except -1:
-        """(:meth:`_read_attrs`'s slow path, apart: its closure is made only when it runs)"""
-        self._arrival_of = self._attr("arrival_ns")
-        self._clock_of = self._attr("clock_ns")
-        self._cross_of = self._attr("cross")
-        self._scanners_of = self._attr("triangular")
-        self._attrs_at = version if all(name in self._attrs for name in _ATTRS) else 0
-        return 0
+    def bind(self, arrival_ns not None, clock_ns not None, cross, dict triangular not None,
+             decision=None):
+        """What the callback calls: ``arrival_ns()`` (when the frame arrived, perf_counter ns),
+        ``clock_ns()`` (the event clock), the cross strategy (or None), the venue -> scanner
+        table (read on each update: a scanner added later is found) and the engine's compiled
+        cross decision (or None). The owner calls it again whenever one of them changes."""
+        self._arrival_of, self._clock_of = arrival_ns, clock_ns
+        self._cross_of, self._scanners_of, self._decision_of = cross, triangular, decision
+        self._scanners_at = 0
+        self._bound = True
 
     cdef object _scanner_now(self):
-        """``engine.triangular.get(venue)``, cached while that table has not changed."""
-        cdef object scanners = self._scanners_of
+        """``triangular.get(venue)``, cached while that table has not changed."""
+        cdef dict scanners = self._scanners_of
         cdef PyObject* found
         cdef uint64_t version
-        if type(scanners) is not dict:
-            return scanners.get(self.venue)
         version = dict_version(scanners)
         if version == 0 or version != self._scanners_at:
             found = PyDict_GetItemWithError(scanners, self.venue)
@@ -270,25 +265,34 @@ cdef class BookTap:
             market.cycle = self._cycles.market_of(symbol) if self._cycles is not None else -1
         return 0
 
+    cdef bint _decide(self, int market, L2Book book, tuple crossing, int64_t now,
+                      int64_t arrived) except -1:
+        """The crossing routes decided by the engine's compiled decision (True), or not its
+        configuration (False: nothing changed)."""
+        cdef object decision = self._decision_of
+        if type(decision) is not CrossDecision or (<CrossDecision>decision).kernel is not \
+                self._kernel:
+            return False
+        return (<CrossDecision>decision).decide(market, book, crossing, now, arrived) != FALLBACK
+
     def on_book(self, symbol, book):
         """The engine's callback for one update of ``symbol``'s ``book`` (see the class)."""
         cdef _Market market
-        cdef object now_ns, crossing, opportunity = None, emitted = None, arrived = None
+        cdef object now_ns, crossing = None, opportunity = None, emitted = None, arrived = None
         cdef int64_t now = 0, arrived_ns = 0
-        cdef bint converted = False
-        self._read_attrs()
+        cdef bint converted = False, crossed = False
+        if not self._bound:
+            raise RuntimeError(f"{self.venue}: BookTap.bind() before the first update")
         if self._arrival_of is _PERF_COUNTER_NS:  # (boxed only if something is found)
             arrived_ns = _monotonic_ns()
         else:
             arrived = self._arrival_of()
         self.tally.book_updates += 1
-        self._read_attrs()
         now_ns = _clock(self._clock_of)
         PyDict_SetItem(self.updated, symbol, now_ns)
         market = self._market(symbol)
         if market.base is not None and PyDict_GetItemWithError(self.usd_cache, market.base):
             PyDict_DelItem(self.usd_cache, market.base)
-        self._read_attrs()
         cross = self._cross_of
         if cross is not None:
             if cross is not self._cross:
@@ -306,9 +310,8 @@ cdef class BookTap:
                 crossing = self._kernel.crossing_at(market.cross, now, True)
             if crossing is None:  # a market's touch still unknown: the strategy reads it
                 opportunity = cross.on_book(self.venue, symbol, book, now_ns)
-            elif _truthy(crossing):
-                opportunity = cross.crossed(self.venue, symbol, book, crossing)
-        self._read_attrs()
+            else:
+                crossed = _truthy(crossing)  # (priced after the cycles: see below)
         scanner = self._scanner_now()
         if scanner is not None and self._is_listed(market, symbol):
             if scanner is not self._scanner:
@@ -319,6 +322,14 @@ cdef class BookTap:
                 emitted = self._cycles.on_book_at(market.cycle, <L2Book?>book, now, True)
             else:
                 emitted = scanner.on_book(symbol, book, now_ns)
+        if crossed:
+            # Routes crossing at the top: decided in C (the engine's CrossDecision) when the
+            # cycles found nothing to rank them with, else priced by the strategy in Python.
+            # (Pricing reads nothing the cycle engine's update changes.)
+            if not (converted and not (emitted is not None and _truthy(emitted))
+                    and self._decide(market.cross, <L2Book>book, <tuple?>crossing, now,
+                                     arrived_ns if arrived is None else arrived)):
+                opportunity = cross.crossed(self.venue, symbol, book, crossing)
         if opportunity is not None or (emitted is not None and _truthy(emitted)):
             self.found(opportunity, emitted, arrived_ns if arrived is None else arrived)
         if self._market_data():  # after the decision: a stream never delays one

@@ -699,18 +699,18 @@ cdef class CycleEngine:
             walks[i].size_scale = POW10[book.size_decimals]
             walks[i].keep = self._keep_fee[m]
             walker_init(&walks[i].walker, sides[i])
-        with nogil:
-            x = marginal_walk(walks, n, max_start)
-            amount = x
-            for i in range(n):
-                m = self._edges[cycle * self.max_legs + i] // 2
-                fill_leg(sides[i], walks[i].buy, walks[i].price_scale, walks[i].size_scale,
-                         walks[i].keep, lots[m], amount, &fills[i])
-                if (fills[i].qty <= 0.0 or fills[i].qty < min_qty[m] * (1.0 - 1e-12)
-                        or fills[i].notional < min_notional[m] * (1.0 - 1e-12)):
-                    ok = False
-                    break
-                amount = fills[i].out
+        # (the GIL is kept: see profit.quote_cross; a cycle walks a few levels of 3-4 books)
+        x = marginal_walk(walks, n, max_start)
+        amount = x
+        for i in range(n):
+            m = self._edges[cycle * self.max_legs + i] // 2
+            fill_leg(sides[i], walks[i].buy, walks[i].price_scale, walks[i].size_scale,
+                     walks[i].keep, lots[m], amount, &fills[i])
+            if (fills[i].qty <= 0.0 or fills[i].qty < min_qty[m] * (1.0 - 1e-12)
+                    or fills[i].notional < min_notional[m] * (1.0 - 1e-12)):
+                ok = False
+                break
+            amount = fills[i].out
         if not ok or x <= 0.0:
             return empty_sized(cycle)
         cdef SizedCycle sized = SizedCycle.__new__(SizedCycle)

@@ -82,3 +82,8 @@ cdef void cross_walk(const Side* asks, const Side* bids, int64_t ask_factor, int
                      double ask_unit, double bid_unit, double buy_fee, double sell_fee,
                      int64_t max_units, double max_quote_scaled, bint stop_at_margin,
                      CrossResult* out) noexcept nogil
+
+
+cdef CrossQuote quote_cross(L2Book buy_book, L2Book sell_book, double buy_fee, double sell_fee,
+                            double max_base, double max_quote, double lot, double min_notional,
+                            double buy_slippage_bps, double sell_slippage_bps)

@@ -124,6 +124,14 @@ def price_cross(L2Book buy_book not None, L2Book sell_book not None, double buy_
     (base units; 0 = the finer book's size step) and is zero when nothing clears the fees or
     when either leg's notional is under ``min_notional`` (quote units).
     """
+    return quote_cross(buy_book, sell_book, buy_fee, sell_fee, max_base, max_quote, lot,
+                       min_notional, buy_slippage_bps, sell_slippage_bps)
+
+
+cdef CrossQuote quote_cross(L2Book buy_book, L2Book sell_book, double buy_fee, double sell_fee,
+                            double max_base, double max_quote, double lot, double min_notional,
+                            double buy_slippage_bps, double sell_slippage_bps):
+    """:func:`price_cross` for compiled callers (the engine's compiled decision)."""
     cdef int scale = max(buy_book.size_decimals, sell_book.size_decimals)
     cdef int64_t ask_factor = POW10[scale - buy_book.size_decimals]
     cdef int64_t bid_factor = POW10[scale - sell_book.size_decimals]
@@ -144,25 +152,27 @@ def price_cross(L2Book buy_book not None, L2Book sell_book not None, double buy_
     if isnan(max_quote) or max_quote < 0.0:
         raise BookError(f"price_cross: max_quote must be >= 0, was {max_quote}")
     max_quote_scaled = max_quote * POW10[scale]
-    with nogil:
-        # the profit curve is concave in size, so among whole lots the best is the lot just
-        # below or just above where the marginal profit stops being positive
-        cross_walk(&buy_book.sides[1], &sell_book.sides[0], ask_factor, bid_factor,
-                   buy_book.price_unit, sell_book.price_unit, buy_fee, sell_fee, max_units,
-                   max_quote_scaled, True, &r)
-        rounded = r.size - r.size % lot_units
-        if rounded != r.size:
-            if rounded + lot_units <= max_units:
-                cross_walk(&buy_book.sides[1], &sell_book.sides[0], ask_factor, bid_factor,
-                           buy_book.price_unit, sell_book.price_unit, buy_fee, sell_fee,
-                           rounded + lot_units, max_quote_scaled, False, &up)
-            else:
-                up.size = 0
+    # (the GIL is kept: a walk takes microseconds, and a released GIL goes to whichever
+    # thread waits for it, the audit writer say, and is taken back only after up to a switch
+    # interval: on the decision path that wait would be most of a decision)
+    # the profit curve is concave in size, so among whole lots the best is the lot just
+    # below or just above where the marginal profit stops being positive
+    cross_walk(&buy_book.sides[1], &sell_book.sides[0], ask_factor, bid_factor,
+               buy_book.price_unit, sell_book.price_unit, buy_fee, sell_fee, max_units,
+               max_quote_scaled, True, &r)
+    rounded = r.size - r.size % lot_units
+    if rounded != r.size:
+        if rounded + lot_units <= max_units:
             cross_walk(&buy_book.sides[1], &sell_book.sides[0], ask_factor, bid_factor,
-                       buy_book.price_unit, sell_book.price_unit, buy_fee, sell_fee, rounded,
-                       max_quote_scaled, True, &r)
-            if up.size == rounded + lot_units and net_of(&up, buy_fee, sell_fee) > net_of(&r, buy_fee, sell_fee):
-                r = up
+                       buy_book.price_unit, sell_book.price_unit, buy_fee, sell_fee,
+                       rounded + lot_units, max_quote_scaled, False, &up)
+        else:
+            up.size = 0
+        cross_walk(&buy_book.sides[1], &sell_book.sides[0], ask_factor, bid_factor,
+                   buy_book.price_unit, sell_book.price_unit, buy_fee, sell_fee, rounded,
+                   max_quote_scaled, True, &r)
+        if up.size == rounded + lot_units and net_of(&up, buy_fee, sell_fee) > net_of(&r, buy_fee, sell_fee):
+            r = up
     cdef CrossQuote quote = CrossQuote.__new__(CrossQuote)
     quote.size_decimals = scale
     if r.size <= 0 or r.buy_notional * unit < min_notional or r.sell_notional * unit < min_notional:

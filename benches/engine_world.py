@@ -43,6 +43,7 @@ from arbcore.sim import SimConfig, Simulator
 from arbcore.sim.market import MarketConfig
 from arbcore.storage.audit import AuditTrail
 from arbcore_ext.book import BID
+from arbcore_ext.crossdecide import CrossDecision
 
 ROOT = Path(__file__).resolve().parent.parent
 VENUES = ("binance", "okx", "bybit", "kraken")
@@ -255,16 +256,24 @@ async def run_paced(engine: Engine, handle: Callable[[_Item], object], items: Se
 
 def stamp_finds(engine: Engine) -> list[int]:
     """Stamps arrival -> each find the strategies offer (on entering ``Engine._decide``, before
-    the orchestrator and risk): the detection latency. Install it before the book callbacks
-    are made; it costs a Python call per find, none per message."""
+    the orchestrator and risk; a find decided in C is stamped there, ``CrossDecision.found_ns``,
+    and read when its decision reaches ``Engine._decided``): the detection latency. Install it
+    before the book callbacks are made; it costs a Python call per find, none per message."""
     found: list[int] = []
-    decide, clock = engine._decide, time.perf_counter_ns
+    decide, decided, clock = engine._decide, engine._decided, time.perf_counter_ns
 
     def stamped(opportunity: Opportunity, arrived_ns: int) -> None:
         found.append(clock() - arrived_ns)
         decide(opportunity, arrived_ns)
 
+    def stamped_in_c(made: CrossDecision) -> None:
+        found.append(made.found_ns)
+        decided(made)
+
     engine._decide = stamped  # type: ignore[method-assign]
+    engine._decided = stamped_in_c  # type: ignore[method-assign]
+    if engine.cross_decision is not None:  # bound already: bind it again, to the stamped one
+        engine._bind_decision()
     return found
 
 

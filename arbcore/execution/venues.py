@@ -107,6 +107,12 @@ class TradingVenues:
         self.clients[paper.venue] = paper
         self._held[paper.venue] = _Held(paper.balances, paper.balances, dict(start))
 
+    @property
+    def held(self) -> Mapping[str, _Held]:
+        """venue -> its balances (``free``: what may be spent): the table :meth:`balance` reads,
+        for the engine's compiled decision, which reads it the same way."""
+        return self._held
+
     def balance(self, venue: str, asset: str) -> float:
         """What ``venue`` holds of ``asset`` free to spend (the orchestrator's view)."""
         held = self._held.get(venue)

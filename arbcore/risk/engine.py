@@ -217,6 +217,11 @@ class RiskEngine:
             breach = first_breach(self, legs)
         else:
             breach = self._first_breach(legs)
+        return self.verdict(breach, trace_id)
+
+    def verdict(self, breach: Breach | None, trace_id: str = "") -> RiskDecision:
+        """The decision on a check's first breach (counted when it refuses): :meth:`check_legs`'
+        end, and the end of the engine's compiled decision, which finds the breach in C."""
         # RiskDecision(approved, rule, value, limit, detail, trace_id) without attrs' __init__
         if breach is None:
             return _new_decision(True, None, None, None, "", trace_id)

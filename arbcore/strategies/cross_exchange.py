@@ -323,6 +323,10 @@ class CrossExchangeStrategy:
         max_base = self._balance_of(si.venue, si.base)
         max_quote = min(self._balance_of(bi.venue, bi.quote),
                         config.max_notional_usd / quote_usd) * scale  # fmt: skip
+        if max_base <= 0 or max_quote <= 0:
+            # nothing left to spend: what a venue holds can be less than what in-flight trades
+            # reserved of it (their fills land before their reservations end)
+            return None
         slippage = config.slippage_bps
         # (positional: keywords cost a dict per call) max_base, max_quote, lot, min_notional,
         # buy and sell slippage allowances
@@ -334,12 +338,40 @@ class CrossExchangeStrategy:
         profit_bps = net_profit / (quote.size * quote.buy_vwap) * 1e4
         if profit_bps < config.min_profit_bps:
             return None
-        legs = (_leg(bi, _BUY, quote.buy_limit, quote), _leg(si, _SELL, quote.sell_limit, quote))
-        # Opportunity(kind, venue, legs, rate, profit_bps, size, expected_profit,
-        # detected_at_ns, asset, expected_profit_usd), made without attrs' Python __init__
-        profit_usd = net_profit * quote_usd
-        return _new_opportunity(KIND, route.label, legs, top_rate, profit_bps, quote.size,
-                                net_profit, self._clock_ns(), bi.quote, profit_usd)  # fmt: skip
+        return _opportunity(route, quote, top_rate, net_profit, profit_bps, quote_usd,
+                            self._clock_ns())  # fmt: skip
+
+    # -- the engine's compiled decision -----------------------------------------------------------
+
+    def decision_facts(self) -> list[tuple[Any, ...]]:
+        """Per route (the kernel's order), what :class:`~arbcore_ext.crossdecide.CrossDecision`
+        needs to decide it in C: both markets, both taker fees, the lot, the minimum notional,
+        both price decimals, and whether it may (the same quote on both ends: no live rate)."""
+        return [(r.buy.venue, r.buy.symbol, r.sell.venue, r.sell.symbol, r.buy.taker_fee,
+                 r.sell.taker_fee, r.lot, r.min_notional, r.buy.price_decimals,
+                 r.sell.price_decimals, not r.converts)
+                for r in self._routes]  # fmt: skip
+
+    @property
+    def kernel(self) -> CrossBook:
+        """The compiled touch test (its routes in the order :meth:`decision_facts` lists)."""
+        return self._touch
+
+    @property
+    def gated(self) -> bool:
+        """The touch test asks the orchestrator itself (the engine's compiled pre-check)."""
+        return self._gated
+
+    def decided(self, route_id: int, quote: CrossQuote, top_rate: float, quote_usd: float,
+                detected_at_ns: int) -> tuple[Opportunity, Markets]:  # fmt: skip
+        """The Opportunity a compiled decision took on route ``route_id`` (what :meth:`_walk`
+        makes for it: a route the compiled path decides is at rate 1, its quote worth
+        ``quote_usd``), and the markets it trades."""
+        route = self._routes[route_id]
+        net_profit = quote.net_profit / 1.0
+        profit_bps = net_profit / (quote.size * quote.buy_vwap) * 1e4
+        return _opportunity(route, quote, top_rate, net_profit, profit_bps, quote_usd,
+                            detected_at_ns), route.markets  # fmt: skip
 
     # -- quote conversion -------------------------------------------------------------------------
 
@@ -399,6 +431,18 @@ def top_cross(ask: int, bid: int, ask_factor: float, bid_factor: float, ask_unit
     if bid_f <= ask_f or (bid_f - ask_f) / (ask * ask_unit) * 1e4 < min_profit_bps:
         return None
     return bid_f / ask_f
+
+
+def _opportunity(route: _Route, quote: CrossQuote, top_rate: float, net_profit: float,
+                 profit_bps: float, quote_usd: float, detected_at_ns: int
+                 ) -> Opportunity:  # fmt: skip
+    """The opportunity of a route priced at ``quote`` (its legs at the quote's limits)."""
+    bi, si = route.buy, route.sell
+    legs = (_leg(bi, _BUY, quote.buy_limit, quote), _leg(si, _SELL, quote.sell_limit, quote))
+    # Opportunity(kind, venue, legs, rate, profit_bps, size, expected_profit,
+    # detected_at_ns, asset, expected_profit_usd), made without attrs' Python __init__
+    return _new_opportunity(KIND, route.label, legs, top_rate, profit_bps, quote.size, net_profit,
+                            detected_at_ns, bi.quote, net_profit * quote_usd)  # fmt: skip
 
 
 def _leg(instrument: Instrument, side: OrderSide, limit_raw: int, quote: CrossQuote

@@ -173,8 +173,20 @@ class Orchestrator:
             reserved[spends[i][3]] += need[2]
         self._busy.update(markets)
         self._last_taken[opportunity_key] = self._clock_ns()
+        return self.admitted_ticket(opportunity, markets, tuple(needs))
+
+    def admitted_ticket(self, opportunity: Opportunity, markets: Markets,
+                        reserved: tuple[tuple[str, str, float], ...]) -> Ticket:  # fmt: skip
+        """The ticket of an opportunity admitted (its reservation, busy markets and cool-off
+        already in place: by :meth:`admit`, or by the engine's compiled decision over the same
+        state, :class:`~arbcore_ext.crossdecide.CrossDecision`)."""
         self.admitted += 1
-        return _new_ticket(Ticket, (opportunity, markets, tuple(needs)))
+        return _new_ticket(Ticket, (opportunity, markets, reserved))
+
+    @property
+    def reserved(self) -> dict[tuple[str, str], float]:
+        """(venue, asset) -> what admitted trades hold of it (the compiled decision's view)."""
+        return self._reserved
 
     def finish(self, ticket: Ticket) -> None:
         """The trade is over (whatever its outcome): free its markets and reservations."""

@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable, MutableMapping
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -72,6 +73,7 @@ class _World:
         self.topics: dict[str, Any] = {}
         self.cross: CrossExchangeStrategy | None = None
         self.triangular: dict[str, TriangularScanner] = {}
+        self.taps: list[BookTap] = []
 
     @property
     def now(self) -> int:
@@ -94,6 +96,12 @@ class _World:
                                     clock=self.clock_ns)  # fmt: skip
         scanner.blocked = pre(("triangular", self.opportunities, self.detected))
         self.triangular["a"] = scanner
+        self.bind()
+
+    def bind(self) -> None:
+        """What the engine does when what its taps call changes."""
+        for tap in self.taps:
+            tap.bind(self.arrival_ns, self.clock_ns, self.cross, self.triangular)
 
     def on_found(self, opportunity: Any, emitted: Any, arrived: int) -> None:
         self.found.append((opportunity, emitted, arrived))
@@ -108,9 +116,11 @@ class _World:
         return {s: i.base for s, i in listed.items() if i.quote in DOLLAR_QUOTES}
 
     def tap(self, venue: str, tally: Tally) -> Callable[[str, L2Book], None]:
-        tap = BookTap(self, venue, tally, self.dollar_base(venue), self.instruments[venue],
+        tap = BookTap(venue, tally, self.dollar_base(venue), self.instruments[venue],
                       self.updated.setdefault(venue, {}), self.usd_cache, self.topics,
                       lambda v, s: self.changed.append((v, s)), self.on_found)  # fmt: skip
+        self.taps.append(tap)
+        self.bind()
         return tap.on_book
 
 
@@ -237,3 +247,35 @@ def test_the_tap_counts_reads_the_clocks_in_c_and_forgets_the_dollar_price() -> 
     assert tally.book_updates == 8
     assert world.cross is not None
     assert world.cross.checked == 2  # (b's books are empty: both routes tested, none crosses)
+
+
+def test_a_tap_calls_what_it_was_bound_to() -> None:
+    """Nothing is read from the owner behind its back: an unbound tap refuses to run, and a
+    clock changed and bound again is the one read."""
+    world = _World()
+    tap = BookTap("a", Tally(), {}, {}, {}, {}, {}, lambda v, s: None, world.on_found)
+    book = world.books["a", "BTC/USDT"]
+    with pytest.raises(RuntimeError, match="bind"):
+        tap.on_book("BTC/USDT", book)
+    updated: dict[str, int] = {}
+    tap = BookTap("a", Tally(), {}, {}, updated, {}, {}, lambda v, s: None, world.on_found)
+    tap.bind(world.arrival_ns, EventClock(5), None, {})
+    tap.on_book("BTC/USDT", book)
+    assert updated == {"BTC/USDT": 5}
+    tap.bind(world.arrival_ns, EventClock(9), None, {})
+    tap.on_book("BTC/USDT", book)
+    assert updated == {"BTC/USDT": 9}
+
+
+def test_seconds_are_the_clock_it_holds_now() -> None:
+    """Risk's clock: ``clock() / 1e9``, whichever clock it holds now (an EventClock read in C,
+    a Python function called)."""
+    from arbcore_ext.booktap import Seconds
+
+    seconds = Seconds(EventClock(1_700_000_000_123_456_789))
+    assert seconds() == 1_700_000_000_123_456_789 / 1e9
+    seconds.clock = lambda: 1_234_567_891
+    assert seconds() == 1_234_567_891 / 1e9
+    seconds.clock = time.time_ns
+    before = time.time_ns() / 1e9
+    assert before <= seconds() <= time.time_ns() / 1e9

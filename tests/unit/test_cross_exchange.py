@@ -74,6 +74,17 @@ def test_balances_cap_the_size() -> None:
     assert opportunity.size == 0.4
 
 
+@pytest.mark.parametrize("asset", ["BTC", "USDT"])
+def test_less_held_than_reserved_is_no_trade_and_no_error(asset: str) -> None:
+    """What may be spent can be negative (in-flight trades' fills land before their
+    reservations end): the route is walked and not traded, it does not raise."""
+    venue = "dear" if asset == "BTC" else "cheap"
+    balances = {**BALANCES, (venue, asset): -0.25}
+    strategy = _strategy({"cheap": CHEAP, "dear": DEAR}, balances)
+    assert strategy.on_book("cheap", "BTC/USDT") is None
+    assert strategy.walked == 1
+
+
 def test_no_cross_at_the_top_walks_no_depth() -> None:
     flat = _book([(9_990, 10_000)], [(10_000, 10_000)])
     strategy = _strategy({"cheap": CHEAP, "dear": flat})

@@ -1,0 +1,63 @@
+# C API of the engine's compiled cross-exchange decision (see crossdecide.pyx).
+from libc.stdint cimport int64_t
+
+from arbcore_ext.book cimport L2Book
+from arbcore_ext.crossbook cimport Check, CrossBook, Gate
+from arbcore_ext.profit cimport CrossQuote
+from arbcore_ext.usdprices cimport UsdPrices
+
+cdef enum:
+    NOTHING = 0     # nothing to trade (or refused, and counted)
+    FALLBACK = 1    # not this path's configuration: nothing changed, take the Python path
+    DECIDED = 2     # a decision was taken and handed to on_decided
+
+
+cdef struct Facts:
+    double buy_fee          # the buy market's taker fee
+    double sell_fee         # the sell proceeds' fee as the walk reads it: 1 - 1.0 * (1 - fee)
+    double lot
+    double min_notional
+    double buy_unit         # 10 ** buy price decimals (exact)
+    double sell_unit
+    bint fast               # the same quote on both ends: this path may decide it
+
+
+cdef class CrossDecision:
+    cdef readonly CrossBook kernel
+    cdef Check check
+    cdef Gate gate
+    cdef Facts* _facts
+    cdef list _legs            # per route: (buy venue, buy symbol, sell venue, sell symbol)
+    cdef list _spends          # per route: ((buy venue, quote), (sell venue, base))
+    cdef list _assets          # per route: (base, quote, sell base, sell quote)
+    cdef double slippage_bps
+    cdef double max_notional_usd
+    cdef dict held
+    cdef object reserved       # a dict (the orchestrator's defaultdict): read as one
+    cdef object risk
+    cdef dict updated
+    cdef object strategy
+    cdef object on_decided
+    cdef UsdPrices usd
+    cdef int _balance_slot     # "balance_reserved" in the orchestrator's refusals
+    cdef object _active
+    # the last decision, for on_decided
+    cdef readonly int route
+    cdef readonly CrossQuote quote
+    cdef readonly double top_rate
+    cdef readonly double quote_usd      # USD per unit of the buy quote, as the walk valued it
+    cdef readonly int64_t detected_at_ns
+    cdef readonly int64_t found_ns      # arrival -> the find (before admission and risk)
+    cdef readonly int64_t elapsed_ns    # arrival -> the risk verdict: the decision's latency
+    cdef readonly tuple reserved_amounts  # ((venue, asset, amount), ...) as the ticket holds them
+    cdef readonly object breach        # riskcore's (rule, value, limit, detail), or None
+    cdef readonly long long decided
+
+    cdef L2Book _book(self, int market)
+    cdef double _available(self, tuple at) except? -1.0
+    cdef double _usd_or_zero(self, asset) except? -1.0
+    cdef double _age_ms(self, str venue, str symbol, int64_t now) except? -1.0
+    cdef int decide(self, int market, L2Book book, tuple crossing, int64_t now,
+                    int64_t arrived) except -1
+    cdef int _admit(self, int r, CrossQuote quote, double top, int64_t now,
+                    int64_t arrived) except -1

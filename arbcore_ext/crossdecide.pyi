@@ -1,0 +1,45 @@
+"""The engine's cross-exchange decision in C: from a crossing route to the risk verdict."""
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from arbcore_ext.crossbook import CrossBook
+from arbcore_ext.profit import CrossQuote
+from arbcore_ext.usdprices import UsdPrices
+
+#: per route, in the kernel's order: (buy venue, buy symbol, sell venue, sell symbol, buy taker
+#: fee, sell taker fee, lot, min notional, buy price decimals, sell price decimals, decided here:
+#: the same quote on both ends)
+RouteFacts = tuple[str, str, str, str, float, float, float, float, int, int, bool]
+
+class CrossDecision:
+    """The compiled decision of one cross-exchange strategy (see crossdecide.pyx); the last
+    decision's fields are what ``on_decided(self)`` builds the objects and records from."""
+
+    kernel: CrossBook
+    route: int
+    quote: CrossQuote
+    top_rate: float
+    quote_usd: float
+    detected_at_ns: int
+    found_ns: int
+    elapsed_ns: int
+    reserved_amounts: tuple[tuple[str, str, float], ...]
+    breach: tuple[str, float, float, str] | None
+    decided: int
+    def __init__(
+        self,
+        kernel: CrossBook,
+        routes: list[RouteFacts] | list[tuple[Any, ...]],
+        slippage_bps: float,
+        max_notional_usd: float,
+        held: Mapping[str, Any],
+        reserved: dict[tuple[str, str], float],
+        refused: object,
+        risk: object,
+        updated: dict[str, dict[str, int]],
+        strategy: object,
+        on_decided: Callable[[CrossDecision], None],
+        active: object,
+        usd: UsdPrices,
+    ) -> None: ...
