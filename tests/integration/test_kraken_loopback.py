@@ -59,7 +59,9 @@ def _assert_same_book(server: RecordedKraken, client: KrakenDataClient) -> None:
 
 def test_kraken_client_survives_a_drop_and_ends_with_the_servers_book(shared_data: Path) -> None:
     server = RecordedKraken(load_venue_recording("kraken", shared_data), drop_after=300)
-    pings = Keepalive(interval_s=0.001, ping=ping_message)  # a ping before every frame, nearly
+    # a ping before every frame, nearly; the idle watchdog (3 intervals by default, 3 ms) out of
+    # the way: a busy machine's 3 ms pause dropped the connection a second time
+    pings = Keepalive(interval_s=0.001, ping=ping_message, idle_timeout_s=30.0)
     client, served_in_sync = _run(server, pings)
 
     documented = json.loads((shared_data / "vectors/kraken/ws_v1_subscribe_book.json").read_text())
