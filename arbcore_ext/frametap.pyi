@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 from arbcore_ext.book import L2Book
 from arbcore_ext.deltapath import DeltaPath
-from arbcore_ext.framepath import BboCheck
+from arbcore_ext.framepath import BboCheck, QuotePath
 
 class FrameTap:
     """The handler of one client's frames: ``tap.on_frame(frame, ts_ns)``."""
@@ -21,9 +21,12 @@ class FrameTap:
         self,
         on_book: Callable[[str, L2Book], None] | None = None,
         checks: dict[str, BboCheck] | None = None,
+        quotes: QuotePath | None = None,
+        unquoted: Callable[[bytes, int], None] | None = None,
     ) -> None:
         """Handle an applied delta here from the next frame on (``checks``: symbol ->
-        BboCheck, read at each update)."""
+        BboCheck, read at each update); with ``quotes``, a declined frame is offered to it and
+        one it does not take goes to ``unquoted`` (both or neither)."""
     def unbind(self) -> None:
         """Every frame to the client's Python handler from the next frame on."""
     def on_frame(self, frame: bytes, ts_ns: int) -> None:

@@ -22,7 +22,9 @@ the venue.
 
 from libc.stdint cimport int64_t
 
-from arbcore_ext.deltapath cimport ST_APPLIED, ST_SCANNED, DeltaPath, Route
+from arbcore_ext.deltapath cimport ST_APPLIED, ST_DECLINED, ST_SCANNED, DeltaPath, Route
+
+from arbcore_ext.framepath import QUOTED
 
 
 cdef class FrameTap:
@@ -39,6 +41,8 @@ cdef class FrameTap:
     cdef object after_path
     cdef object on_book     # (symbol, book) after an applied delta; None: no one listens
     cdef dict checks        # symbol -> the book's BboCheck, looked up per update; None: no quotes
+    cdef object quotes      # the client's QuotePath for a declined frame (None: not read here)
+    cdef object unquoted    # the client's handling of a declined frame that is not a quote
     cdef readonly bint bound
 
     def __init__(self, DeltaPath path not None, handle not None, after_path not None):
@@ -47,20 +51,26 @@ cdef class FrameTap:
         self.after_path = after_path
         self.bound = False
 
-    def bind(self, on_book=None, dict checks=None):
+    def bind(self, on_book=None, dict checks=None, quotes=None, unquoted=None):
         """Handle the common case here from the next frame on: an applied delta goes to the
         book's quote check (``checks[symbol].after_update()``, when ``checks`` names one) and
         then to ``on_book(symbol, book)``. ``checks`` is read at each update, not copied, so
-        books added or removed there need no new bind."""
+        books added or removed there need no new bind. With ``quotes`` (the client's
+        ``QuotePath``) a frame the delta path declines is offered to it (a venue's quote
+        stream: Binance's bookTickers), and one it does not take goes to ``unquoted(frame,
+        ts_ns)``, the client's handling past its own quote read."""
+        if (quotes is None) != (unquoted is None):
+            raise ValueError("quotes and unquoted come together")
         self.on_book = on_book
         self.checks = checks
+        self.quotes = quotes
+        self.unquoted = unquoted
         self.bound = True
 
     def unbind(self):
         """Every frame to the client's Python handler from the next frame on."""
         self.bound = False
-        self.on_book = None
-        self.checks = None
+        self.on_book = self.checks = self.quotes = self.unquoted = None
 
     def on_frame(self, bytes frame not None, int64_t ts_ns):
         """One frame, as the client's handler would take it."""
@@ -79,6 +89,10 @@ cdef class FrameTap:
                 if route.owner is not None:
                     self.updated(route)
                     return
+        elif status == ST_DECLINED and self.quotes is not None:
+            if self.quotes.read(frame) != QUOTED:
+                self.unquoted(frame, ts_ns)
+            return
         self.after_path(frame, ts_ns, status)
 
     cdef int updated(self, Route route) except -1:

@@ -257,7 +257,9 @@ class BookClient:
         if self._tap is None:
             return
         if self._recorder is None and self._is_ready:
-            self._tap.bind(self._on_book, self._bbo if self._quotes is not None else None)
+            quotes = self._quotes if self._on_quote is None else None  # (on_quote: parse_ws)
+            self._tap.bind(self._on_book, self._bbo if self._quotes is not None else None,
+                           quotes, None if quotes is None else self._unquoted)  # fmt: skip
         else:
             self._tap.unbind()
 
@@ -295,6 +297,11 @@ class BookClient:
             and self._quotes.read(frame) == QUOTED
         ):
             return  # (read and checked in C; an on_quote callback wants the Quote: parse_ws)
+        self._unquoted(frame, ts_ns)
+
+    def _unquoted(self, frame: bytes, ts_ns: int) -> None:
+        """A frame neither the delta path nor the quote reader took: the scanner, the kind
+        filter, then the validating parse."""
         if self._fast is not None:
             scanned = self._fast.parse_delta_into(frame, ts_ns, 0, self._levels)
             if scanned is not None:

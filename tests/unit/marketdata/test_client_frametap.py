@@ -14,6 +14,7 @@ next frame.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
@@ -229,6 +230,38 @@ def test_tap_matches_the_python_handler_on_the_real_recording(
     # the reference ran every frame in Python; the tap ran some only in C
     assert slow_calls.handle == frames
     assert fast_calls.handle + fast_calls.after_path < frames
+
+
+def test_quotes_are_read_without_the_python_handler(shared_data: Path) -> None:
+    """Binance's bookTickers, most of its frames, go from the tap to the quote reader and the
+    books' checks in C; the checks count what the Python handler's do."""
+    recording, symbols = _recording("binance")
+    (fast, fast_calls), (slow, _) = _run("binance", recording.records, symbols)
+    frames = sum(record.kind == "ws" for record in recording.records)
+    assert fast.bbo == slow.bbo
+    assert sum(matches for matches, _ in fast.bbo.values()) > 100
+    assert fast_calls.handle + fast_calls.after_path < frames // 100
+
+
+def test_a_declined_depth_frame_still_reaches_the_validating_parser(shared_data: Path) -> None:
+    """A depth frame the compiled path declines (its event's keys in reverse order: valid, not
+    the strict shape) goes on past the quote reader to the validating parse, tap or not."""
+    recording, symbols = _recording("binance")
+    records, reordered = [], 0
+    for record in recording.records:
+        if record.kind == "ws" and b"depthUpdate" in record.payload and len(records) % 7 == 0:
+            message = json.loads(record.payload)
+            message["data"] = dict(reversed(message["data"].items()))
+            payload = json.dumps(message, separators=(",", ":")).encode()
+            record = attrs.evolve(record, payload=payload)
+            reordered += 1
+        records.append(record)
+    (fast, _), (slow, _) = _run("binance", records, symbols)
+    assert reordered > 100
+    assert fast == slow
+    counted = fast.sync_counters["BTC/USDT"]  # none lost to the reorder:
+    assert counted["updates"] > 3_000
+    assert counted["gaps"] == 0
 
 
 #: venues for the state-change properties: quotes checked in C (Binance); a connection that
