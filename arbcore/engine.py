@@ -207,10 +207,10 @@ class Engine:
         self._cross_decision = decision
         self._bind_taps()
 
-    def _bind_taps(self) -> None:
-        """Give every book callback what it calls now (an explicit contract: a tap reads no
-        engine attribute itself)."""
-        for tap in self._taps:
+    def _bind_taps(self, taps: Iterable[BookTap] | None = None) -> None:
+        """Give the book callbacks (all of them, or ``taps``) what they call now (an explicit
+        contract: a tap reads no engine attribute itself)."""
+        for tap in self._taps if taps is None else taps:
             tap.bind(self._arrival_ns, self._clock_ns, self._cross, self.triangular,
                      self._cross_decision)  # fmt: skip
 
@@ -440,7 +440,7 @@ class Engine:
                       self._updated_ns.setdefault(venue, {}), self._usd_cache, topics,
                       self._quotes.changed, found)  # fmt: skip
         self._taps.append(tap)
-        self._bind_taps()
+        self._bind_taps((tap,))
         return tap.on_book
 
     def _blocked(self, kind: str) -> Callable[[Key, Markets], bool]:

@@ -11,8 +11,8 @@ from cpython.object cimport PyTypeObject, Py_TYPE, ternaryfunc
 from cpython.ref cimport PyObject
 from cpython.tuple cimport PyTuple_GET_SIZE
 from libc.stdint cimport int64_t, uint64_t
-from posix.time cimport CLOCK_MONOTONIC, CLOCK_REALTIME, clock_gettime, timespec
 
+from arbcore_ext._clocks cimport monotonic_ns, realtime_ns
 from arbcore_ext.book cimport L2Book
 from arbcore_ext.crossbook cimport CrossBook
 from arbcore_ext.crossdecide cimport FALLBACK, CrossDecision
@@ -101,25 +101,15 @@ cdef inline bint _truthy(object found) except -1:
 cdef ternaryfunc _EVENT_CALL = (<PyTypeObject*>EventClock).tp_call
 
 
-cdef inline int64_t _monotonic_ns() noexcept:
-    """``time.perf_counter_ns()`` (CLOCK_MONOTONIC in CPython on Linux)."""
-    cdef timespec ts
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return <int64_t>ts.tv_sec * 1000000000 + ts.tv_nsec
-
-
 cdef inline object _clock(object clock):
     """``clock()``; the two standard clocks in C (``time.perf_counter_ns`` is CLOCK_MONOTONIC
     and ``time.time_ns`` CLOCK_REALTIME in CPython on Linux)."""
-    cdef timespec ts
     if Py_TYPE(clock).tp_call == _EVENT_CALL:
         return (<EventClock>clock).now_ns
     if clock is _PERF_COUNTER_NS:
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return <int64_t>ts.tv_sec * 1000000000 + ts.tv_nsec
+        return monotonic_ns()
     if clock is _TIME_NS:
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return <int64_t>ts.tv_sec * 1000000000 + ts.tv_nsec
+        return realtime_ns()
     return clock()
 
 
@@ -284,7 +274,7 @@ cdef class BookTap:
         if not self._bound:
             raise RuntimeError(f"{self.venue}: BookTap.bind() before the first update")
         if self._arrival_of is _PERF_COUNTER_NS:  # (boxed only if something is found)
-            arrived_ns = _monotonic_ns()
+            arrived_ns = monotonic_ns()
         else:
             arrived = self._arrival_of()
         self.tally.book_updates += 1

@@ -22,6 +22,8 @@ cdef class Gate:
 
     cdef int key_slot(self, key) except -1
     cdef int market_slot(self, market) except -1
+    cdef int mark_busy(self, int market) except -1
+    cdef int take(self, int key, int64_t ns) except -1
     cdef int _cooling(self, int key, int64_t* now, bint* known) except -1
     cdef int reason(self, int key, const int* markets, int n, int64_t* now, bint* known) except -1
     cdef int _reason_of(self, key, markets) except -1
@@ -96,6 +98,8 @@ cdef class CrossBook:
     cdef int _check(self, int market) except -1
     cdef void _read(self, int m, L2Book book) noexcept
     cdef void _learn(self, int m) noexcept
+    cdef object _synced_core(self, int market)
+    cdef L2Book synced_book(self, int market)
     cdef bint _in_sync(self, int market) except -1
     cdef object _crossing(self, int market, now_ns)
     cdef object crossing_at(self, int market, int64_t now, bint known)

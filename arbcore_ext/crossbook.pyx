@@ -147,6 +147,21 @@ cdef class Gate:
         self._n_markets += 1
         return _named(self._market_ids, self._markets, market)
 
+    cdef int mark_busy(self, int market) except -1:
+        """A trade is in flight on the market in slot ``market`` (the busy set's ``add``)."""
+        if not self._busy[market]:
+            self._busy[market] = 1
+            self.n_busy += 1
+        return 0
+
+    cdef int take(self, int key, int64_t ns) except -1:
+        """The key in slot ``key`` was taken at ``ns``: its cool-off starts."""
+        if not self._taken[key]:
+            self._taken[key] = 1
+            self.n_taken += 1
+        self._taken_at[key] = ns
+        return 0
+
     cdef int _cooling(self, int key, int64_t* now, bint* known) except -1:
         """``key`` (a slot, -1: never seen) was taken less than cool_off_ns ago."""
         if key < 0 or not self._taken[key]:
@@ -214,11 +229,7 @@ cdef class TakenView:
         return default if slot < 0 else self.gate._taken_at[slot]
 
     def __setitem__(self, key, int64_t ns):
-        cdef int slot = self.gate.key_slot(key)
-        if not self.gate._taken[slot]:
-            self.gate._taken[slot] = 1
-            self.gate.n_taken += 1
-        self.gate._taken_at[slot] = ns
+        self.gate.take(self.gate.key_slot(key), ns)
 
     def __delitem__(self, key):
         cdef int slot = self._slot(key)
@@ -249,11 +260,7 @@ cdef class BusyView:
         self.gate = gate
 
     def add(self, market):
-        cdef Gate gate = self.gate
-        cdef int slot = gate.market_slot(market)
-        if not gate._busy[slot]:
-            gate._busy[slot] = 1
-            gate.n_busy += 1
+        self.gate.mark_busy(self.gate.market_slot(market))
 
     def discard(self, market):
         cdef Gate gate = self.gate
@@ -629,19 +636,32 @@ cdef class CrossBook:
         self._check(market)
         return self._crossing(market, now_ns)
 
-    cdef bint _in_sync(self, int market) except -1:
-        """The caller's ``book_of`` would give ``market``'s book now (``sync.in_sync`` is
-        ``sync.core.synced``)."""
+    cdef object _synced_core(self, int market):
+        """``market``'s sync's core if the caller's ``book_of`` would give its book now, else
+        None (the engine's ``book``: ``sync.book`` while ``sync.in_sync``, which are the sync's
+        ``core.book`` and ``core.synced``)."""
         cdef PyObject* found = PyDict_GetItemWithError(self._syncs, self._venues[market])
         if found == NULL:
-            return False
+            return None
         by_symbol = <object>found
         if type(by_symbol) is dict:
             found = PyDict_GetItemWithError(by_symbol, self._symbols[market])
             sync = None if found == NULL else <object>found
         else:
             sync = by_symbol.get(self._symbols[market])
-        return sync is not None and sync.core.synced
+        if sync is None:
+            return None
+        core = sync.core
+        return core if core.synced else None
+
+    cdef bint _in_sync(self, int market) except -1:
+        """The caller's ``book_of`` would give ``market``'s book now."""
+        return self._synced_core(market) is not None
+
+    cdef L2Book synced_book(self, int market):
+        """``market``'s book if the caller's ``book_of`` would give it now, else None."""
+        core = self._synced_core(market)
+        return None if core is None else <L2Book?>core.book
 
     cdef object _crossing(self, int market, now_ns):
         return self.crossing_at(market, 0 if now_ns is None else now_ns, now_ns is not None)

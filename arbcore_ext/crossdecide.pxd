@@ -53,7 +53,6 @@ cdef class CrossDecision:
     cdef readonly object breach        # riskcore's (rule, value, limit, detail), or None
     cdef readonly long long decided
 
-    cdef L2Book _book(self, int market)
     cdef double _available(self, tuple at) except? -1.0
     cdef double _usd_or_zero(self, asset) except? -1.0
     cdef double _age_ms(self, str venue, str symbol, int64_t now) except? -1.0

@@ -19,22 +19,15 @@ from cpython.dict cimport PyDict_GetItemWithError, PyDict_SetItem
 from cpython.ref cimport PyObject
 from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc
-from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
+from arbcore_ext._clocks cimport monotonic_ns
 from arbcore_ext.book cimport KEY_NONE, L2Book
 from arbcore_ext.crossbook cimport Check, CrossBook, Gate, Route
 from arbcore_ext.crossdecide cimport DECIDED, FALLBACK, NOTHING, Facts
-from arbcore_ext.deltapath cimport SyncCore
 from arbcore_ext.profit cimport CrossQuote, quote_cross
 from arbcore_ext.usdprices cimport UsdPrices
 
 from arbcore_ext.riskcore import first_breach
-
-cdef inline int64_t _monotonic_ns() noexcept:
-    cdef timespec ts
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return <int64_t>ts.tv_sec * 1000000000 + ts.tv_nsec
-
 
 cdef class CrossDecision:
     """The compiled decision of one cross-exchange strategy (see the module comment).
@@ -103,18 +96,6 @@ cdef class CrossDecision:
         self.reserved_amounts = ()
         self.decided = 0
 
-    cdef L2Book _book(self, int market):
-        """The market's book if its sync is in sync (the engine's ``book``), else None."""
-        cdef CrossBook kernel = self.kernel
-        cdef PyObject* found = PyDict_GetItemWithError(kernel._syncs, kernel._venues[market])
-        if found == NULL:
-            return None
-        sync = (<dict?>(<object>found)).get(kernel._symbols[market])
-        if sync is None:
-            return None
-        core = <SyncCore?>sync.core
-        return core.book if core.synced else None
-
     cdef double _available(self, tuple at) except? -1.0:
         """What the orchestrator lets a strategy spend of (venue, asset): free minus reserved."""
         cdef PyObject* found = PyDict_GetItemWithError(self.held, at[0])
@@ -158,17 +139,18 @@ cdef class CrossDecision:
             route = &kernel._routes[r]
             facts = &self._facts[r]
             if route.buy == market:
-                buy_book, sell_book = book, self._book(route.sell)
+                buy_book, sell_book = book, kernel.synced_book(route.sell)
             else:
-                buy_book, sell_book = self._book(route.buy), book
+                buy_book, sell_book = kernel.synced_book(route.buy), book
             if buy_book is None or sell_book is None:
                 continue
             ask_key, bid_key = buy_book.sides[1].best, sell_book.sides[0].best
             if ask_key == KEY_NONE or bid_key == KEY_NONE:
                 continue
-            # top_cross(ask, bid, ...) at rate 1.0, operation for operation
+            # top_cross(ask, bid, ...) at rate 1.0, operation for operation (x * 1.0 and x / 1.0
+            # are x exactly, so the rate and the walk's scale, both 1 here, are left out)
             ask_f = <double>(-ask_key) * route.ask_factor
-            bid_f = <double>bid_key * route.bid_factor * 1.0
+            bid_f = <double>bid_key * route.bid_factor
             if bid_f <= ask_f or (bid_f - ask_f) / (<double>(-ask_key) * route.ask_unit) * 1e4 < \
                     kernel.min_profit_bps:
                 continue
@@ -183,7 +165,6 @@ cdef class CrossDecision:
             max_quote = self._available(buy_at)
             if self.max_notional_usd / quote_usd < max_quote:  # min(available, max / usd)
                 max_quote = self.max_notional_usd / quote_usd
-            max_quote = max_quote * 1.0
             if max_base <= 0 or max_quote <= 0:
                 continue  # (nothing left to spend: see CrossExchangeStrategy._walk)
             quote = quote_cross(buy_book, sell_book, facts.buy_fee, facts.sell_fee, max_base,
@@ -191,7 +172,7 @@ cdef class CrossDecision:
                                 self.slippage_bps)
             if quote.size_units <= 0 or quote.limit_profit <= 0:
                 continue
-            net = quote.net_profit / 1.0
+            net = quote.net_profit
             bps = net / (quote.size * quote.buy_vwap) * 1e4
             if bps < kernel.min_profit_bps:
                 continue
@@ -199,7 +180,7 @@ cdef class CrossDecision:
                 best, best_quote, best_net, best_top, best_usd = r, quote, net, top, quote_usd
         if best_quote is None:
             return NOTHING
-        self.found_ns = _monotonic_ns() - arrived
+        self.found_ns = monotonic_ns() - arrived
         self.quote_usd = best_usd
         return self._admit(best, best_quote, best_top, now, arrived)
 
@@ -211,7 +192,7 @@ cdef class CrossDecision:
         cdef Gate gate = self.gate
         cdef CrossBook kernel = self.kernel
         cdef Facts* facts = &self._facts[r]
-        cdef int k, slot
+        cdef int k
         cdef double buy_amount, sell_amount
         check._found_c.add(check._kind_slot)
         check._detected_c.add(kernel._detected_slot[r])
@@ -228,16 +209,9 @@ cdef class CrossDecision:
         for at, amount in ((buy_at, buy_amount), (sell_at, sell_amount)):
             found = (<dict>self.reserved).get(at)
             PyDict_SetItem(<dict>self.reserved, at, (0.0 if found is None else found) + amount)
-        for k in range(2):
-            slot = kernel._ends[2 * r + k]
-            if not gate._busy[slot]:
-                gate._busy[slot] = 1
-                gate.n_busy += 1
-        slot = kernel._key[r]
-        if not gate._taken[slot]:
-            gate._taken[slot] = 1
-            gate.n_taken += 1
-        gate._taken_at[slot] = now
+        for k in range(2):  # (busy.update(markets), last_taken[key] = now)
+            gate.mark_busy(kernel._ends[2 * r + k])
+        gate.take(kernel._key[r], now)
         # leg_tuples over BookAges(now): (venue, base, quote, buy, size, notional_usd, age)
         buy_venue, buy_symbol, sell_venue, sell_symbol = self._legs[r]
         base, quote_asset, sell_base, sell_quote = self._assets[r]
@@ -253,7 +227,7 @@ cdef class CrossDecision:
             self.breach = first_breach(risk, legs)
         else:
             self.breach = risk._first_breach(legs)
-        self.elapsed_ns = _monotonic_ns() - arrived
+        self.elapsed_ns = monotonic_ns() - arrived
         self.route, self.quote, self.top_rate, self.detected_at_ns = r, quote, top, now
         self.reserved_amounts = ((buy_at[0], buy_at[1], buy_amount),
                                  (sell_at[0], sell_at[1], sell_amount))

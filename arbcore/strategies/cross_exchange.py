@@ -368,7 +368,7 @@ class CrossExchangeStrategy:
         makes for it: a route the compiled path decides is at rate 1, its quote worth
         ``quote_usd``), and the markets it trades."""
         route = self._routes[route_id]
-        net_profit = quote.net_profit / 1.0
+        net_profit = quote.net_profit  # (/ scale: 1 at rate 1)
         profit_bps = net_profit / (quote.size * quote.buy_vwap) * 1e4
         return _opportunity(route, quote, top_rate, net_profit, profit_bps, quote_usd,
                             detected_at_ns), route.markets  # fmt: skip

@@ -1,0 +1,17 @@
+# The clocks the engine's compiled callbacks read (the same clock_gettime calls CPython makes).
+from libc.stdint cimport int64_t
+from posix.time cimport CLOCK_MONOTONIC, CLOCK_REALTIME, clock_gettime, timespec
+
+
+cdef inline int64_t monotonic_ns() noexcept:
+    """``time.perf_counter_ns()`` (CLOCK_MONOTONIC in CPython on Linux)."""
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return <int64_t>ts.tv_sec * 1000000000 + ts.tv_nsec
+
+
+cdef inline int64_t realtime_ns() noexcept:
+    """``time.time_ns()`` (CLOCK_REALTIME)."""
+    cdef timespec ts
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return <int64_t>ts.tv_sec * 1000000000 + ts.tv_nsec

@@ -1,0 +1,105 @@
+"""The compiled cross-exchange decision against the Python one, and where its time goes.
+
+``bench_engine.py``'s frame rows (``frame_world.run_frames``: the simulator's frames handed to
+the venues' real clients at a paced rate, a real Engine) run twice per round, one engine
+deciding crossing routes in C (``Engine.cross_decision``) and one with it unbound (every find
+decided in Python), rounds interleaved so both see the same machine. For the compiled
+decisions the time from the frame's arrival is also split in three: to the book callback
+(parse, sync, checksum, the loop's lateness), to the find, to the risk verdict::
+
+    PYTHONHASHSEED=0 OPENBLAS_NUM_THREADS=1 PYTHONPATH=. python benches/decision_ab.py 30000 10000
+    PYTHONHASHSEED=0 OPENBLAS_NUM_THREADS=1 PYTHONPATH=. python benches/decision_ab.py 50000 0
+
+(the second argument: frames per second, 0 back to back; ``--rounds``, default 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+import frame_world
+import numpy as np
+from engine_world import Arrival, Run
+from frame_world import frame_stream, run_frames
+
+from arbcore.engine import Engine
+from arbcore_ext.crossdecide import CrossDecision
+
+
+class _ArrivalAtTap(Arrival):
+    """The schedule's arrival, and when the book callback asked for it (perf_counter ns)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked = 0
+
+    def __call__(self) -> int:
+        self.asked = time.perf_counter_ns()
+        return self.ns
+
+
+def _split(compiled: bool) -> list[tuple[int, int, int]]:
+    """Install the split's stamps; the list each compiled decision adds its three parts to."""
+    parts: list[tuple[int, int, int]] = []
+    decided = Engine._decided
+
+    def stamped(engine: Engine, made: CrossDecision) -> None:
+        arrival = engine.arrival_ns
+        assert isinstance(arrival, _ArrivalAtTap)
+        to_tap = arrival.asked - arrival.ns
+        parts.append((to_tap, made.found_ns - to_tap, made.elapsed_ns - made.found_ns))
+        decided(engine, made)
+
+    Engine._decided = stamped  # type: ignore[method-assign]
+    frame_world.Arrival = _ArrivalAtTap  # type: ignore[misc]
+    if not compiled:
+        Engine._bind_decision = lambda engine: None  # type: ignore[method-assign]
+    return parts
+
+
+def _quantiles(values: np.ndarray | list[int]) -> str:
+    ordered = np.sort(np.asarray(values, dtype=np.int64))
+    if not len(ordered):
+        return "-"
+    return " / ".join(f"{ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1e3:,.1f}"
+                      for q in (0.5, 0.9, 0.99))  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("messages", type=int, nargs="?", default=30_000)
+    parser.add_argument("rate", type=float, nargs="?", default=10_000.0, help="0: back to back")
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    logging.disable(logging.WARNING)
+    stream = frame_stream(args.messages)
+    decided, bind = Engine._decided, Engine._bind_decision
+    print("| contender | decisions (compiled) | decision p50 / p90 / p99 (us) | handled p50 / p99 "
+          "(us) | achieved msgs/s |\n|---|---|---|---|---|")  # fmt: skip
+    splits: list[tuple[int, int, int]] = []
+    for _ in range(args.rounds):
+        for compiled in (True, False):
+            parts = _split(compiled)
+            with tempfile.TemporaryDirectory() as workdir:
+                run: Run
+                run, engine = asyncio.run(run_frames(stream, args.rate or None, Path(workdir),
+                                                     args.messages))  # fmt: skip
+            Engine._decided, Engine._bind_decision = decided, bind  # type: ignore[method-assign]
+            splits += parts
+            made = engine.cross_decision.decided if engine.cross_decision is not None else 0
+            handled = _quantiles(run.handled_ns).rsplit(" / ", 2)
+            print(f"| {'C' if compiled else 'Python'} | {len(run.decisions_ns)} ({made}) | "
+                  f"{_quantiles(run.decisions_ns)} | {handled[0]} / {handled[2]} | "
+                  f"{run.rate:,.0f} |")  # fmt: skip
+    print("\ncompiled decisions, p50 / p90 / p99 (us), from the frame's arrival:")
+    for i, name in enumerate(("to the book callback", "callback to the find", "find to verdict")):
+        print(f"  {name:22s} {_quantiles([part[i] for part in splits])}  ({len(splits)})")
+
+
+if __name__ == "__main__":
+    main()
