@@ -32,7 +32,7 @@ from arbcore.model import BookEvent, Quote
 from arbcore.storage.audit import AuditTrail
 from arbcore.testing.instruments import load_rest_body
 from arbcore_ext.book import L2Book
-from arbcore_ext.booktap import EventClock
+from arbcore_ext.clocks import EventClock
 
 __all__ = ["ReplaySource", "VirtualClock", "backtest"]
 

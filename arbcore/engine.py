@@ -46,7 +46,8 @@ from arbcore.strategies.cross_exchange import CrossExchangeStrategy
 from arbcore.strategies.orchestrator import Key, Markets, Orchestrator, Ticket
 from arbcore.strategies.triangular import TriangularScanner
 from arbcore_ext.book import L2Book
-from arbcore_ext.booktap import BookTap, Seconds, Tally
+from arbcore_ext.booktap import BookTap, Tally
+from arbcore_ext.clocks import Seconds
 from arbcore_ext.crossbook import Counts
 from arbcore_ext.crossdecide import CrossDecision
 from arbcore_ext.riskcore import BookAges
@@ -396,7 +397,7 @@ class Engine:
         self.cross_decision = CrossDecision(
             cross.kernel, cross.decision_facts(), config.slippage_bps, config.max_notional_usd,
             self.venues.held, self.orchestrator.reserved, self.orchestrator.refused, self.risk,
-            self._updated_ns, cross, self._decided, TradingState.ACTIVE, self.usd,
+            cross, self._decided, self.usd,
         )  # fmt: skip
 
     async def _watch(self, duration_s: float | None) -> None:

@@ -11,20 +11,6 @@ class Tally:
     book_updates: int
     def __init__(self, book_updates: int = 0) -> None: ...
 
-class EventClock:
-    """A clock told the time (``now_ns``) that answers it when called (read in C)."""
-
-    now_ns: int
-    def __init__(self, now_ns: int = 0) -> None: ...
-    def __call__(self) -> int: ...
-
-class Seconds:
-    """``clock() / 1e9``: a clock in ns read as seconds, in C (``clock`` settable)."""
-
-    clock: Callable[[], int]
-    def __init__(self, clock: Callable[[], int]) -> None: ...
-    def __call__(self) -> float: ...
-
 class BookTap:
     """One venue's book callback: ``tap.on_book(symbol, book)`` (see booktap.pyx)."""
 

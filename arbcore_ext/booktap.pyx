@@ -7,12 +7,11 @@
 # Python (the engine's ``found``), so the usual update makes no Python call at all unless the
 # engine's clocks are Python callables (a backtest's virtual clock).
 from cpython.dict cimport PyDict_DelItem, PyDict_GetItemWithError, PyDict_SetItem
-from cpython.object cimport PyTypeObject, Py_TYPE, ternaryfunc
 from cpython.ref cimport PyObject
 from cpython.tuple cimport PyTuple_GET_SIZE
 from libc.stdint cimport int64_t, uint64_t
 
-from arbcore_ext._clocks cimport monotonic_ns, realtime_ns
+from arbcore_ext.clocks cimport monotonic_ns, read_clock
 from arbcore_ext.book cimport L2Book
 from arbcore_ext.crossbook cimport CrossBook
 from arbcore_ext.crossdecide cimport FALLBACK, CrossDecision
@@ -33,9 +32,8 @@ cdef extern from *:
     """
     uint64_t dict_version "booktap_dict_version" (dict d) noexcept
 
-#: the clocks read in C when the engine uses them (the same clock_gettime calls CPython makes)
+#: the arrival clock read in C when the engine uses it
 cdef object _PERF_COUNTER_NS = time.perf_counter_ns
-cdef object _TIME_NS = time.time_ns
 cdef object _CYCLE_ON_BOOK = CycleEngine.on_book
 
 
@@ -50,34 +48,6 @@ cdef class Tally:
 
     def __repr__(self):
         return f"Tally(book_updates={self.book_updates})"
-
-
-cdef class EventClock:
-    """A clock that is told the time (``now_ns``, ns) and answers it when called: the
-    backtest's virtual clock builds on it, so the callback reads it in C (a subclass that
-    overrides ``__call__`` is called)."""
-
-    cdef public int64_t now_ns
-
-    def __init__(self, int64_t now_ns=0):
-        self.now_ns = now_ns
-
-    def __call__(self):
-        return self.now_ns
-
-
-cdef class Seconds:
-    """``clock() / 1e9``: a clock in ns read as seconds, in C (risk's clock: a Python lambda
-    over the engine's clock was a frame on every check). ``clock`` is settable: the engine sets
-    it whenever its own clock changes."""
-
-    cdef public object clock
-
-    def __init__(self, clock not None):
-        self.clock = clock
-
-    def __call__(self):
-        return <double>_clock(self.clock) / 1e9
 
 
 cdef class _Market:
@@ -96,21 +66,6 @@ cdef inline bint _truthy(object found) except -1:
     if type(found) is tuple:
         return PyTuple_GET_SIZE(found) != 0
     return bool(found)
-
-
-cdef ternaryfunc _EVENT_CALL = (<PyTypeObject*>EventClock).tp_call
-
-
-cdef inline object _clock(object clock):
-    """``clock()``; the two standard clocks in C (``time.perf_counter_ns`` is CLOCK_MONOTONIC
-    and ``time.time_ns`` CLOCK_REALTIME in CPython on Linux)."""
-    if Py_TYPE(clock).tp_call == _EVENT_CALL:
-        return (<EventClock>clock).now_ns
-    if clock is _PERF_COUNTER_NS:
-        return monotonic_ns()
-    if clock is _TIME_NS:
-        return realtime_ns()
-    return clock()
 
 
 cdef class BookTap:
@@ -185,6 +140,8 @@ cdef class BookTap:
         self._cross_of, self._scanners_of, self._decision_of = cross, triangular, decision
         self._scanners_at = 0
         self._bound = True
+        if cross is not None and cross is not self._cross:  # (now: its kernel gets the times)
+            self._bind_cross(cross)
 
     cdef object _scanner_now(self):
         """``triangular.get(venue)``, cached while that table has not changed."""
@@ -237,12 +194,16 @@ cdef class BookTap:
         return found
 
     cdef int _bind_cross(self, cross) except -1:
+        """Bind the cross strategy's kernel: its market ids, and its book times (each market's
+        last update, as the engine's table has it)."""
         cdef _Market market
         self._touch, self._cross_ids = cross.touch_of(self.venue)
         self._kernel = self._touch if type(self._touch) is CrossBook else None
         self._cross = cross
         for symbol, market in self._markets.items():
             market.cross = self._cross_id(symbol)
+            if market.cross >= 0 and symbol in self.updated:
+                self._kernel.stamp(market.cross, self.updated[symbol])
         return 0
 
     cdef int _bind_scanner(self, scanner) except -1:
@@ -278,7 +239,7 @@ cdef class BookTap:
         else:
             arrived = self._arrival_of()
         self.tally.book_updates += 1
-        now_ns = _clock(self._clock_of)
+        now_ns = read_clock(self._clock_of)
         PyDict_SetItem(self.updated, symbol, now_ns)
         market = self._market(symbol)
         if market.base is not None and PyDict_GetItemWithError(self.usd_cache, market.base):
@@ -287,6 +248,8 @@ cdef class BookTap:
         if cross is not None:
             if cross is not self._cross:
                 self._bind_cross(cross)
+            if self._kernel is not None and market.cross >= 0:
+                self._kernel.stamp(market.cross, now_ns)  # (the book's age, for the decision)
             if self._kernel is None:
                 crossing = self._touch.touch(self._cross_ids, symbol, book, now_ns)
             elif self._kernel.n_known < self._kernel.n_markets:

@@ -75,6 +75,7 @@ cdef class CrossBook:
     cdef int64_t* _bid
     cdef int64_t* _ask
     cdef char* _known
+    cdef int64_t* _stamped  # per market: its last update's clock time (NEVER: none seen)
     cdef Route* _routes
     cdef int* _start    # market m's routes: _order[_start[m] : _start[m + 1]]
     cdef int* _order
@@ -95,6 +96,8 @@ cdef class CrossBook:
     cdef list _venues
     cdef list _symbols
 
+    cdef void stamp(self, int market, int64_t ns) noexcept
+    cdef double age_ms(self, int market, int64_t now) noexcept
     cdef int _check(self, int market) except -1
     cdef void _read(self, int m, L2Book book) noexcept
     cdef void _learn(self, int m) noexcept

@@ -118,6 +118,9 @@ class CrossBook:
     def forget(self, market: int) -> None:
         """``market``'s touch is unknown again."""
     def known(self, market: int) -> bool: ...
+    def stamped(self, market: int) -> int | None:
+        """When ``market``'s book was last updated (the engine's clock, ns; the book callback
+        stamps it), or None: what the compiled decision reads the books' ages from."""
     def attach(
         self,
         check: Check,

@@ -12,7 +12,7 @@
 # routes itself, so they cost no Python call either.
 from cpython.dict cimport PyDict_GetItemWithError, PyDict_SetItem
 from cpython.ref cimport PyObject
-from libc.stdint cimport int64_t
+from libc.stdint cimport INT64_MIN, int64_t
 from libc.stdlib cimport free, malloc, realloc
 
 from arbcore_ext.book cimport KEY_NONE
@@ -26,6 +26,7 @@ DEF MAX_FOUND = 64  # routes returned from a stack buffer; more spill into a lis
 RouteSpec = tuple[int, int, float, float, float, bool]
 
 cdef int64_t NO_PRICE = -1  # a side with no level (raw prices are never negative)
+cdef int64_t NEVER = INT64_MIN  # a market never stamped
 
 cdef enum:
     OPEN = 0        # the orchestrator would take it
@@ -469,6 +470,7 @@ cdef class CrossBook:
     def __cinit__(self):
         self._bid = self._ask = NULL
         self._known = NULL
+        self._stamped = NULL
         self._routes = NULL
         self._start = self._order = NULL
         self._key = self._ends = NULL
@@ -488,15 +490,17 @@ cdef class CrossBook:
         self._bid = <int64_t*>malloc(max(n_markets, 1) * sizeof(int64_t))
         self._ask = <int64_t*>malloc(max(n_markets, 1) * sizeof(int64_t))
         self._known = <char*>malloc(max(n_markets, 1))
+        self._stamped = <int64_t*>malloc(max(n_markets, 1) * sizeof(int64_t))
         self._routes = <Route*>malloc(max(self.n_routes, 1) * sizeof(Route))
         self._start = <int*>malloc((n_markets + 1) * sizeof(int))
         self._order = <int*>malloc(max(total, 1) * sizeof(int))
         if (self._bid == NULL or self._ask == NULL or self._known == NULL or self._routes == NULL
-                or self._start == NULL or self._order == NULL):
+                or self._start == NULL or self._order == NULL or self._stamped == NULL):
             raise MemoryError()
         for m in range(n_markets):
             self._bid[m] = self._ask[m] = NO_PRICE
             self._known[m] = 0
+            self._stamped[m] = NEVER
         for i, (buy, sell, ask_factor, bid_factor, ask_unit, always) in enumerate(routes):
             if not (0 <= buy < n_markets and 0 <= sell < n_markets) or buy == sell:
                 raise ValueError(f"route {i}: markets ({buy}, {sell}) out of range or equal")
@@ -516,6 +520,7 @@ cdef class CrossBook:
         free(self._bid)
         free(self._ask)
         free(self._known)
+        free(self._stamped)
         free(self._routes)
         free(self._start)
         free(self._order)
@@ -523,6 +528,22 @@ cdef class CrossBook:
         free(self._ends)
         free(self._detected_hash)
         free(self._detected_slot)
+
+    cdef void stamp(self, int market, int64_t ns) noexcept:
+        """``market``'s book was updated at ``ns`` (the engine's clock): what :meth:`age_ms`
+        reads (the book callback stamps each update, as it stamps the engine's table)."""
+        self._stamped[market] = ns
+
+    cdef double age_ms(self, int market, int64_t now) noexcept:
+        """The age (ms) at ``now`` of ``market``'s last update; 0 when never stamped (BookAges'
+        rule for a book never updated)."""
+        cdef int64_t at = self._stamped[market]
+        return <double>(now - (now if at == NEVER else at)) / 1e6
+
+    def stamped(self, int market):
+        """When ``market`` was last stamped (ns), or None."""
+        self._check(market)
+        return None if self._stamped[market] == NEVER else self._stamped[market]
 
     cdef int _check(self, int market) except -1:
         if not 0 <= market < self.n_markets:

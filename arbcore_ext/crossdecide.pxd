@@ -4,6 +4,7 @@ from libc.stdint cimport int64_t
 from arbcore_ext.book cimport L2Book
 from arbcore_ext.crossbook cimport Check, CrossBook, Gate
 from arbcore_ext.profit cimport CrossQuote
+from arbcore_ext.riskcore cimport Exposure, Leg
 from arbcore_ext.usdprices cimport UsdPrices
 
 cdef enum:
@@ -22,11 +23,20 @@ cdef struct Facts:
     bint fast               # the same quote on both ends: this path may decide it
 
 
+cdef struct Ids:                # a route's venues and assets in risk's Exposure
+    int buy_venue
+    int base
+    int quote                   # (the same on both ends)
+    int sell_venue
+    int sell_base
+
+
 cdef class CrossDecision:
     cdef readonly CrossBook kernel
     cdef Check check
     cdef Gate gate
     cdef Facts* _facts
+    cdef Ids* _ids
     cdef list _legs            # per route: (buy venue, buy symbol, sell venue, sell symbol)
     cdef list _spends          # per route: ((buy venue, quote), (sell venue, base))
     cdef list _assets          # per route: (base, quote, sell base, sell quote)
@@ -35,12 +45,11 @@ cdef class CrossDecision:
     cdef dict held
     cdef object reserved       # a dict (the orchestrator's defaultdict): read as one
     cdef object risk
-    cdef dict updated
+    cdef Exposure exposure         # risk's, read by the compiled check
     cdef object strategy
     cdef object on_decided
     cdef UsdPrices usd
     cdef int _balance_slot     # "balance_reserved" in the orchestrator's refusals
-    cdef object _active
     # the last decision, for on_decided
     cdef readonly int route
     cdef readonly CrossQuote quote
@@ -54,8 +63,7 @@ cdef class CrossDecision:
     cdef readonly long long decided
 
     cdef double _available(self, tuple at) except? -1.0
-    cdef double _usd_or_zero(self, asset) except? -1.0
-    cdef double _age_ms(self, str venue, str symbol, int64_t now) except? -1.0
+    cdef tuple _leg_tuples(self, int r, const Leg* legs)
     cdef int decide(self, int market, L2Book book, tuple crossing, int64_t now,
                     int64_t arrived) except -1
     cdef int _admit(self, int r, CrossQuote quote, double top, int64_t now,

@@ -37,9 +37,7 @@ class CrossDecision:
         reserved: dict[tuple[str, str], float],
         refused: object,
         risk: object,
-        updated: dict[str, dict[str, int]],
         strategy: object,
         on_decided: Callable[[CrossDecision], None],
-        active: object,
         usd: UsdPrices,
     ) -> None: ...

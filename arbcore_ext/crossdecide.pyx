@@ -20,14 +20,13 @@ from cpython.ref cimport PyObject
 from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc
 
-from arbcore_ext._clocks cimport monotonic_ns
+from arbcore_ext.clocks cimport monotonic_ns
 from arbcore_ext.book cimport KEY_NONE, L2Book
 from arbcore_ext.crossbook cimport Check, CrossBook, Gate, Route
-from arbcore_ext.crossdecide cimport DECIDED, FALLBACK, NOTHING, Facts
+from arbcore_ext.crossdecide cimport DECIDED, FALLBACK, NOTHING, Facts, Ids
 from arbcore_ext.profit cimport CrossQuote, quote_cross
+from arbcore_ext.riskcore cimport Exposure, Leg
 from arbcore_ext.usdprices cimport UsdPrices
-
-from arbcore_ext.riskcore import first_breach
 
 cdef class CrossDecision:
     """The compiled decision of one cross-exchange strategy (see the module comment).
@@ -35,22 +34,25 @@ cdef class CrossDecision:
     ``kernel``: the strategy's CrossBook, attached to the orchestrator's Check with Counts for
     its counts; ``routes[r]``: route r's :data:`RouteFacts`; ``held``: venue -> an object whose
     ``free`` is the venue's free balances (TradingVenues.held); ``reserved``: the orchestrator's
-    reservations ((venue, asset) -> amount); ``risk``: the RiskEngine; ``updated``: venue ->
-    symbol -> the book's last event time (what BookAges reads); ``strategy``: counts ``walked``;
-    ``on_decided(decision)``: builds the objects and records of a decision taken here.
+    reservations ((venue, asset) -> amount); ``risk``: the RiskEngine (its ``exposure`` is what
+    the check reads); ``strategy``: counts ``walked``; ``on_decided(decision)``: builds the
+    objects and records of a decision taken here. The books' ages are the kernel's stamps.
     """
 
     def __cinit__(self):
         self._facts = NULL
+        self._ids = NULL
 
     def __dealloc__(self):
         free(self._facts)
+        free(self._ids)
 
     def __init__(self, CrossBook kernel not None, routes, double slippage_bps,
                  double max_notional_usd, dict held not None, reserved not None, refused,
-                 risk not None, dict updated not None, strategy not None, on_decided not None,
-                 active not None, UsdPrices usd not None):
+                 risk not None, strategy not None, on_decided not None,
+                 UsdPrices usd not None):
         cdef int r
+        cdef Exposure exposure = risk.exposure
         if kernel._pre is None or kernel._key == NULL:
             raise ValueError("the kernel is not attached to the orchestrator's Check")
         if len(routes) != kernel.n_routes:
@@ -66,7 +68,8 @@ cdef class CrossDecision:
         self.check = check
         self.gate = check.gate
         self._facts = <Facts*>malloc(max(kernel.n_routes, 1) * sizeof(Facts))
-        if self._facts == NULL:
+        self._ids = <Ids*>malloc(max(kernel.n_routes, 1) * sizeof(Ids))
+        if self._facts == NULL or self._ids == NULL:
             raise MemoryError()
         self._legs, self._spends, self._assets = [], [], []
         for r, (buy_venue, buy_symbol, sell_venue, sell_symbol, buy_fee, sell_fee, lot,
@@ -79,16 +82,18 @@ cdef class CrossDecision:
             self._legs.append((buy_venue, buy_symbol, sell_venue, sell_symbol))
             self._spends.append(((buy_venue, quote), (sell_venue, sell_base)))
             self._assets.append((base, quote, sell_base, sell_symbol.partition("/")[2]))
+            self._ids[r] = Ids(exposure.venue_id(buy_venue), exposure.asset_id(base),
+                               exposure.asset_id(quote), exposure.venue_id(sell_venue),
+                               exposure.asset_id(sell_base))
         self.slippage_bps = slippage_bps
         self.max_notional_usd = max_notional_usd
         self.held = held
         self.reserved = reserved
         self.risk = risk
-        self.updated = updated
+        self.exposure = exposure
         self.strategy = strategy
         self.on_decided = on_decided
         self.usd = usd
-        self._active = active
         self._balance_slot = check._refused_c.slot("balance_reserved")
         self.route = -1
         self.quote = None
@@ -105,17 +110,14 @@ cdef class CrossDecision:
         found = PyDict_GetItemWithError(<dict>self.reserved, at)
         return held - (0.0 if found == NULL else <double>(<object>found))
 
-    cdef double _usd_or_zero(self, asset) except? -1.0:
-        """``usd(asset) or 0.0`` (leg_tuples' valuation)."""
-        price = self.usd.price(asset)
-        return <double>price if price else 0.0
-
-    cdef double _age_ms(self, str venue, str symbol, int64_t now) except? -1.0:
-        cdef PyObject* found = PyDict_GetItemWithError(self.updated, venue)
-        cdef int64_t at = now
-        if found != NULL:
-            at = (<dict?>(<object>found)).get(symbol, now)
-        return <double>(now - at) / 1e6
+    cdef tuple _leg_tuples(self, int r, const Leg* legs):
+        """``legs`` as the LegTuples the Python reference reads."""
+        buy_venue, _, sell_venue, _ = self._legs[r]
+        base, quote, sell_base, sell_quote = self._assets[r]
+        return ((buy_venue, base, quote, True, legs[0].base_qty, legs[0].notional_usd,
+                 legs[0].age_ms),
+                (sell_venue, sell_base, sell_quote, False, legs[1].base_qty,
+                 legs[1].notional_usd, legs[1].age_ms))
 
     cdef int decide(self, int market, L2Book book, tuple crossing, int64_t now,
                     int64_t arrived) except -1:
@@ -192,7 +194,10 @@ cdef class CrossDecision:
         cdef Gate gate = self.gate
         cdef CrossBook kernel = self.kernel
         cdef Facts* facts = &self._facts[r]
-        cdef int k
+        cdef const Ids* ids
+        cdef Leg legs[2]
+        cdef int k, oldest
+        cdef Exposure exposure
         cdef double buy_amount, sell_amount
         check._found_c.add(check._kind_slot)
         check._detected_c.add(kernel._detected_slot[r])
@@ -212,21 +217,19 @@ cdef class CrossDecision:
         for k in range(2):  # (busy.update(markets), last_taken[key] = now)
             gate.mark_busy(kernel._ends[2 * r + k])
         gate.take(kernel._key[r], now)
-        # leg_tuples over BookAges(now): (venue, base, quote, buy, size, notional_usd, age)
-        buy_venue, buy_symbol, sell_venue, sell_symbol = self._legs[r]
-        base, quote_asset, sell_base, sell_quote = self._assets[r]
-        legs = ((buy_venue, base, quote_asset, True, quote.size,
-                 buy_amount * self._usd_or_zero(quote_asset),
-                 self._age_ms(buy_venue, buy_symbol, now)),
-                (sell_venue, sell_base, sell_quote, False, quote.size,
-                 <double>quote.sell_limit / facts.sell_unit * quote.size
-                 * self._usd_or_zero(sell_quote),
-                 self._age_ms(sell_venue, sell_symbol, now)))
-        risk = self.risk
-        if risk.state is self._active and not risk.correlations:
-            self.breach = first_breach(risk, legs)
-        else:
-            self.breach = risk._first_breach(legs)
+        # leg_tuples over BookAges(now): (venue, base, quote, buy, size, notional_usd, age); the
+        # quote's USD price is the one the walk read (the same on both ends of this path's routes)
+        ids = &self._ids[r]
+        legs[0] = Leg(ids.buy_venue, ids.base, ids.quote, True, quote.size,
+                      buy_amount * self.quote_usd, kernel.age_ms(kernel._routes[r].buy, now))
+        legs[1] = Leg(ids.sell_venue, ids.sell_base, ids.quote, False, quote.size,
+                      <double>quote.sell_limit / facts.sell_unit * quote.size * self.quote_usd,
+                      kernel.age_ms(kernel._routes[r].sell, now))
+        exposure = self.exposure
+        if exposure.fast:
+            self.breach = exposure.breach(legs, 2, &oldest)
+        else:  # (HALTED, REDUCING or correlations: the Python reference)
+            self.breach = self.risk._first_breach(self._leg_tuples(r, legs))
         self.elapsed_ns = monotonic_ns() - arrived
         self.route, self.quote, self.top_rate, self.detected_at_ns = r, quote, top, now
         self.reserved_amounts = ((buy_at[0], buy_at[1], buy_amount),

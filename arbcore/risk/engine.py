@@ -18,7 +18,7 @@ import enum
 import logging
 import math
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 
@@ -26,7 +26,7 @@ import attrs
 
 from arbcore.config.schema import RiskLimits
 from arbcore.model import USD_ASSETS, Opportunity
-from arbcore_ext.riskcore import first_breach, leg_tuples
+from arbcore_ext.riskcore import Exposure, first_breach, leg_tuples
 from arbcore_ext.slotted import Maker
 
 __all__ = [
@@ -130,7 +130,9 @@ class RiskEngine:
         clock: Callable[[], float] = time.monotonic,
         on_state: Callable[[TradingState, str], None] | None = None,
     ) -> None:
-        self.limits = limits
+        #: the exposure the compiled check reads, in C arrays (positions, open orders, order
+        #: times, limits): told every change below; the dicts here are the Python reference's
+        self.exposure = Exposure(limits, price_usd, clock)
         self._price_usd = price_usd
         self._clock = clock
         self._on_state = on_state
@@ -142,12 +144,37 @@ class RiskEngine:
         self._net: dict[str, float] = {}  # asset -> quantity summed over venues
         self._gross_qty: dict[str, float] = {}  # asset -> |quantity| summed over venues
         self.cost_basis_usd: dict[str, float] = {}  # asset -> average cost
-        self.open_orders = 0
         self.daily_pnl_usd = 0.0
-        self._order_times: deque[float] = deque()
         self.refusals: Counter[str] = Counter()
-        self.correlations: Mapping[tuple[str, str], float] = {}
+        self._correlations: Mapping[tuple[str, str], float] = {}
         self._prices = _Prices(price_usd)  # asset -> USD, within one check
+
+    @property
+    def limits(self) -> RiskLimits:
+        return self.exposure.limits
+
+    @limits.setter
+    def limits(self, limits: RiskLimits) -> None:
+        self.exposure.set_limits(limits)
+
+    @property
+    def open_orders(self) -> int:
+        """Orders sent and not yet done."""
+        return self.exposure.open_orders
+
+    @open_orders.setter
+    def open_orders(self, count: int) -> None:
+        self.exposure.open_orders = count
+
+    @property
+    def correlations(self) -> Mapping[tuple[str, str], float]:
+        """(asset, asset) -> correlation, for the correlation rule (none: the rule is off)."""
+        return self._correlations
+
+    @correlations.setter
+    def correlations(self, correlations: Mapping[tuple[str, str], float]) -> None:
+        self._correlations = correlations
+        self.exposure.fast = self.state is _ACTIVE and not correlations
 
     @property
     def positions(self) -> Mapping[tuple[str, str], float]:
@@ -161,6 +188,7 @@ class RiskEngine:
             return
         logger.warning("trading state %s -> %s: %s", self.state.value, state.value, reason)
         self.state, self.state_reason = state, reason
+        self.exposure.fast = state is _ACTIVE and not self._correlations
         if self._on_state is not None:
             self._on_state(state, reason)
 
@@ -175,7 +203,7 @@ class RiskEngine:
 
     def on_order_sent(self) -> None:
         self.open_orders += 1
-        self._order_times.append(self._clock())
+        self.exposure.order_sent(self._clock())
 
     def on_order_done(self) -> None:
         self.open_orders = max(0, self.open_orders - 1)
@@ -185,6 +213,7 @@ class RiskEngine:
         """``asset`` held on ``venue`` is now ``quantity``: the aggregates of that asset and
         venue follow (O(venues holding the asset))."""
         self._positions[(venue, asset)] = quantity
+        self.exposure.set_position(venue, asset, quantity)
         self._by_venue.setdefault(venue, {})[asset] = quantity
         held = self._by_asset.setdefault(asset, {})
         held[venue] = quantity
@@ -213,10 +242,7 @@ class RiskEngine:
     def check_legs(self, legs: Sequence[LegTuple], trace_id: str = "") -> RiskDecision:
         """:meth:`check` for legs as tuples (:data:`LegTuple`): the engine's hot path (compiled
         while ACTIVE with no correlations: :func:`arbcore_ext.riskcore.first_breach`)."""
-        if self.state is _ACTIVE and not self.correlations:
-            breach = first_breach(self, legs)
-        else:
-            breach = self._first_breach(legs)
+        breach = first_breach(self, legs) if self.exposure.fast else self._first_breach(legs)
         return self.verdict(breach, trace_id)
 
     def verdict(self, breach: Breach | None, trace_id: str = "") -> RiskDecision:
@@ -313,10 +339,7 @@ class RiskEngine:
         return sum(values)
 
     def _orders_last_second(self) -> int:
-        horizon = self._clock() - 1.0
-        while self._order_times and self._order_times[0] <= horizon:
-            self._order_times.popleft()
-        return len(self._order_times)
+        return self.exposure.orders_since(self._clock() - 1.0)
 
     def _exposure(self, after: Mapping[tuple[str, str], float]) -> dict[str, float]:
         """USD exposure per non-stable asset, with ``after``'s positions in place."""

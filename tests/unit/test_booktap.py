@@ -19,7 +19,8 @@ from arbcore.strategies.cross_exchange import CrossExchangeStrategy
 from arbcore.strategies.orchestrator import Orchestrator
 from arbcore.strategies.triangular import TriangularScanner
 from arbcore_ext.book import L2Book
-from arbcore_ext.booktap import BookTap, EventClock, Tally
+from arbcore_ext.booktap import BookTap, Tally
+from arbcore_ext.clocks import EventClock
 from arbcore_ext.crossbook import Counts
 
 
@@ -175,6 +176,17 @@ def _state(world: _World, count: int) -> tuple[Any, ...]:
             world.cross.checked if world.cross else None)  # fmt: skip
 
 
+def _assert_stamps_are_the_table(world: _World) -> None:
+    """The cross kernel's book times (what the compiled decision reads the books' ages from) are
+    the engine's table's, for every market, updates from before the kernel was bound included."""
+    if world.cross is None:
+        return
+    for venue in LISTED:
+        kernel, ids = world.cross.touch_of(venue)
+        for symbol, market in ids.items():
+            assert kernel.stamped(market) == world.updated[venue].get(symbol), (venue, symbol)
+
+
 def _replay(steps: list[tuple[int, int, int, int, bool]], built_after: int) -> _World:
     """The steps through a tapped world and a Python one, their states compared after each;
     the tapped world."""
@@ -201,6 +213,7 @@ def _replay(steps: list[tuple[int, int, int, int, bool]], built_after: int) -> _
             book.set_level(1, top + spread, 10_000)
             callback(symbol, book)
         assert _state(tapped, tally.book_updates) == _state(python, counts[0])
+        _assert_stamps_are_the_table(tapped)
     return tapped
 
 
@@ -270,7 +283,7 @@ def test_a_tap_calls_what_it_was_bound_to() -> None:
 def test_seconds_are_the_clock_it_holds_now() -> None:
     """Risk's clock: ``clock() / 1e9``, whichever clock it holds now (an EventClock read in C,
     a Python function called)."""
-    from arbcore_ext.booktap import Seconds
+    from arbcore_ext.clocks import Seconds
 
     seconds = Seconds(EventClock(1_700_000_000_123_456_789))
     assert seconds() == 1_700_000_000_123_456_789 / 1e9

@@ -26,7 +26,7 @@ from arbcore.model import Instrument
 from arbcore.storage.audit import AuditTrail, read_records
 from arbcore.testing.trading_kit import no_sleep
 from arbcore_ext.book import L2Book
-from arbcore_ext.booktap import EventClock
+from arbcore_ext.clocks import EventClock
 from arbcore_ext.crossdecide import CrossDecision
 from arbcore_ext.deltapath import BookCounters, SyncCore
 
