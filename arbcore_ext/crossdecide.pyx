@@ -36,7 +36,7 @@ cdef class CrossDecision:
     its counts; ``routes[r]``: route r's :data:`RouteFacts`; ``held``: venue -> an object whose
     ``free`` is the venue's free balances (TradingVenues.held); ``reserved``: the orchestrator's
     reservations ((venue, asset) -> amount); ``risk``: the RiskEngine; ``updated``: venue ->
-    symbol -> the book's last event time (what BookAges reads); ``strategy``: counts ``walked``;
+    symbol -> the book's last event time (what BookAges reads); ``strategy``: the strategy (its ``walked`` is the kernel's);
     ``on_decided(decision)``: builds the objects and records of a decision taken here.
     """
 
@@ -159,7 +159,7 @@ cdef class CrossDecision:
             if found_usd is None or <double>found_usd <= 0:
                 continue
             quote_usd = <double>found_usd
-            self.strategy.walked += 1
+            kernel.walked += 1  # (CrossExchangeStrategy.walked)
             buy_at, sell_at = self._spends[r]
             max_base = self._available(sell_at)
             max_quote = self._available(buy_at)
