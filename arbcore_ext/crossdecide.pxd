@@ -20,6 +20,7 @@ cdef struct Facts:
     double buy_unit         # 10 ** buy price decimals (exact)
     double sell_unit
     bint fast               # the same quote on both ends: this path may decide it
+    bint dollar_quote       # the buy quote is a dollar asset: worth 1.0 USD, no call
 
 
 cdef class CrossDecision:

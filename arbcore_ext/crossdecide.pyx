@@ -75,7 +75,7 @@ cdef class CrossDecision:
             sell_base = sell_symbol.partition("/")[0]
             self._facts[r] = Facts(buy_fee, 1 - 1.0 * (1 - sell_fee), lot, min_notional,
                                    float(10 ** buy_decimals), float(10 ** sell_decimals),
-                                   bool(fast))
+                                   bool(fast), quote in usd.dollars)
             self._legs.append((buy_venue, buy_symbol, sell_venue, sell_symbol))
             self._spends.append(((buy_venue, quote), (sell_venue, sell_base)))
             self._assets.append((base, quote, sell_base, sell_symbol.partition("/")[2]))
@@ -155,10 +155,13 @@ cdef class CrossDecision:
                     kernel.min_profit_bps:
                 continue
             top = bid_f / ask_f
-            found_usd = self.usd.price(self._assets[r][1])
-            if found_usd is None or <double>found_usd <= 0:
-                continue
-            quote_usd = <double>found_usd
+            if facts.dollar_quote:
+                quote_usd = 1.0  # (what UsdPrices.price answers for a dollar asset)
+            else:
+                found_usd = self.usd.price(self._assets[r][1])
+                if found_usd is None or <double>found_usd <= 0:
+                    continue
+                quote_usd = <double>found_usd
             kernel.walked += 1  # (CrossExchangeStrategy.walked)
             buy_at, sell_at = self._spends[r]
             max_base = self._available(sell_at)
