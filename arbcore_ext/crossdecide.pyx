@@ -24,6 +24,7 @@ from arbcore_ext._clocks cimport monotonic_ns
 from arbcore_ext.book cimport KEY_NONE, L2Book
 from arbcore_ext.crossbook cimport Check, CrossBook, Gate, Route
 from arbcore_ext.crossdecide cimport DECIDED, FALLBACK, NOTHING, Facts
+from arbcore_ext.ledger cimport Ledger, available
 from arbcore_ext.profit cimport CrossQuote, quote_cross
 from arbcore_ext.usdprices cimport UsdPrices
 
@@ -33,11 +34,12 @@ cdef class CrossDecision:
     """The compiled decision of one cross-exchange strategy (see the module comment).
 
     ``kernel``: the strategy's CrossBook, attached to the orchestrator's Check with Counts for
-    its counts; ``routes[r]``: route r's :data:`RouteFacts`; ``held``: venue -> an object whose
-    ``free`` is the venue's free balances (TradingVenues.held); ``reserved``: the orchestrator's
-    reservations ((venue, asset) -> amount); ``risk``: the RiskEngine; ``updated``: venue ->
-    symbol -> the book's last event time (what BookAges reads); ``strategy``: the strategy (its ``walked`` is the kernel's);
-    ``on_decided(decision)``: builds the objects and records of a decision taken here.
+    its counts; ``routes[r]``: route r's :data:`RouteFacts`; ``ledger``: the venues' free
+    balances (TradingVenues.held[venue].free are its views) and the orchestrator's reservations
+    (its ``reserved``), read and reserved here through each route's two slots; ``risk``: the
+    RiskEngine; ``updated``: venue -> symbol -> the book's last event time (what BookAges
+    reads); ``strategy``: the strategy (its ``walked`` is the kernel's); ``on_decided(decision)``:
+    builds the objects and records of a decision taken here.
     """
 
     def __cinit__(self):
@@ -47,7 +49,7 @@ cdef class CrossDecision:
         free(self._facts)
 
     def __init__(self, CrossBook kernel not None, routes, double slippage_bps,
-                 double max_notional_usd, dict held not None, reserved not None, refused,
+                 double max_notional_usd, Ledger ledger not None, refused,
                  risk not None, dict updated not None, strategy not None, on_decided not None,
                  active not None, UsdPrices usd not None):
         cdef int r
@@ -58,8 +60,6 @@ cdef class CrossDecision:
         check = kernel._pre
         if check._found_c is None or check._detected_c is None or check._refused_c is None:
             raise ValueError("the Check's counts must be Counts (the engine's)")
-        if not isinstance(reserved, dict):
-            raise TypeError(f"reserved must be a dict, got {type(reserved).__name__}")
         if refused is not check.refused:
             raise ValueError("refused must be the Check's refusal counts")
         self.kernel = kernel
@@ -75,14 +75,15 @@ cdef class CrossDecision:
             sell_base = sell_symbol.partition("/")[0]
             self._facts[r] = Facts(buy_fee, 1 - 1.0 * (1 - sell_fee), lot, min_notional,
                                    float(10 ** buy_decimals), float(10 ** sell_decimals),
-                                   bool(fast), quote in usd.dollars)
+                                   bool(fast), quote in usd.dollars,
+                                   ledger.slot(buy_venue, quote),
+                                   ledger.slot(sell_venue, sell_base))
             self._legs.append((buy_venue, buy_symbol, sell_venue, sell_symbol))
             self._spends.append(((buy_venue, quote), (sell_venue, sell_base)))
             self._assets.append((base, quote, sell_base, sell_symbol.partition("/")[2]))
         self.slippage_bps = slippage_bps
         self.max_notional_usd = max_notional_usd
-        self.held = held
-        self.reserved = reserved
+        self.ledger = ledger
         self.risk = risk
         self.updated = updated
         self.strategy = strategy
@@ -95,15 +96,6 @@ cdef class CrossDecision:
         self.breach = None
         self.reserved_amounts = ()
         self.decided = 0
-
-    cdef double _available(self, tuple at) except? -1.0:
-        """What the orchestrator lets a strategy spend of (venue, asset): free minus reserved."""
-        cdef PyObject* found = PyDict_GetItemWithError(self.held, at[0])
-        cdef double held = 0.0
-        if found != NULL:
-            held = <double>(<dict?>(<object>found).free).get(at[1], 0.0)
-        found = PyDict_GetItemWithError(<dict>self.reserved, at)
-        return held - (0.0 if found == NULL else <double>(<object>found))
 
     cdef double _usd_or_zero(self, asset) except? -1.0:
         """``usd(asset) or 0.0`` (leg_tuples' valuation)."""
@@ -163,9 +155,9 @@ cdef class CrossDecision:
                     continue
                 quote_usd = <double>found_usd
             kernel.walked += 1  # (CrossExchangeStrategy.walked)
-            buy_at, sell_at = self._spends[r]
-            max_base = self._available(sell_at)
-            max_quote = self._available(buy_at)
+            # what the orchestrator lets it spend: free minus reserved, from the ledger's slots
+            max_base = available(self.ledger, facts.sell_spends)
+            max_quote = available(self.ledger, facts.buy_spends)
             if self.max_notional_usd / quote_usd < max_quote:  # min(available, max / usd)
                 max_quote = self.max_notional_usd / quote_usd
             if max_base <= 0 or max_quote <= 0:
@@ -197,6 +189,7 @@ cdef class CrossDecision:
         cdef Facts* facts = &self._facts[r]
         cdef int k
         cdef double buy_amount, sell_amount
+        cdef Ledger ledger = self.ledger
         check._found_c.add(check._kind_slot)
         check._detected_c.add(kernel._detected_slot[r])
         # Orchestrator.admit: the gate was asked by the kernel in this event (nothing changed
@@ -204,17 +197,16 @@ cdef class CrossDecision:
         gate.offered += 1
         buy_amount = <double>quote.buy_limit / facts.buy_unit * quote.size  # leg.price * size
         sell_amount = quote.size
-        buy_at, sell_at = self._spends[r]
-        if (buy_amount > self._available(buy_at) + 1e-12
-                or sell_amount > self._available(sell_at) + 1e-12):
+        if (buy_amount > available(ledger, facts.buy_spends) + 1e-12
+                or sell_amount > available(ledger, facts.sell_spends) + 1e-12):
             check._refused_c.add(self._balance_slot)
             return NOTHING
-        for at, amount in ((buy_at, buy_amount), (sell_at, sell_amount)):
-            found = (<dict>self.reserved).get(at)
-            PyDict_SetItem(<dict>self.reserved, at, (0.0 if found is None else found) + amount)
+        ledger.reserve(facts.buy_spends, buy_amount)  # (reserved[at] += amount, each leg)
+        ledger.reserve(facts.sell_spends, sell_amount)
         for k in range(2):  # (busy.update(markets), last_taken[key] = now)
             gate.mark_busy(kernel._ends[2 * r + k])
         gate.take(kernel._key[r], now)
+        buy_at, sell_at = self._spends[r]  # (the ticket's reservations: only after the verdict)
         # leg_tuples over BookAges(now): (venue, base, quote, buy, size, notional_usd, age)
         buy_venue, buy_symbol, sell_venue, sell_symbol = self._legs[r]
         base, quote_asset, sell_base, sell_quote = self._assets[r]
