@@ -50,6 +50,7 @@ from arbcore_ext.booktap import BookTap, Tally
 from arbcore_ext.clocks import Seconds
 from arbcore_ext.crossbook import Counts
 from arbcore_ext.crossdecide import CrossDecision
+from arbcore_ext.ledger import Ledger
 from arbcore_ext.riskcore import BookAges
 from arbcore_ext.usdprices import UsdPrices
 
@@ -143,7 +144,11 @@ class Engine:
         self.clients: dict[str, BookClient] = {}
         self.syncs: dict[str, dict[str, BookSync]] = {}  # venue -> symbol -> its sync
         self.instruments: dict[str, dict[str, Instrument]] = {}
-        self.venues = TradingVenues()  # the router's venue clients, shadow or live
+        #: the venues' free balances and the orchestrator's reservations, one copy in C (the
+        #: compiled decision reads and reserves there)
+        self.ledger = Ledger()
+        #: the router's venue clients, shadow or live
+        self.venues = TradingVenues(ledger=self.ledger)
         self.endpoints: dict[str, Any] = {}  # the simulator's, per venue, when it runs
         self._updated_ns: dict[str, dict[str, int]] = {}  # venue -> symbol -> event time
         self._usd_cache: dict[str, float | None] = {}  # asset -> mid, until its market moves
@@ -158,7 +163,8 @@ class Engine:
         self.triangular: dict[str, TriangularScanner] = {}
         self.orchestrator = Orchestrator(system.strategies.cool_off_ms,
                                          balance_of=self.venues.balance,
-                                         clock_ns=lambda: self._clock_ns())  # fmt: skip
+                                         clock_ns=lambda: self._clock_ns(),
+                                         ledger=self.ledger)  # fmt: skip
         self.risk = RiskEngine(system.risk, price_usd=self.usd, on_state=self._on_state,
                                clock=self._seconds)  # fmt: skip
         self.audit: AuditTrail | None = None
@@ -348,7 +354,8 @@ class Engine:
         system = self.config.system
         self.venues = build_venues(self.config, self.instruments, credentials=self._credentials,
                                    endpoints=self.endpoints, book_of=self._book_getter,
-                                   clock_ns=self.clock_ns, sleep=sleep)  # fmt: skip
+                                   clock_ns=self.clock_ns, sleep=sleep,
+                                   ledger=self.ledger)  # fmt: skip
         self.orchestrator.balance_of = self.venues.balance
         strategies = system.strategies
         if strategies.cross_exchange.enabled and len(self.instruments) >= 2:
@@ -386,18 +393,19 @@ class Engine:
     def _bind_decision(self) -> None:
         """Let the cross strategy's routes be decided in C, up to the risk verdict, over the
         very state the Python path reads (:class:`~arbcore_ext.crossdecide.CrossDecision`):
-        the strategy's books, the venues' balances, the orchestrator's reservations, gate and
-        counts, risk and the books' times. Only when the strategy's touch test asks the
-        orchestrator itself (its compiled pre-check, the engine's own wiring)."""
+        the strategy's books, the venues' balances and the orchestrator's reservations (one
+        ledger), its gate and counts, risk and the books' times. Only when the strategy's touch
+        test asks the orchestrator itself (its compiled pre-check, the engine's own wiring)."""
         cross = self.cross
         self.cross_decision = None
-        if cross is None or not cross.gated or not isinstance(self.usd, UsdPrices):
+        ledger = self.orchestrator.ledger
+        if (cross is None or not cross.gated or not isinstance(self.usd, UsdPrices)
+                or self.venues.ledger is not ledger):  # fmt: skip
             return
         config = cross.config
         self.cross_decision = CrossDecision(
             cross.kernel, cross.decision_facts(), config.slippage_bps, config.max_notional_usd,
-            self.venues.held, self.orchestrator.reserved, self.orchestrator.refused, self.risk,
-            cross, self._decided, self.usd,
+            ledger, self.orchestrator.refused, self.risk, cross, self._decided, self.usd,
         )  # fmt: skip
 
     async def _watch(self, duration_s: float | None) -> None:

@@ -84,6 +84,8 @@ cdef class CrossBook:
     cdef readonly int n_known   # markets whose touch is known
     cdef readonly double min_profit_bps
     cdef public long long checked
+    cdef public long long walked   # the strategy's count (CrossExchangeStrategy.walked): its
+                                   # Python walk and the compiled decision both add to it here
     # attached to an orchestrator's Check (see attach): per route its key's slot (-1: the route
     # is not pre-checked here) and its two markets' slots in the gate, and what a refusal counts
     cdef Check _pre

@@ -103,6 +103,7 @@ class CrossBook:
     n_routes: int
     min_profit_bps: float
     checked: int  # routes tested (the other market's touch known)
+    walked: int  # routes walked in depth (CrossExchangeStrategy.walked: Python's and C's)
     n_known: int  # markets whose touch is known
     def __init__(
         self,

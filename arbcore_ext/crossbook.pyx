@@ -486,6 +486,7 @@ cdef class CrossBook:
         self.n_known = 0
         self.min_profit_bps = min_profit_bps
         self.checked = 0
+        self.walked = 0
         total = sum(len(listed) for listed in by_market)
         self._bid = <int64_t*>malloc(max(n_markets, 1) * sizeof(int64_t))
         self._ask = <int64_t*>malloc(max(n_markets, 1) * sizeof(int64_t))

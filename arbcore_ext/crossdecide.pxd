@@ -3,6 +3,7 @@ from libc.stdint cimport int64_t
 
 from arbcore_ext.book cimport L2Book
 from arbcore_ext.crossbook cimport Check, CrossBook, Gate
+from arbcore_ext.ledger cimport Ledger
 from arbcore_ext.profit cimport CrossQuote
 from arbcore_ext.riskcore cimport Exposure, Leg
 from arbcore_ext.usdprices cimport UsdPrices
@@ -21,6 +22,9 @@ cdef struct Facts:
     double buy_unit         # 10 ** buy price decimals (exact)
     double sell_unit
     bint fast               # the same quote on both ends: this path may decide it
+    bint dollar_quote       # the buy quote is a dollar asset: worth 1.0 USD, no call
+    int buy_spends          # the ledger's slot of (buy venue, quote): what the buy spends
+    int sell_spends         # the ledger's slot of (sell venue, base): what the sell spends
 
 
 cdef struct Ids:                # a route's venues and assets in risk's Exposure
@@ -42,8 +46,7 @@ cdef class CrossDecision:
     cdef list _assets          # per route: (base, quote, sell base, sell quote)
     cdef double slippage_bps
     cdef double max_notional_usd
-    cdef dict held
-    cdef object reserved       # a dict (the orchestrator's defaultdict): read as one
+    cdef Ledger ledger         # the venues' free balances and the orchestrator's reservations
     cdef object risk
     cdef Exposure exposure         # risk's, read by the compiled check
     cdef object strategy
@@ -62,7 +65,6 @@ cdef class CrossDecision:
     cdef readonly object breach        # riskcore's (rule, value, limit, detail), or None
     cdef readonly long long decided
 
-    cdef double _available(self, tuple at) except? -1.0
     cdef tuple _leg_tuples(self, int r, const Leg* legs)
     cdef int decide(self, int market, L2Book book, tuple crossing, int64_t now,
                     int64_t arrived) except -1

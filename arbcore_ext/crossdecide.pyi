@@ -1,9 +1,10 @@
 """The engine's cross-exchange decision in C: from a crossing route to the risk verdict."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from arbcore_ext.crossbook import CrossBook
+from arbcore_ext.ledger import Ledger
 from arbcore_ext.profit import CrossQuote
 from arbcore_ext.usdprices import UsdPrices
 
@@ -33,8 +34,7 @@ class CrossDecision:
         routes: list[RouteFacts] | list[tuple[Any, ...]],
         slippage_bps: float,
         max_notional_usd: float,
-        held: Mapping[str, Any],
-        reserved: dict[tuple[str, str], float],
+        ledger: Ledger,
         refused: object,
         risk: object,
         strategy: object,

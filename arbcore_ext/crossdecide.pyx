@@ -15,8 +15,6 @@
 # rate, read in Python) answers FALLBACK before anything changed, and the caller takes the
 # Python path.
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-from cpython.dict cimport PyDict_GetItemWithError, PyDict_SetItem
-from cpython.ref cimport PyObject
 from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc
 
@@ -24,6 +22,7 @@ from arbcore_ext.clocks cimport monotonic_ns
 from arbcore_ext.book cimport KEY_NONE, L2Book
 from arbcore_ext.crossbook cimport Check, CrossBook, Gate, Route
 from arbcore_ext.crossdecide cimport DECIDED, FALLBACK, NOTHING, Facts, Ids
+from arbcore_ext.ledger cimport Ledger, available
 from arbcore_ext.profit cimport CrossQuote, quote_cross
 from arbcore_ext.riskcore cimport Exposure, Leg
 from arbcore_ext.usdprices cimport UsdPrices
@@ -32,11 +31,12 @@ cdef class CrossDecision:
     """The compiled decision of one cross-exchange strategy (see the module comment).
 
     ``kernel``: the strategy's CrossBook, attached to the orchestrator's Check with Counts for
-    its counts; ``routes[r]``: route r's :data:`RouteFacts`; ``held``: venue -> an object whose
-    ``free`` is the venue's free balances (TradingVenues.held); ``reserved``: the orchestrator's
-    reservations ((venue, asset) -> amount); ``risk``: the RiskEngine (its ``exposure`` is what
-    the check reads); ``strategy``: counts ``walked``; ``on_decided(decision)``: builds the
-    objects and records of a decision taken here. The books' ages are the kernel's stamps.
+    its counts; ``routes[r]``: route r's :data:`RouteFacts`; ``ledger``: the venues' free
+    balances (TradingVenues.held[venue].free are its views) and the orchestrator's reservations
+    (its ``reserved``), read and reserved here through each route's two slots; ``risk``: the
+    RiskEngine (its ``exposure`` is what the check reads); ``strategy``: the strategy (its
+    ``walked`` is the kernel's); ``on_decided(decision)``: builds the objects and records of a
+    decision taken here. The books' ages are the kernel's stamps.
     """
 
     def __cinit__(self):
@@ -48,7 +48,7 @@ cdef class CrossDecision:
         free(self._ids)
 
     def __init__(self, CrossBook kernel not None, routes, double slippage_bps,
-                 double max_notional_usd, dict held not None, reserved not None, refused,
+                 double max_notional_usd, Ledger ledger not None, refused,
                  risk not None, strategy not None, on_decided not None,
                  UsdPrices usd not None):
         cdef int r
@@ -60,8 +60,6 @@ cdef class CrossDecision:
         check = kernel._pre
         if check._found_c is None or check._detected_c is None or check._refused_c is None:
             raise ValueError("the Check's counts must be Counts (the engine's)")
-        if not isinstance(reserved, dict):
-            raise TypeError(f"reserved must be a dict, got {type(reserved).__name__}")
         if refused is not check.refused:
             raise ValueError("refused must be the Check's refusal counts")
         self.kernel = kernel
@@ -78,7 +76,9 @@ cdef class CrossDecision:
             sell_base = sell_symbol.partition("/")[0]
             self._facts[r] = Facts(buy_fee, 1 - 1.0 * (1 - sell_fee), lot, min_notional,
                                    float(10 ** buy_decimals), float(10 ** sell_decimals),
-                                   bool(fast))
+                                   bool(fast), quote in usd.dollars,
+                                   ledger.slot(buy_venue, quote),
+                                   ledger.slot(sell_venue, sell_base))
             self._legs.append((buy_venue, buy_symbol, sell_venue, sell_symbol))
             self._spends.append(((buy_venue, quote), (sell_venue, sell_base)))
             self._assets.append((base, quote, sell_base, sell_symbol.partition("/")[2]))
@@ -87,8 +87,7 @@ cdef class CrossDecision:
                                exposure.asset_id(sell_base))
         self.slippage_bps = slippage_bps
         self.max_notional_usd = max_notional_usd
-        self.held = held
-        self.reserved = reserved
+        self.ledger = ledger
         self.risk = risk
         self.exposure = exposure
         self.strategy = strategy
@@ -100,15 +99,6 @@ cdef class CrossDecision:
         self.breach = None
         self.reserved_amounts = ()
         self.decided = 0
-
-    cdef double _available(self, tuple at) except? -1.0:
-        """What the orchestrator lets a strategy spend of (venue, asset): free minus reserved."""
-        cdef PyObject* found = PyDict_GetItemWithError(self.held, at[0])
-        cdef double held = 0.0
-        if found != NULL:
-            held = <double>(<dict?>(<object>found).free).get(at[1], 0.0)
-        found = PyDict_GetItemWithError(<dict>self.reserved, at)
-        return held - (0.0 if found == NULL else <double>(<object>found))
 
     cdef tuple _leg_tuples(self, int r, const Leg* legs):
         """``legs`` as the LegTuples the Python reference reads."""
@@ -157,14 +147,17 @@ cdef class CrossDecision:
                     kernel.min_profit_bps:
                 continue
             top = bid_f / ask_f
-            found_usd = self.usd.price(self._assets[r][1])
-            if found_usd is None or <double>found_usd <= 0:
-                continue
-            quote_usd = <double>found_usd
-            self.strategy.walked += 1
-            buy_at, sell_at = self._spends[r]
-            max_base = self._available(sell_at)
-            max_quote = self._available(buy_at)
+            if facts.dollar_quote:
+                quote_usd = 1.0  # (what UsdPrices.price answers for a dollar asset)
+            else:
+                found_usd = self.usd.price(self._assets[r][1])
+                if found_usd is None or <double>found_usd <= 0:
+                    continue
+                quote_usd = <double>found_usd
+            kernel.walked += 1  # (CrossExchangeStrategy.walked)
+            # what the orchestrator lets it spend: free minus reserved, from the ledger's slots
+            max_base = available(self.ledger, facts.sell_spends)
+            max_quote = available(self.ledger, facts.buy_spends)
             if self.max_notional_usd / quote_usd < max_quote:  # min(available, max / usd)
                 max_quote = self.max_notional_usd / quote_usd
             if max_base <= 0 or max_quote <= 0:
@@ -199,6 +192,7 @@ cdef class CrossDecision:
         cdef int k, oldest
         cdef Exposure exposure
         cdef double buy_amount, sell_amount
+        cdef Ledger ledger = self.ledger
         check._found_c.add(check._kind_slot)
         check._detected_c.add(kernel._detected_slot[r])
         # Orchestrator.admit: the gate was asked by the kernel in this event (nothing changed
@@ -206,14 +200,12 @@ cdef class CrossDecision:
         gate.offered += 1
         buy_amount = <double>quote.buy_limit / facts.buy_unit * quote.size  # leg.price * size
         sell_amount = quote.size
-        buy_at, sell_at = self._spends[r]
-        if (buy_amount > self._available(buy_at) + 1e-12
-                or sell_amount > self._available(sell_at) + 1e-12):
+        if (buy_amount > available(ledger, facts.buy_spends) + 1e-12
+                or sell_amount > available(ledger, facts.sell_spends) + 1e-12):
             check._refused_c.add(self._balance_slot)
             return NOTHING
-        for at, amount in ((buy_at, buy_amount), (sell_at, sell_amount)):
-            found = (<dict>self.reserved).get(at)
-            PyDict_SetItem(<dict>self.reserved, at, (0.0 if found is None else found) + amount)
+        ledger.reserve(facts.buy_spends, buy_amount)  # (reserved[at] += amount, each leg)
+        ledger.reserve(facts.sell_spends, sell_amount)
         for k in range(2):  # (busy.update(markets), last_taken[key] = now)
             gate.mark_busy(kernel._ends[2 * r + k])
         gate.take(kernel._key[r], now)
@@ -232,6 +224,7 @@ cdef class CrossDecision:
             self.breach = self.risk._first_breach(self._leg_tuples(r, legs))
         self.elapsed_ns = monotonic_ns() - arrived
         self.route, self.quote, self.top_rate, self.detected_at_ns = r, quote, top, now
+        buy_at, sell_at = self._spends[r]  # (the ticket's reservations, after the verdict)
         self.reserved_amounts = ((buy_at[0], buy_at[1], buy_amount),
                                  (sell_at[0], sell_at[1], sell_amount))
         self.decided += 1

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 import attrs
 
@@ -36,6 +36,7 @@ from arbcore.model import (
 )
 from arbcore.net.http import HttpRequest
 from arbcore_ext.book import ASK, BID, L2Book
+from arbcore_ext.ledger import Balances, Ledger
 
 __all__ = ["ShadowVenue"]
 
@@ -56,17 +57,22 @@ class ShadowVenue:
         venue: str,
         instruments: SymbolMap,
         book_of: Callable[[str], L2Book | None],
-        balances: dict[str, float],
+        balances: Mapping[str, float],
         *,
         latency_s: float = 0.025,
         fill_ratio: float = 1.0,
         clock_ns: Callable[[], int] = time.time_ns,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        ledger: Ledger | None = None,
     ) -> None:
+        """``balances``: what the account starts with, copied into ``ledger`` (the engine's,
+        shared with its orchestrator's reservations; a new one when not given): ``balances``
+        is then the venue's view of it, which fills move."""
         self.venue = venue
         self.instruments = instruments
         self._book_of = book_of
-        self.balances = dict(balances)
+        self.balances: Balances = (Ledger() if ledger is None else ledger).balances(venue)
+        self.balances.replace(balances)
         self.latency_s = latency_s
         self.fill_ratio = fill_ratio
         self._clock_ns = clock_ns

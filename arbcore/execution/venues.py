@@ -34,6 +34,7 @@ from arbcore.exchanges.trading import VenueTrading
 from arbcore.execution.shadow import ShadowVenue
 from arbcore.model import Balance, Instrument
 from arbcore_ext.book import L2Book
+from arbcore_ext.ledger import Balances, Ledger
 
 __all__ = ["TradingVenues", "build_venues", "live_credentials", "traded_venues"]
 
@@ -86,8 +87,8 @@ def live_credentials(
 class _Held:
     """One venue's balances: ``free`` is what may be spent, ``total`` includes what is locked."""
 
-    free: dict[str, float]
-    total: dict[str, float]
+    free: Balances  # the ledger's view of the venue (one copy: the compiled decision reads it)
+    total: Mapping[str, float]
     start: Mapping[str, float]  # ``total`` when trading began: positions are changes from it
     lock: asyncio.Lock = attrs.Factory(asyncio.Lock)  # one read at a time: never an older one last
 
@@ -101,11 +102,19 @@ class TradingVenues:
     _held: dict[str, _Held] = attrs.Factory(dict)
     #: balance reads that failed after a trade (the old figures stay until the next read)
     refresh_failures: int = 0
+    #: where every venue's free balances live (``held[venue].free`` is its view), shared with
+    #: the orchestrator's reservations in the engine
+    ledger: Ledger = attrs.Factory(Ledger)
 
     def add_shadow(self, paper: ShadowVenue, start: Mapping[str, float]) -> None:
-        """Trade on ``paper``; its balances (which it moves itself) are the view, as they change."""
+        """Trade on ``paper``; its balances (which it moves itself) are the view, as they change
+        (a paper account kept in another ledger moves into this one)."""
+        free = self.ledger.balances(paper.venue)
+        if paper.balances is not free:
+            free.replace(paper.balances)
+            paper.balances = free
         self.clients[paper.venue] = paper
-        self._held[paper.venue] = _Held(paper.balances, paper.balances, dict(start))
+        self._held[paper.venue] = _Held(free, free, dict(start))
 
     @property
     def held(self) -> Mapping[str, _Held]:
@@ -150,7 +159,9 @@ class TradingVenues:
         except _VENUE_ERRORS as error:
             return f"{venue}: {error}"
         free, total = _split(balances)
-        self._held[venue] = _Held(free, total, dict(total))
+        view = self.ledger.balances(venue)
+        view.replace(free)
+        self._held[venue] = _Held(view, total, dict(total))
         return None
 
     async def refresh(self, venues: Iterable[str]) -> None:
@@ -169,7 +180,8 @@ class TradingVenues:
                 logger.warning("%s: balances not read after a trade (%s); the last kept",
                                venue, error)  # fmt: skip
                 return
-            held.free, held.total = _split(balances)
+            free, held.total = _split(balances)
+            held.free.replace(free)
 
     async def open_orders(self) -> tuple[dict[str, int], list[str]]:
         """Live: how many orders each venue has open, and the venues that could not say."""
@@ -211,16 +223,19 @@ def build_venues(
     book_of: Callable[[str], Callable[[str], L2Book | None]],
     clock_ns: Callable[[], int],
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ledger: Ledger | None = None,
 ) -> TradingVenues:
     """A venue client for every venue in ``instruments``: live ones when ``credentials`` are
     given (from :func:`live_credentials`), shadow ones otherwise.
 
     Live clients talk to the simulator's endpoint when there is one, else the venue's
     configured ``rest_url``, else its real one. ``book_of(venue)`` is the venue's book getter,
-    ``sleep`` how a shadow order waits out its latency (the backtest's virtual clock).
+    ``sleep`` how a shadow order waits out its latency (the backtest's virtual clock),
+    ``ledger`` where the balances live (the engine's; a new one when not given).
     """
+    ledger = Ledger() if ledger is None else ledger
     if credentials:
-        venues = TradingVenues(live=True)
+        venues = TradingVenues(live=True, ledger=ledger)
         for venue, chosen in instruments.items():
             if venue not in credentials:
                 raise ConfigError(f"no credentials for {venue}", key=f"venues.{venue}")
@@ -233,11 +248,11 @@ def build_venues(
             venues.clients[venue] = factory(credentials[venue], chosen.values(), base_url=url)
         return venues
     shadow = config.shadow
-    venues = TradingVenues()
+    venues = TradingVenues(ledger=ledger)
     for venue, chosen in instruments.items():
         paper = ShadowVenue(venue, SymbolMap.of(venue, chosen.values()), book_of(venue),
                             dict(shadow.balances), latency_s=shadow.latency_ms / 1_000,
                             fill_ratio=shadow.fill_ratio, clock_ns=clock_ns,
-                            sleep=sleep)  # fmt: skip
+                            sleep=sleep, ledger=ledger)  # fmt: skip
         venues.add_shadow(paper, shadow.balances)
     return venues

@@ -178,13 +178,22 @@ class CrossExchangeStrategy:
         self._rate_markets = {(i.base, i.quote): i.symbol for by_symbol in instruments.values()
                               for i in by_symbol.values()
                               if i.base in USD_ASSETS and i.quote in USD_ASSETS}  # fmt: skip
-        self.walked = 0  # directions that crossed at the top and were walked in depth
 
     def _market(self, instrument: Instrument, by_market: list[list[int]]) -> int:
         found = self._index.setdefault((instrument.venue, instrument.symbol), len(by_market))
         if found == len(by_market):
             by_market.append([])
         return found
+
+    @property
+    def walked(self) -> int:
+        """Directions that crossed at the top and were walked in depth: one count in C (the
+        kernel's), which this walk and the engine's compiled decision both add to."""
+        return self._touch.walked
+
+    @walked.setter
+    def walked(self, value: int) -> None:
+        self._touch.walked = value
 
     @property
     def checked(self) -> int:
@@ -309,7 +318,7 @@ class CrossExchangeStrategy:
         quote_usd = self._usd(bi.quote)
         if quote_usd is None or quote_usd <= 0:
             return None
-        self.walked += 1
+        self._touch.walked += 1
         config = self.config
         # the sell proceeds are worth `rate` buy-quote units each: fold that into the sell fee
         # (rate <= 1), or scale the walk by c = 1 / (rate * (1 - sell fee)) (rate > 1), which

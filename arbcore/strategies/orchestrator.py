@@ -23,12 +23,12 @@ views), so the cross-exchange strategy's compiled touch test refuses a cooling r
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterable, MutableMapping
 from typing import NamedTuple
 
 from arbcore.model import Opportunity, OrderSide
 from arbcore_ext.crossbook import Check, Counts, Gate
+from arbcore_ext.ledger import Ledger, Reserved
 
 __all__ = ["Key", "Markets", "Orchestrator", "Ticket", "key", "markets_of"]
 
@@ -96,7 +96,10 @@ class Orchestrator:
     """Admits, ranks and tracks opportunities from every strategy on one event loop."""
 
     def __init__(self, cool_off_ms: float, *, clock_ns: Callable[[], int] = time.monotonic_ns,
-                 balance_of: Callable[[str, str], float] | None = None) -> None:  # fmt: skip
+                 balance_of: Callable[[str, str], float] | None = None,
+                 ledger: Ledger | None = None) -> None:  # fmt: skip
+        """``ledger``: where the reservations live (the engine's, which its venues' balances
+        share, so its compiled decision reads both in C); a new one when not given."""
         self.cool_off_ns = int(cool_off_ms * 1_000_000)
         self._clock_ns = clock_ns
         #: (venue, asset) -> balance held; settable (the engine points it at its venues once
@@ -106,7 +109,9 @@ class Orchestrator:
         #: without a Python call: ``_busy`` (a set) and ``_last_taken`` (key -> ns) are its views
         self._gate = Gate(self.cool_off_ns, clock_ns)
         self._busy = self._gate.busy
-        self._reserved: dict[tuple[str, str], float] = defaultdict(float)
+        self.ledger = Ledger() if ledger is None else ledger
+        #: (venue, asset) -> reserved, a defaultdict(float)'s reads over the ledger's C array
+        self._reserved: Reserved = self.ledger.reserved
         self._last_taken = self._gate.taken
         self._plans: dict[Signature, tuple[Key, Markets, Spends]] = {}
         self.offered = self.admitted = 0
@@ -184,8 +189,8 @@ class Orchestrator:
         return _new_ticket(Ticket, (opportunity, markets, reserved))
 
     @property
-    def reserved(self) -> dict[tuple[str, str], float]:
-        """(venue, asset) -> what admitted trades hold of it (the compiled decision's view)."""
+    def reserved(self) -> Reserved:
+        """(venue, asset) -> what admitted trades hold of it (:attr:`ledger`'s reservations)."""
         return self._reserved
 
     def finish(self, ticket: Ticket) -> None:

@@ -70,9 +70,10 @@ class _Run:
     clock: EventClock
 
 
-def _engine(audit: AuditTrail, compiled: bool, triangles: tuple[str, ...]) -> _Run:
+def _engine(audit: AuditTrail, compiled: bool, triangles: tuple[str, ...],
+            balances: dict[str, float] | None = None) -> _Run:  # fmt: skip
     """``triangles``: the venues scanned for cycles (a cycle found on the update a route
-    crosses on is ranked with it in Python)."""
+    crosses on is ranked with it in Python); ``balances``: each shadow account's."""
     config = load_config(ROOT / "config" / "demo.toml", {})
     strategies = config.system.strategies
     strategies = attrs.evolve(
@@ -81,7 +82,8 @@ def _engine(audit: AuditTrail, compiled: bool, triangles: tuple[str, ...]) -> _R
         triangular=attrs.evolve(strategies.triangular, venues=triangles),
     )
     system = attrs.evolve(config.system, sim=None, strategies=strategies)
-    balances = {"USDT": 3_000.0, "USD": 3_000.0, "BTC": 0.05, "ETH": 1.0}
+    if balances is None:
+        balances = {"USDT": 3_000.0, "USD": 3_000.0, "BTC": 0.05, "ETH": 1.0}
     shadow = attrs.evolve(config.shadow, latency_ms=1.0, balances=balances)
     engine = Engine(attrs.evolve(config, system=system, shadow=shadow))
     clock = EventClock(1_700_000_000_000_000_000)
@@ -150,13 +152,14 @@ def _outcome(run: _Run, path: Path) -> tuple[Any, ...]:
             dict(engine.orchestrator.reserved))  # fmt: skip
 
 
-def _compare(tmp: Path, steps: list[Step], triangles: tuple[str, ...] = tuple(LISTED)) -> int:
+def _compare(tmp: Path, steps: list[Step], triangles: tuple[str, ...] = tuple(LISTED),
+             balances: dict[str, float] | None = None) -> int:  # fmt: skip
     """Both engines through ``steps``: their outcomes must be equal; the compiled decisions."""
     outcomes, decided = [], 0
     for compiled in (True, False):
         path = tmp / f"{'c' if compiled else 'py'}-{next(_RUNS)}.db"
         with AuditTrail(path, synchronous="NORMAL") as audit:
-            run = _engine(audit, compiled, triangles)
+            run = _engine(audit, compiled, triangles, balances)
             asyncio.run(_drive(run, steps))
             outcomes.append(_outcome(run, path))
             if compiled:
@@ -179,6 +182,22 @@ def test_a_long_market_is_decided_in_c_exactly_as_in_python(tmp_path: Path) -> N
               rng.randint(0, 3)) for _ in range(1_500)]  # fmt: skip
     decided = _compare(tmp_path, steps, ("kraken",))
     assert decided >= 20
+
+
+def test_what_trades_in_flight_reserved_sizes_the_next_decision_in_c_as_in_python(
+    tmp_path: Path,
+) -> None:
+    """Binance's BTC, then its ETH, cheap while the first trade is in flight: the second buy
+    spends binance's USDT less what the first reserved (the ledger's slots in C, its
+    reservations and the shadow account's balances in Python), which binds here (the first
+    takes 1,000 of the 1,500)."""
+    quiet = [(m, 0, 0, 40_000, False, 1_000_000, 3)
+             for m, (venue, _) in enumerate(MARKETS) if venue != "kraken"]  # fmt: skip
+    btc, eth = MARKETS.index(("binance", "BTC/USDT")), MARKETS.index(("binance", "ETH/USDT"))
+    steps = [*quiet, (btc, 0, -40_000, 40_000, False, 1_000, 0),
+             (eth, 0, -2_000, 40_000, False, 1_000, 0), *quiet]  # fmt: skip
+    balances = {"USDT": 1_500.0, "USD": 1_500.0, "BTC": 0.05, "ETH": 1.0}
+    assert _compare(tmp_path, steps, ("kraken",), balances) >= 2
 
 
 @settings(max_examples=15, deadline=None)

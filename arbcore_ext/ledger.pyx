@@ -1,0 +1,350 @@
+# The engine's balances and reservations: one copy of each number, in C arrays.
+#
+# What a strategy may spend of (venue, asset) is the venue's free balance (TradingVenues.held:
+# the shadow venue's own balances, which its fills move, or the live venue's last read) minus
+# what admitted trades reserved of it (the orchestrator's reservations). Both used to be Python
+# dicts, and the compiled cross decision (crossdecide.pyx) read them through dict lookups of
+# tuples: on a path that runs once in ~70 frames every object is a cache miss. Here each
+# (venue, asset) has a slot in two double arrays; Python reads and writes them through
+# dict-compatible views (Balances: one venue's asset -> free; Reserved: (venue, asset) ->
+# amount, a defaultdict(float)'s reads), the compiled decision through its routes' slots,
+# resolved once. Iteration is in the order keys came in, as a dict's.
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+from collections.abc import ItemsView, KeysView, Mapping, MutableMapping, ValuesView
+
+from libc.stdlib cimport free, realloc
+
+_MISSING = object()
+
+
+cdef class Ledger:
+    """Free balances per venue and the reservations on them (see ledger.pyi)."""
+
+    def __cinit__(self):
+        self._free = NULL
+        self._reserved = NULL
+        self._has_free = NULL
+        self._has_reserved = NULL
+
+    def __init__(self):
+        self._slots = {}
+        self._keys = []
+        self._size = self._cap = 0
+        self._venues = {}
+        self.reserved = Reserved.__new__(Reserved)
+        self.reserved.ledger = self
+        self.reserved._order = []
+
+    def __dealloc__(self):
+        free(self._free)
+        free(self._reserved)
+        free(self._has_free)
+        free(self._has_reserved)
+
+    cdef int _key_slot(self, object key) except -1:
+        """(venue, asset)'s slot, made on first sight: 0.0 and absent from both views."""
+        cdef object found = self._slots.get(key)
+        cdef Py_ssize_t grown
+        cdef void* p
+        if found is not None:
+            return found
+        if type(key) is not tuple or len(key) != 2:
+            raise TypeError(f"a ledger key is (venue, asset), was {key!r}")
+        if self._size == self._cap:
+            grown = max(16, 2 * self._cap)
+            p = realloc(self._free, grown * sizeof(double))
+            if p == NULL:
+                raise MemoryError()
+            self._free = <double*>p
+            p = realloc(self._reserved, grown * sizeof(double))
+            if p == NULL:
+                raise MemoryError()
+            self._reserved = <double*>p
+            p = realloc(self._has_free, grown)
+            if p == NULL:
+                raise MemoryError()
+            self._has_free = <char*>p
+            p = realloc(self._has_reserved, grown)
+            if p == NULL:
+                raise MemoryError()
+            self._has_reserved = <char*>p
+            self._cap = grown
+        self._free[self._size] = 0.0
+        self._reserved[self._size] = 0.0
+        self._has_free[self._size] = 0
+        self._has_reserved[self._size] = 0
+        self._slots[key] = self._size
+        self._keys.append(key)
+        self._size += 1
+        return self._size - 1
+
+    cdef int slot(self, object venue, object asset) except -1:
+        """(venue, asset)'s slot: stable for the ledger's life (a compiled reader keeps it)."""
+        return self._key_slot((venue, asset))
+
+    cdef int reserve(self, int slot, double amount) except -1:
+        """``reserved[(venue, asset)] += amount`` for the slot's key."""
+        if not self._has_reserved[slot]:
+            self._has_reserved[slot] = 1
+            self.reserved._order.append(slot)
+        self._reserved[slot] += amount
+        return 0
+
+    def balances(self, venue):
+        """``venue``'s free balances (asset -> amount): one view per venue, made on first ask."""
+        cdef Balances view = self._venues.get(venue)
+        if view is None:
+            view = Balances.__new__(Balances)
+            view.ledger = self
+            view.venue = venue
+            view._slots = {}
+            view._order = []
+            self._venues[venue] = view
+        return view
+
+    def available(self, venue, asset):
+        """What may still be spent of ``asset`` on ``venue``: free minus reserved (what the
+        compiled decision reads)."""
+        return available(self, self.slot(venue, asset))
+
+    def __repr__(self):
+        balances = {venue: dict(view.items()) for venue, view in self._venues.items()}
+        return f"Ledger(balances={balances!r}, reserved={dict(self.reserved.items())!r})"
+
+
+cdef class Balances:
+    """One venue's free balances, asset -> amount, as a dict (see ledger.pyi)."""
+
+    def __init__(self):
+        raise TypeError("a venue's Balances come from Ledger.balances(venue)")
+
+    cdef int _slot(self, object asset) except -1:
+        cdef object found = self._slots.get(asset)
+        if found is not None:
+            return found
+        slot = self.ledger.slot(self.venue, asset)
+        self._slots[asset] = slot
+        return slot
+
+    cdef int _present(self, object asset) except -2:
+        cdef object found = self._slots.get(asset)
+        if found is None or not self.ledger._has_free[<int>found]:
+            return -1
+        return found
+
+    def __getitem__(self, asset):
+        cdef int slot = self._present(asset)
+        if slot < 0:
+            raise KeyError(asset)
+        return self.ledger._free[slot]
+
+    def __setitem__(self, asset, double amount):
+        cdef int slot = self._slot(asset)
+        cdef Ledger ledger = self.ledger
+        ledger._free[slot] = amount
+        if not ledger._has_free[slot]:
+            ledger._has_free[slot] = 1
+            self._order.append(slot)
+
+    def __delitem__(self, asset):
+        cdef int slot = self._present(asset)
+        if slot < 0:
+            raise KeyError(asset)
+        self.ledger._has_free[slot] = 0
+        self.ledger._free[slot] = 0.0
+        self._order.remove(slot)
+
+    def __contains__(self, asset):
+        return self._present(asset) >= 0
+
+    def __len__(self):
+        return len(self._order)
+
+    def __iter__(self):
+        keys = self.ledger._keys
+        return iter([keys[slot][1] for slot in self._order])
+
+    def get(self, asset, default=None):
+        cdef int slot = self._present(asset)
+        return default if slot < 0 else self.ledger._free[slot]
+
+    def keys(self):
+        return KeysView(self)
+
+    def values(self):
+        return ValuesView(self)
+
+    def items(self):
+        return ItemsView(self)
+
+    def pop(self, asset, default=_MISSING):
+        cdef int slot = self._present(asset)
+        if slot < 0:
+            if default is _MISSING:
+                raise KeyError(asset)
+            return default
+        amount = self.ledger._free[slot]
+        del self[asset]
+        return amount
+
+    def setdefault(self, asset, default=None):
+        cdef int slot = self._present(asset)
+        if slot < 0:
+            self[asset] = default
+            return self[asset]
+        return self.ledger._free[slot]
+
+    def popitem(self):
+        if not self._order:
+            raise KeyError("popitem(): balances are empty")
+        asset = self.ledger._keys[self._order[len(self._order) - 1]][1]
+        return asset, self.pop(asset)
+
+    def clear(self):
+        cdef Ledger ledger = self.ledger
+        for slot in self._order:
+            ledger._has_free[<int>slot] = 0
+            ledger._free[<int>slot] = 0.0
+        self._order = []
+
+    def update(self, balances=(), **more):
+        for asset, amount in (balances.items() if hasattr(balances, "items") else balances):
+            self[asset] = amount
+        for asset, amount in more.items():
+            self[asset] = amount
+
+    def replace(self, balances):
+        """Become ``balances`` (as assigning a new dict would: its assets, in its order)."""
+        balances = dict(balances)  # (read before clearing: it may be this view)
+        self.clear()
+        self.update(balances)
+
+    def copy(self):
+        return dict(self.items())
+
+    def __eq__(self, other):
+        if isinstance(other, Mapping):
+            return dict(self.items()) == dict(other.items())
+        return NotImplemented
+
+    __hash__ = None
+
+    def __repr__(self):
+        return repr(dict(self.items()))
+
+
+cdef class Reserved:
+    """(venue, asset) -> amount reserved, as the orchestrator's defaultdict(float) (see
+    ledger.pyi)."""
+
+    def __init__(self):
+        raise TypeError("reservations come from Ledger().reserved")
+
+    cdef int _present(self, object key) except -2:
+        cdef object found = self.ledger._slots.get(key)
+        if found is None or not self.ledger._has_reserved[<int>found]:
+            return -1
+        return found
+
+    def __getitem__(self, key):
+        """A missing key is added with 0.0, as defaultdict(float) does."""
+        cdef Ledger ledger = self.ledger
+        cdef int slot = self._present(key)
+        if slot < 0:
+            slot = ledger._key_slot(key)
+            ledger._has_reserved[slot] = 1
+            ledger._reserved[slot] = 0.0
+            self._order.append(slot)
+        return ledger._reserved[slot]
+
+    def __setitem__(self, key, double amount):
+        cdef Ledger ledger = self.ledger
+        cdef int slot = ledger._key_slot(key)
+        ledger._reserved[slot] = amount
+        if not ledger._has_reserved[slot]:
+            ledger._has_reserved[slot] = 1
+            self._order.append(slot)
+
+    def __delitem__(self, key):
+        cdef int slot = self._present(key)
+        if slot < 0:
+            raise KeyError(key)
+        self.ledger._has_reserved[slot] = 0
+        self.ledger._reserved[slot] = 0.0
+        self._order.remove(slot)
+
+    def __contains__(self, key):
+        return self._present(key) >= 0
+
+    def __len__(self):
+        return len(self._order)
+
+    def __iter__(self):
+        keys = self.ledger._keys
+        return iter([keys[slot] for slot in self._order])
+
+    def get(self, key, default=None):
+        cdef int slot = self._present(key)
+        return default if slot < 0 else self.ledger._reserved[slot]
+
+    def keys(self):
+        return KeysView(self)
+
+    def values(self):
+        return ValuesView(self)
+
+    def items(self):
+        return ItemsView(self)
+
+    def pop(self, key, default=_MISSING):
+        cdef int slot = self._present(key)
+        if slot < 0:
+            if default is _MISSING:
+                raise KeyError(key)
+            return default
+        amount = self.ledger._reserved[slot]
+        del self[key]
+        return amount
+
+    def setdefault(self, key, default=None):
+        cdef int slot = self._present(key)
+        if slot < 0:
+            self[key] = default
+            return self[key]
+        return self.ledger._reserved[slot]
+
+    def popitem(self):
+        if not self._order:
+            raise KeyError("popitem(): nothing is reserved")
+        key = self.ledger._keys[self._order[len(self._order) - 1]]
+        return key, self.pop(key)
+
+    def clear(self):
+        cdef Ledger ledger = self.ledger
+        for slot in self._order:
+            ledger._has_reserved[<int>slot] = 0
+            ledger._reserved[<int>slot] = 0.0
+        self._order = []
+
+    def update(self, reserved=(), **more):
+        for key, amount in (reserved.items() if hasattr(reserved, "items") else reserved):
+            self[key] = amount
+        for key, amount in more.items():
+            self[key] = amount
+
+    def copy(self):
+        return dict(self.items())
+
+    def __eq__(self, other):
+        if isinstance(other, Mapping):
+            return dict(self.items()) == dict(other.items())
+        return NotImplemented
+
+    __hash__ = None
+
+    def __repr__(self):
+        return repr(dict(self.items()))
+
+
+MutableMapping.register(Balances)
+MutableMapping.register(Reserved)
