@@ -24,6 +24,8 @@ cdef class Exposure:
     cdef int* _rank              # per venue: its place among the venues by name
     cdef double* _price          # per asset: the check's price read
     cdef int64_t* _priced_at     # per asset: the check that read it
+    cdef unsigned char* _dollar  # per asset: a dollar asset of the engine's UsdPrices (1.0)
+    cdef object _acc             # the checks' sum (a _Sum, made once)
     cdef int64_t _epoch
     cdef double* _times          # ring of order times (s), oldest at _time_head
     cdef Py_ssize_t _time_cap, _time_head, _time_count
@@ -39,6 +41,7 @@ cdef class Exposure:
     cdef int _reserve(self, int venues, int assets) except -1
     cdef Py_ssize_t _orders_since(self, double horizon) noexcept
     cdef double _price_of(self, int asset) except? -1.0
+    cdef bint _is_dollar(self, asset) except -1
     cdef double _now(self) except? -1.0
     cdef object breach(self, const Leg* legs, Py_ssize_t n, int* oldest_leg)
     cdef int fill_leg(self, Leg* leg, tuple row) except -1

@@ -122,6 +122,7 @@ cdef class Exposure:
         self._rank = NULL
         self._price = NULL
         self._priced_at = NULL
+        self._dollar = NULL
         self._times = NULL
 
     def __dealloc__(self):
@@ -132,6 +133,7 @@ cdef class Exposure:
         free(self._rank)
         free(self._price)
         free(self._priced_at)
+        free(self._dollar)
         free(self._times)
 
     def __init__(self, limits not None, price_usd not None, clock not None):
@@ -143,10 +145,11 @@ cdef class Exposure:
         self.open_orders = 0
         self.fast = True
         self._epoch = 0
+        self._acc = _Sum.__new__(_Sum)
+        self._reserve(4, 16)
         self.price_usd = price_usd
         self.clock = clock
         self.set_limits(limits)
-        self._reserve(4, 16)
 
     # -- what RiskEngine tells it -----------------------------------------------------------------
 
@@ -164,8 +167,15 @@ cdef class Exposure:
 
     @price_usd.setter
     def price_usd(self, price_usd):
+        cdef int a
         self._price_usd = price_usd
         self._usd = price_usd if type(price_usd) is UsdPrices else None
+        for a in range(self.n_assets):
+            self._dollar[a] = self._is_dollar(self._assets[a])
+
+    cdef bint _is_dollar(self, asset) except -1:
+        """A dollar asset of the engine's UsdPrices (its price is 1.0, asked of nobody)."""
+        return self._usd is not None and asset in (<UsdPrices>self._usd).dollars
 
     @property
     def clock(self):
@@ -203,6 +213,7 @@ cdef class Exposure:
         self._asset_ids[asset] = a
         self._assets.append(asset)
         self._priced_at[a] = -1
+        self._dollar[a] = self._is_dollar(asset)
         self.n_assets = a + 1
         return a
 
@@ -269,6 +280,7 @@ cdef class Exposure:
             a_cap = max(16, 2 * assets)
             _grow(<void**>&self._price, a_cap * sizeof(double))
             _grow(<void**>&self._priced_at, a_cap * sizeof(int64_t))
+            _grow(<void**>&self._dollar, a_cap)
         if v_cap == self.venue_cap and a_cap == self.asset_cap:
             return 0
         qty = <double*>malloc(<Py_ssize_t>v_cap * a_cap * sizeof(double))
@@ -298,6 +310,8 @@ cdef class Exposure:
 
     cdef double _price_of(self, int asset) except? -1.0:
         """The check's price of ``asset``: read once a check (unknown or not finite: 0)."""
+        if self._dollar[asset]:
+            return 1.0  # (UsdPrices.price's answer for a dollar asset)
         if self._priced_at[asset] == self._epoch:
             return self._price[asset]
         name = self._assets[asset]
@@ -371,7 +385,7 @@ cdef class Exposure:
                     j -= 1
                 venues[j] = venue
                 n_venues += 1
-        acc = _Sum.__new__(_Sum)
+        acc = <_Sum>self._acc
         for j in range(n_venues):
             venue = venues[j]
             value = _venue_usd(self, venue, touched, count, acc)

@@ -18,6 +18,7 @@ from arbcore.model import Opportunity, OpportunityLeg, OrderSide
 from arbcore.risk import RiskEngine, TradingState
 from arbcore.risk.engine import Breach, LegTuple
 from arbcore_ext.riskcore import BookAges, first_breach, leg_tuples
+from arbcore_ext.usdprices import UsdPrices
 
 VENUES = ("binance", "okx", "kraken")
 ASSETS = ("BTC", "ETH", "SOL", "USDT", "USDC", "XYZ")  # XYZ: no price (valued 0)
@@ -93,6 +94,23 @@ def test_the_compiled_check_equals_the_python_reference(
     assert repr(found) == repr(expected)  # same rule, same numbers to the bit, same types
     assert compiled_reads == python_reads  # the same prices read, once each, in the same order
     assert compiled.exposure.order_times == python.exposure.order_times
+
+
+@given(limits, reports, st.lists(leg, max_size=4), st.integers(0, 6), st.integers(0, 6))
+def test_the_compiled_check_equals_the_reference_on_the_engines_usd_prices(
+    risk_limits: RiskLimits, held: list[tuple[str, str, float]], legs: list[LegTuple],
+    open_orders: int, sent: int,
+) -> None:  # fmt: skip
+    """With the engine's compiled USD prices (its dollar assets are 1.0 without a call, the
+    others its cache's), the same verdict and numbers as the Python reference."""
+    python, compiled = (_engine(risk_limits, held, open_orders, sent) for _ in range(2))
+    for engine in (python, compiled):
+        cache = {a: p for a, p in PRICES.items() if a not in ("USDT", "USDC")}
+        usd = UsdPrices(frozenset({"USDT", "USDC"}), ("USDT",), cache, {}, {})
+        engine.exposure.price_usd = engine._prices._price_usd = usd
+    expected = python._first_breach(tuple(legs))
+    found = first_breach(compiled, tuple(legs))
+    assert repr(found) == repr(expected)
 
 
 def test_check_legs_takes_the_compiled_check_only_while_active_without_correlations() -> None:
