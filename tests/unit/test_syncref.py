@@ -15,6 +15,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from arbcore.marketdata.sync import ArrivalRule, BookSync, SyncState
 from arbcore_ext.book import L2Book
 from arbcore_ext.crossbook import Check, CrossBook, Gate
 from arbcore_ext.deltapath import BookCounters, SyncCore
@@ -147,3 +148,27 @@ def test_a_resubscribe_reads_the_new_sync_not_the_held_one() -> None:
     assert kernel.book_of(market) is third.core.book
     del table["okx"]
     assert kernel.book_of(market) is None
+
+
+def test_real_book_syncs_are_held_and_follow_their_state() -> None:
+    """BookSyncs as a client keeps them: their cores are held (read in C), their state read at
+    every use (``sync.state`` writes ``core.synced``), a resubscribed symbol read anew."""
+
+    def subscribe(symbol: str) -> BookSync:
+        sync = BookSync("kraken", symbol, L2Book(2, 4), ArrivalRule())
+        sync.state = SyncState.SYNCED
+        return sync
+
+    client: dict[str, BookSync] = {}
+    table: dict[str, Any] = {"kraken": client}
+    kernel = _attached(table)
+    market = NAMES.index(("kraken", "BTC/USDT"))
+    assert kernel.book_of(market) is None
+    sync = client["BTC/USDT"] = subscribe("BTC/USDT")
+    assert kernel.book_of(market) is sync.book
+    sync.state = SyncState.WAITING_SNAPSHOT  # a gap: resyncing
+    assert not kernel.in_sync(market)
+    del client["BTC/USDT"]  # unsubscribed while resyncing
+    again = client["BTC/USDT"] = subscribe("BTC/USDT")
+    assert kernel.book_of(market) is again.book
+    assert again.book is not sync.book
