@@ -2,6 +2,7 @@
 from libc.stdint cimport int64_t
 
 from arbcore_ext.book cimport L2Book
+from arbcore_ext._syncref cimport SyncRef
 
 
 cdef class Gate:
@@ -97,6 +98,7 @@ cdef class CrossBook:
     cdef dict _syncs
     cdef list _venues
     cdef list _symbols
+    cdef SyncRef* _refs         # per market: its sync's core, resolved through _syncs (_syncref)
 
     cdef void stamp(self, int market, int64_t ns) noexcept
     cdef double age_ms(self, int market, int64_t now) noexcept
@@ -104,6 +106,9 @@ cdef class CrossBook:
     cdef void _read(self, int m, L2Book book) noexcept
     cdef void _learn(self, int m) noexcept
     cdef object _synced_core(self, int market)
+    cdef object _walked_core(self, int market)
+    cdef SyncRef* _ref(self, int market) except NULL
+    cdef void _drop_refs(self) noexcept
     cdef L2Book synced_book(self, int market)
     cdef bint _in_sync(self, int market) except -1
     cdef object _crossing(self, int market, now_ns)

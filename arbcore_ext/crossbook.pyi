@@ -133,7 +133,16 @@ class CrossBook:
         and not returned. ``keys[r]``: route r's key (None: returned, for the caller to ask);
         ``names[m]``: market m's (venue, symbol); ``syncs``: venue -> symbol -> BookSync, what
         the caller's ``book_of`` reads (a route whose other book is not in sync is dropped
-        uncounted, as the caller's loop drops it)."""
+        uncounted, as the caller's loop drops it). Each market's sync core is then held in C
+        and looked up again only when ``syncs`` or the venue's dict has changed (CPython 3.11's
+        dict version; later versions walk the tables on every read)."""
+    def book_of(self, market: int) -> L2Book | None:
+        """``market``'s book if the caller's ``book_of`` would give it now (its sync in sync),
+        else None: what the touch test and the compiled decision read (attached only)."""
+    def in_sync(self, market: int) -> bool:
+        """:meth:`book_of` is not None."""
+    def walked_book_of(self, market: int) -> L2Book | None:
+        """:meth:`book_of` by walking ``syncs[venue][symbol]`` (the rule it equals)."""
     def update(self, market: int, book: L2Book, now_ns: int | None = None) -> tuple[int, ...]:
         """Read ``book``'s touch into ``market``; the ids of its routes that cross by
         ``min_profit_bps`` against a known market (or need the live rate), in route order

@@ -15,7 +15,10 @@ from cpython.ref cimport PyObject
 from libc.stdint cimport INT64_MIN, int64_t
 from libc.stdlib cimport free, malloc, realloc
 
+from arbcore_ext._syncref cimport (REF_CORE, REF_NONE, SyncRef, syncref_clear, syncref_fresh,
+                                    syncref_init, syncref_resolve)
 from arbcore_ext.book cimport KEY_NONE
+from arbcore_ext.deltapath cimport SyncCore
 
 from collections import Counter, defaultdict
 from collections.abc import Mapping, MutableMapping
@@ -476,6 +479,7 @@ cdef class CrossBook:
         self._key = self._ends = NULL
         self._detected_hash = NULL
         self._detected_slot = NULL
+        self._refs = NULL
 
     def __init__(self, int n_markets, routes, by_market, double min_profit_bps):
         cdef int m, i, n = 0, r
@@ -529,6 +533,8 @@ cdef class CrossBook:
         free(self._ends)
         free(self._detected_hash)
         free(self._detected_slot)
+        self._drop_refs()
+        free(self._refs)
 
     cdef void stamp(self, int market, int64_t ns) noexcept:
         """``market``'s book was updated at ``ns`` (the engine's clock): what :meth:`age_ms`
@@ -595,7 +601,7 @@ cdef class CrossBook:
         BookSync, the table the caller's ``book_of`` reads (a book only while its sync is in
         sync): a route whose other book is not in sync is dropped uncounted, as the caller's
         loop drops it."""
-        cdef int r
+        cdef int r, m
         cdef const Route* route
         cdef Gate gate = check.gate
         if len(keys) != self.n_routes or len(names) != self.n_markets:
@@ -621,10 +627,24 @@ cdef class CrossBook:
             self._detected.append(None if keys[r] is None else (check.kind, keys[r][1]))
             self._detected_hash[r] = hash(self._detected[r])
             self._detected_slot[r] = check.detected_slot(self._detected[r])
+        if self._refs == NULL:
+            self._refs = <SyncRef*>malloc(max(self.n_markets, 1) * sizeof(SyncRef))
+            if self._refs == NULL:
+                raise MemoryError()
+        else:
+            self._drop_refs()
+        for m in range(self.n_markets):
+            syncref_init(&self._refs[m])
         self._venues = [venue for venue, _ in names]
         self._symbols = [symbol for _, symbol in names]
         self._syncs = syncs
         self._pre = check
+
+    cdef void _drop_refs(self) noexcept:
+        cdef int m
+        if self._refs != NULL:
+            for m in range(self.n_markets):
+                syncref_clear(&self._refs[m])
 
     def update(self, int market, L2Book book not None, now_ns=None):
         """Read ``book``'s touch into ``market``, then test its routes against every known
@@ -658,10 +678,31 @@ cdef class CrossBook:
         self._check(market)
         return self._crossing(market, now_ns)
 
+    cdef SyncRef* _ref(self, int market) except NULL:
+        """``market``'s SyncRef, resolved again when a dict it went through has changed (on a
+        Python without dict versions it stays REF_WALK: the tables are walked)."""
+        cdef SyncRef* ref
+        if self._refs == NULL:
+            raise RuntimeError("not attached: no syncs table")
+        ref = &self._refs[market]
+        if not syncref_fresh(ref, <PyObject*>self._syncs):
+            syncref_resolve(ref, self._syncs, self._venues[market], self._symbols[market])
+        return ref
+
     cdef object _synced_core(self, int market):
         """``market``'s sync's core if the caller's ``book_of`` would give its book now, else
         None (the engine's ``book``: ``sync.book`` while ``sync.in_sync``, which are the sync's
-        ``core.book`` and ``core.synced``)."""
+        ``core.book`` and ``core.synced``): the core held in C while the tables are unchanged
+        (_syncref), else :meth:`_walked_core`."""
+        cdef SyncRef* ref = self._ref(market)
+        if ref.kind == REF_CORE:
+            return <object>ref.core if (<SyncCore>ref.core).synced else None
+        if ref.kind == REF_NONE:
+            return None
+        return self._walked_core(market)
+
+    cdef object _walked_core(self, int market):
+        """:meth:`_synced_core` by walking the tables (``syncs[venue][symbol].core``)."""
         cdef PyObject* found = PyDict_GetItemWithError(self._syncs, self._venues[market])
         if found == NULL:
             return None
@@ -678,12 +719,43 @@ cdef class CrossBook:
 
     cdef bint _in_sync(self, int market) except -1:
         """The caller's ``book_of`` would give ``market``'s book now."""
-        return self._synced_core(market) is not None
+        cdef SyncRef* ref = self._ref(market)
+        if ref.kind == REF_CORE:
+            return (<SyncCore>ref.core).synced
+        if ref.kind == REF_NONE:
+            return False
+        return self._walked_core(market) is not None
 
     cdef L2Book synced_book(self, int market):
         """``market``'s book if the caller's ``book_of`` would give it now, else None."""
-        core = self._synced_core(market)
-        return None if core is None else <L2Book?>core.book
+        cdef SyncRef* ref = self._ref(market)
+        cdef SyncCore core
+        if ref.kind == REF_CORE:
+            core = <SyncCore>ref.core
+            return core.book if core.synced else None
+        if ref.kind == REF_NONE:
+            return None
+        found = self._walked_core(market)
+        return None if found is None else <L2Book?>found.book
+
+    def book_of(self, int market):
+        """``market``'s book if the caller's ``book_of`` would give it now, else None (what the
+        compiled callers read; attached only)."""
+        self._check(market)
+        return self.synced_book(market)
+
+    def in_sync(self, int market):
+        """The caller's ``book_of`` would give ``market``'s book now (attached only)."""
+        self._check(market)
+        return self._in_sync(market)
+
+    def walked_book_of(self, int market):
+        """:meth:`book_of` by walking the tables, nothing held (the rule it must equal)."""
+        self._check(market)
+        if self._syncs is None:
+            raise RuntimeError("not attached: no syncs table")
+        found = self._walked_core(market)
+        return None if found is None else <L2Book?>found.book
 
     cdef object _crossing(self, int market, now_ns):
         return self.crossing_at(market, 0 if now_ns is None else now_ns, now_ns is not None)
