@@ -40,7 +40,7 @@ from arbcore.observability.metrics import DecisionMetrics
 from arbcore.observability.publish import QuoteEvents, TradeEvents
 from arbcore.observability.tracing import new_trace_id
 from arbcore.risk.engine import RiskDecision, RiskEngine, TradingState, leg_tuples
-from arbcore.storage.audit import AuditTrail, RecordKind
+from arbcore.storage.audit import AuditTrail, RecordKind, by_reference
 from arbcore.storage.recovery import RecoveredState, recover
 from arbcore.strategies.cross_exchange import CrossExchangeStrategy
 from arbcore.strategies.orchestrator import Key, Markets, Orchestrator, Ticket
@@ -134,6 +134,7 @@ class Engine:
         #: what the engine tells the outside world as it happens (the control API's streams,
         #: alerts): audit rows on ``trades``, state changes on ``system``, tops on ``market-data``
         self.events = EventHub(clock_ns=lambda: self._clock_ns())
+        self._topics = self.events.topics  # (a decision's "is trades listened to": one lookup)
         self.metrics = DecisionMetrics()  # what only the decision path knows (see metrics.py)
         #: where the router's alerts go (`arbcore run`: the alert manager; None: the log); set
         #: before :meth:`run`
@@ -169,6 +170,8 @@ class Engine:
                                clock=self._seconds)  # fmt: skip
         self.audit: AuditTrail | None = None
         self.router: Router | None = None
+        by_reference(Opportunity)  # (what every decision appends: decided now, not then)
+        by_reference(RiskDecision)
 
     # -- what the book callbacks call (each setter binds them again) ------------------------------
 
@@ -473,9 +476,10 @@ class Engine:
         """A cross-exchange decision taken in C (found, admitted, risk-checked and stamped by
         :class:`~arbcore_ext.crossdecide.CrossDecision`): its objects, then what every decision
         does after the verdict. The same objects and records as :meth:`_decide` makes."""
-        assert self.cross is not None
-        opportunity, markets = self.cross.decided(made.route, made.quote, made.top_rate,
-                                                  made.quote_usd, made.detected_at_ns)  # fmt: skip
+        cross = self._cross
+        assert cross is not None
+        opportunity, markets = cross.decided(made.route, made.quote, made.top_rate,
+                                             made.quote_usd, made.detected_at_ns)  # fmt: skip
         ticket = self.orchestrator.admitted_ticket(opportunity, markets, made.reserved_amounts)
         trace_id = self.new_trace_id()
         decision = self.risk.verdict(made.breach, trace_id)
@@ -483,13 +487,20 @@ class Engine:
 
     def _decision_made(self, opportunity: Opportunity, ticket: Ticket, trace_id: str,
                        decision: RiskDecision, elapsed: int) -> None:  # fmt: skip
-        """After the verdict (``elapsed``: arrival -> it): the latency, the audit rows, and the
-        trade's task when risk approved."""
+        """After the verdict (``elapsed``: arrival -> it): the latency, the audit rows (the
+        opportunity's and the verdict's, queued together), and the trade's task when risk
+        approved."""
         self.stats.latencies_ns.append(elapsed)
         self.metrics.latency.observe_ns(elapsed)
-        now = self.clock_ns()
-        self._record(_OPPORTUNITY, opportunity, now, trace_id, opportunity.venue)
-        self._record(_RISK_DECISION, decision, now, trace_id)
+        now = self._clock_ns()
+        audit = self.audit
+        assert audit is not None
+        venue = opportunity.venue
+        seq = audit.append_pair(_OPPORTUNITY, opportunity, _RISK_DECISION, decision, ts_ns=now,
+                                trace_id=trace_id, venue=venue)  # fmt: skip
+        if "trades" in self._topics:  # (events.listened("trades"); the usual run: nobody does)
+            self._rows(_OPPORTUNITY, opportunity, seq, now, trace_id, venue, "")
+            self._rows(_RISK_DECISION, decision, seq + 1, now, trace_id, "", "")
         if not decision.approved:
             self.stats.risk_refused[decision.rule or ""] += 1
             self.orchestrator.finish(ticket)

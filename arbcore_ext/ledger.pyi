@@ -17,6 +17,9 @@ class Ledger:
         """``venue``'s free balances (one view per venue, made on first ask)."""
     def available(self, venue: str, asset: str) -> float:
         """Free minus reserved (each 0.0 when absent): what the compiled decision reads."""
+    def release(self, reserved: tuple[tuple[str, str, float], ...]) -> None:
+        """``reserved[(venue, asset)] -= amount`` for each ``(venue, asset, amount)`` in order
+        (as the :attr:`reserved` face does it), in one call: a ticket's reservation ending."""
 
 class Balances(MutableMapping[str, float]):
     """One venue's free balances (asset -> amount) as a dict: iteration in the order assets

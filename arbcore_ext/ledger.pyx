@@ -90,6 +90,20 @@ cdef class Ledger:
         self._reserved[slot] += amount
         return 0
 
+    def release(self, tuple reserved):
+        """``reserved[(venue, asset)] -= amount`` for each ``(venue, asset, amount)`` of
+        ``reserved`` in order (a ticket's reservation ending: :meth:`Orchestrator.finish`), as
+        the defaultdict face does it (a key not present comes in at 0.0), in one call."""
+        cdef int slot
+        cdef double amount
+        for venue, asset, amount in reserved:
+            slot = self._key_slot((venue, asset))
+            if not self._has_reserved[slot]:
+                self._has_reserved[slot] = 1
+                self._reserved[slot] = 0.0
+                self.reserved._order.append(slot)
+            self._reserved[slot] -= amount
+
     def balances(self, venue):
         """``venue``'s free balances (asset -> amount): one view per venue, made on first ask."""
         cdef Balances view = self._venues.get(venue)

@@ -74,9 +74,31 @@ def _random_hex(nbytes: int) -> str:
             return value
 
 
+#: trace ids drawn ahead: one ``os.urandom`` call per _POOLED ids rather than one per id (a
+#: system call, about 0.7 us of every decision); emptied in a forked child, which must not
+#: hand out its parent's ids. ``list.pop`` is atomic, so any thread may draw.
+_POOLED = 256
+_trace_ids: list[str] = []
+_NO_TRACE = "0" * 32
+
+
+def _draw_trace_ids() -> str:
+    hexed = os.urandom(16 * _POOLED).hex()
+    ids = [hexed[i : i + 32] for i in range(0, len(hexed), 32)]
+    _trace_ids.extend([value for value in ids if value != _NO_TRACE])
+    return new_trace_id()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_trace_ids.clear)
+
+
 def new_trace_id() -> str:
-    """A W3C trace id: 32 lowercase hex digits, never all zeros."""
-    return _random_hex(16)
+    """A W3C trace id: 32 lowercase hex digits (random), never all zeros."""
+    try:
+        return _trace_ids.pop()
+    except IndexError:  # (drawn empty, here or by another thread)
+        return _draw_trace_ids()
 
 
 def new_span_id() -> str:

@@ -27,6 +27,7 @@ import enum
 import hashlib
 import json
 import logging
+import queue
 import sqlite3
 import threading
 import types
@@ -45,6 +46,7 @@ __all__ = [
     "AuditTrail",
     "ChainBroken",
     "RecordKind",
+    "by_reference",
     "canonical_json",
     "read_orders",
 ]
@@ -188,6 +190,14 @@ def _captured(cls: type) -> bool:
     return known
 
 
+def by_reference(cls: type) -> bool:
+    """Whether :meth:`AuditTrail.append` keeps a ``cls`` payload by reference (see
+    :func:`_captured`). Decided once per type, at the first append of one unless asked before:
+    a hot path asks at start-up for the types it appends (the first decision then does not
+    spend a million instructions on type hints)."""
+    return _captured(cls)
+
+
 def _immutable_type(hint: Any, seen: set[type]) -> bool:
     origin = typing.get_origin(hint)
     if origin is typing.Union or origin is types.UnionType:
@@ -256,7 +266,9 @@ class AuditTrail:
         self._append_lock = threading.Lock()
         self._durable = threading.Condition()
         self._pending: deque[_Pending] = deque()
-        self._kick = threading.Event()  # something is pending: the writer sleeps until then
+        #: something is pending: the writer sleeps until a token arrives (a C queue: putting
+        #: one costs the trading loop no Python call, where an Event's set is a few in Python)
+        self._kick: queue.SimpleQueue[None] = queue.SimpleQueue()
         self._now = threading.Event()  # flush/close: write now rather than at the next tick
         self._stopping = False
         self._error: BaseException | None = None
@@ -292,7 +304,36 @@ class AuditTrail:
             self._pending.append((seq, ts_ns, kind, trace_id, venue, symbol, payload,
                                   not captured))  # fmt: skip
         if idle:  # the first record of a batch wakes the writer; the rest ride along
-            self._kick.set()
+            self._kick.put(None)
+        return seq
+
+    def append_pair(self, kind: RecordKind, payload: Any, then: RecordKind, then_payload: Any,
+                    *, ts_ns: int, trace_id: str = "", venue: str = "") -> int:  # fmt: skip
+        """Two records of one moment and one trace, as :meth:`append` twice (``venue``: the
+        first's; the second has none) but in one call, one lock and one wake-up, with
+        consecutive sequence numbers: the first's. A decision's opportunity and its verdict."""
+        if self._error is not None:
+            raise ArbcoreError(f"the audit writer failed: {self._error}") from self._error
+        captured = _IMMUTABLE.get(type(payload))
+        if captured is None:
+            captured = _captured(type(payload))
+        if not captured:
+            payload = canonical_json(payload)
+        then_captured = _IMMUTABLE.get(type(then_payload))
+        if then_captured is None:
+            then_captured = _captured(type(then_payload))
+        if not then_captured:
+            then_payload = canonical_json(then_payload)
+        pending = self._pending
+        with self._append_lock:
+            seq = self._next_seq
+            self._next_seq = seq + 2
+            idle = not pending
+            pending.append((seq, ts_ns, kind, trace_id, venue, "", payload, not captured))
+            pending.append((seq + 1, ts_ns, then, trace_id, "", "", then_payload,
+                            not then_captured))  # fmt: skip
+        if idle:
+            self._kick.put(None)
         return seq
 
     @property
@@ -312,7 +353,7 @@ class AuditTrail:
 
     def _wait(self, seq: int, timeout: float | None) -> int:
         self._now.set()
-        self._kick.set()
+        self._kick.put(None)
         with self._durable:
             if not self._durable.wait_for(
                 lambda: self._durable_seq >= seq or self._error is not None, timeout
@@ -327,7 +368,7 @@ class AuditTrail:
         if self._writer.is_alive():
             self._stopping = True
             self._now.set()
-            self._kick.set()
+            self._kick.put(None)
             self._writer.join()
         self._db.close()
 
@@ -344,11 +385,15 @@ class AuditTrail:
         Appends wake this thread once per batch, not per record: a wake-up costs the trading
         loop a GIL hand-off, and a few ms of batching costs nobody anything.
         """
+        kick = self._kick
         while True:
-            self._kick.wait()
+            kick.get()
             self._now.wait(WRITE_INTERVAL_S)
             self._now.clear()
-            self._kick.clear()  # before draining: a record appended from now on wakes us again
+            # the tokens so far, dropped before draining: a record appended from now on wakes
+            # us again (a token left over only costs a pass that finds nothing pending)
+            for _ in range(kick.qsize()):
+                kick.get_nowait()
             stopping = self._stopping
             while self._pending:
                 batch = [self._pending.popleft() for _ in range(min(BATCH_MAX, len(self._pending)))]

@@ -72,6 +72,8 @@ class _Route:
     key: Key
     markets: Markets
     converts: bool  # the quotes differ: the sell proceeds are valued at the live rate
+    buy_scale: int  # 10 ** price decimals: a leg's limit price is raw / scale
+    sell_scale: int
 
     @classmethod
     def of(cls, buy: Instrument, sell: Instrument) -> _Route:
@@ -87,6 +89,7 @@ class _Route:
                              sell.min_notional / 10**sell.price_decimals),
             label=label, key=key(KIND, label, legs), markets=markets_of(legs),
             converts=buy.quote != sell.quote,
+            buy_scale=10**buy.price_decimals, sell_scale=10**sell.price_decimals,
         )  # fmt: skip
 
 
@@ -445,19 +448,22 @@ def top_cross(ask: int, bid: int, ask_factor: float, bid_factor: float, ask_unit
 def _opportunity(route: _Route, quote: CrossQuote, top_rate: float, net_profit: float,
                  profit_bps: float, quote_usd: float, detected_at_ns: int
                  ) -> Opportunity:  # fmt: skip
-    """The opportunity of a route priced at ``quote`` (its legs at the quote's limits)."""
+    """The opportunity of a route priced at ``quote`` (its legs at the quote's limits; each
+    leg's size is the quote's, rescaled to its market's decimals when they differ)."""
     bi, si = route.buy, route.sell
-    legs = (_leg(bi, _BUY, quote.buy_limit, quote), _leg(si, _SELL, quote.sell_limit, quote))
-    # Opportunity(kind, venue, legs, rate, profit_bps, size, expected_profit,
-    # detected_at_ns, asset, expected_profit_usd), made without attrs' Python __init__
-    return _new_opportunity(KIND, route.label, legs, top_rate, profit_bps, quote.size, net_profit,
+    size, units, decimals = quote.size, quote.size_units, quote.size_decimals
+    buy_limit, sell_limit = quote.buy_limit, quote.sell_limit
+    # (rescale to the same decimals is the value itself)
+    buy_units = units if decimals == bi.size_decimals else rescale(units, decimals,
+                                                                    bi.size_decimals)  # fmt: skip
+    sell_units = units if decimals == si.size_decimals else rescale(units, decimals,
+                                                                     si.size_decimals)  # fmt: skip
+    # OpportunityLeg(venue, symbol, side, price, size, price_raw, size_raw) and
+    # Opportunity(kind, venue, legs, rate, profit_bps, size, expected_profit, detected_at_ns,
+    # asset, expected_profit_usd), made without attrs' Python __init__
+    legs = (_new_leg(bi.venue, bi.symbol, _BUY, buy_limit / route.buy_scale, size, buy_limit,
+                     buy_units),
+            _new_leg(si.venue, si.symbol, _SELL, sell_limit / route.sell_scale, size, sell_limit,
+                     sell_units))  # fmt: skip
+    return _new_opportunity(KIND, route.label, legs, top_rate, profit_bps, size, net_profit,
                             detected_at_ns, bi.quote, net_profit * quote_usd)  # fmt: skip
-
-
-def _leg(instrument: Instrument, side: OrderSide, limit_raw: int, quote: CrossQuote
-         ) -> OpportunityLeg:  # fmt: skip
-    size_raw = rescale(quote.size_units, quote.size_decimals, instrument.size_decimals)
-    # OpportunityLeg(venue, symbol, side, price, size, price_raw, size_raw)
-    price = limit_raw / 10**instrument.price_decimals
-    return _new_leg(instrument.venue, instrument.symbol, side, price, quote.size, limit_raw,
-                    size_raw)  # fmt: skip

@@ -196,6 +196,4 @@ class Orchestrator:
     def finish(self, ticket: Ticket) -> None:
         """The trade is over (whatever its outcome): free its markets and reservations."""
         self._busy.difference_update(ticket.markets)
-        reserved = self._reserved
-        for venue, asset, amount in ticket.reserved:
-            reserved[(venue, asset)] -= amount
+        self.ledger.release(ticket.reserved)  # (reserved[(venue, asset)] -= amount, each)

@@ -364,6 +364,37 @@ def test_a_payload_json_cannot_hold_is_refused_or_recorded_as_such(tmp_path: Pat
     assert (state.unserialisable, state.trading_state, state.last_seq) == (1, "active", 2)
 
 
+def test_a_pair_is_stored_as_two_appends_store_it(tmp_path: Path) -> None:
+    leg = OpportunityLeg(venue="okx", symbol="BTC/USDT", side=OrderSide.BUY, price=1.5,
+                         size=2.0, price_raw=15, size_raw=20)  # fmt: skip
+    opportunity = Opportunity(kind="cross_exchange", venue="okx->binance", legs=(leg,), rate=1.0,
+                              profit_bps=3.0, size=2.0, expected_profit=0.5, detected_at_ns=7,
+                              asset="USDT", expected_profit_usd=0.5)  # fmt: skip
+    refused = RiskDecision(approved=False, rule="max_orders_per_s", value=4.0, limit=3.0,
+                           detail="orders in the last 1 s", trace_id="a" * 32)  # fmt: skip
+    tables = []
+    for paired in (False, True):
+        with AuditTrail(tmp_path / f"{paired}.db") as trail:
+            trail.append(RecordKind.STATE, {"state": "active"}, ts_ns=1)
+            for i, decision in enumerate((refused, {"approved": True, "mutable": [1]})):
+                trace = f"{i:032x}"
+                if paired:
+                    seq = trail.append_pair(RecordKind.OPPORTUNITY, opportunity,
+                                            RecordKind.RISK_DECISION, decision, ts_ns=10 + i,
+                                            trace_id=trace, venue="okx->binance")  # fmt: skip
+                else:
+                    seq = trail.append(RecordKind.OPPORTUNITY, opportunity, ts_ns=10 + i,
+                                       trace_id=trace, venue="okx->binance")  # fmt: skip
+                    trail.append(RecordKind.RISK_DECISION, decision, ts_ns=10 + i,
+                                 trace_id=trace)  # fmt: skip
+                assert seq == 2 + 2 * i
+            assert trail.flush() == 5
+        with sqlite3.connect(tmp_path / f"{paired}.db") as db:
+            tables.append(db.execute("SELECT * FROM audit ORDER BY seq").fetchall())
+    assert tables[0] == tables[1]  # byte for byte, hashes included
+    assert verify_chain(tmp_path / "True.db") == 5
+
+
 def test_the_writer_sleeps_while_idle_and_wakes_for_a_new_record(tmp_path: Path) -> None:
     with AuditTrail(tmp_path / "a.db") as trail:
         trail.append(RecordKind.STATE, {"state": "active"}, ts_ns=1)

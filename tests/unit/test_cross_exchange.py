@@ -251,3 +251,32 @@ def test_a_replayed_stream_gives_every_opportunity_the_python_path_gives() -> No
     assert calls["kernel"] == calls["python"]
     assert calls["kernel"]["b->a"] > 0  # the blocked route was asked (and refused)
     assert calls["kernel"]["a->d"] + calls["kernel"]["d->a"] > 0  # the USDC routes crossed
+
+
+def test_each_leg_is_sized_at_its_own_markets_decimals() -> None:
+    """A leg's size_raw is the quote's units rescaled to its market's size decimals (the
+    identity when they match), its price the limit over its market's price scale."""
+    from types import SimpleNamespace
+
+    from arbcore.strategies.cross_exchange import _opportunity, _Route
+    from arbcore_ext.fixedpoint import rescale
+
+    fine = Instrument.from_text(venue="fine", native_symbol="BTCUSDT", base="BTC", quote="USDT",
+                                tick_size="0.001", lot_size="0.00000001", min_notional="5",
+                                taker_fee=0.001)  # fmt: skip
+    coarse = _instrument("coarse")
+    for buy, sell in ((fine, coarse), (coarse, fine), (coarse, coarse)):
+        decimals = max(buy.size_decimals, sell.size_decimals)
+        quote = SimpleNamespace(
+            size=1.2345,
+            size_units=12_345 * 10 ** (decimals - 4),
+            size_decimals=decimals,
+            buy_limit=100_012,
+            sell_limit=100_517,
+        )
+        made = _opportunity(_Route.of(buy, sell), quote, 1.001, 0.5, 4.0, 1.0, 42)  # type: ignore[arg-type]
+        for leg, instrument, limit in zip(made.legs, (buy, sell), (100_012, 100_517), strict=True):
+            assert leg.size_raw == rescale(quote.size_units, decimals, instrument.size_decimals)
+            assert leg.price == limit / 10**instrument.price_decimals
+            assert (leg.venue, leg.price_raw, leg.size) == (instrument.venue, limit, 1.2345)
+        assert [leg.side for leg in made.legs] == [OrderSide.BUY, OrderSide.SELL]

@@ -26,7 +26,8 @@ ASSETS = st.sampled_from(["USDT", "BTC", "ETH", "USD"])
 AMOUNTS = st.floats(-1e6, 1e6, allow_nan=False) | st.sampled_from([0.0, -0.0, 1e-12])
 #: (operation, venue, asset, amount)
 OPS = st.lists(st.tuples(st.sampled_from(["set", "add", "del", "pop", "reserve", "unreserve",
-                                          "read_reserved", "del_reserved", "replace", "clear"]),
+                                          "read_reserved", "del_reserved", "release", "replace",
+                                          "clear"]),
                          VENUES, ASSETS, AMOUNTS), max_size=60)  # fmt: skip
 
 
@@ -57,6 +58,12 @@ def test_the_ledger_reads_and_writes_as_the_dicts_it_replaces(
         elif op == "unreserve":  # (Orchestrator.finish)
             ledger.reserved[venue, asset] -= amount
             reserved[venue, asset] -= amount
+        elif op == "release":  # (Orchestrator.finish: a ticket's legs, the same key twice too)
+            legs = ((venue, asset, amount), (venue, "USDT", amount / 3), (venue, asset, 1.5))
+            ledger.release(legs)
+            for leg_venue, leg_asset, leg_amount in legs:
+                reserved[leg_venue, leg_asset] -= leg_amount
+            assert list(ledger.reserved.items()) == list(reserved.items())
         elif op == "read_reserved":  # a missing key is added with 0.0, as a defaultdict's
             assert ledger.reserved[venue, asset] == reserved[venue, asset]
         elif op == "del_reserved" and (venue, asset) in reserved:
