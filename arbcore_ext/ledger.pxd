@@ -17,21 +17,25 @@ cdef class Ledger:
     cdef int reserve(self, int slot, double amount) except -1
 
 
-cdef class Balances:
+cdef class _SlotView:
     cdef readonly Ledger ledger
-    cdef readonly object venue
-    cdef dict _slots            # asset -> slot in the ledger
-    cdef list _order            # the slots present, in the order their assets came in
-
-    cdef int _slot(self, object asset) except -1
-    cdef int _present(self, object asset) except -2
-
-
-cdef class Reserved:
-    cdef Ledger ledger
     cdef list _order            # the slots present, in the order their keys came in
 
+    cdef double* _values(self) noexcept
+    cdef char* _has(self) noexcept
+    cdef int _slot(self, object key) except -1
     cdef int _present(self, object key) except -2
+    cdef object _key_of(self, int slot)
+    cdef int _add(self, int slot) except -1
+
+
+cdef class Balances(_SlotView):
+    cdef readonly object venue
+    cdef dict _slots            # asset -> slot in the ledger
+
+
+cdef class Reserved(_SlotView):
+    pass
 
 
 cdef inline double available(Ledger ledger, int slot) noexcept:

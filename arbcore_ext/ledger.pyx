@@ -84,9 +84,7 @@ cdef class Ledger:
 
     cdef int reserve(self, int slot, double amount) except -1:
         """``reserved[(venue, asset)] += amount`` for the slot's key."""
-        if not self._has_reserved[slot]:
-            self._has_reserved[slot] = 1
-            self.reserved._order.append(slot)
+        self.reserved._add(slot)
         self._reserved[slot] += amount
         return 0
 
@@ -99,9 +97,8 @@ cdef class Ledger:
         for venue, asset, amount in reserved:
             slot = self._key_slot((venue, asset))
             if not self._has_reserved[slot]:
-                self._has_reserved[slot] = 1
                 self._reserved[slot] = 0.0
-                self.reserved._order.append(slot)
+                self.reserved._add(slot)
             self._reserved[slot] -= amount
 
     def balances(self, venue):
@@ -126,165 +123,46 @@ cdef class Ledger:
         return f"Ledger(balances={balances!r}, reserved={dict(self.reserved.items())!r})"
 
 
-cdef class Balances:
-    """One venue's free balances, asset -> amount, as a dict (see ledger.pyi)."""
+cdef class _SlotView:
+    """A dict face over one of the ledger's per-slot arrays: the keys present in the order they
+    came in (``_order``: their slots), each read and written at its slot. A subclass says which
+    array (``_values``, ``_has``), how a key finds its slot (``_slot``: made on first sight,
+    ``_present``: -1 when absent) and what a slot's key is (``_key_of``)."""
 
-    def __init__(self):
-        raise TypeError("a venue's Balances come from Ledger.balances(venue)")
+    cdef double* _values(self) noexcept:
+        return NULL
 
-    cdef int _slot(self, object asset) except -1:
-        cdef object found = self._slots.get(asset)
-        if found is not None:
-            return found
-        slot = self.ledger.slot(self.venue, asset)
-        self._slots[asset] = slot
-        return slot
+    cdef char* _has(self) noexcept:
+        return NULL
 
-    cdef int _present(self, object asset) except -2:
-        cdef object found = self._slots.get(asset)
-        if found is None or not self.ledger._has_free[<int>found]:
-            return -1
-        return found
-
-    def __getitem__(self, asset):
-        cdef int slot = self._present(asset)
-        if slot < 0:
-            raise KeyError(asset)
-        return self.ledger._free[slot]
-
-    def __setitem__(self, asset, double amount):
-        cdef int slot = self._slot(asset)
-        cdef Ledger ledger = self.ledger
-        ledger._free[slot] = amount
-        if not ledger._has_free[slot]:
-            ledger._has_free[slot] = 1
-            self._order.append(slot)
-
-    def __delitem__(self, asset):
-        cdef int slot = self._present(asset)
-        if slot < 0:
-            raise KeyError(asset)
-        self.ledger._has_free[slot] = 0
-        self.ledger._free[slot] = 0.0
-        self._order.remove(slot)
-
-    def __contains__(self, asset):
-        return self._present(asset) >= 0
-
-    def __len__(self):
-        return len(self._order)
-
-    def __iter__(self):
-        keys = self.ledger._keys
-        return iter([keys[slot][1] for slot in self._order])
-
-    def get(self, asset, default=None):
-        cdef int slot = self._present(asset)
-        return default if slot < 0 else self.ledger._free[slot]
-
-    def keys(self):
-        return KeysView(self)
-
-    def values(self):
-        return ValuesView(self)
-
-    def items(self):
-        return ItemsView(self)
-
-    def pop(self, asset, default=_MISSING):
-        cdef int slot = self._present(asset)
-        if slot < 0:
-            if default is _MISSING:
-                raise KeyError(asset)
-            return default
-        amount = self.ledger._free[slot]
-        del self[asset]
-        return amount
-
-    def setdefault(self, asset, default=None):
-        cdef int slot = self._present(asset)
-        if slot < 0:
-            self[asset] = default
-            return self[asset]
-        return self.ledger._free[slot]
-
-    def popitem(self):
-        if not self._order:
-            raise KeyError("popitem(): balances are empty")
-        asset = self.ledger._keys[self._order[len(self._order) - 1]][1]
-        return asset, self.pop(asset)
-
-    def clear(self):
-        cdef Ledger ledger = self.ledger
-        for slot in self._order:
-            ledger._has_free[<int>slot] = 0
-            ledger._free[<int>slot] = 0.0
-        self._order = []
-
-    def update(self, balances=(), **more):
-        for asset, amount in (balances.items() if hasattr(balances, "items") else balances):
-            self[asset] = amount
-        for asset, amount in more.items():
-            self[asset] = amount
-
-    def replace(self, balances):
-        """Become ``balances`` (as assigning a new dict would: its assets, in its order)."""
-        balances = dict(balances)  # (read before clearing: it may be this view)
-        self.clear()
-        self.update(balances)
-
-    def copy(self):
-        return dict(self.items())
-
-    def __eq__(self, other):
-        if isinstance(other, Mapping):
-            return dict(self.items()) == dict(other.items())
-        return NotImplemented
-
-    __hash__ = None
-
-    def __repr__(self):
-        return repr(dict(self.items()))
-
-
-cdef class Reserved:
-    """(venue, asset) -> amount reserved, as the orchestrator's defaultdict(float) (see
-    ledger.pyi)."""
-
-    def __init__(self):
-        raise TypeError("reservations come from Ledger().reserved")
+    cdef int _slot(self, object key) except -1:
+        raise NotImplementedError
 
     cdef int _present(self, object key) except -2:
-        cdef object found = self.ledger._slots.get(key)
-        if found is None or not self.ledger._has_reserved[<int>found]:
-            return -1
-        return found
+        raise NotImplementedError
 
-    def __getitem__(self, key):
-        """A missing key is added with 0.0, as defaultdict(float) does."""
-        cdef Ledger ledger = self.ledger
-        cdef int slot = self._present(key)
-        if slot < 0:
-            slot = ledger._key_slot(key)
-            ledger._has_reserved[slot] = 1
-            ledger._reserved[slot] = 0.0
+    cdef object _key_of(self, int slot):
+        raise NotImplementedError
+
+    cdef int _add(self, int slot) except -1:
+        """The slot's key comes in (its value as it is)."""
+        cdef char* has = self._has()
+        if not has[slot]:
+            has[slot] = 1
             self._order.append(slot)
-        return ledger._reserved[slot]
+        return 0
 
     def __setitem__(self, key, double amount):
-        cdef Ledger ledger = self.ledger
-        cdef int slot = ledger._key_slot(key)
-        ledger._reserved[slot] = amount
-        if not ledger._has_reserved[slot]:
-            ledger._has_reserved[slot] = 1
-            self._order.append(slot)
+        cdef int slot = self._slot(key)
+        self._values()[slot] = amount
+        self._add(slot)
 
     def __delitem__(self, key):
         cdef int slot = self._present(key)
         if slot < 0:
             raise KeyError(key)
-        self.ledger._has_reserved[slot] = 0
-        self.ledger._reserved[slot] = 0.0
+        self._has()[slot] = 0
+        self._values()[slot] = 0.0
         self._order.remove(slot)
 
     def __contains__(self, key):
@@ -294,12 +172,11 @@ cdef class Reserved:
         return len(self._order)
 
     def __iter__(self):
-        keys = self.ledger._keys
-        return iter([keys[slot] for slot in self._order])
+        return iter([self._key_of(slot) for slot in self._order])
 
     def get(self, key, default=None):
         cdef int slot = self._present(key)
-        return default if slot < 0 else self.ledger._reserved[slot]
+        return default if slot < 0 else self._values()[slot]
 
     def keys(self):
         return KeysView(self)
@@ -316,7 +193,7 @@ cdef class Reserved:
             if default is _MISSING:
                 raise KeyError(key)
             return default
-        amount = self.ledger._reserved[slot]
+        amount = self._values()[slot]
         del self[key]
         return amount
 
@@ -325,23 +202,24 @@ cdef class Reserved:
         if slot < 0:
             self[key] = default
             return self[key]
-        return self.ledger._reserved[slot]
+        return self._values()[slot]
 
     def popitem(self):
         if not self._order:
-            raise KeyError("popitem(): nothing is reserved")
-        key = self.ledger._keys[self._order[len(self._order) - 1]]
+            raise KeyError("popitem(): the view is empty")
+        key = self._key_of(self._order[len(self._order) - 1])
         return key, self.pop(key)
 
     def clear(self):
-        cdef Ledger ledger = self.ledger
+        cdef double* values = self._values()
+        cdef char* has = self._has()
         for slot in self._order:
-            ledger._has_reserved[<int>slot] = 0
-            ledger._reserved[<int>slot] = 0.0
+            has[<int>slot] = 0
+            values[<int>slot] = 0.0
         self._order = []
 
-    def update(self, reserved=(), **more):
-        for key, amount in (reserved.items() if hasattr(reserved, "items") else reserved):
+    def update(self, other=(), **more):
+        for key, amount in (other.items() if hasattr(other, "items") else other):
             self[key] = amount
         for key, amount in more.items():
             self[key] = amount
@@ -358,6 +236,83 @@ cdef class Reserved:
 
     def __repr__(self):
         return repr(dict(self.items()))
+
+
+cdef class Balances(_SlotView):
+    """One venue's free balances, asset -> amount, as a dict (see ledger.pyi)."""
+
+    def __init__(self):
+        raise TypeError("a venue's Balances come from Ledger.balances(venue)")
+
+    cdef double* _values(self) noexcept:
+        return self.ledger._free
+
+    cdef char* _has(self) noexcept:
+        return self.ledger._has_free
+
+    cdef int _slot(self, object asset) except -1:
+        cdef object found = self._slots.get(asset)
+        if found is not None:
+            return found
+        slot = self.ledger.slot(self.venue, asset)
+        self._slots[asset] = slot
+        return slot
+
+    cdef int _present(self, object asset) except -2:
+        cdef object found = self._slots.get(asset)
+        if found is None or not self.ledger._has_free[<int>found]:
+            return -1
+        return found
+
+    cdef object _key_of(self, int slot):
+        return self.ledger._keys[slot][1]
+
+    def __getitem__(self, asset):
+        cdef int slot = self._present(asset)
+        if slot < 0:
+            raise KeyError(asset)
+        return self.ledger._free[slot]
+
+    def replace(self, balances):
+        """Become ``balances`` (as assigning a new dict would: its assets, in its order)."""
+        balances = dict(balances)  # (read before clearing: it may be this view)
+        self.clear()
+        self.update(balances)
+
+
+cdef class Reserved(_SlotView):
+    """(venue, asset) -> amount reserved, as the orchestrator's defaultdict(float) (see
+    ledger.pyi)."""
+
+    def __init__(self):
+        raise TypeError("reservations come from Ledger().reserved")
+
+    cdef double* _values(self) noexcept:
+        return self.ledger._reserved
+
+    cdef char* _has(self) noexcept:
+        return self.ledger._has_reserved
+
+    cdef int _slot(self, object key) except -1:
+        return self.ledger._key_slot(key)
+
+    cdef int _present(self, object key) except -2:
+        cdef object found = self.ledger._slots.get(key)
+        if found is None or not self.ledger._has_reserved[<int>found]:
+            return -1
+        return found
+
+    cdef object _key_of(self, int slot):
+        return self.ledger._keys[slot]
+
+    def __getitem__(self, key):
+        """A missing key is added with 0.0, as defaultdict(float) does."""
+        cdef int slot = self._present(key)
+        if slot < 0:
+            slot = self.ledger._key_slot(key)
+            self.ledger._reserved[slot] = 0.0
+            self._add(slot)
+        return self.ledger._reserved[slot]
 
 
 MutableMapping.register(Balances)

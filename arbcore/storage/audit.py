@@ -198,6 +198,15 @@ def by_reference(cls: type) -> bool:
     return _captured(cls)
 
 
+def _held(payload: Any) -> tuple[Any, bool]:
+    """What an append queues for ``payload`` and whether that is the payload itself, kept by
+    reference (see :func:`_captured`), or else its canonical JSON, made now."""
+    captured = _IMMUTABLE.get(type(payload))
+    if captured is None:
+        captured = _captured(type(payload))
+    return (payload, True) if captured else (canonical_json(payload), False)
+
+
 def _immutable_type(hint: Any, seen: set[type]) -> bool:
     origin = typing.get_origin(hint)
     if origin is typing.Union or origin is types.UnionType:
@@ -290,13 +299,8 @@ class AuditTrail:
         serialises it later, to the same text); a mutable one (a dict) is serialised now, as
         the snapshot of what it held, which also reports a value JSON cannot hold right here.
         """
-        if self._error is not None:
-            raise ArbcoreError(f"the audit writer failed: {self._error}") from self._error
-        captured = _IMMUTABLE.get(type(payload))
-        if captured is None:
-            captured = _captured(type(payload))
-        if not captured:
-            payload = canonical_json(payload)
+        self._raise_if_failed()
+        payload, captured = _held(payload)
         with self._append_lock:
             seq = self._next_seq
             self._next_seq = seq + 1
@@ -312,18 +316,9 @@ class AuditTrail:
         """Two records of one moment and one trace, as :meth:`append` twice (``venue``: the
         first's; the second has none) but in one call, one lock and one wake-up, with
         consecutive sequence numbers: the first's. A decision's opportunity and its verdict."""
-        if self._error is not None:
-            raise ArbcoreError(f"the audit writer failed: {self._error}") from self._error
-        captured = _IMMUTABLE.get(type(payload))
-        if captured is None:
-            captured = _captured(type(payload))
-        if not captured:
-            payload = canonical_json(payload)
-        then_captured = _IMMUTABLE.get(type(then_payload))
-        if then_captured is None:
-            then_captured = _captured(type(then_payload))
-        if not then_captured:
-            then_payload = canonical_json(then_payload)
+        self._raise_if_failed()
+        payload, captured = _held(payload)
+        then_payload, then_captured = _held(then_payload)
         pending = self._pending
         with self._append_lock:
             seq = self._next_seq
@@ -335,6 +330,10 @@ class AuditTrail:
         if idle:
             self._kick.put(None)
         return seq
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise ArbcoreError(f"the audit writer failed: {self._error}") from self._error
 
     @property
     def durable_seq(self) -> int:
@@ -359,8 +358,7 @@ class AuditTrail:
                 lambda: self._durable_seq >= seq or self._error is not None, timeout
             ):
                 raise TimeoutError(f"audit record {seq} not durable after {timeout}s")
-        if self._error is not None:
-            raise ArbcoreError(f"the audit writer failed: {self._error}") from self._error
+        self._raise_if_failed()
         return self._durable_seq
 
     def close(self) -> None:
