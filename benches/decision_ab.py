@@ -10,7 +10,9 @@ decisions the time from the frame's arrival is also split in three: to the book 
     PYTHONHASHSEED=0 OPENBLAS_NUM_THREADS=1 PYTHONPATH=. python benches/decision_ab.py 30000 10000
     PYTHONHASHSEED=0 OPENBLAS_NUM_THREADS=1 PYTHONPATH=. python benches/decision_ab.py 50000 0
 
-(the second argument: frames per second, 0 back to back; ``--rounds``, default 2).
+(the second argument: frames per second, 0 back to back; ``--rounds``, default 2). The C
+engine's decisions are also listed by the path that took them: the compiled one, or Python (a
+triangle, or a crossing ranked with a cycle found on the same update).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import logging
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import frame_world
 import numpy as np
@@ -28,6 +31,7 @@ from engine_world import Arrival, Run
 from frame_world import frame_stream, run_frames
 
 from arbcore.engine import Engine
+from arbcore.model import Opportunity
 from arbcore_ext.crossdecide import CrossDecision
 
 
@@ -43,19 +47,32 @@ class _ArrivalAtTap(Arrival):
         return self.ns
 
 
-def _split(compiled: bool) -> list[tuple[int, int, int]]:
-    """Install the split's stamps; the list each compiled decision adds its three parts to."""
+def _split(compiled: bool, paths: dict[str, list[int]]) -> list[tuple[int, int, int]]:
+    """Install the split's stamps; the list each compiled decision adds its three parts to.
+    ``paths``: each decision's latency by the path that took it (``"cross, in C"``,
+    ``"cross_exchange, in Python"``, ``"triangular, in Python"``)."""
     parts: list[tuple[int, int, int]] = []
-    decided = Engine._decided
+    decided, made_one = Engine._decided, Engine._decision_made
+    in_c = [False]
 
     def stamped(engine: Engine, made: CrossDecision) -> None:
         arrival = engine.arrival_ns
         assert isinstance(arrival, _ArrivalAtTap)
         to_tap = arrival.asked - arrival.ns
         parts.append((to_tap, made.found_ns - to_tap, made.elapsed_ns - made.found_ns))
-        decided(engine, made)
+        in_c[0] = True
+        try:
+            decided(engine, made)
+        finally:
+            in_c[0] = False
+
+    def counted(engine: Engine, opportunity: Opportunity, *rest: Any) -> None:
+        path = "cross, in C" if in_c[0] else f"{opportunity.kind}, in Python"
+        paths.setdefault(path, []).append(rest[-1])  # (the elapsed ns, the last argument)
+        made_one(engine, opportunity, *rest)
 
     Engine._decided = stamped  # type: ignore[method-assign]
+    Engine._decision_made = counted  # type: ignore[method-assign]
     frame_world.Arrival = _ArrivalAtTap  # type: ignore[misc]
     if not compiled:
         Engine._bind_decision = lambda engine: None  # type: ignore[method-assign]
@@ -78,24 +95,29 @@ def main() -> None:
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     stream = frame_stream(args.messages)
-    decided, bind = Engine._decided, Engine._bind_decision
+    decided, bind, made_one = Engine._decided, Engine._bind_decision, Engine._decision_made
     print("| contender | decisions (compiled) | decision p50 / p90 / p99 (us) | handled p50 / p99 "
           "(us) | achieved msgs/s |\n|---|---|---|---|---|")  # fmt: skip
     splits: list[tuple[int, int, int]] = []
+    paths: dict[str, list[int]] = {}
     for _ in range(args.rounds):
         for compiled in (True, False):
-            parts = _split(compiled)
+            parts = _split(compiled, paths if compiled else {})
             with tempfile.TemporaryDirectory() as workdir:
                 run: Run
                 run, engine = asyncio.run(run_frames(stream, args.rate or None, Path(workdir),
                                                      args.messages))  # fmt: skip
             Engine._decided, Engine._bind_decision = decided, bind  # type: ignore[method-assign]
+            Engine._decision_made = made_one  # type: ignore[method-assign]
             splits += parts
             made = engine.cross_decision.decided if engine.cross_decision is not None else 0
             handled = _quantiles(run.handled_ns).rsplit(" / ", 2)
             print(f"| {'C' if compiled else 'Python'} | {len(run.decisions_ns)} ({made}) | "
                   f"{_quantiles(run.decisions_ns)} | {handled[0]} / {handled[2]} | "
                   f"{run.rate:,.0f} |")  # fmt: skip
+    print("\nthe C engine's decisions by the path that took them, p50 / p90 / p99 (us):")
+    for path, elapsed in sorted(paths.items()):
+        print(f"  {path:26s} {_quantiles(elapsed)}  ({len(elapsed)})")
     print("\ncompiled decisions, p50 / p90 / p99 (us), from the frame's arrival:")
     for i, name in enumerate(("to the book callback", "callback to the find", "find to verdict")):
         print(f"  {name:22s} {_quantiles([part[i] for part in splits])}  ({len(splits)})")
