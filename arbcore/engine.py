@@ -408,7 +408,7 @@ class Engine:
         config = cross.config
         self.cross_decision = CrossDecision(
             cross.kernel, cross.decision_facts(), config.slippage_bps, config.max_notional_usd,
-            ledger, self.orchestrator.refused, self.risk, cross, self._decided, self.usd,
+            ledger, self.orchestrator.refused, self.risk, self._decided, self.usd,
         )  # fmt: skip
 
     async def _watch(self, duration_s: float | None) -> None:
@@ -544,7 +544,7 @@ class Engine:
         """Append an audit row, and put it on the ``trades`` stream if anyone listens."""
         assert self.audit is not None
         seq = self.audit.append(kind, payload, ts_ns=ts_ns, trace_id=trace_id, venue=venue)
-        if self.events.listened("trades"):  # (the usual run: nobody does)
+        if "trades" in self._topics:  # (events.listened("trades"); the usual run: nobody does)
             self._rows(kind, payload, seq, ts_ns, trace_id, venue, "")
 
     def _report_positions(self, venues: Iterable[str]) -> None:

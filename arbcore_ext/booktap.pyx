@@ -202,8 +202,11 @@ cdef class BookTap:
         self._cross = cross
         for symbol, market in self._markets.items():
             market.cross = self._cross_id(symbol)
-            if market.cross >= 0 and symbol in self.updated:
-                self._kernel.stamp(market.cross, self.updated[symbol])
+        if self._kernel is not None:  # (every market of the venue the table has a time for)
+            for symbol, market_id in self._cross_ids.items():
+                at = self.updated.get(symbol)
+                if at is not None:
+                    self._kernel.stamp(market_id, at)
         return 0
 
     cdef int _bind_scanner(self, scanner) except -1:
@@ -246,9 +249,7 @@ cdef class BookTap:
             PyDict_DelItem(self.usd_cache, market.base)
         cross = self._cross_of
         if cross is not None:
-            if cross is not self._cross:
-                self._bind_cross(cross)
-            if self._kernel is not None and market.cross >= 0:
+            if self._kernel is not None and market.cross >= 0:  # (bind() bound it)
                 self._kernel.stamp(market.cross, now_ns)  # (the book's age, for the decision)
             if self._kernel is None:
                 crossing = self._touch.touch(self._cross_ids, symbol, book, now_ns)

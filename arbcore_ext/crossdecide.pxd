@@ -49,7 +49,6 @@ cdef class CrossDecision:
     cdef Ledger ledger         # the venues' free balances and the orchestrator's reservations
     cdef object risk
     cdef Exposure exposure         # risk's, read by the compiled check
-    cdef object strategy
     cdef object on_decided
     cdef UsdPrices usd
     cdef int _balance_slot     # "balance_reserved" in the orchestrator's refusals

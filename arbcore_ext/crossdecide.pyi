@@ -37,7 +37,6 @@ class CrossDecision:
         ledger: Ledger,
         refused: object,
         risk: object,
-        strategy: object,
         on_decided: Callable[[CrossDecision], None],
         usd: UsdPrices,
     ) -> None: ...

@@ -34,9 +34,9 @@ cdef class CrossDecision:
     its counts; ``routes[r]``: route r's :data:`RouteFacts`; ``ledger``: the venues' free
     balances (TradingVenues.held[venue].free are its views) and the orchestrator's reservations
     (its ``reserved``), read and reserved here through each route's two slots; ``risk``: the
-    RiskEngine (its ``exposure`` is what the check reads); ``strategy``: the strategy (its
-    ``walked`` is the kernel's); ``on_decided(decision)``: builds the objects and records of a
-    decision taken here. The books' ages are the kernel's stamps.
+    RiskEngine (its ``exposure`` is what the check reads); ``on_decided(decision)``: builds the
+    objects and records of a decision taken here. The books' ages and the walked count are the
+    kernel's.
     """
 
     def __cinit__(self):
@@ -49,7 +49,7 @@ cdef class CrossDecision:
 
     def __init__(self, CrossBook kernel not None, routes, double slippage_bps,
                  double max_notional_usd, Ledger ledger not None, refused,
-                 risk not None, strategy not None, on_decided not None,
+                 risk not None, on_decided not None,
                  UsdPrices usd not None):
         cdef int r
         cdef Exposure exposure = risk.exposure
@@ -90,7 +90,6 @@ cdef class CrossDecision:
         self.ledger = ledger
         self.risk = risk
         self.exposure = exposure
-        self.strategy = strategy
         self.on_decided = on_decided
         self.usd = usd
         self._balance_slot = check._refused_c.slot("balance_reserved")

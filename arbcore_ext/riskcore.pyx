@@ -81,6 +81,7 @@ cdef int _touch(Exposure self, Touched* touched, Py_ssize_t* count, int venue, i
     touched[k].quantity = self._qty[<Py_ssize_t>venue * self.asset_cap + asset]
     return <int>k
 
+
 cdef double _venue_usd(Exposure self, int venue, const Touched* touched,
                        Py_ssize_t count, _Sum acc) except? -1.0:
     """Everything held on ``venue`` in USD, with the touched positions in place when
@@ -189,7 +190,7 @@ cdef class Exposure:
     cpdef int venue_id(self, venue) except -1:
         """``venue``'s id (a new one on first sight)."""
         cdef PyObject* found = PyDict_GetItem(self._venue_ids, venue)
-        cdef int v, k, rank
+        cdef int v, k
         if found != NULL:
             return <int>(<object>found)
         v = self.n_venues
@@ -226,11 +227,6 @@ cdef class Exposure:
             self._order[<Py_ssize_t>v * self.asset_cap + self._n_held[v]] = a
             self._n_held[v] += 1
         self._qty[at] = quantity
-
-    def quantity(self, venue, asset):
-        """What ``venue`` holds of ``asset`` (0.0 when never reported)."""
-        cdef int v = self.venue_id(venue), a = self.asset_id(asset)
-        return self._qty[<Py_ssize_t>v * self.asset_cap + a]
 
     def order_sent(self, double at):
         """An order went out at ``at`` (the clock's seconds)."""

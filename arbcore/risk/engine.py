@@ -8,8 +8,8 @@ records it in the audit trail. Limits trip *above* their threshold: a trade that
 on a limit is allowed, one unit over is refused.
 
 Why the engine keeps its own view rather than asking the venues: the check runs on the hot path
-for every opportunity, so it must be a few dictionary reads, and the execution layer already
-reports every order and fill to it.
+for every opportunity, so it must be a few reads (of C arrays: :class:`RiskEngine.exposure`,
+a ``riskcore.Exposure``), and the execution layer already reports every order and fill to it.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ price reads, the order-time window) for any positions, prices, limits and legs.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Sequence
 
 import pytest
@@ -17,7 +18,7 @@ from arbcore.config.schema import RiskLimits
 from arbcore.model import Opportunity, OpportunityLeg, OrderSide
 from arbcore.risk import RiskEngine, TradingState
 from arbcore.risk.engine import Breach, LegTuple
-from arbcore_ext.riskcore import BookAges, first_breach, leg_tuples
+from arbcore_ext.riskcore import BookAges, Exposure, first_breach, leg_tuples
 from arbcore_ext.usdprices import UsdPrices
 
 VENUES = ("binance", "okx", "kraken")
@@ -111,6 +112,33 @@ def test_the_compiled_check_equals_the_reference_on_the_engines_usd_prices(
     expected = python._first_breach(tuple(legs))
     found = first_breach(compiled, tuple(legs))
     assert repr(found) == repr(expected)
+
+
+#: per step: an order sent this many ms after the last one, or (None) the window read 1 s back
+WINDOW_STEPS = st.lists(st.one_of(st.integers(0, 400), st.none()), max_size=120)
+
+
+@given(WINDOW_STEPS)
+@example([0] * 5 + [400] * 3 + [None] + [0] * 20 + [None])  # the ring grows from a later head
+@example([0, 250, 250, 250, 250, None])  # an order exactly 1 s old has left the window
+def test_the_order_window_keeps_what_a_deque_keeps(steps: list[int | None]) -> None:
+    """The order-rate window (a ring in C, which both checks read) against the deque it
+    replaced: orders older than the horizon forgotten, oldest first, through the ring's growth
+    and wrap-around."""
+    exposure = Exposure(RiskLimits(), lambda asset: None, lambda: 0.0)
+    reference: deque[float] = deque()
+    now = 0.0
+    for step in steps:
+        if step is None:
+            horizon = now - 1.0
+            while reference and reference[0] <= horizon:
+                reference.popleft()
+            assert exposure.orders_since(horizon) == len(reference)
+        else:
+            now += step / 1_000
+            exposure.order_sent(now)
+            reference.append(now)
+        assert exposure.order_times == list(reference)
 
 
 def test_check_legs_takes_the_compiled_check_only_while_active_without_correlations() -> None:
