@@ -10,9 +10,8 @@ after sleeping 1 ms (time alone cooling the caches on a shared host)::
 
     PYTHONHASHSEED=0 OPENBLAS_NUM_THREADS=1 PYTHONPATH=. python benches/cold_check.py
 
-Prints the medians in ns. Before session 9 the check read Python dicts (28.5 us in place against
-2.6 us warm, 19.6 us after 2 MB, 67.6 us after 64 MB); its C arrays are what a cold call now
-touches.
+Prints the medians in ns (docs/performance.md, "The decision's state in C arrays", quotes a run
+on this tree and on the tree before it, where the check read Python dicts).
 """
 
 from __future__ import annotations
