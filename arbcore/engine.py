@@ -48,10 +48,11 @@ from arbcore.strategies.triangular import TriangularScanner
 from arbcore_ext.book import L2Book
 from arbcore_ext.booktap import BookTap, Tally
 from arbcore_ext.clocks import Seconds
-from arbcore_ext.crossbook import Counts
+from arbcore_ext.crossbook import Check, Counts
 from arbcore_ext.crossdecide import CrossDecision
 from arbcore_ext.ledger import Ledger
 from arbcore_ext.riskcore import BookAges
+from arbcore_ext.tridecide import TriangularDecision
 from arbcore_ext.usdprices import UsdPrices
 
 __all__ = ["SWITCH_INTERVAL_S", "Engine", "EngineStats", "frozen_startup"]
@@ -128,6 +129,7 @@ class Engine:
         self._arrival_ns: Callable[[], int] = time.perf_counter_ns
         self._cross: CrossExchangeStrategy | None = None
         self._cross_decision: CrossDecision | None = None
+        self._cycle_decisions: dict[str, TriangularDecision] = {}
         self.new_trace_id: Callable[[], str] = new_trace_id
         self.new_order_id: Callable[[], str] = new_client_order_id
         self.stats = EngineStats()
@@ -217,12 +219,23 @@ class Engine:
         self._cross_decision = decision
         self._bind_taps()
 
+    @property
+    def cycle_decisions(self) -> Mapping[str, TriangularDecision]:
+        """Venue -> its triangular scanner's decision in C (see :meth:`_bind_decision`); a
+        venue not here has every find decided in Python."""
+        return self._cycle_decisions
+
+    @cycle_decisions.setter
+    def cycle_decisions(self, decisions: Mapping[str, TriangularDecision]) -> None:
+        self._cycle_decisions = dict(decisions)
+        self._bind_taps()
+
     def _bind_taps(self, taps: Iterable[BookTap] | None = None) -> None:
         """Give the book callbacks (all of them, or ``taps``) what they call now (an explicit
         contract: a tap reads no engine attribute itself)."""
         for tap in self._taps if taps is None else taps:
             tap.bind(self._arrival_ns, self._clock_ns, self._cross, self.triangular,
-                     self._cross_decision)  # fmt: skip
+                     self._cross_decision, self._cycle_decisions.get(tap.venue))  # fmt: skip
 
     # -- running ----------------------------------------------------------------------------------
 
@@ -394,22 +407,36 @@ class Engine:
         self._bind_decision()
 
     def _bind_decision(self) -> None:
-        """Let the cross strategy's routes be decided in C, up to the risk verdict, over the
-        very state the Python path reads (:class:`~arbcore_ext.crossdecide.CrossDecision`):
-        the strategy's books, the venues' balances and the orchestrator's reservations (one
-        ledger), its gate and counts, risk and the books' times. Only when the strategy's touch
-        test asks the orchestrator itself (its compiled pre-check, the engine's own wiring)."""
+        """Let the strategies' finds be decided in C, up to the risk verdict, over the very
+        state the Python path reads: the cross strategy's routes
+        (:class:`~arbcore_ext.crossdecide.CrossDecision`) and each venue's cycles
+        (:class:`~arbcore_ext.tridecide.TriangularDecision`): the books, the venues' balances
+        and the orchestrator's reservations (one ledger), its gate and counts, risk and the
+        books' times. Only when the strategy asks the orchestrator itself in C (its compiled
+        pre-check, the engine's own wiring)."""
         cross = self.cross
-        self.cross_decision = None
+        self._cross_decision, self._cycle_decisions = None, {}
         ledger = self.orchestrator.ledger
-        if (cross is None or not cross.gated or not isinstance(self.usd, UsdPrices)
-                or self.venues.ledger is not ledger):  # fmt: skip
+        if not isinstance(self.usd, UsdPrices) or self.venues.ledger is not ledger:
+            self._bind_taps()
             return
-        config = cross.config
-        self.cross_decision = CrossDecision(
-            cross.kernel, cross.decision_facts(), config.slippage_bps, config.max_notional_usd,
-            ledger, self.orchestrator.refused, self.risk, self._decided, self.usd,
-        )  # fmt: skip
+        if cross is not None and cross.gated:
+            config = cross.config
+            self._cross_decision = CrossDecision(
+                cross.kernel, cross.decision_facts(), config.slippage_bps,
+                config.max_notional_usd, ledger, self.orchestrator.refused, self.risk,
+                self._decided, self.usd,
+            )  # fmt: skip
+        floor = self.config.system.strategies.triangular.min_profit_bps
+        for venue, scanner in self.triangular.items():
+            if not isinstance(scanner.blocked, Check):
+                continue
+            threshold = max(floor, scanner.min_profit_bps) if scanner.tradeable_only else floor
+            self._cycle_decisions[venue] = TriangularDecision(
+                scanner, venue, scanner.units(), threshold, scanner.max_start, ledger,
+                self.orchestrator.refused, self.risk, self._decided_cycle, self.usd, USD_ASSETS,
+            )  # fmt: skip
+        self._bind_taps()
 
     async def _watch(self, duration_s: float | None) -> None:
         deadline = None if duration_s is None else time.monotonic() + duration_s
@@ -480,6 +507,20 @@ class Engine:
         assert cross is not None
         opportunity, markets = cross.decided(made.route, made.quote, made.top_rate,
                                              made.quote_usd, made.detected_at_ns)  # fmt: skip
+        self._admitted(opportunity, markets, made)
+
+    def _decided_cycle(self, made: TriangularDecision) -> None:
+        """A triangular decision taken in C (:class:`~arbcore_ext.tridecide.TriangularDecision`):
+        its objects, as the scanner would have emitted them, then the same as :meth:`_decided`."""
+        scanner = made.engine
+        assert isinstance(scanner, TriangularScanner)
+        opportunity = scanner.priced(made.cycle, made.sized(), made.detected_at_ns)
+        self._admitted(opportunity, scanner.cycle_key(made.cycle)[1], made)
+
+    def _admitted(self, opportunity: Opportunity, markets: Markets,
+                  made: CrossDecision | TriangularDecision) -> None:  # fmt: skip
+        """A compiled decision's ticket and verdict (its reservations, busy markets and
+        cool-off already in place), then what every decision does after the verdict."""
         ticket = self.orchestrator.admitted_ticket(opportunity, markets, made.reserved_amounts)
         trace_id = self.new_trace_id()
         decision = self.risk.verdict(made.breach, trace_id)

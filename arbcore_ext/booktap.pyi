@@ -34,6 +34,7 @@ class BookTap:
         cross: Any,
         triangular: dict[str, Any],
         decision: Any = None,
+        cycle_decision: Any = None,
     ) -> None:
         """What the callback calls (the owner binds again whenever one changes)."""
     def on_book(self, symbol: str, book: L2Book) -> None:

@@ -16,6 +16,7 @@ from arbcore_ext.book cimport L2Book
 from arbcore_ext.crossbook cimport CrossBook
 from arbcore_ext.crossdecide cimport FALLBACK, CrossDecision
 from arbcore_ext.cycles cimport CycleEngine
+from arbcore_ext.tridecide cimport TriangularDecision
 
 import time
 
@@ -107,6 +108,7 @@ cdef class BookTap:
     cdef object _cross_of
     cdef object _scanners_of
     cdef object _decision_of
+    cdef object _cycle_decision_of
     cdef uint64_t _scanners_at
     cdef object _scanner_of
     cdef uint64_t _topics_at
@@ -131,17 +133,22 @@ cdef class BookTap:
         self._bound = False
 
     def bind(self, arrival_ns not None, clock_ns not None, cross, dict triangular not None,
-             decision=None):
+             decision=None, cycle_decision=None):
         """What the callback calls: ``arrival_ns()`` (when the frame arrived, perf_counter ns),
         ``clock_ns()`` (the event clock), the cross strategy (or None), the venue -> scanner
-        table (read on each update: a scanner added later is found) and the engine's compiled
-        cross decision (or None). The owner calls it again whenever one of them changes."""
+        table (read on each update: a scanner added later is found), the engine's compiled
+        cross decision and its compiled triangular decision for this venue's scanner (or None).
+        The owner calls it again whenever one of them changes."""
         self._arrival_of, self._clock_of = arrival_ns, clock_ns
         self._cross_of, self._scanners_of, self._decision_of = cross, triangular, decision
+        self._cycle_decision_of = cycle_decision
         self._scanners_at = 0
         self._bound = True
         if cross is not None and cross is not self._cross:  # (now: its kernel gets the times)
             self._bind_cross(cross)
+        scanner = triangular.get(self.venue)  # (now too; one added later binds on an update)
+        if scanner is not self._scanner:
+            self._bind_scanner(scanner)
 
     cdef object _scanner_now(self):
         """``triangular.get(venue)``, cached while that table has not changed."""
@@ -210,13 +217,21 @@ cdef class BookTap:
         return 0
 
     cdef int _bind_scanner(self, scanner) except -1:
+        """Bind the venue's scanner (None: none): its market ids and, a plain CycleEngine's,
+        its book times (each market's last update, as the engine's table has it)."""
         cdef _Market market
-        self._cycles = None
+        cdef CycleEngine cycles = None
         if isinstance(scanner, CycleEngine) and type(scanner).on_book is _CYCLE_ON_BOOK:
-            self._cycles = scanner
+            cycles = scanner
+        self._cycles = cycles
         self._scanner = scanner
         for symbol, market in self._markets.items():
-            market.cycle = self._cycles.market_of(symbol) if self._cycles is not None else -1
+            market.cycle = cycles.market_of(symbol) if cycles is not None else -1
+        if cycles is not None:
+            for m, symbol in enumerate(cycles.symbols):
+                at = self.updated.get(symbol)
+                if at is not None:
+                    cycles.stamp(m, at)
         return 0
 
     cdef bint _decide(self, int market, L2Book book, tuple crossing, int64_t now,
@@ -229,12 +244,22 @@ cdef class BookTap:
             return False
         return (<CrossDecision>decision).decide(market, book, crossing, now, arrived) != FALLBACK
 
+    cdef bint _decide_cycles(self, int64_t now, int64_t arrived) except -1:
+        """The cycles the cycle engine kept, decided by the engine's compiled triangular
+        decision (True), or not its configuration (False: nothing changed)."""
+        cdef object decision = self._cycle_decision_of
+        if type(decision) is not TriangularDecision or (<TriangularDecision>decision).engine \
+                is not self._cycles:
+            return False
+        return (<TriangularDecision>decision).decide(now, arrived) != FALLBACK
+
     def on_book(self, symbol, book):
         """The engine's callback for one update of ``symbol``'s ``book`` (see the class)."""
         cdef _Market market
         cdef object now_ns, crossing = None, opportunity = None, emitted = None, arrived = None
         cdef int64_t now = 0, arrived_ns = 0
-        cdef bint converted = False, crossed = False
+        cdef bint converted = False, crossed = False, timed = False
+        cdef CycleEngine cycles
         if not self._bound:
             raise RuntimeError(f"{self.venue}: BookTap.bind() before the first update")
         if self._arrival_of is _PERF_COUNTER_NS:  # (boxed only if something is found)
@@ -259,7 +284,7 @@ cdef class BookTap:
                 crossing = ()
             else:
                 now = now_ns  # (the kernels' int64; the dict and Python calls get the object)
-                converted = True
+                converted = timed = True
                 self._kernel._read(market.cross, <L2Book?>book)
                 crossing = self._kernel.crossing_at(market.cross, now, True)
             if crossing is None:  # a market's touch still unknown: the strategy reads it
@@ -267,13 +292,21 @@ cdef class BookTap:
             else:
                 crossed = _truthy(crossing)  # (priced after the cycles: see below)
         scanner = self._scanner_now()
+        if scanner is not self._scanner:
+            self._bind_scanner(scanner)
+        cycles = self._cycles
+        if cycles is not None and market.cycle >= 0:
+            if not timed:
+                now, timed = now_ns, True
+            cycles.stamp(market.cycle, now)  # (the book's age, for the decision)
         if scanner is not None and self._is_listed(market, symbol):
-            if scanner is not self._scanner:
-                self._bind_scanner(scanner)
-            if self._cycles is not None and market.cycle >= 0:
-                if not converted:
-                    now = now_ns
-                emitted = self._cycles.on_book_at(market.cycle, <L2Book?>book, now, True)
+            if cycles is not None and market.cycle >= 0:
+                if cycles.touch_at(market.cycle, <L2Book?>book, now, True) == 0:
+                    emitted = ()
+                elif (crossed or opportunity is not None
+                      or not self._decide_cycles(now, arrived_ns if arrived is None else arrived)):
+                    # (a cross find on the same update is ranked with the cycles in Python)
+                    emitted = cycles.emit_changed()
             else:
                 emitted = scanner.on_book(symbol, book, now_ns)
         if crossed:

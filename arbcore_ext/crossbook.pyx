@@ -15,6 +15,7 @@ from cpython.ref cimport PyObject
 from libc.stdint cimport INT64_MIN, int64_t
 from libc.stdlib cimport free, malloc, realloc
 
+from arbcore_ext._stamps cimport stamp_age_ms
 from arbcore_ext._syncref cimport (REF_CORE, REF_NONE, SyncRef, syncref_clear, syncref_fresh,
                                     syncref_init, syncref_resolve)
 from arbcore_ext.book cimport KEY_NONE
@@ -544,8 +545,7 @@ cdef class CrossBook:
     cdef double age_ms(self, int market, int64_t now) noexcept:
         """The age (ms) at ``now`` of ``market``'s last update; 0 when never stamped (BookAges'
         rule for a book never updated)."""
-        cdef int64_t at = self._stamped[market]
-        return <double>(now - (now if at == NEVER else at)) / 1e6
+        return stamp_age_ms(self._stamped[market], now)
 
     def stamped(self, int market):
         """When ``market`` was last stamped (ns), or None."""

@@ -7,6 +7,24 @@ from arbcore_ext.book cimport L2Book
 from arbcore_ext.crossbook cimport Check
 
 
+cdef struct LegFill:         # one leg of a cycle sized over depth (CycleEngine.size)
+    double qty              # base units traded
+    double notional         # quote units (before fee)
+    double out              # what the leg hands to the next (after fee)
+    double spent            # input actually used
+    int64_t worst_raw
+    Py_ssize_t levels
+
+
+cdef class SizedCycle:
+    cdef readonly int cycle
+    cdef readonly double start_amount
+    cdef readonly double end_amount
+    cdef readonly double profit
+    cdef readonly double profit_bps
+    cdef readonly tuple legs
+
+
 cdef struct Ranked:
     double rate
     int32_t cycle
@@ -41,6 +59,7 @@ cdef class CycleEngine:
     cdef object _min_notional_arr   # float64 [n_markets], quote units
     cdef int32_t* _edges
     cdef int8_t* _lengths
+    cdef int32_t* _starts
     cdef double* _edge_rate
     cdef double* _cycle_rate
     cdef int32_t* _ptr
@@ -50,6 +69,11 @@ cdef class CycleEngine:
     cdef int32_t* _changed
     cdef int32_t* _scan
     cdef double* _keep_fee
+    cdef const double* _lot
+    cdef const double* _min_qty
+    cdef const double* _min_notional
+    cdef object _stamped_arr        # int64 [n_markets]: each market's last update (INT64_MIN: none)
+    cdef int64_t* _stamped
     cdef double _slip_up
     cdef double _slip_down
     cdef Py_ssize_t _n_changed
@@ -75,4 +99,10 @@ cdef class CycleEngine:
     cdef int _register(self, int cycle) except -1
     cdef Py_ssize_t _pre_check(self, int64_t now, bint known) except -1
     cdef int market_of(self, symbol) except -2
+    cdef Py_ssize_t touch_at(self, int m, L2Book book, int64_t now, bint known) except -1
     cdef object on_book_at(self, int m, L2Book book, int64_t now, bint known)
+    cdef object emit_changed(self)
+    cdef void stamp(self, int market, int64_t ns) noexcept
+    cdef double age_ms(self, int market, int64_t now) noexcept
+    cdef bint size_into(self, int cycle, double max_start, LegFill* fills) except -1
+    cdef SizedCycle sized_of(self, int cycle, const LegFill* fills)

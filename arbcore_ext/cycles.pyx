@@ -11,11 +11,12 @@ twin in ``arbcore_ext.reference.cycles`` follows the same order and the same flo
 
 cimport cython
 from libc.math cimport INFINITY, floor, isnan
-from libc.stdint cimport int8_t, int32_t, int64_t
+from libc.stdint cimport INT64_MIN, int8_t, int32_t, int64_t
 from libc.stdlib cimport free, qsort, realloc
 
 cimport numpy as cnp
 
+from arbcore_ext._stamps cimport stamp_age_ms
 from arbcore_ext.book cimport KEY_NONE, L2Book, Side, Walker, walker_init, walker_next
 from arbcore_ext.crossbook cimport Check, Gate
 from arbcore_ext.profit cimport limit_raw
@@ -212,15 +213,6 @@ cdef double marginal_walk(LegWalk* legs, int n, double max_start) noexcept nogil
     return x
 
 
-cdef struct LegFill:
-    double qty              # base units traded
-    double notional         # quote units (before fee)
-    double out              # what the leg hands to the next (after fee)
-    double spent            # input actually used
-    int64_t worst_raw
-    Py_ssize_t levels
-
-
 cdef inline double floor_lot(double amount, double lot) noexcept nogil:
     if lot <= 0.0:
         return amount
@@ -294,13 +286,6 @@ cdef class SizedLeg:
 
 cdef class SizedCycle:
     """A cycle sized over depth: spend ``start_amount``, receive ``end_amount`` (start asset)."""
-
-    cdef readonly int cycle
-    cdef readonly double start_amount
-    cdef readonly double end_amount
-    cdef readonly double profit
-    cdef readonly double profit_bps
-    cdef readonly tuple legs
 
     def __bool__(self):
         return self.start_amount > 0.0
@@ -445,6 +430,7 @@ cdef class CycleEngine:
         self._cycle_rate_arr = np.zeros(max(1, count), dtype=np.float64)
         self._edges = <int32_t*>cnp.PyArray_DATA(self._edges_arr)
         self._lengths = <int8_t*>cnp.PyArray_DATA(self._lengths_arr)
+        self._starts = <int32_t*>cnp.PyArray_DATA(self._starts_arr)
         self._edge_rate = <double*>cnp.PyArray_DATA(self._edge_rate_arr)
         self._cycle_rate = <double*>cnp.PyArray_DATA(self._cycle_rate_arr)
         self._ptr = <int32_t*>cnp.PyArray_DATA(self._ptr_arr)
@@ -454,6 +440,11 @@ cdef class CycleEngine:
         self._changed = <int32_t*>cnp.PyArray_DATA(self._changed_arr)
         self._scan = <int32_t*>cnp.PyArray_DATA(self._scan_arr)
         self._keep_fee = <double*>cnp.PyArray_DATA(self._keep_fee_arr)
+        self._lot = <const double*>cnp.PyArray_DATA(self._lot_arr)
+        self._min_qty = <const double*>cnp.PyArray_DATA(self._min_qty_arr)
+        self._min_notional = <const double*>cnp.PyArray_DATA(self._min_notional_arr)
+        self._stamped_arr = np.full(max(1, n), INT64_MIN, dtype=np.int64)
+        self._stamped = <int64_t*>cnp.PyArray_DATA(self._stamped_arr)
 
     # -- evaluation ----------------------------------------------------------------------------
 
@@ -518,16 +509,41 @@ cdef class CycleEngine:
     cdef object on_book_at(self, int m, L2Book book, int64_t now, bint known):
         """:meth:`on_book` of market ``m`` (a compiled caller's: the engine's ``BookTap``);
         ``known``: ``now`` is the clock's time, else the gate's clock is read if needed."""
+        if self.touch_at(m, book, now, known) == 0:
+            return ()
+        return self.emit_changed()
+
+    cdef Py_ssize_t touch_at(self, int m, L2Book book, int64_t now, bint known) except -1:
+        """:meth:`on_book_at` up to the emit: the cycles the update changed and left
+        profitable, less those the pre-check refuses (their ids: ``_changed``); how many."""
         cdef int64_t bid_key = book.sides[0].best, ask_key = book.sides[1].best
         cdef double scale = POW10[book.price_decimals]
         if self._books[m] is not book:
             self._books[m] = book
         if self._update(m, bid_key / scale if bid_key != KEY_NONE else 0.0,
                         -ask_key / scale if ask_key != KEY_NONE else 0.0) == 0:
-            return ()
-        if self._pre is not None and self._pre_check(now, known) == 0:
-            return ()
+            return 0
+        if self._pre is not None:
+            return self._pre_check(now, known)
+        return self._n_changed
+
+    cdef object emit_changed(self):
+        """``_emit`` of the cycles :meth:`touch_at` kept (whatever the hook returns)."""
         return self._emit(self._changed_tuple())
+
+    cdef void stamp(self, int market, int64_t ns) noexcept:
+        """``market``'s book was updated at ``ns`` (the engine's clock): what :meth:`age_ms`
+        reads (the engine's book callback stamps each update, as it stamps its table)."""
+        self._stamped[market] = ns
+
+    cdef double age_ms(self, int market, int64_t now) noexcept:
+        """The age (ms) at ``now`` of ``market``'s last update (0: never stamped)."""
+        return stamp_age_ms(self._stamped[market], now)
+
+    def stamped(self, market):
+        """When ``market`` (symbol or id) was last stamped (ns), or None."""
+        cdef int m = self._market(market)
+        return None if self._stamped[m] == INT64_MIN else self._stamped[m]
 
     def attach(self, Check check, key_of=None):
         """Pre-check the changed profitable cycles in ``on_book`` through ``check`` (the
@@ -674,19 +690,22 @@ cdef class CycleEngine:
 
     def size(self, int cycle, double max_start=INFINITY):
         """Size a cycle over the books given to ``on_book``/``set_book``: a ``SizedCycle``."""
+        cdef LegFill fills[4]
         self._check_cycle(cycle)
-        if not max_start > 0.0:
+        if not self.size_into(cycle, max_start, fills):
             return empty_sized(cycle)
+        return self.sized_of(cycle, fills)
+
+    cdef bint size_into(self, int cycle, double max_start, LegFill* fills) except -1:
+        """:meth:`size` into ``fills`` (one per leg): False when nothing can be traded (the
+        empty SizedCycle); a leg without a book raises BookError."""
+        if not max_start > 0.0:
+            return False
         cdef int n = self._lengths[cycle], i, m, d
         cdef LegWalk walks[4]
-        cdef LegFill fills[4]
-        cdef const double* lots = <const double*>cnp.PyArray_DATA(self._lot_arr)
-        cdef const double* min_qty = <const double*>cnp.PyArray_DATA(self._min_qty_arr)
-        cdef const double* min_notional = <const double*>cnp.PyArray_DATA(self._min_notional_arr)
         cdef L2Book book
         cdef const Side* sides[4]
         cdef double x, amount
-        cdef bint ok = True
         for i in range(n):
             m = self._edges[cycle * self.max_legs + i] // 2
             d = self._edges[cycle * self.max_legs + i] % 2
@@ -705,14 +724,16 @@ cdef class CycleEngine:
         for i in range(n):
             m = self._edges[cycle * self.max_legs + i] // 2
             fill_leg(sides[i], walks[i].buy, walks[i].price_scale, walks[i].size_scale,
-                     walks[i].keep, lots[m], amount, &fills[i])
-            if (fills[i].qty <= 0.0 or fills[i].qty < min_qty[m] * (1.0 - 1e-12)
-                    or fills[i].notional < min_notional[m] * (1.0 - 1e-12)):
-                ok = False
-                break
+                     walks[i].keep, self._lot[m], amount, &fills[i])
+            if (fills[i].qty <= 0.0 or fills[i].qty < self._min_qty[m] * (1.0 - 1e-12)
+                    or fills[i].notional < self._min_notional[m] * (1.0 - 1e-12)):
+                return False
             amount = fills[i].out
-        if not ok or x <= 0.0:
-            return empty_sized(cycle)
+        return x > 0.0
+
+    cdef SizedCycle sized_of(self, int cycle, const LegFill* fills):
+        """The SizedCycle of ``fills`` (what :meth:`size_into` wrote for ``cycle``)."""
+        cdef int n = self._lengths[cycle], i
         cdef SizedCycle sized = SizedCycle.__new__(SizedCycle)
         cdef SizedLeg leg
         sized.cycle = cycle

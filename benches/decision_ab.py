@@ -1,18 +1,19 @@
-"""The compiled cross-exchange decision against the Python one, and where its time goes.
+"""The compiled decisions against the Python ones, and where their time goes.
 
 ``bench_engine.py``'s frame rows (``frame_world.run_frames``: the simulator's frames handed to
 the venues' real clients at a paced rate, a real Engine) run twice per round, one engine
-deciding crossing routes in C (``Engine.cross_decision``) and one with it unbound (every find
-decided in Python), rounds interleaved so both see the same machine. For the compiled
-decisions the time from the frame's arrival is also split in three: to the book callback
-(parse, sync, checksum, the loop's lateness), to the find, to the risk verdict::
+deciding crossing routes and paying cycles in C (``Engine.cross_decision``,
+``Engine.cycle_decisions``) and one with them unbound (every find decided in Python), rounds
+interleaved so both see the same machine. For the compiled cross-exchange decisions the time
+from the frame's arrival is also split in three: to the book callback (parse, sync, checksum,
+the loop's lateness), to the find, to the risk verdict::
 
     PYTHONHASHSEED=0 OPENBLAS_NUM_THREADS=1 PYTHONPATH=. python benches/decision_ab.py 30000 10000
     PYTHONHASHSEED=0 OPENBLAS_NUM_THREADS=1 PYTHONPATH=. python benches/decision_ab.py 50000 0
 
 (the second argument: frames per second, 0 back to back; ``--rounds``, default 2). The C
-engine's decisions are also listed by the path that took them: the compiled one, or Python (a
-triangle, or a crossing ranked with a cycle found on the same update).
+engine's decisions are also listed by the path that took them: a compiled one, or Python (finds
+ranked together: a crossing and a cycle, or several cycles, found on the same update).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from frame_world import frame_stream, run_frames
 from arbcore.engine import Engine
 from arbcore.model import Opportunity
 from arbcore_ext.crossdecide import CrossDecision
+from arbcore_ext.tridecide import TriangularDecision
 
 
 class _ArrivalAtTap(Arrival):
@@ -49,10 +51,11 @@ class _ArrivalAtTap(Arrival):
 
 def _split(compiled: bool, paths: dict[str, list[int]]) -> list[tuple[int, int, int]]:
     """Install the split's stamps; the list each compiled decision adds its three parts to.
-    ``paths``: each decision's latency by the path that took it (``"cross, in C"``,
-    ``"cross_exchange, in Python"``, ``"triangular, in Python"``)."""
+    ``paths``: each decision's latency by the path that took it (``"cross_exchange, in C"``,
+    ``"triangular, in C"``, ``"cross_exchange, in Python"``, ``"triangular, in Python"``)."""
     parts: list[tuple[int, int, int]] = []
-    decided, made_one = Engine._decided, Engine._decision_made
+    decided, decided_cycle = Engine._decided, Engine._decided_cycle
+    made_one = Engine._decision_made
     in_c = [False]
 
     def stamped(engine: Engine, made: CrossDecision) -> None:
@@ -66,12 +69,20 @@ def _split(compiled: bool, paths: dict[str, list[int]]) -> list[tuple[int, int, 
         finally:
             in_c[0] = False
 
+    def stamped_cycle(engine: Engine, made: TriangularDecision) -> None:
+        in_c[0] = True
+        try:
+            decided_cycle(engine, made)
+        finally:
+            in_c[0] = False
+
     def counted(engine: Engine, opportunity: Opportunity, *rest: Any) -> None:
-        path = "cross, in C" if in_c[0] else f"{opportunity.kind}, in Python"
+        path = f"{opportunity.kind}, in {'C' if in_c[0] else 'Python'}"
         paths.setdefault(path, []).append(rest[-1])  # (the elapsed ns, the last argument)
         made_one(engine, opportunity, *rest)
 
     Engine._decided = stamped  # type: ignore[method-assign]
+    Engine._decided_cycle = stamped_cycle  # type: ignore[method-assign]
     Engine._decision_made = counted  # type: ignore[method-assign]
     frame_world.Arrival = _ArrivalAtTap  # type: ignore[misc]
     if not compiled:
@@ -96,6 +107,7 @@ def main() -> None:
     logging.disable(logging.WARNING)
     stream = frame_stream(args.messages)
     decided, bind, made_one = Engine._decided, Engine._bind_decision, Engine._decision_made
+    decided_cycle = Engine._decided_cycle
     print("| contender | decisions (compiled) | decision p50 / p90 / p99 (us) | handled p50 / p99 "
           "(us) | achieved msgs/s |\n|---|---|---|---|---|")  # fmt: skip
     splits: list[tuple[int, int, int]] = []
@@ -109,8 +121,10 @@ def main() -> None:
                                                      args.messages))  # fmt: skip
             Engine._decided, Engine._bind_decision = decided, bind  # type: ignore[method-assign]
             Engine._decision_made = made_one  # type: ignore[method-assign]
+            Engine._decided_cycle = decided_cycle  # type: ignore[method-assign]
             splits += parts
             made = engine.cross_decision.decided if engine.cross_decision is not None else 0
+            made += sum(decision.decided for decision in engine.cycle_decisions.values())
             handled = _quantiles(run.handled_ns).rsplit(" / ", 2)
             print(f"| {'C' if compiled else 'Python'} | {len(run.decisions_ns)} ({made}) | "
                   f"{_quantiles(run.decisions_ns)} | {handled[0]} / {handled[2]} | "
@@ -118,7 +132,7 @@ def main() -> None:
     print("\nthe C engine's decisions by the path that took them, p50 / p90 / p99 (us):")
     for path, elapsed in sorted(paths.items()):
         print(f"  {path:26s} {_quantiles(elapsed)}  ({len(elapsed)})")
-    print("\ncompiled decisions, p50 / p90 / p99 (us), from the frame's arrival:")
+    print("\ncompiled cross-exchange decisions, p50 / p90 / p99 (us), from the frame's arrival:")
     for i, name in enumerate(("to the book callback", "callback to the find", "find to verdict")):
         print(f"  {name:22s} {_quantiles([part[i] for part in splits])}  ({len(splits)})")
 

@@ -17,6 +17,10 @@ load-independent:
 - behaviour: ``--rows FILE`` writes every audit row (seq, ts, kind, trace, venue, payload,
   hash), so two trees' rows can be compared byte for byte.
 
+``--in-python cycles`` (or ``all``) unbinds the engine's compiled triangular decisions (or both
+compiled decisions), so the same tree's Python path is counted on the same messages, with the
+same rows.
+
 ::
 
     PYTHONPATH=. python benches/engine_instructions.py --build-toggle /tmp/cg
@@ -110,10 +114,12 @@ def _stream(messages: int, cache: Path | None) -> SimStream:
 
 
 async def replay(stream: SimStream, messages: int, workdir: Path, *, rate: float = RATE,
-                 collect: set[int] | None = None) -> tuple[list[int], Path, str]:  # fmt: skip
+                 collect: set[int] | None = None,
+                 in_python: str | None = None) -> tuple[list[int], Path, str]:  # fmt: skip
     """Replay ``messages`` deltas at virtual ``rate``; the indices of the messages that reached
     a risk decision, the audit trail's path and the run's counts (what the engine, orchestrator
-    and metrics counted). ``collect``: toggle callgrind around those messages' callbacks."""
+    and metrics counted). ``collect``: toggle callgrind around those messages' callbacks;
+    ``in_python``: ``"cycles"`` or ``"all"``, the compiled decisions unbound."""
     config = demo_config(workdir / "audit.db")
     clock = VirtualClock()
     toggle = _toggle()
@@ -125,6 +131,10 @@ async def replay(stream: SimStream, messages: int, workdir: Path, *, rate: float
         engine.new_order_id = lambda: f"bench{next(orders)}"
         syncs, latencies = engine.syncs, engine.stats.latencies_ns
         callbacks = {venue: engine._on_book(venue) for venue in syncs}
+        if in_python is not None:
+            engine.cycle_decisions = {}
+            if in_python == "all":
+                engine.cross_decision = None
         period = 1e9 / rate
         for i, event in enumerate(stream.deltas[:messages]):
             await clock.advance(int(i * period))
@@ -170,6 +180,7 @@ def main() -> None:
     parser.add_argument("--decisions", type=Path, help="write (plain run) or read the indices")
     parser.add_argument("--rows", type=Path, help="write the audit rows here")
     parser.add_argument("--cache", type=Path, help="pickle the stream here (valgrind runs)")
+    parser.add_argument("--in-python", choices=("cycles", "all"))
     args = parser.parse_args()
     if args.build_toggle is not None:
         print(build_toggle(args.build_toggle))
@@ -184,7 +195,8 @@ def main() -> None:
         collect = reached if args.collect == "decisions" else set(range(args.messages)) - reached
     with tempfile.TemporaryDirectory() as workdir:
         decided, trail, counts = asyncio.run(replay(stream, args.messages, Path(workdir),
-                                                    rate=args.rate, collect=collect))  # fmt: skip
+                                                    rate=args.rate, collect=collect,
+                                                    in_python=args.in_python))  # fmt: skip
         digest = dump_rows(trail, args.rows) if args.rows else "-"
     if args.decisions is not None and args.collect is None:
         args.decisions.write_text("\n".join(map(str, decided)) + "\n")

@@ -44,6 +44,7 @@ from arbcore.sim.market import MarketConfig
 from arbcore.storage.audit import AuditTrail
 from arbcore_ext.book import BID
 from arbcore_ext.crossdecide import CrossDecision
+from arbcore_ext.tridecide import TriangularDecision
 
 ROOT = Path(__file__).resolve().parent.parent
 VENUES = ("binance", "okx", "bybit", "kraken")
@@ -256,11 +257,14 @@ async def run_paced(engine: Engine, handle: Callable[[_Item], object], items: Se
 
 def stamp_finds(engine: Engine) -> list[int]:
     """Stamps arrival -> each find the strategies offer (on entering ``Engine._decide``, before
-    the orchestrator and risk; a find decided in C is stamped there, ``CrossDecision.found_ns``,
-    and read when its decision reaches ``Engine._decided``): the detection latency. Install it
-    before the book callbacks are made; it costs a Python call per find, none per message."""
+    the orchestrator and risk; a find decided in C is stamped there, ``found_ns`` of
+    ``CrossDecision`` or ``TriangularDecision``, and read when its decision reaches
+    ``Engine._decided`` or ``_decided_cycle``; a find refused in C for its balances is not
+    listed): the detection latency. Install it before the book callbacks are made; it costs a
+    Python call per find, none per message."""
     found: list[int] = []
-    decide, decided, clock = engine._decide, engine._decided, time.perf_counter_ns
+    decide, clock = engine._decide, time.perf_counter_ns
+    decided, decided_cycle = engine._decided, engine._decided_cycle
 
     def stamped(opportunity: Opportunity, arrived_ns: int) -> None:
         found.append(clock() - arrived_ns)
@@ -270,9 +274,14 @@ def stamp_finds(engine: Engine) -> list[int]:
         found.append(made.found_ns)
         decided(made)
 
+    def stamped_cycle(made: TriangularDecision) -> None:
+        found.append(made.found_ns)
+        decided_cycle(made)
+
     engine._decide = stamped  # type: ignore[method-assign]
     engine._decided = stamped_in_c  # type: ignore[method-assign]
-    if engine.cross_decision is not None:  # bound already: bind it again, to the stamped one
+    engine._decided_cycle = stamped_cycle  # type: ignore[method-assign]
+    if engine.cross_decision is not None or engine.cycle_decisions:  # bound: bind them again
         engine._bind_decision()
     return found
 

@@ -127,9 +127,9 @@ class TriangularScanner(CycleEngine):
             for cycle in ids:
                 sized = self._sized(cycle)
                 if self.tradeable(sized):
-                    traded.append(self._priced(cycle, sized, now))
+                    traded.append(self.priced(cycle, sized, now))
             return tuple(traded)
-        return tuple(self._priced(cycle, self._sized(cycle), now) for cycle in ids)
+        return tuple(self.priced(cycle, self._sized(cycle), now) for cycle in ids)
 
     def tradeable(self, sized: SizedCycle | None) -> bool:
         """Would its Opportunity be traded: a first leg of at least one lot, profit > 0 and
@@ -164,7 +164,7 @@ class TriangularScanner(CycleEngine):
         """Price one cycle: top-of-book rate, and the depth-aware size when its books are known."""
         sized = self._sized(cycle)  # (sized before the clock is read, as it always was)
         now = self._clock() if detected_at_ns is None else detected_at_ns
-        return self._priced(cycle, sized, now)
+        return self.priced(cycle, sized, now)
 
     def _sized(self, cycle: int) -> SizedCycle | None:
         try:
@@ -172,8 +172,10 @@ class TriangularScanner(CycleEngine):
         except ValueError:  # a leg's book has not been seen yet: rate only
             return None
 
-    def _priced(self, cycle: int, sized: SizedCycle | None, now: int) -> Opportunity:
-        """The Opportunity of a cycle sized once (``sized``), detected at ``now``."""
+    def priced(self, cycle: int, sized: SizedCycle | None, now: int) -> Opportunity:
+        """The Opportunity of a cycle sized once (``sized``), detected at ``now`` (also how the
+        engine's compiled decision, :class:`~arbcore_ext.tridecide.TriangularDecision`, has
+        the cycle it decided made)."""
         start = self._starts.get(cycle)
         if start is None:
             start = self._starts[cycle] = self.cycle_assets(cycle)[0]
@@ -185,6 +187,11 @@ class TriangularScanner(CycleEngine):
         return _new_opportunity("triangular", self.venue, self._legs(cycle, sized),
                                 self.rate(cycle), bps, size, profit, now, start,
                                 None if usd is None else profit * usd)  # fmt: skip
+
+    def units(self) -> list[tuple[int, float, int]]:
+        """Per market id: (10 ** price decimals, 10.0 ** size decimals, the lot in raw size
+        units), what an Opportunity's legs are priced and rounded with."""
+        return [(price_unit, size_unit, lot) for _, price_unit, size_unit, lot in self._units]
 
     def _legs(self, cycle: int, sized: SizedCycle | None) -> tuple[OpportunityLeg, ...]:
         venue, units = self.venue, self._units

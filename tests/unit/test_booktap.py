@@ -177,14 +177,18 @@ def _state(world: _World, count: int) -> tuple[Any, ...]:
 
 
 def _assert_stamps_are_the_table(world: _World) -> None:
-    """The cross kernel's book times (what the compiled decision reads the books' ages from) are
-    the engine's table's, for every market, updates from before the kernel was bound included."""
+    """The cross kernel's and the cycle engine's book times (what the compiled decisions read
+    the books' ages from) are the engine's table's, for every market, updates from before the
+    kernel or the scanner was bound included."""
     if world.cross is None:
         return
     for venue in LISTED:
         kernel, ids = world.cross.touch_of(venue)
         for symbol, market in ids.items():
             assert kernel.stamped(market) == world.updated[venue].get(symbol), (venue, symbol)
+    for venue, scanner in world.triangular.items():
+        for symbol in scanner.symbols:
+            assert scanner.stamped(symbol) == world.updated[venue].get(symbol), symbol
 
 
 def _replay(steps: list[tuple[int, int, int, int, bool]], built_after: int) -> _World:

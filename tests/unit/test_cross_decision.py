@@ -1,9 +1,10 @@
-"""The engine's compiled cross-exchange decision (CrossDecision) against the Python path.
+"""The engine's compiled decisions (CrossDecision, TriangularDecision) against the Python path.
 
 Two real engines (strategies, orchestrator, risk, shadow venues, router, audit trail) are fed
-the same book updates through their real book callbacks; one decides crossing routes in C, the
-other (its ``cross_decision`` unset) in Python. Everything they record and count must be the
-same, byte for byte in the audit trail, while the compiled one did decide.
+the same book updates through their real book callbacks; one decides crossing routes and
+paying cycles in C, the other (its ``cross_decision`` and ``cycle_decisions`` unset) in Python.
+Everything they record and count must be the same, byte for byte in the audit trail, while the
+compiled one did decide.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ FEES = {"binance": 0.001, "okx": 0.0008, "kraken": 0.0026}
 LISTED = {"binance": ("BTC/USDT", "ETH/USDT", "ETH/BTC"),
           "okx": ("BTC/USDT", "ETH/USDT", "ETH/BTC"),
           "kraken": ("BTC/USDT", "BTC/USD", "USDT/USD")}  # fmt: skip
-MIDS = {"BTC/USDT": 5_000_000, "BTC/USD": 5_000_000, "ETH/USDT": 300_000, "ETH/BTC": 6_000,
+MIDS = {"BTC/USDT": 5_000_000, "BTC/USD": 5_000_000, "ETH/USDT": 300_000, "ETH/BTC": 60_000,
         "USDT/USD": 10_000}  # fmt: skip
 MARKETS = [(venue, symbol) for venue, symbols in LISTED.items() for symbol in symbols]
 
@@ -44,8 +45,9 @@ MARKETS = [(venue, symbol) for venue, symbols in LISTED.items() for symbol in sy
 def _instrument(venue: str, symbol: str) -> Instrument:
     base, quote = symbol.split("/")
     tick = {"BTC": "0.000001", "USD": "0.0001"}.get(quote, "0.01")
+    minimum = "0.0001" if quote == "BTC" else "5"  # (5 USD either way)
     return Instrument.from_text(venue=venue, native_symbol=base + quote, base=base, quote=quote,
-                                tick_size=tick, lot_size="0.0001", min_notional="5",
+                                tick_size=tick, lot_size="0.0001", min_notional=minimum,
                                 taker_fee=FEES[venue])  # fmt: skip
 
 
@@ -71,17 +73,25 @@ class _Run:
 
 
 def _engine(audit: AuditTrail, compiled: bool, triangles: tuple[str, ...],
-            balances: dict[str, float] | None = None) -> _Run:  # fmt: skip
+            balances: dict[str, float] | None = None, cross: bool = True,
+            position_usd: float | None = None, correlated: bool = False) -> _Run:  # fmt: skip
     """``triangles``: the venues scanned for cycles (a cycle found on the update a route
-    crosses on is ranked with it in Python); ``balances``: each shadow account's."""
+    crosses on is ranked with it in Python); ``balances``: each shadow account's; ``cross``:
+    the cross-exchange strategy runs; ``position_usd``: risk's position limit (else the
+    demo's); ``correlated``: risk has correlations (its check is then Python's, fed the legs
+    the compiled decision built)."""
     config = load_config(ROOT / "config" / "demo.toml", {})
     strategies = config.system.strategies
     strategies = attrs.evolve(
         strategies,
         cool_off_ms=2.0,
         triangular=attrs.evolve(strategies.triangular, venues=triangles),
+        cross_exchange=attrs.evolve(strategies.cross_exchange, enabled=cross),
     )
-    system = attrs.evolve(config.system, sim=None, strategies=strategies)
+    risk = config.system.risk
+    if position_usd is not None:
+        risk = attrs.evolve(risk, max_position_usd=position_usd)
+    system = attrs.evolve(config.system, sim=None, strategies=strategies, risk=risk)
     if balances is None:
         balances = {"USDT": 3_000.0, "USD": 3_000.0, "BTC": 0.05, "ETH": 1.0}
     shadow = attrs.evolve(config.shadow, latency_ms=1.0, balances=balances)
@@ -102,8 +112,11 @@ def _engine(audit: AuditTrail, compiled: bool, triangles: tuple[str, ...],
     engine.syncs.update(synced)  # (what the engine reads of a BookSync: book, in_sync, core)
     taps = {venue: engine._on_book(venue) for venue in LISTED}
     engine._build_trading(sleep=no_sleep)
+    if correlated:
+        engine.risk.correlations = {("BTC", "ETH"): 0.9, ("BTC", "USD"): 0.1}
     if not compiled:
         engine.cross_decision = None
+        engine.cycle_decisions = {}
     return _Run(engine, taps, books, clock)
 
 
@@ -153,20 +166,27 @@ def _outcome(run: _Run, path: Path) -> tuple[Any, ...]:
 
 
 def _compare(tmp: Path, steps: list[Step], triangles: tuple[str, ...] = tuple(LISTED),
-             balances: dict[str, float] | None = None) -> int:  # fmt: skip
-    """Both engines through ``steps``: their outcomes must be equal; the compiled decisions."""
-    outcomes, decided = [], 0
+             balances: dict[str, float] | None = None, cross: bool = True,
+             position_usd: float | None = None,
+             correlated: bool = False) -> tuple[int, int]:  # fmt: skip
+    """Both engines through ``steps``: their outcomes must be equal; the decisions taken in C
+    (crossings, cycles)."""
+    outcomes, decided, cycles = [], 0, 0
     for compiled in (True, False):
         path = tmp / f"{'c' if compiled else 'py'}-{next(_RUNS)}.db"
         with AuditTrail(path, synchronous="NORMAL") as audit:
-            run = _engine(audit, compiled, triangles, balances)
+            run = _engine(audit, compiled, triangles, balances, cross, position_usd, correlated)
             asyncio.run(_drive(run, steps))
             outcomes.append(_outcome(run, path))
-            if compiled:
+            if compiled and cross:
                 assert isinstance(run.engine.cross_decision, CrossDecision)
                 decided = run.engine.cross_decision.decided
+            if compiled:
+                made = run.engine.cycle_decisions
+                assert set(made) == set(triangles)
+                cycles = sum(decision.decided for decision in made.values())
     assert outcomes[0] == outcomes[1]
-    return decided
+    return decided, cycles
 
 
 _RUNS = itertools.count()
@@ -180,8 +200,31 @@ def test_a_long_market_is_decided_in_c_exactly_as_in_python(tmp_path: Path) -> N
     steps = [(rng.randrange(len(MARKETS)), rng.randint(-30, 30), rng.choice(DISLOCATIONS),
               rng.randint(1, 40_000), rng.random() < 0.03, rng.randint(0, 60_000_000),
               rng.randint(0, 3)) for _ in range(1_500)]  # fmt: skip
-    decided = _compare(tmp_path, steps, ("kraken",))
+    decided, _ = _compare(tmp_path, steps, ("kraken",))
     assert decided >= 20
+
+
+@pytest.mark.parametrize(("cross", "position_usd", "correlated"),
+                         [(True, None, False), (False, 60.0, False), (False, 60.0, True)],
+                         ids=["with-crossings", "cycles-alone", "correlated"])  # fmt: skip
+def test_cycles_on_every_venue_are_decided_in_c_exactly_as_in_python(
+    tmp_path: Path, cross: bool, position_usd: float | None, correlated: bool
+) -> None:
+    """The same kind of market with every venue's cycles scanned: cycles through dollar quotes
+    only (Kraken's USDT -> BTC -> USD) and through BTC (Binance's and OKX's, a leg valued at
+    BTC's USD mid), found alone (decided in C) or on an update a route crosses on (ranked with
+    it in Python: with the cross strategy running, every Binance and OKX dislocation is one).
+    Alone, risk's position limit is tight: a cycle's legs net out only when each is valued at
+    its own quote's price, so a leg mis-valued shows as a position refused. Correlated, risk's
+    check is the Python reference's, over the legs the compiled decision made."""
+    rng = random.Random(11)
+    steps = [(rng.randrange(len(MARKETS)), rng.randint(-30, 30), rng.choice(DISLOCATIONS),
+              rng.randint(1, 40_000), rng.random() < 0.03, rng.randint(0, 60_000_000),
+              rng.randint(0, 3)) for _ in range(1_500)]  # fmt: skip
+    _, cycles = _compare(
+        tmp_path, steps, cross=cross, position_usd=position_usd, correlated=correlated
+    )
+    assert cycles >= 20
 
 
 def test_what_trades_in_flight_reserved_sizes_the_next_decision_in_c_as_in_python(
@@ -197,7 +240,7 @@ def test_what_trades_in_flight_reserved_sizes_the_next_decision_in_c_as_in_pytho
     steps = [*quiet, (btc, 0, -40_000, 40_000, False, 1_000, 0),
              (eth, 0, -2_000, 40_000, False, 1_000, 0), *quiet]  # fmt: skip
     balances = {"USDT": 1_500.0, "USD": 1_500.0, "BTC": 0.05, "ETH": 1.0}
-    assert _compare(tmp_path, steps, ("kraken",), balances) >= 2
+    assert _compare(tmp_path, steps, ("kraken",), balances)[0] >= 2
 
 
 @settings(max_examples=15, deadline=None)

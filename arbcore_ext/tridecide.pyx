@@ -1,0 +1,210 @@
+# The engine's triangular decision in C: from a paying cycle to the risk verdict.
+#
+# When a book update changes a cycle of the venue's CycleEngine so that it pays at the top and
+# the orchestrator's gate lets it through (CycleEngine.touch_at), the Python path emits it to
+# TriangularScanner._emit (sized over depth, an Opportunity), ranks what was found, admits it
+# (Orchestrator.admit), values its legs (leg_tuples) and asks risk: ~200 us cold in Python on a
+# path that runs once in hundreds of frames. Here the same steps run over the same state,
+# operation for operation: the engine's depth sizing (CycleEngine.size_into), the scanner's
+# tradeable test and the engine's filter, the orchestrator's admission (the gate's count, the
+# balances through the ledger's slots, the reservation, the busy markets, the cool-off), the
+# legs as risk reads them and riskcore's first breach. The decision is stamped there; the
+# objects (SizedCycle, Opportunity, Ticket, RiskDecision) and the audit rows are made after it,
+# in Python, from what this recorded (``on_decided(self)``).
+#
+# One tradeable cycle found on an update with no cross-exchange find, from a dollar start asset,
+# is this path's: anything else (several tradeable cycles to rank, a start asset priced by the
+# scanner's mid, a crossing on the same update) answers FALLBACK before anything changed (the
+# sizing changes nothing), and the caller emits the cycles to the Python path, which stays the
+# reference.
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+from libc.math cimport floor, fmod
+from libc.stdint cimport int64_t
+from libc.stdlib cimport calloc, free
+from libc.string cimport memcpy
+
+from arbcore_ext.crossbook cimport Gate
+from arbcore_ext.cycles cimport CycleEngine, LegFill
+from arbcore_ext.decision cimport DECIDED, FALLBACK, NOTHING, Decision
+from arbcore_ext.ledger cimport Ledger, available
+from arbcore_ext.profit cimport limit_raw
+from arbcore_ext.riskcore cimport Exposure, Leg
+from arbcore_ext.usdprices cimport UsdPrices
+
+
+cdef class TriangularDecision(Decision):
+    """The compiled decision of one venue's triangular scanner (see the module comment).
+
+    ``scanner``: the venue's TriangularScanner (a CycleEngine attached to the orchestrator's
+    Check, with Counts for its counts); ``units``: per market in the engine's order,
+    (10 ** price decimals, 10.0 ** size decimals, the lot in raw units): ``scanner.units()``; ``min_profit_bps``: what the engine keeps of an
+    emit (its floor, and the scanner's own threshold when it emits only tradeable cycles);
+    ``max_start``: the most of the start asset one trade commits (the scanner's); ``ledger``,
+    ``refused``, ``risk``, ``usd``: see :class:`~arbcore_ext.decision.Decision`;
+    ``dollars``: the assets worth 1 USD (a start asset among them is valued 1.0, as the
+    scanner's ``usd_price`` does); ``on_decided(decision)``: builds the objects and records.
+    """
+
+    def __cinit__(self):
+        self._markets = NULL
+        self._dollar_start = NULL
+
+    def __dealloc__(self):
+        free(self._markets)
+        free(self._dollar_start)
+
+    def __init__(self, CycleEngine scanner not None, str venue not None, units,
+                 double min_profit_bps, double max_start, Ledger ledger not None, refused,
+                 risk not None, on_decided not None, UsdPrices usd not None, dollars):
+        cdef int m, a
+        cdef Exposure exposure
+        Decision.__init__(self, scanner._pre, refused, ledger, risk, on_decided, usd)
+        if len(units) != scanner.n_markets:
+            raise ValueError(f"{len(units)} market units for {scanner.n_markets} markets")
+        exposure = self.exposure
+        self.engine = scanner
+        self.venue = venue
+        self._markets = <MarketFacts*>calloc(max(scanner.n_markets, 1), sizeof(MarketFacts))
+        self._dollar_start = <unsigned char*>calloc(max(scanner.n_assets, 1), 1)
+        if self._markets == NULL or self._dollar_start == NULL:
+            raise MemoryError()
+        self._pairs, self._quotes = list(scanner.pairs), []
+        for m, (price_unit, size_unit, lot) in enumerate(units):
+            base, quote = self._pairs[m]
+            self._markets[m] = MarketFacts(float(price_unit), size_unit, float(lot),
+                                           exposure.asset_id(base), exposure.asset_id(quote),
+                                           quote in usd.dollars, ledger.slot(venue, quote),
+                                           ledger.slot(venue, base))
+            self._quotes.append(quote)
+        for a, asset in enumerate(scanner.assets):
+            self._dollar_start[a] = asset in dollars
+        self.min_profit_bps = min_profit_bps
+        self.max_start = max_start
+        self._venue_id = exposure.venue_id(venue)
+        self.cycle = -1
+
+    def sized(self):
+        """The last decision's cycle as ``CycleEngine.size`` gives it (a SizedCycle)."""
+        if self.cycle < 0:
+            raise ValueError("no decision taken yet")
+        return self.engine.sized_of(self.cycle, self._fills)
+
+    cdef int decide(self, int64_t now, int64_t arrived) except -1:
+        """Decide on the cycles ``CycleEngine.touch_at`` just kept (changed, paying at the top,
+        let through by the gate at ``now``): NOTHING, FALLBACK (nothing changed: the caller
+        emits them to the Python path) or DECIDED."""
+        cdef CycleEngine engine = self.engine
+        cdef Py_ssize_t k
+        cdef int cycle = -1, candidate
+        cdef LegFill scratch[4]
+        # TriangularScanner._emit: each cycle sized (in order), kept when tradeable; one kept is
+        # decided here, several go to the Python path, which ranks them by expected USD profit
+        for k in range(engine._n_changed):
+            candidate = engine._changed[k]
+            if not self._dollar_start[engine._starts[candidate]]:
+                return FALLBACK  # (its profit in USD is the scanner's mid of the start asset)
+            if self._tradeable(candidate, scratch):
+                if cycle >= 0:
+                    return FALLBACK
+                cycle = candidate
+                memcpy(self._fills, scratch, sizeof(scratch))
+        if cycle < 0:
+            return NOTHING
+        self._found(engine._detected_slot[cycle], arrived)  # (Engine._decide: counted, then...)
+        return self._admit(cycle, engine._lengths[cycle], now, arrived)
+
+    cdef bint _tradeable(self, int cycle, LegFill* fills) except -1:
+        """``cycle`` sized into ``fills`` is one the engine trades: TriangularScanner's
+        ``tradeable`` and what ``Engine._on_book`` keeps of a find (a first leg of at least one
+        lot, profit > 0, profit_bps at the floor)."""
+        cdef CycleEngine engine = self.engine
+        cdef int i, n = engine._lengths[cycle]
+        cdef const MarketFacts* first
+        cdef double start, profit, raw
+        for i in range(n):  # a leg's book never seen: TriangularScanner._sized answers None
+            if engine._books[engine._edges[cycle * engine.max_legs + i] // 2] is None:
+                return False
+        if not engine.size_into(cycle, self.max_start, fills):
+            return False
+        start = fills[0].spent
+        profit = fills[n - 1].out - start  # (SizedCycle.profit, profit_bps)
+        if not start > 0.0 or not profit > 0.0 or not profit / start * 1e4 >= self.min_profit_bps:
+            return False
+        first = &self._markets[engine._edges[cycle * engine.max_legs] // 2]
+        raw = floor(fills[0].qty * first.size_unit * (1 + 1e-12))  # (_raw)
+        return raw - fmod(raw, first.lot) > 0.0
+
+    cdef int _admit(self, int cycle, int n, int64_t now, int64_t arrived) except -1:
+        """Orchestrator.admit (the gate was asked in this event by touch_at and nothing changed
+        since: the offer is counted and the balances checked), leg_tuples, then
+        RiskEngine.check_legs' breach."""
+        cdef CycleEngine engine = self.engine
+        cdef Gate gate = self.gate
+        cdef Ledger ledger = self.ledger
+        cdef const MarketFacts* facts
+        cdef const LegFill* fill
+        cdef int i, k, width = engine.max_legs + 1
+        cdef int* row = engine._gate + <Py_ssize_t>cycle * width
+        cdef bint buys[4]
+        cdef int markets[4]
+        cdef double* amounts = self._amounts
+        cdef double prices[4], quote_usd
+        cdef Leg legs[4]
+        gate.offered += 1
+        for i in range(n):  # each leg's spend against what is left (quote bought, base sold)
+            markets[i] = engine._edges[cycle * engine.max_legs + i] // 2
+            buys[i] = engine._edges[cycle * engine.max_legs + i] % 2 == 0  # (direction BUY)
+            facts = &self._markets[markets[i]]
+            fill = &self._fills[i]
+            # OpportunityLeg.price: the limit the router sends, in price units
+            prices[i] = <double>limit_raw(fill.worst_raw, buys[i], engine.slippage_bps) / \
+                facts.price_unit
+            amounts[i] = prices[i] * fill.qty if buys[i] else fill.qty
+            if amounts[i] > available(ledger, facts.buy_spends if buys[i] else facts.sell_spends) \
+                    + 1e-12:
+                self._refused_for_balance()
+                return NOTHING
+        for i in range(n):
+            facts = &self._markets[markets[i]]
+            ledger.reserve(facts.buy_spends if buys[i] else facts.sell_spends, amounts[i])
+        k = 0
+        while k < engine.max_legs and row[1 + k] >= 0:  # (busy.update(markets))
+            gate.mark_busy(row[1 + k])
+            k += 1
+        gate.take(row[0], now)  # (last_taken[key] = now)
+        # leg_tuples over BookAges(now): each leg valued price * size * usd(quote) (0 unpriced)
+        for i in range(n):
+            facts = &self._markets[markets[i]]
+            if facts.dollar_quote:
+                quote_usd = 1.0
+            else:
+                found_usd = self.usd.price(self._quotes[markets[i]])
+                quote_usd = 0.0 if found_usd is None else <double>found_usd
+            legs[i] = Leg(self._venue_id, facts.base, facts.quote, buys[i], self._fills[i].qty,
+                          prices[i] * self._fills[i].qty * quote_usd,
+                          engine.age_ms(markets[i], now))
+        self.cycle = cycle
+        self._verdict(legs, n, now, arrived)
+        return DECIDED
+
+    cdef int _stamped(self) except -1:
+        """The ticket's reservations, after the verdict: (venue, asset spent, amount) per leg."""
+        cdef CycleEngine engine = self.engine
+        cdef int i, edge
+        reserved = []
+        for i in range(engine._lengths[self.cycle]):
+            edge = engine._edges[self.cycle * engine.max_legs + i]
+            base, quote = self._pairs[edge // 2]
+            reserved.append((self.venue, quote if edge % 2 == 0 else base, self._amounts[i]))
+        self.reserved_amounts = tuple(reserved)
+        return 0
+
+    cdef tuple _leg_tuples(self, const Leg* legs, int n):
+        cdef CycleEngine engine = self.engine
+        cdef int i
+        rows = []
+        for i in range(n):
+            base, quote = self._pairs[engine._edges[self.cycle * engine.max_legs + i] // 2]
+            rows.append((self.venue, base, quote, legs[i].buy, legs[i].base_qty,
+                         legs[i].notional_usd, legs[i].age_ms))
+        return tuple(rows)
