@@ -3,9 +3,11 @@
 # Nearly every book update reaches no decision: it is counted, its time stamped for the books'
 # ages, the dollar price of its base dropped from the USD cache (a dollar market's update), and
 # its touch handed to the cross-venue kernel (CrossBook) and the venue's cycle engine
-# (CycleEngine), both called here at C level through their .pxd. Only a find goes back to
-# Python (the engine's ``found``), so the usual update makes no Python call at all unless the
-# engine's clocks are Python callables (a backtest's virtual clock).
+# (CycleEngine), both called here at C level through their .pxd. A find is decided in C when
+# the engine's compiled decisions take it (CrossDecision for crossing routes, TriangularDecision
+# for one paying cycle); only the rest goes back to Python (the engine's ``found``), so the
+# usual update makes no Python call at all unless the engine's clocks are Python callables (a
+# backtest's virtual clock).
 from cpython.dict cimport PyDict_DelItem, PyDict_GetItemWithError, PyDict_SetItem
 from cpython.ref cimport PyObject
 from cpython.tuple cimport PyTuple_GET_SIZE

@@ -249,3 +249,13 @@ def test_random_markets_are_decided_in_c_exactly_as_in_python(
     tmp_path_factory: pytest.TempPathFactory, steps: list[Step]
 ) -> None:
     _compare(tmp_path_factory.mktemp("decide"), steps)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(STEP, min_size=1, max_size=120))
+def test_random_cycles_alone_are_decided_in_c_exactly_as_in_python(
+    tmp_path_factory: pytest.TempPathFactory, steps: list[Step]
+) -> None:
+    """Every venue's cycles with no cross strategy (so each cycle found alone is decided in C)
+    and a tight position limit."""
+    _compare(tmp_path_factory.mktemp("cycles"), steps, cross=False, position_usd=60.0)
