@@ -5,6 +5,12 @@ from arbcore_ext.book cimport L2Book
 from arbcore_ext._syncref cimport SyncRef
 
 
+cdef enum:              # why the orchestrator's gate would refuse an opportunity (Gate.reason)
+    OPEN = 0            # it would take it
+    COOL_OFF = 1        # the same key was taken less than cool_off_ns ago
+    IN_USE = 2          # a market it trades is busy with a trade in flight
+
+
 cdef class Gate:
     cdef public int64_t cool_off_ns
     cdef object clock

@@ -32,10 +32,6 @@ RouteSpec = tuple[int, int, float, float, float, bool]
 cdef int64_t NO_PRICE = -1  # a side with no level (raw prices are never negative)
 cdef int64_t NEVER = INT64_MIN  # a market never stamped
 
-cdef enum:
-    OPEN = 0        # the orchestrator would take it
-    COOL_OFF = 1    # the same key was taken less than cool_off_ns ago
-    IN_USE = 2      # a market it trades is busy with a trade in flight
 
 _REASONS = (None, "cool_off", "liquidity_in_use")  # (the orchestrator's refusal names)
 _FAST_COUNTS = (dict, Counter, defaultdict)  # mappings whose items C may add to directly

@@ -31,6 +31,7 @@ cdef class Decision:
 
     cdef int _found(self, int detected_slot, int64_t arrived) except -1
     cdef int _refused_for_balance(self) except -1
+    cdef bint _gate_refuses(self, int key, const int* markets, int n, int64_t now) except -1
     cdef int _verdict(self, const Leg* legs, int n, int64_t now, int64_t arrived) except -1
     cdef int _stamped(self) except -1
     cdef tuple _leg_tuples(self, const Leg* legs, int n)

@@ -7,7 +7,7 @@
 from libc.stdint cimport int64_t
 
 from arbcore_ext.clocks cimport monotonic_ns
-from arbcore_ext.crossbook cimport Check
+from arbcore_ext.crossbook cimport OPEN, Check
 from arbcore_ext.ledger cimport Ledger
 from arbcore_ext.riskcore cimport Exposure, Leg
 from arbcore_ext.usdprices cimport UsdPrices
@@ -51,6 +51,19 @@ cdef class Decision:
         """Orchestrator.admit's refusal of a leg that would spend more than is left."""
         self.check._refused_c.add(self._balance_slot)
         return 0
+
+    cdef bint _gate_refuses(self, int key, const int* markets, int n, int64_t now) except -1:
+        """Orchestrator.admit asking its gate again (a find ranked after another of the same
+        update, which may have taken its markets): True, and the refusal counted as admit's
+        own pre-check counts it (the offer, the reason), when it would refuse the key's
+        opportunity on these market slots at ``now``."""
+        cdef bint known = True
+        cdef int reason = self.gate.reason(key, markets, n, &now, &known)
+        if reason == OPEN:
+            return False
+        self.gate.offered += 1
+        self.check._refused_c.add(self.check._reason_slot[reason])
+        return True
 
     cdef int _verdict(self, const Leg* legs, int n, int64_t now, int64_t arrived) except -1:
         """RiskEngine.check_legs' breach of the admitted ``legs`` (the compiled check, or the

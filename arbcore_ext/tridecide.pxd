@@ -29,7 +29,9 @@ cdef class TriangularDecision(Decision):
     cdef LegFill _fills[4]
     cdef double _amounts[4]         # what each leg of the last decision reserved
     cdef readonly int cycle         # the last decision's
+    cdef readonly long long ranked  # updates whose several tradeable cycles were ranked here
 
     cdef int decide(self, int64_t now, int64_t arrived) except -1
     cdef bint _tradeable(self, int cycle, LegFill* fills) except -1
+    cdef double _fills_profit(self, int cycle, const LegFill* fills) noexcept
     cdef int _admit(self, int cycle, int n, int64_t now, int64_t arrived) except -1

@@ -17,6 +17,7 @@ class TriangularDecision(Decision):
     engine: CycleEngine
     venue: str
     cycle: int
+    ranked: int
     def __init__(
         self,
         scanner: CycleEngine,

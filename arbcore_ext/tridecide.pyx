@@ -12,11 +12,11 @@
 # objects (SizedCycle, Opportunity, Ticket, RiskDecision) and the audit rows are made after it,
 # in Python, from what this recorded (``on_decided(self)``).
 #
-# One tradeable cycle found on an update with no cross-exchange find, from a dollar start asset,
-# is this path's: anything else (several tradeable cycles to rank, a start asset priced by the
-# scanner's mid, a crossing on the same update) answers FALLBACK before anything changed (the
-# sizing changes nothing), and the caller emits the cycles to the Python path, which stays the
-# reference.
+# The tradeable cycles an update found, with no cross-exchange find on it and from dollar start
+# assets, are this path's (several: ranked and decided in turn, as the engine's found() does);
+# anything else (a start asset priced by the scanner's mid, a crossing on the same update, more
+# than MAX_FOUND cycles) answers FALLBACK before anything changed (the sizing changes nothing),
+# and the caller emits the cycles to the Python path, which stays the reference.
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 from libc.math cimport floor, fmod
 from libc.stdint cimport int64_t
@@ -30,6 +30,24 @@ from arbcore_ext.ledger cimport Ledger, available
 from arbcore_ext.profit cimport limit_raw
 from arbcore_ext.riskcore cimport Exposure, Leg
 from arbcore_ext.usdprices cimport UsdPrices
+
+cdef enum:
+    MAX_FOUND = 16  # tradeable cycles one update may rank here (more: the Python path)
+
+
+cdef inline void _swap_fills(LegFill* a, LegFill* b) noexcept:
+    cdef LegFill kept[4]
+    memcpy(kept, a, sizeof(kept))
+    memcpy(a, b, sizeof(kept))
+    memcpy(b, kept, sizeof(kept))
+
+
+cdef inline int _count_markets(const int* row, int width) noexcept:
+    """How many market slots a cycle's gate row holds (its markets, then -1s)."""
+    cdef int k = 0
+    while k < width - 1 and row[1 + k] >= 0:
+        k += 1
+    return k
 
 
 cdef class TriangularDecision(Decision):
@@ -82,6 +100,7 @@ cdef class TriangularDecision(Decision):
         self.max_start = max_start
         self._venue_id = exposure.venue_id(venue)
         self.cycle = -1
+        self.ranked = 0
 
     def sized(self):
         """The last decision's cycle as ``CycleEngine.size`` gives it (a SizedCycle)."""
@@ -92,26 +111,52 @@ cdef class TriangularDecision(Decision):
     cdef int decide(self, int64_t now, int64_t arrived) except -1:
         """Decide on the cycles ``CycleEngine.touch_at`` just kept (changed, paying at the top,
         let through by the gate at ``now``): NOTHING, FALLBACK (nothing changed: the caller
-        emits them to the Python path) or DECIDED."""
+        emits them to the Python path) or DECIDED (at least one decision handed over)."""
         cdef CycleEngine engine = self.engine
         cdef Py_ssize_t k
-        cdef int cycle = -1, candidate
+        cdef int found = 0, i, j, candidate, decided = NOTHING, width = engine.max_legs + 1
+        cdef int cycles[MAX_FOUND]
+        cdef double profits[MAX_FOUND]
+        cdef LegFill fills[MAX_FOUND][4]
         cdef LegFill scratch[4]
-        # TriangularScanner._emit: each cycle sized (in order), kept when tradeable; one kept is
-        # decided here, several go to the Python path, which ranks them by expected USD profit
+        cdef int* row
+        # TriangularScanner._emit: each cycle sized (in order), kept when tradeable, then the
+        # engine's found(): several are ranked by expected USD profit (a dollar start: profit
+        # * 1.0; Orchestrator.rank's sort is stable), each then decided in that order
         for k in range(engine._n_changed):
             candidate = engine._changed[k]
             if not self._dollar_start[engine._starts[candidate]]:
                 return FALLBACK  # (its profit in USD is the scanner's mid of the start asset)
-            if self._tradeable(candidate, scratch):
-                if cycle >= 0:
-                    return FALLBACK
-                cycle = candidate
-                memcpy(self._fills, scratch, sizeof(scratch))
-        if cycle < 0:
-            return NOTHING
-        self._found(engine._detected_slot[cycle], arrived)  # (Engine._decide: counted, then...)
-        return self._admit(cycle, engine._lengths[cycle], now, arrived)
+            if not self._tradeable(candidate, scratch):
+                continue
+            if found == MAX_FOUND:
+                return FALLBACK
+            memcpy(fills[found], scratch, sizeof(scratch))
+            cycles[found] = candidate
+            profits[found] = self._fills_profit(candidate, fills[found])
+            found += 1
+        if found > 1:
+            self.ranked += 1
+        for i in range(1, found):  # (insertion sort, most profit first, ties in order)
+            j = i
+            while j > 0 and profits[j - 1] < profits[j]:
+                cycles[j - 1], cycles[j] = cycles[j], cycles[j - 1]
+                profits[j - 1], profits[j] = profits[j], profits[j - 1]
+                _swap_fills(fills[j - 1], fills[j])
+                j -= 1
+        for i in range(found):
+            self._found(engine._detected_slot[cycles[i]], arrived)  # (Engine._decide: counted)
+            row = engine._gate + <Py_ssize_t>cycles[i] * width
+            if i > 0 and self._gate_refuses(row[0], row + 1, _count_markets(row, width), now):
+                continue  # (the one before took its markets)
+            memcpy(self._fills, fills[i], sizeof(self._fills))
+            if self._admit(cycles[i], engine._lengths[cycles[i]], now, arrived) == DECIDED:
+                decided = DECIDED
+        return decided
+
+    cdef double _fills_profit(self, int cycle, const LegFill* fills) noexcept:
+        """SizedCycle.profit of ``fills``: the end amount less the start amount."""
+        return fills[self.engine._lengths[cycle] - 1].out - fills[0].spent
 
     cdef bint _tradeable(self, int cycle, LegFill* fills) except -1:
         """``cycle`` sized into ``fills`` is one the engine trades: TriangularScanner's
@@ -127,7 +172,7 @@ cdef class TriangularDecision(Decision):
         if not engine.size_into(cycle, self.max_start, fills):
             return False
         start = fills[0].spent
-        profit = fills[n - 1].out - start  # (SizedCycle.profit, profit_bps)
+        profit = self._fills_profit(cycle, fills)  # (SizedCycle.profit, profit_bps)
         if not start > 0.0 or not profit > 0.0 or not profit / start * 1e4 >= self.min_profit_bps:
             return False
         first = &self._markets[engine._edges[cycle * engine.max_legs] // 2]
@@ -148,7 +193,8 @@ cdef class TriangularDecision(Decision):
         cdef bint buys[4]
         cdef int markets[4]
         cdef double* amounts = self._amounts
-        cdef double prices[4], quote_usd
+        cdef double prices[4]
+        cdef double quote_usd
         cdef Leg legs[4]
         gate.offered += 1
         for i in range(n):  # each leg's spend against what is left (quote bought, base sold)
@@ -167,10 +213,8 @@ cdef class TriangularDecision(Decision):
         for i in range(n):
             facts = &self._markets[markets[i]]
             ledger.reserve(facts.buy_spends if buys[i] else facts.sell_spends, amounts[i])
-        k = 0
-        while k < engine.max_legs and row[1 + k] >= 0:  # (busy.update(markets))
+        for k in range(_count_markets(row, width)):  # (busy.update(markets))
             gate.mark_busy(row[1 + k])
-            k += 1
         gate.take(row[0], now)  # (last_taken[key] = now)
         # leg_tuples over BookAges(now): each leg valued price * size * usd(quote) (0 unpriced)
         for i in range(n):

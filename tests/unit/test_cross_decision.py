@@ -34,11 +34,11 @@ from arbcore_ext.deltapath import BookCounters, SyncCore
 ROOT = Path(__file__).resolve().parents[2]
 FEES = {"binance": 0.001, "okx": 0.0008, "kraken": 0.0026}
 #: Kraken's BTC/USD against BTC/USDT is a route between two quotes (the live rate: Python's)
-LISTED = {"binance": ("BTC/USDT", "ETH/USDT", "ETH/BTC"),
+LISTED = {"binance": ("BTC/USDT", "ETH/USDT", "ETH/BTC", "SOL/USDT", "SOL/BTC"),
           "okx": ("BTC/USDT", "ETH/USDT", "ETH/BTC"),
           "kraken": ("BTC/USDT", "BTC/USD", "USDT/USD")}  # fmt: skip
 MIDS = {"BTC/USDT": 5_000_000, "BTC/USD": 5_000_000, "ETH/USDT": 300_000, "ETH/BTC": 60_000,
-        "USDT/USD": 10_000}  # fmt: skip
+        "USDT/USD": 10_000, "SOL/USDT": 15_000, "SOL/BTC": 3_000}  # fmt: skip
 MARKETS = [(venue, symbol) for venue, symbols in LISTED.items() for symbol in symbols]
 
 
@@ -93,7 +93,7 @@ def _engine(audit: AuditTrail, compiled: bool, triangles: tuple[str, ...],
         risk = attrs.evolve(risk, max_position_usd=position_usd)
     system = attrs.evolve(config.system, sim=None, strategies=strategies, risk=risk)
     if balances is None:
-        balances = {"USDT": 3_000.0, "USD": 3_000.0, "BTC": 0.05, "ETH": 1.0}
+        balances = {"USDT": 3_000.0, "USD": 3_000.0, "BTC": 0.05, "ETH": 1.0, "SOL": 10.0}
     shadow = attrs.evolve(config.shadow, latency_ms=1.0, balances=balances)
     engine = Engine(attrs.evolve(config, system=system, shadow=shadow))
     clock = EventClock(1_700_000_000_000_000_000)
@@ -168,10 +168,10 @@ def _outcome(run: _Run, path: Path) -> tuple[Any, ...]:
 def _compare(tmp: Path, steps: list[Step], triangles: tuple[str, ...] = tuple(LISTED),
              balances: dict[str, float] | None = None, cross: bool = True,
              position_usd: float | None = None,
-             correlated: bool = False) -> tuple[int, int]:  # fmt: skip
+             correlated: bool = False) -> tuple[int, int, int]:  # fmt: skip
     """Both engines through ``steps``: their outcomes must be equal; the decisions taken in C
-    (crossings, cycles)."""
-    outcomes, decided, cycles = [], 0, 0
+    (crossings, cycles) and the updates whose several cycles were ranked in C."""
+    outcomes, decided, cycles, ranked = [], 0, 0, 0
     for compiled in (True, False):
         path = tmp / f"{'c' if compiled else 'py'}-{next(_RUNS)}.db"
         with AuditTrail(path, synchronous="NORMAL") as audit:
@@ -185,8 +185,9 @@ def _compare(tmp: Path, steps: list[Step], triangles: tuple[str, ...] = tuple(LI
                 made = run.engine.cycle_decisions
                 assert set(made) == set(triangles)
                 cycles = sum(decision.decided for decision in made.values())
+                ranked = sum(decision.ranked for decision in made.values())
     assert outcomes[0] == outcomes[1]
-    return decided, cycles
+    return decided, cycles, ranked
 
 
 _RUNS = itertools.count()
@@ -200,13 +201,14 @@ def test_a_long_market_is_decided_in_c_exactly_as_in_python(tmp_path: Path) -> N
     steps = [(rng.randrange(len(MARKETS)), rng.randint(-30, 30), rng.choice(DISLOCATIONS),
               rng.randint(1, 40_000), rng.random() < 0.03, rng.randint(0, 60_000_000),
               rng.randint(0, 3)) for _ in range(1_500)]  # fmt: skip
-    decided, _ = _compare(tmp_path, steps, ("kraken",))
+    decided, _, _ = _compare(tmp_path, steps, ("kraken",))
     assert decided >= 20
 
 
 @pytest.mark.parametrize(("cross", "position_usd", "correlated"),
-                         [(True, None, False), (False, 60.0, False), (False, 60.0, True)],
-                         ids=["with-crossings", "cycles-alone", "correlated"])  # fmt: skip
+                         [(True, None, False), (False, None, False), (False, 60.0, False),
+                          (False, 60.0, True)],
+                         ids=["with-crossings", "cycles-alone", "tight", "correlated"])  # fmt: skip
 def test_cycles_on_every_venue_are_decided_in_c_exactly_as_in_python(
     tmp_path: Path, cross: bool, position_usd: float | None, correlated: bool
 ) -> None:
@@ -214,17 +216,20 @@ def test_cycles_on_every_venue_are_decided_in_c_exactly_as_in_python(
     only (Kraken's USDT -> BTC -> USD) and through BTC (Binance's and OKX's, a leg valued at
     BTC's USD mid), found alone (decided in C) or on an update a route crosses on (ranked with
     it in Python: with the cross strategy running, every Binance and OKX dislocation is one).
-    Alone, risk's position limit is tight: a cycle's legs net out only when each is valued at
-    its own quote's price, so a leg mis-valued shows as a position refused. Correlated, risk's
-    check is the Python reference's, over the legs the compiled decision made."""
+    Alone, a moved BTC/USDT on Binance pays through ETH and through SOL: both are ranked and
+    decided in turn (the second refused while the first's trade holds BTC/USDT). With a tight
+    position limit a cycle's legs net out only when each is valued at its own quote's price,
+    so a leg mis-valued shows as a position refused. Correlated, risk's check is the Python
+    reference's, over the legs the compiled decision made."""
     rng = random.Random(11)
     steps = [(rng.randrange(len(MARKETS)), rng.randint(-30, 30), rng.choice(DISLOCATIONS),
               rng.randint(1, 40_000), rng.random() < 0.03, rng.randint(0, 60_000_000),
               rng.randint(0, 3)) for _ in range(1_500)]  # fmt: skip
-    _, cycles = _compare(
+    _, cycles, ranked = _compare(
         tmp_path, steps, cross=cross, position_usd=position_usd, correlated=correlated
     )
     assert cycles >= 20
+    assert ranked >= (0 if cross else 5)  # (alone, a moved BTC/USDT pays through ETH and SOL)
 
 
 def test_what_trades_in_flight_reserved_sizes_the_next_decision_in_c_as_in_python(
