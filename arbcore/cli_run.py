@@ -13,14 +13,16 @@ import asyncio
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
+from typing import Any
 
 from arbcore.backtest import ReplaySource, backtest
 from arbcore.config import load_config
 from arbcore.engine import Engine, EngineStats
 from arbcore.errors import ConfigError
 from arbcore.marketdata.records import FORMATS
+from arbcore.net.busypoll import busy_poll_loop
 from arbcore.observability import tracing
 from arbcore.observability.alerts import engine_alerts
 from arbcore.observability.logs import configure_logging
@@ -28,7 +30,7 @@ from arbcore.observability.metrics import Sources, registry_for, render
 from arbcore.server import run_served
 from arbcore.server.app import TOKEN_ENV
 
-__all__ = ["run_engine", "run_observed", "summary"]
+__all__ = ["run_engine", "run_loop", "run_observed", "summary"]
 
 
 def summary(stats: EngineStats) -> str:
@@ -92,6 +94,15 @@ async def run_observed(
             await watching
 
 
+def run_loop(engine: Engine, main: Coroutine[Any, Any, EngineStats]) -> EngineStats:
+    """``asyncio.run(main)``, on a busy-polling loop calling ``engine.idle`` between polls
+    when ``[system] busy_poll`` (:mod:`arbcore.net.busypoll`)."""
+    if not engine.config.system.busy_poll:
+        return asyncio.run(main)
+    with asyncio.Runner(loop_factory=busy_poll_loop(engine.idle)) as runner:
+        return runner.run(main)
+
+
 def _announce(url: str) -> None:
     token = "set" if os.environ.get(TOKEN_ENV) else "not set: commands are refused"
     print(f"arbcore run: control API on {url} (dashboard {url}/; {TOKEN_ENV} {token})",
@@ -124,9 +135,10 @@ def run_engine(argv: list[str]) -> int:
         engine = Engine(config, status=status, live=arguments.live)
         if arguments.replay:
             sources = _sources(arguments.replay, arguments.format)
-            stats = asyncio.run(backtest(engine, sources, seed=arguments.seed))
+            stats = run_loop(engine, backtest(engine, sources, seed=arguments.seed))
         else:
-            stats = asyncio.run(run_observed(engine, arguments.duration, announce=_announce))
+            stats = run_loop(engine, run_observed(engine, arguments.duration,
+                                                  announce=_announce))  # fmt: skip
     except ConfigError as exc:
         print(f"arbcore run: {exc}", file=sys.stderr)
         return 2

@@ -237,6 +237,16 @@ class Engine:
             tap.bind(self._arrival_ns, self._clock_ns, self._cross, self.triangular,
                      self._cross_decision, self._cycle_decisions.get(tap.venue))  # fmt: skip
 
+    def idle(self) -> None:
+        """One step of work while no message waits: a rehearsal of the compiled cross decision
+        (:meth:`~arbcore_ext.crossdecide.CrossDecision.rehearse`: every read of a decision on
+        the next route in turn, no effect), so that a decision, which runs once in tens of
+        frames, finds its code and data in cache. A few microseconds; the busy-polling loop
+        (``[system] busy_poll``, :mod:`arbcore.net.busypoll`) calls it between polls."""
+        decision = self._cross_decision
+        if decision is not None:
+            decision.rehearse()
+
     # -- running ----------------------------------------------------------------------------------
 
     async def run(self, duration_s: float | None = None) -> EngineStats:

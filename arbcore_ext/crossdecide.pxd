@@ -63,9 +63,18 @@ cdef class CrossDecision:
     cdef readonly tuple reserved_amounts  # ((venue, asset, amount), ...) as the ticket holds them
     cdef readonly object breach        # riskcore's (rule, value, limit, detail), or None
     cdef readonly long long decided
+    # rehearsals (see rehearse): how many, the next route in turn, the walk's USD price
+    cdef readonly long long rehearsed
+    cdef int _turn
+    cdef double _rehearsed_usd
 
     cdef tuple _leg_tuples(self, int r, const Leg* legs)
+    cdef object _usd_of(self, object asset, bint rehearse)
+    cdef CrossQuote _walk(self, int r, int market, L2Book book, double* top,
+                          double* quote_usd, bint rehearse)
     cdef int decide(self, int market, L2Book book, tuple crossing, int64_t now,
                     int64_t arrived) except -1
     cdef int _admit(self, int r, CrossQuote quote, double top, int64_t now,
-                    int64_t arrived) except -1
+                    int64_t arrived, bint rehearse) except -1
+    cdef int _rehearse_breach(self, const Leg* legs) except -1
+    cdef int _rehearse(self, int r) except -2

@@ -28,6 +28,8 @@ class CrossDecision:
     reserved_amounts: tuple[tuple[str, str, float], ...]
     breach: tuple[str, float, float, str] | None
     decided: int
+    #: rehearsals made (:meth:`rehearse`)
+    rehearsed: int
     def __init__(
         self,
         kernel: CrossBook,
@@ -40,3 +42,7 @@ class CrossDecision:
         on_decided: Callable[[CrossDecision], None],
         usd: UsdPrices,
     ) -> None: ...
+    def rehearse(self, route: int = -1) -> int:
+        """Rehearse the decision of ``route`` (-1: the next in turn) with no effect at all:
+        every read the decision makes, so its code and data stay in cache while the feed is
+        idle; the route rehearsed, or -1 (none could be)."""

@@ -27,6 +27,8 @@ from arbcore_ext.profit cimport CrossQuote, quote_cross
 from arbcore_ext.riskcore cimport Exposure, Leg
 from arbcore_ext.usdprices cimport UsdPrices
 
+cdef object _MISSING = object()  # (a USD cache miss)
+
 cdef class CrossDecision:
     """The compiled decision of one cross-exchange strategy (see the module comment).
 
@@ -98,6 +100,8 @@ cdef class CrossDecision:
         self.breach = None
         self.reserved_amounts = ()
         self.decided = 0
+        self.rehearsed = 0
+        self._turn = 0
 
     cdef tuple _leg_tuples(self, int r, const Leg* legs):
         """``legs`` as the LegTuples the Python reference reads."""
@@ -108,80 +112,110 @@ cdef class CrossDecision:
                 (sell_venue, sell_base, sell_quote, False, legs[1].base_qty,
                  legs[1].notional_usd, legs[1].age_ms))
 
+    cdef object _usd_of(self, object asset, bint rehearse):
+        """``Engine.usd(asset)`` (UsdPrices.price, which caches a miss); rehearsed, the same
+        answer with nothing cached: 1.0, the cached price, else the dollar mid."""
+        cdef UsdPrices usd = self.usd
+        if not rehearse:
+            return usd.price(asset)
+        if asset in usd.dollars:
+            return 1.0
+        found = usd.cache.get(asset, _MISSING)
+        return usd.dollar_mid(asset) if found is _MISSING else found
+
+    cdef CrossQuote _walk(self, int r, int market, L2Book book, double* top,
+                          double* quote_usd, bint rehearse):
+        """Route ``r``'s find on ``market``'s update (``book``): CrossExchangeStrategy._best's
+        body for it, then _price and _walk at rate 1, or None; ``top``/``quote_usd``: its top
+        rate and the USD price of its quote. Rehearsed (``rehearse``): the same reads, no
+        effect (the walked count, the USD cache), and a failed test does not stop it (so every
+        read is made), only a missing book or price."""
+        cdef CrossBook kernel = self.kernel
+        cdef const Route* route = &kernel._routes[r]
+        cdef Facts* facts = &self._facts[r]
+        cdef L2Book buy_book, sell_book
+        cdef int64_t bid_key, ask_key
+        cdef double ask_f, bid_f, max_base, max_quote, bps, usd
+        cdef CrossQuote quote
+        if route.buy == market:
+            buy_book, sell_book = book, kernel.synced_book(route.sell)
+        else:
+            buy_book, sell_book = kernel.synced_book(route.buy), book
+        if buy_book is None or sell_book is None:
+            return None
+        ask_key, bid_key = buy_book.sides[1].best, sell_book.sides[0].best
+        if ask_key == KEY_NONE or bid_key == KEY_NONE:
+            return None
+        # top_cross(ask, bid, ...) at rate 1.0, operation for operation (x * 1.0 and x / 1.0
+        # are x exactly, so the rate and the walk's scale, both 1 here, are left out)
+        ask_f = <double>(-ask_key) * route.ask_factor
+        bid_f = <double>bid_key * route.bid_factor
+        if bid_f <= ask_f or (bid_f - ask_f) / (<double>(-ask_key) * route.ask_unit) * 1e4 < \
+                kernel.min_profit_bps:
+            if not rehearse:
+                return None
+        top[0] = bid_f / ask_f
+        if facts.dollar_quote:
+            usd = 1.0  # (what UsdPrices.price answers for a dollar asset)
+        else:
+            found_usd = self._usd_of(self._assets[r][1], rehearse)
+            if found_usd is None or <double>found_usd <= 0:
+                return None
+            usd = <double>found_usd
+        quote_usd[0] = usd
+        if not rehearse:
+            kernel.walked += 1  # (CrossExchangeStrategy.walked)
+        # what the orchestrator lets it spend: free minus reserved, from the ledger's slots
+        max_base = available(self.ledger, facts.sell_spends)
+        max_quote = available(self.ledger, facts.buy_spends)
+        if self.max_notional_usd / usd < max_quote:  # min(available, max / usd)
+            max_quote = self.max_notional_usd / usd
+        if max_base <= 0 or max_quote <= 0:
+            if not rehearse:
+                return None  # (nothing left to spend: see CrossExchangeStrategy._walk)
+            max_base, max_quote = max(max_base, 0.0), max(max_quote, 0.0)
+        quote = quote_cross(buy_book, sell_book, facts.buy_fee, facts.sell_fee, max_base,
+                            max_quote, facts.lot, facts.min_notional, self.slippage_bps,
+                            self.slippage_bps)
+        if quote.size_units <= 0 or quote.limit_profit <= 0:
+            return quote if rehearse else None
+        bps = quote.net_profit / (quote.size * quote.buy_vwap) * 1e4
+        if bps < kernel.min_profit_bps and not rehearse:
+            return None
+        return quote
+
     cdef int decide(self, int market, L2Book book, tuple crossing, int64_t now,
                     int64_t arrived) except -1:
         """Decide on the routes ``crossing`` gave for ``market`` (its ``book`` just updated):
         NOTHING, FALLBACK (nothing changed: the caller takes the Python path) or DECIDED."""
-        cdef CrossBook kernel = self.kernel
         cdef int i, r, best = -1
-        cdef const Route* route
-        cdef L2Book buy_book, sell_book
-        cdef int64_t bid_key, ask_key
-        cdef double ask_f, bid_f, top, best_top = 0.0, max_base, max_quote, net, bps
-        cdef double best_net = 0.0, quote_usd, best_usd = 0.0
-        cdef Facts* facts
+        cdef double top = 0.0, best_top = 0.0, net, best_net = 0.0, quote_usd = 0.0
+        cdef double best_usd = 0.0
         cdef CrossQuote quote, best_quote = None
         for i in range(len(crossing)):
             if not self._facts[<int>crossing[i]].fast:
                 return FALLBACK
         for i in range(len(crossing)):
-            # CrossExchangeStrategy._best, then _price and _walk for a route at rate 1
             r = <int>crossing[i]
-            route = &kernel._routes[r]
-            facts = &self._facts[r]
-            if route.buy == market:
-                buy_book, sell_book = book, kernel.synced_book(route.sell)
-            else:
-                buy_book, sell_book = kernel.synced_book(route.buy), book
-            if buy_book is None or sell_book is None:
-                continue
-            ask_key, bid_key = buy_book.sides[1].best, sell_book.sides[0].best
-            if ask_key == KEY_NONE or bid_key == KEY_NONE:
-                continue
-            # top_cross(ask, bid, ...) at rate 1.0, operation for operation (x * 1.0 and x / 1.0
-            # are x exactly, so the rate and the walk's scale, both 1 here, are left out)
-            ask_f = <double>(-ask_key) * route.ask_factor
-            bid_f = <double>bid_key * route.bid_factor
-            if bid_f <= ask_f or (bid_f - ask_f) / (<double>(-ask_key) * route.ask_unit) * 1e4 < \
-                    kernel.min_profit_bps:
-                continue
-            top = bid_f / ask_f
-            if facts.dollar_quote:
-                quote_usd = 1.0  # (what UsdPrices.price answers for a dollar asset)
-            else:
-                found_usd = self.usd.price(self._assets[r][1])
-                if found_usd is None or <double>found_usd <= 0:
-                    continue
-                quote_usd = <double>found_usd
-            kernel.walked += 1  # (CrossExchangeStrategy.walked)
-            # what the orchestrator lets it spend: free minus reserved, from the ledger's slots
-            max_base = available(self.ledger, facts.sell_spends)
-            max_quote = available(self.ledger, facts.buy_spends)
-            if self.max_notional_usd / quote_usd < max_quote:  # min(available, max / usd)
-                max_quote = self.max_notional_usd / quote_usd
-            if max_base <= 0 or max_quote <= 0:
-                continue  # (nothing left to spend: see CrossExchangeStrategy._walk)
-            quote = quote_cross(buy_book, sell_book, facts.buy_fee, facts.sell_fee, max_base,
-                                max_quote, facts.lot, facts.min_notional, self.slippage_bps,
-                                self.slippage_bps)
-            if quote.size_units <= 0 or quote.limit_profit <= 0:
+            quote = self._walk(r, market, book, &top, &quote_usd, False)
+            if quote is None:
                 continue
             net = quote.net_profit
-            bps = net / (quote.size * quote.buy_vwap) * 1e4
-            if bps < kernel.min_profit_bps:
-                continue
             if best_quote is None or net > best_net:
                 best, best_quote, best_net, best_top, best_usd = r, quote, net, top, quote_usd
         if best_quote is None:
             return NOTHING
         self.found_ns = monotonic_ns() - arrived
         self.quote_usd = best_usd
-        return self._admit(best, best_quote, best_top, now, arrived)
+        return self._admit(best, best_quote, best_top, now, arrived, False)
 
     cdef int _admit(self, int r, CrossQuote quote, double top, int64_t now,
-                    int64_t arrived) except -1:
+                    int64_t arrived, bint rehearse) except -1:
         """Engine._decide up to the verdict: the find counted, Orchestrator.admit, leg_tuples,
-        RiskEngine.check_legs."""
+        RiskEngine.check_legs. Rehearsed: the same reads (the gate's word on the route, as the
+        kernel asks it, the ledger's slots, the legs, risk's compiled check) and no effect: no
+        count, reservation, busy mark, cool-off or verdict, and risk's check put back as it
+        was (:meth:`_rehearse_breach`)."""
         cdef Check check = self.check
         cdef Gate gate = self.gate
         cdef CrossBook kernel = self.kernel
@@ -189,34 +223,47 @@ cdef class CrossDecision:
         cdef const Ids* ids
         cdef Leg legs[2]
         cdef int k, oldest
+        cdef bint known = True
         cdef Exposure exposure
-        cdef double buy_amount, sell_amount
+        cdef double buy_amount, sell_amount, quote_usd
         cdef Ledger ledger = self.ledger
-        check._found_c.add(check._kind_slot)
-        check._detected_c.add(kernel._detected_slot[r])
-        # Orchestrator.admit: the gate was asked by the kernel in this event (nothing changed
-        # since, and a cool-off only ends), so the offer is counted and the balances checked
-        gate.offered += 1
+        if rehearse:
+            quote_usd = self._rehearsed_usd
+            if kernel._key[r] >= 0:  # (``now`` is known: no clock is read)
+                gate.reason(kernel._key[r], &kernel._ends[2 * r], 2, &now, &known)
+        else:
+            quote_usd = self.quote_usd
+            check._found_c.add(check._kind_slot)
+            check._detected_c.add(kernel._detected_slot[r])
+            # Orchestrator.admit: the gate was asked by the kernel in this event (nothing
+            # changed since, and a cool-off only ends), so the offer is counted and the
+            # balances checked
+            gate.offered += 1
         buy_amount = <double>quote.buy_limit / facts.buy_unit * quote.size  # leg.price * size
         sell_amount = quote.size
         if (buy_amount > available(ledger, facts.buy_spends) + 1e-12
-                or sell_amount > available(ledger, facts.sell_spends) + 1e-12):
+                or sell_amount > available(ledger, facts.sell_spends) + 1e-12) and not rehearse:
             check._refused_c.add(self._balance_slot)
             return NOTHING
-        ledger.reserve(facts.buy_spends, buy_amount)  # (reserved[at] += amount, each leg)
-        ledger.reserve(facts.sell_spends, sell_amount)
-        for k in range(2):  # (busy.update(markets), last_taken[key] = now)
-            gate.mark_busy(kernel._ends[2 * r + k])
-        gate.take(kernel._key[r], now)
+        if not rehearse:
+            ledger.reserve(facts.buy_spends, buy_amount)  # (reserved[at] += amount, each leg)
+            ledger.reserve(facts.sell_spends, sell_amount)
+            for k in range(2):  # (busy.update(markets), last_taken[key] = now)
+                gate.mark_busy(kernel._ends[2 * r + k])
+            gate.take(kernel._key[r], now)
         # leg_tuples over BookAges(now): (venue, base, quote, buy, size, notional_usd, age); the
         # quote's USD price is the one the walk read (the same on both ends of this path's routes)
         ids = &self._ids[r]
         legs[0] = Leg(ids.buy_venue, ids.base, ids.quote, True, quote.size,
-                      buy_amount * self.quote_usd, kernel.age_ms(kernel._routes[r].buy, now))
+                      buy_amount * quote_usd, kernel.age_ms(kernel._routes[r].buy, now))
         legs[1] = Leg(ids.sell_venue, ids.sell_base, ids.quote, False, quote.size,
-                      <double>quote.sell_limit / facts.sell_unit * quote.size * self.quote_usd,
+                      <double>quote.sell_limit / facts.sell_unit * quote.size * quote_usd,
                       kernel.age_ms(kernel._routes[r].sell, now))
         exposure = self.exposure
+        if rehearse:
+            if exposure.fast:
+                self._rehearse_breach(legs)
+            return NOTHING
         if exposure.fast:
             self.breach = exposure.breach(legs, 2, &oldest)
         else:  # (HALTED, REDUCING or correlations: the Python reference)
@@ -229,3 +276,79 @@ cdef class CrossDecision:
         self.decided += 1
         self.on_decided(self)
         return DECIDED
+
+    cdef int _rehearse_breach(self, const Leg* legs) except -1:
+        """Risk's compiled check of ``legs`` with nothing left behind. Exposure.breach changes
+        two things a later check could see: the order-rate window forgets the times older than
+        a second (its ring's head and count, put back here) and UsdPrices.price caches the
+        prices it misses (new keys, appended to the cache in order: the newest ones, removed
+        here). Its per-check price reads are keyed by a check number a later check never
+        reuses. Only when risk prices through the engine's UsdPrices (else it is not run)."""
+        cdef Exposure exposure = self.exposure
+        cdef dict cache = self.usd.cache
+        cdef Py_ssize_t head = exposure._time_head, count = exposure._time_count
+        cdef Py_ssize_t cached = len(cache), extra
+        cdef int oldest
+        cdef list added
+        if exposure._usd is not self.usd:
+            return 0
+        try:
+            exposure.breach(legs, 2, &oldest)
+        finally:
+            exposure._time_head, exposure._time_count = head, count
+            extra = len(cache) - cached
+            if extra > 0:
+                added = []
+                for asset in reversed(cache):
+                    added.append(asset)
+                    if len(added) == extra:
+                        break
+                for asset in added:
+                    del cache[asset]
+        return 0
+
+    cdef int _rehearse(self, int r) except -2:
+        """One rehearsal of route ``r`` (-1: the next in turn that this path decides and whose
+        books are in sync): its index, or -1 when none could be rehearsed."""
+        cdef CrossBook kernel = self.kernel
+        cdef int n = kernel.n_routes, tries
+        cdef const Route* route
+        cdef L2Book book = None
+        cdef CrossQuote quote
+        cdef double top = 0.0
+        cdef int64_t now
+        if r >= n:
+            raise IndexError(f"route {r} out of range (0..{n - 1})")
+        if r >= 0:
+            if not self._facts[r].fast:
+                return -1
+            book = kernel.synced_book(kernel._routes[r].buy)
+        else:
+            for tries in range(n):
+                r = self._turn
+                self._turn = (r + 1) % n
+                if self._facts[r].fast:
+                    book = kernel.synced_book(kernel._routes[r].buy)
+                    if book is not None:
+                        break
+        if book is None:
+            return -1
+        route = &kernel._routes[r]
+        quote = self._walk(r, route.buy, book, &top, &self._rehearsed_usd, True)
+        if quote is None:
+            return -1
+        # the books' times: ``now`` is the later of the two updates (no clock is read)
+        now = kernel._stamped[route.buy]
+        if kernel._stamped[route.sell] > now:
+            now = kernel._stamped[route.sell]
+        self._admit(r, quote, top, now, 0, True)
+        self.rehearsed += 1
+        return r
+
+    def rehearse(self, int route=-1):
+        """Rehearse the decision of ``route`` (-1: round-robin over the routes) without any
+        effect: every read ``decide`` makes for it (the top test, the other book, the USD
+        price, the ledger's slots, the depth walk, the gate's word, the legs, risk's check),
+        so that the next decision finds its code and data in cache. Returns the route
+        rehearsed, or -1 (none whose books are in sync)."""
+        return self._rehearse(route)

@@ -17,7 +17,10 @@ with ``json`` itself: :class:`frame_world.FrameDecimalLoop`).
 ``--benchmark-disable`` (the default) runs each row once on a short stream as a smoke test;
 ``--benchmark-enable`` runs the full streams and records the quantiles in ``extra_info``.
 ``python benches/bench_engine.py`` prints the frame rows as a table (docs/performance.md),
-``--events`` the book-event rows too.
+``--events`` the book-event rows too; ``--rehearse`` adds, right after each engine row, the
+same engine with its idle hook (``Engine.idle``: a rehearsal of the compiled decision, no
+effect) called while the paced source waits for the next message's time; ``--no-peer`` leaves
+the peer's rows out.
 """
 
 from __future__ import annotations
@@ -53,14 +56,15 @@ RUNNERS: dict[str, tuple[Callable[[int], Any], Callable[..., Any], Callable[...,
 }
 
 
-def _measure(source: str, contender: str, rate: float | None, messages: int) -> Run:
+def _measure(source: str, contender: str, rate: float | None, messages: int,
+             rehearse: bool = False) -> Run:  # fmt: skip
     build, peer, engine = RUNNERS[source]
     stream = build(messages)
     if contender != CONTENDERS[0]:
         run: Run = asyncio.run(peer(stream, rate, messages))
         return run
     with tempfile.TemporaryDirectory() as workdir:
-        run, _ = asyncio.run(engine(stream, rate, Path(workdir), messages))
+        run, _ = asyncio.run(engine(stream, rate, Path(workdir), messages, rehearse))
     return run
 
 
@@ -167,17 +171,30 @@ def main(argv: list[str] | None = None) -> None:
     """Print every row (the tables in docs/performance.md)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", action="store_true", help="the book-event rows too")
+    parser.add_argument(
+        "--rehearse",
+        action="store_true",
+        help="each engine row again, rehearsing its decision while it waits",
+    )
+    parser.add_argument("--no-peer", action="store_true", help="leave the peer's rows out")
     args = parser.parse_args(argv)
     logging.disable(logging.WARNING)
+    rows = [(CONTENDERS[0], False)]
+    if args.rehearse:
+        rows.append((CONTENDERS[0], True))
+    if not args.no_peer:
+        rows.append((CONTENDERS[1], False))
     for source in SOURCES if args.events else SOURCES[:1]:
         print(f"\n{source}:\n")
         print("| offered | contender | messages | handled p50 / p99 (us) | detected p50 / p99 (us) "
               "| decision p50 / p99 (us) | detections | decisions | achieved msgs/s |")  # fmt: skip
         print("|---|---|---|---|---|---|---|---|---|")
         for rate in RATES:
-            for contender in CONTENDERS:
-                f = figures(_measure(source, contender, rate, _messages(contender, rate)))
-                print(f"| {_label(rate)} | {contender} | {f['messages']:,.0f} | "
+            for contender, rehearse in rows:
+                run = _measure(source, contender, rate, _messages(contender, rate), rehearse)
+                f = figures(run)
+                label = f"{contender}, rehearsing ({run.idled:,})" if rehearse else contender
+                print(f"| {_label(rate)} | {label} | {f['messages']:,.0f} | "
                       f"{f['handled_p50_us']:,.1f} / {f['handled_p99_us']:,.1f} | "
                       f"{f['detected_p50_us']:,.1f} / {f['detected_p99_us']:,.1f} | "
                       f"{f['decision_p50_us']:,.1f} / {f['decision_p99_us']:,.1f} | "

@@ -6,7 +6,8 @@ deciding crossing routes and paying cycles in C (``Engine.cross_decision``,
 ``Engine.cycle_decisions``) and one with them unbound (every find decided in Python), rounds
 interleaved so both see the same machine. For the compiled cross-exchange decisions the time
 from the frame's arrival is also split in three: to the book callback (parse, sync, checksum,
-the loop's lateness), to the find, to the risk verdict::
+the loop's lateness), to the find, to the risk verdict (and the last two together: callback to
+verdict, the decision's own time)::
 
     PYTHONHASHSEED=0 OPENBLAS_NUM_THREADS=1 PYTHONPATH=. python benches/decision_ab.py 30000 10000
     PYTHONHASHSEED=0 OPENBLAS_NUM_THREADS=1 PYTHONPATH=. python benches/decision_ab.py 50000 0
@@ -14,6 +15,14 @@ the loop's lateness), to the find, to the risk verdict::
 (the second argument: frames per second, 0 back to back; ``--rounds``, default 2). The C
 engine's decisions are also listed by the path that took them: a compiled one, or Python (finds
 ranked together: a crossing and a cycle, or several cycles, found on the same update).
+
+``--rehearse`` adds a third engine to each round, right after the C one: the same, with its
+idle hook (``Engine.idle``: a rehearsal of the compiled decision, no effect) called while the
+paced source waits for the next frame's time (``engine_world.paced``); its decisions and split
+are listed apart. ``--no-python`` leaves the Python engine out::
+
+    PYTHONHASHSEED=0 OPENBLAS_NUM_THREADS=1 PYTHONPATH=. python benches/decision_ab.py \\
+        30000 10000 --rehearse --no-python
 """
 
 from __future__ import annotations
@@ -103,38 +112,62 @@ def main() -> None:
     parser.add_argument("messages", type=int, nargs="?", default=30_000)
     parser.add_argument("rate", type=float, nargs="?", default=10_000.0, help="0: back to back")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--rehearse",
+        action="store_true",
+        help="also the C engine rehearsing its decision while the source waits",
+    )
+    parser.add_argument("--no-python", action="store_true", help="leave the Python engine out")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     stream = frame_stream(args.messages)
     decided, bind, made_one = Engine._decided, Engine._bind_decision, Engine._decision_made
     decided_cycle = Engine._decided_cycle
+    #: (label, decided in C, rehearsing while idle), in each round's order
+    contenders = [("C", True, False)]
+    if args.rehearse:
+        contenders.append(("C, rehearsing", True, True))
+    if not args.no_python:
+        contenders.append(("Python", False, False))
     print("| contender | decisions (compiled) | decision p50 / p90 / p99 (us) | handled p50 / p99 "
-          "(us) | achieved msgs/s |\n|---|---|---|---|---|")  # fmt: skip
-    splits: list[tuple[int, int, int]] = []
-    paths: dict[str, list[int]] = {}
+          "(us) | achieved msgs/s | rehearsals |\n|---|---|---|---|---|---|")  # fmt: skip
+    splits: dict[str, list[tuple[int, int, int]]] = {}
+    paths: dict[str, dict[str, list[int]]] = {}
     for _ in range(args.rounds):
-        for compiled in (True, False):
-            parts = _split(compiled, paths if compiled else {})
+        for label, compiled, rehearse in contenders:
+            parts = _split(compiled, paths.setdefault(label, {}) if compiled else {})
             with tempfile.TemporaryDirectory() as workdir:
                 run: Run
                 run, engine = asyncio.run(run_frames(stream, args.rate or None, Path(workdir),
-                                                     args.messages))  # fmt: skip
+                                                     args.messages, rehearse))  # fmt: skip
             Engine._decided, Engine._bind_decision = decided, bind  # type: ignore[method-assign]
             Engine._decision_made = made_one  # type: ignore[method-assign]
             Engine._decided_cycle = decided_cycle  # type: ignore[method-assign]
-            splits += parts
+            splits.setdefault(label, []).extend(parts)
             made = engine.cross_decision.decided if engine.cross_decision is not None else 0
             made += sum(decision.decided for decision in engine.cycle_decisions.values())
             handled = _quantiles(run.handled_ns).rsplit(" / ", 2)
-            print(f"| {'C' if compiled else 'Python'} | {len(run.decisions_ns)} ({made}) | "
+            print(f"| {label} | {len(run.decisions_ns)} ({made}) | "
                   f"{_quantiles(run.decisions_ns)} | {handled[0]} / {handled[2]} | "
-                  f"{run.rate:,.0f} |")  # fmt: skip
-    print("\nthe C engine's decisions by the path that took them, p50 / p90 / p99 (us):")
-    for path, elapsed in sorted(paths.items()):
-        print(f"  {path:26s} {_quantiles(elapsed)}  ({len(elapsed)})")
-    print("\ncompiled cross-exchange decisions, p50 / p90 / p99 (us), from the frame's arrival:")
-    for i, name in enumerate(("to the book callback", "callback to the find", "find to verdict")):
-        print(f"  {name:22s} {_quantiles([part[i] for part in splits])}  ({len(splits)})")
+                  f"{run.rate:,.0f} | {run.idled:,} |")  # fmt: skip
+    for label, compiled, _ in contenders:
+        if not compiled:
+            continue
+        print(f"\nthe {label} engine's decisions by the path that took them, p50 / p90 / p99 (us):")
+        for path, elapsed in sorted(paths[label].items()):
+            print(f"  {path:26s} {_quantiles(elapsed)}  ({len(elapsed)})")
+        print(
+            f"\n{label}: compiled cross-exchange decisions, p50 / p90 / p99 (us), from the "
+            "frame's arrival:"
+        )
+        for i, name in enumerate(("to the book callback", "callback to the find",
+                                  "find to verdict")):  # fmt: skip
+            print(f"  {name:22s} {_quantiles([part[i] for part in splits[label]])}  "
+                  f"({len(splits[label])})")  # fmt: skip
+        # (the decision's own time, what a rehearsal keeps warm: the wait before the callback
+        # is the loop's and the machine's)
+        own = [part[1] + part[2] for part in splits[label]]
+        print(f"  {'callback to verdict':22s} {_quantiles(own)}  ({len(own)})")
 
 
 if __name__ == "__main__":

@@ -148,6 +148,7 @@ class Run:
     elapsed_ns: int
     late: int  # messages whose handling started after their scheduled arrival
     detected_ns: np.ndarray = attrs.field(factory=_no_stamps)
+    idled: int = 0  # idle hook calls made while waiting (paced with ``idle``)
 
     def quantile_us(self, values: np.ndarray, q: float) -> float:
         return float(np.quantile(values, q)) / 1_000 if len(values) else float("nan")
@@ -185,29 +186,50 @@ class Arrival:
 
 
 YIELD_EVERY = 64  # when behind schedule, still let order tasks run this often
+#: the idle hook's budget (ns): it is called only while more than 1.5x this is left before the
+#: next message is due; it starts here, then follows the calls' own time (a jump to a longer
+#: call at once, back down by 1/16 of the gap a call), capped so one preempted call does not
+#: stop the rehearsals for good
+IDLE_BUDGET_NS = 10_000
+IDLE_BUDGET_CAP_NS = 50_000
 
 _Item = TypeVar("_Item")
 
 
 async def paced(handle: Callable[[_Item], object], events: Sequence[_Item], rate: float | None,
                 arrival: Arrival, decisions: Callable[[], Iterable[int]] = tuple,
-                pending: Callable[[], int] = lambda: 0) -> Run:  # fmt: skip
+                pending: Callable[[], int] = lambda: 0,
+                idle: Callable[[], object] | None = None) -> Run:  # fmt: skip
     """Offer ``events`` (book events, or frames) at ``rate`` per second (None: back to back,
     as fast as handled).
 
     Order tasks (shadow fills) run between messages when the source is ahead of its schedule,
     and at least every :data:`YIELD_EVERY` messages: they share the core, as they do live.
+    While it waits for a message's time it spins; with ``idle`` (the engine's
+    :meth:`~arbcore.engine.Engine.idle`: a rehearsal of the decision) it calls that while the
+    time left is more than a call takes (:data:`IDLE_BUDGET_NS`), so no message is made late
+    by it, then spins the rest.
     """
     clock = time.perf_counter_ns
     period = 0.0 if rate is None else 1e9 / rate
     handled = np.empty(len(events), dtype=np.int64)
-    late = 0
+    late = idled = 0
+    budget = IDLE_BUDGET_NS
     start = clock() + 1_000_000
     for i, event in enumerate(events):
         due = start + int(i * period)
         if clock() < due:
             if pending():
                 await asyncio.sleep(0)
+            if idle is not None:
+                now = clock()
+                while due - now > budget + (budget >> 1):
+                    idle()
+                    idled += 1
+                    then, now = now, clock()
+                    spent = now - then
+                    budget = spent if spent > budget else budget - ((budget - spent) >> 4)
+                    budget = min(budget, IDLE_BUDGET_CAP_NS)
             while clock() < due:
                 pass
         else:
@@ -219,12 +241,14 @@ async def paced(handle: Callable[[_Item], object], events: Sequence[_Item], rate
         handle(event)
         handled[i] = clock() - arrived
     elapsed = clock() - start
-    return Run(handled, np.fromiter(decisions(), dtype=np.int64), elapsed, late)
+    return Run(handled, np.fromiter(decisions(), dtype=np.int64), elapsed, late, idled=idled)
 
 
 async def run_engine(stream: SimStream, rate: float | None, workdir: Path,
-                     messages: int | None = None) -> tuple[Run, Engine]:  # fmt: skip
-    """A fresh engine over ``stream`` replayed at ``rate``; its orders finished after."""
+                     messages: int | None = None, rehearse: bool = False
+                     ) -> tuple[Run, Engine]:  # fmt: skip
+    """A fresh engine over ``stream`` replayed at ``rate``; its orders finished after;
+    ``rehearse``: the engine's idle hook called while the source waits (see :func:`paced`)."""
     config = demo_config(workdir / f"audit-{next(_RUNS)}.db")
     with AuditTrail(config.system.storage.path, synchronous="NORMAL") as audit:
         engine = engine_for(stream, audit, config)
@@ -232,22 +256,24 @@ async def run_engine(stream: SimStream, rate: float | None, workdir: Path,
         arrival = Arrival()
         engine.arrival_ns = arrival
         run = await run_paced(engine, engine_handler(engine), stream.deltas[:messages], rate,
-                              arrival, detected)  # fmt: skip
+                              arrival, detected, rehearse)  # fmt: skip
     return run, engine
 
 
 async def run_paced(engine: Engine, handle: Callable[[_Item], object], items: Sequence[_Item],
-                    rate: float | None, arrival: Arrival, detected: list[int]
-                    ) -> Run:  # fmt: skip
+                    rate: float | None, arrival: Arrival, detected: list[int],
+                    rehearse: bool = False) -> Run:  # fmt: skip
     """:func:`paced` under the runtime ``Engine.run`` sets up (its GIL switch interval,
-    start-up's garbage frozen); the engine's orders finished after."""
+    start-up's garbage frozen); the engine's orders finished after; ``rehearse``: its
+    :meth:`~arbcore.engine.Engine.idle` called while the source waits."""
     switch = sys.getswitchinterval()
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     try:
         with frozen_startup():
             run = await paced(handle, items, rate, arrival,
                               decisions=lambda: engine.stats.latencies_ns,
-                              pending=lambda: len(engine._trades))  # fmt: skip
+                              pending=lambda: len(engine._trades),
+                              idle=engine.idle if rehearse else None)  # fmt: skip
     finally:
         sys.setswitchinterval(switch)
     if engine._trades:

@@ -243,14 +243,16 @@ def frame_handler(engine: Engine) -> Callable[[Frame], None]:
 
 
 async def run_frames(stream: FrameStream, rate: float | None, workdir: Path,
-                     messages: int | None = None) -> tuple[Run, Engine]:  # fmt: skip
-    """A fresh engine over ``stream``'s frames replayed at ``rate``; its orders finished after."""
+                     messages: int | None = None, rehearse: bool = False
+                     ) -> tuple[Run, Engine]:  # fmt: skip
+    """A fresh engine over ``stream``'s frames replayed at ``rate``; its orders finished after;
+    ``rehearse``: the engine's idle hook called while the source waits (engine_world.paced)."""
     config = demo_config(workdir / f"frames-{time.perf_counter_ns()}.db")
     with AuditTrail(config.system.storage.path, synchronous="NORMAL") as audit:
         arrival = Arrival()
         engine, detected = await frame_engine(stream, audit, config, arrival=arrival)
         run = await run_paced(engine, frame_handler(engine), stream.frames[:messages], rate,
-                              arrival, detected)  # fmt: skip
+                              arrival, detected, rehearse)  # fmt: skip
     return run, engine
 
 

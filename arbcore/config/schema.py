@@ -175,6 +175,9 @@ class SimConfig:
 class SystemConfig:
     mode: Literal["shadow", "live"] = "shadow"
     cpu: int | None = None  # pin the hot loop to this CPU
+    #: busy-poll: the event loop never sleeps and rehearses the decision while idle (it burns
+    #: its core: pin it with ``cpu``; see arbcore.net.busypoll)
+    busy_poll: bool = False
     venues: Mapping[str, VenueConfig] = attrs.Factory(dict)
     strategies: StrategiesConfig = attrs.Factory(StrategiesConfig)
     risk: RiskLimits = attrs.Factory(RiskLimits)

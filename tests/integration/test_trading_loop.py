@@ -14,6 +14,7 @@ from pathlib import Path
 import attrs
 import pytest
 
+from arbcore.cli_run import run_loop
 from arbcore.config import load_config
 from arbcore.engine import Engine
 from arbcore.storage import RecordKind, recover
@@ -50,6 +51,19 @@ def test_the_engine_finds_trades_and_records_every_step(tmp_path: Path) -> None:
     assert len(stats.latencies_ns) == sum(stats.opportunities.values()) - sum(
         stats.not_admitted.values()
     )
+
+
+def test_a_busy_polling_run_trades_and_rehearses_while_idle(tmp_path: Path) -> None:
+    """``[system] busy_poll``: `arbcore run`'s loop (``run_loop``) never sleeps; between polls
+    it rehearses the compiled decision, and the run trades and records as usual."""
+    config = _config(tmp_path)
+    config = attrs.evolve(config, system=attrs.evolve(config.system, busy_poll=True))
+    engine = Engine(config)
+    stats = run_loop(engine, asyncio.wait_for(engine.run(4.0), timeout=60))
+    assert stats.trades > 0
+    assert verify_chain(tmp_path / "audit.db") > 0
+    assert engine.cross_decision is not None
+    assert engine.cross_decision.rehearsed > 1_000  # (the loop polled and rehearsed)
 
 
 def test_arbcore_run_prints_status_and_a_summary(tmp_path: Path) -> None:

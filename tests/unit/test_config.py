@@ -72,6 +72,7 @@ BAD = [
     ("list item of the wrong type", "[venues.okx]\nsymbols = ['BTC/USDT', 3]\n",
      "venues.okx.symbols[1]", "expected a string"),
     ("extends not a string", "extends = 3\n", "extends", "expected a file name"),
+    ("string for a switch", "busy_poll = 'yes'\n", "busy_poll", "expected true or false"),
 ]  # fmt: skip
 
 
@@ -86,6 +87,12 @@ def test_every_bad_input_names_the_file_the_key_and_the_reason(
     assert error.file == str(path)
     assert error.key == key
     assert reason in str(error)
+
+
+def test_busy_poll_is_off_unless_asked(tmp_path: Path) -> None:
+    assert load_config(_write(tmp_path, "a/system.toml", ""), {}).system.busy_poll is False
+    on = load_config(_write(tmp_path, "b/system.toml", "busy_poll = true\n"), {})
+    assert on.system.busy_poll is True
 
 
 def test_a_bad_value_in_the_base_names_the_base_file(tmp_path: Path) -> None:

@@ -131,9 +131,27 @@ STEP = st.tuples(st.integers(0, len(MARKETS) - 1), st.integers(-30, 30),
                  st.integers(0, 3))  # fmt: skip
 
 
-async def _drive(run: _Run, steps: list[Step]) -> None:
+#: where rehearsals go: (step, phase) -> routes (phase 0: just after the step's update, k: after
+#: its k-th loop turn; a route -1: ``Engine.idle``, the next route in turn)
+Rehearsals = dict[tuple[int, int], list[int]]
+
+
+def _rehearse(run: _Run, routes: list[int]) -> None:
+    if not routes:
+        return
+    decision = run.engine.cross_decision
+    assert decision is not None
+    for route in routes:
+        if route < 0:
+            run.engine.idle()
+        else:
+            decision.rehearse(route % decision.kernel.n_routes)
+
+
+async def _drive(run: _Run, steps: list[Step], rehearsals: Rehearsals | None = None) -> None:
     offsets = dict.fromkeys(range(len(MARKETS)), 0)
-    for index, move, dislocation, size, drops, elapsed, turns in steps:
+    plan = {} if rehearsals is None else rehearsals
+    for step, (index, move, dislocation, size, drops, elapsed, turns) in enumerate(steps):
         venue, symbol = MARKETS[index]
         offsets[index] += move
         mid = MIDS[symbol] + offsets[index] + dislocation
@@ -145,8 +163,10 @@ async def _drive(run: _Run, steps: list[Step]) -> None:
             book.set_level(0, mid - 2 - 3 * level, size * (level + 1))
             book.set_level(1, mid + 2 + 3 * level, size * (level + 1))
         run.taps[venue](symbol, book)
-        for _ in range(turns):  # the trades' tasks run as far, the same in both
+        _rehearse(run, plan.get((step, 0), []))
+        for turn in range(turns):  # the trades' tasks run as far, the same in both
             await asyncio.sleep(0)
+            _rehearse(run, plan.get((step, turn + 1), []))
     if run.engine._trades:
         await asyncio.gather(*run.engine._trades)
 
@@ -264,3 +284,85 @@ def test_random_cycles_alone_are_decided_in_c_exactly_as_in_python(
     """Every venue's cycles with no cross strategy (so each cycle found alone is decided in C)
     and a tight position limit."""
     _compare(tmp_path_factory.mktemp("cycles"), steps, cross=False, position_usd=60.0)
+
+
+def _state(run: _Run) -> tuple[Any, ...]:
+    """What a rehearsal could leave behind beyond the outcome: the gate's cool-offs and busy
+    markets, risk's order-rate window and open orders, the USD cache (in its order), the
+    ledger's balances."""
+    engine = run.engine
+    orchestrator = engine.orchestrator
+    exposure = engine.risk.exposure
+    taken = orchestrator._last_taken
+    return ({key: taken[key] for key in taken}, sorted(orchestrator._busy), orchestrator.offered,
+            exposure.order_times, exposure.open_orders, list(engine._usd_cache.items()),
+            {venue: engine.ledger.balances(venue).copy() for venue in LISTED})  # fmt: skip
+
+
+def _rehearsed(tmp: Path, steps: list[Step], rehearsals: Rehearsals,
+               triangles: tuple[str, ...] = tuple(LISTED)) -> int:  # fmt: skip
+    """The compiled engine through ``steps`` without rehearsals and with them: the same
+    outcome (audit rows and their hash chain, every count, the reservations) and state; the
+    rehearsals that went as far as risk's check."""
+    outcomes, rehearsed = [], 0
+    for plan in ({}, rehearsals):
+        path = tmp / f"r-{next(_RUNS)}.db"
+        with AuditTrail(path, synchronous="NORMAL") as audit:
+            run = _engine(audit, True, triangles)
+            asyncio.run(_drive(run, steps, plan))
+            # then the feed goes quiet for 2 s (risk's order-rate window would forget every
+            # order), and the idle loop rehearses each route
+            run.clock.now_ns += 2_000_000_000
+            if plan:
+                _rehearse(run, list(range(64)))
+            outcomes.append((_outcome(run, path), _state(run)))
+            assert isinstance(run.engine.cross_decision, CrossDecision)
+            rehearsed = run.engine.cross_decision.rehearsed
+    assert outcomes[0] == outcomes[1]
+    return rehearsed
+
+
+def test_rehearsals_through_a_long_market_change_nothing(tmp_path: Path) -> None:
+    """The fixed 1,500-step market, rehearsals everywhere (after every update and loop turn,
+    the next route in turn and a random one): the same records, counts and state as without,
+    while they went through every read of a decision many times."""
+    rng = random.Random(5)
+    steps = [(rng.randrange(len(MARKETS)), rng.randint(-30, 30), rng.choice(DISLOCATIONS),
+              rng.randint(1, 40_000), rng.random() < 0.03, rng.randint(0, 60_000_000),
+              rng.randint(0, 3)) for _ in range(1_500)]  # fmt: skip
+    plan = {(step, phase): [-1, rng.randrange(64)]
+            for step, (*_, turns) in enumerate(steps) for phase in range(turns + 1)}  # fmt: skip
+    assert _rehearsed(tmp_path, steps, plan, ("kraken",)) >= 1_000
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(STEP, min_size=1, max_size=120), st.data())
+def test_rehearsals_at_random_points_change_nothing(
+    tmp_path_factory: pytest.TempPathFactory, steps: list[Step], data: st.DataObject
+) -> None:
+    points = st.tuples(st.integers(0, len(steps) - 1), st.integers(0, 3))
+    routes = st.lists(st.integers(-1, 63), min_size=1, max_size=4)
+    plan = data.draw(st.dictionaries(points, routes, max_size=3 * len(steps)))
+    _rehearsed(tmp_path_factory.mktemp("rehearse"), steps, plan)
+
+
+def test_a_rehearsal_names_its_route_and_counts_apart(tmp_path: Path) -> None:
+    """``rehearse(route)`` answers the route (or -1: its books are not in sync), the next in
+    turn for -1, counts in ``rehearsed`` only, and refuses a route out of range."""
+    with AuditTrail(tmp_path / "a.db", synchronous="NORMAL") as audit:
+        run = _engine(audit, True, ())
+        asyncio.run(_drive(run, [(m, 0, 0, 40_000, False, 1_000, 0) for m in range(len(MARKETS))]))
+        decision = run.engine.cross_decision
+        assert isinstance(decision, CrossDecision)
+        n = decision.kernel.n_routes
+        walked, decided = run.engine.cross.walked if run.engine.cross else None, decision.decided
+        fast = [r for r in range(n) if decision.rehearse(r) == r]
+        assert fast
+        assert decision.rehearsed == len(fast)
+        assert [decision.rehearse() for _ in range(len(fast))] == fast  # (round-robin)
+        run.engine.syncs["okx"]["BTC/USDT"].core.synced = False
+        assert -1 in {decision.rehearse(r) for r in range(n)}
+        assert decision.decided == decided
+        assert (run.engine.cross.walked if run.engine.cross else None) == walked
+        with pytest.raises(IndexError):
+            decision.rehearse(n)
