@@ -2,16 +2,9 @@
 from libc.stdint cimport int64_t
 
 from arbcore_ext.book cimport L2Book
-from arbcore_ext.crossbook cimport Check, CrossBook, Gate
-from arbcore_ext.ledger cimport Ledger
+from arbcore_ext.crossbook cimport CrossBook
+from arbcore_ext.decision cimport DECIDED, FALLBACK, NOTHING, Decision
 from arbcore_ext.profit cimport CrossQuote
-from arbcore_ext.riskcore cimport Exposure, Leg
-from arbcore_ext.usdprices cimport UsdPrices
-
-cdef enum:
-    NOTHING = 0     # nothing to trade (or refused, and counted)
-    FALLBACK = 1    # not this path's configuration: nothing changed, take the Python path
-    DECIDED = 2     # a decision was taken and handed to on_decided
 
 
 cdef struct Facts:
@@ -35,10 +28,8 @@ cdef struct Ids:                # a route's venues and assets in risk's Exposure
     int sell_base
 
 
-cdef class CrossDecision:
+cdef class CrossDecision(Decision):
     cdef readonly CrossBook kernel
-    cdef Check check
-    cdef Gate gate
     cdef Facts* _facts
     cdef Ids* _ids
     cdef list _legs            # per route: (buy venue, buy symbol, sell venue, sell symbol)
@@ -46,29 +37,17 @@ cdef class CrossDecision:
     cdef list _assets          # per route: (base, quote, sell base, sell quote)
     cdef double slippage_bps
     cdef double max_notional_usd
-    cdef Ledger ledger         # the venues' free balances and the orchestrator's reservations
-    cdef object risk
-    cdef Exposure exposure         # risk's, read by the compiled check
-    cdef object on_decided
-    cdef UsdPrices usd
-    cdef int _balance_slot     # "balance_reserved" in the orchestrator's refusals
-    # the last decision, for on_decided
+    # the last decision, for on_decided (with Decision's)
     cdef readonly int route
     cdef readonly CrossQuote quote
     cdef readonly double top_rate
     cdef readonly double quote_usd      # USD per unit of the buy quote, as the walk valued it
-    cdef readonly int64_t detected_at_ns
-    cdef readonly int64_t found_ns      # arrival -> the find (before admission and risk)
-    cdef readonly int64_t elapsed_ns    # arrival -> the risk verdict: the decision's latency
-    cdef readonly tuple reserved_amounts  # ((venue, asset, amount), ...) as the ticket holds them
-    cdef readonly object breach        # riskcore's (rule, value, limit, detail), or None
-    cdef readonly long long decided
+    cdef double _amounts[2]             # what the buy and the sell reserved
     # rehearsals (see rehearse): how many, the next route in turn, the walk's USD price
     cdef readonly long long rehearsed
     cdef int _turn
     cdef double _rehearsed_usd
 
-    cdef tuple _leg_tuples(self, int r, const Leg* legs)
     cdef object _usd_of(self, object asset, bint rehearse)
     cdef CrossQuote _walk(self, int r, int market, L2Book book, double* top,
                           double* quote_usd, bint rehearse)
@@ -76,5 +55,4 @@ cdef class CrossDecision:
                     int64_t arrived) except -1
     cdef int _admit(self, int r, CrossQuote quote, double top, int64_t now,
                     int64_t arrived, bint rehearse) except -1
-    cdef int _rehearse_breach(self, const Leg* legs) except -1
     cdef int _rehearse(self, int r) except -2

@@ -4,6 +4,7 @@ from collections.abc import Callable
 from typing import Any
 
 from arbcore_ext.crossbook import CrossBook
+from arbcore_ext.decision import Decision
 from arbcore_ext.ledger import Ledger
 from arbcore_ext.profit import CrossQuote
 from arbcore_ext.usdprices import UsdPrices
@@ -13,7 +14,7 @@ from arbcore_ext.usdprices import UsdPrices
 #: the same quote on both ends)
 RouteFacts = tuple[str, str, str, str, float, float, float, float, int, int, bool]
 
-class CrossDecision:
+class CrossDecision(Decision):
     """The compiled decision of one cross-exchange strategy (see crossdecide.pyx); the last
     decision's fields are what ``on_decided(self)`` builds the objects and records from."""
 
@@ -22,12 +23,6 @@ class CrossDecision:
     quote: CrossQuote
     top_rate: float
     quote_usd: float
-    detected_at_ns: int
-    found_ns: int
-    elapsed_ns: int
-    reserved_amounts: tuple[tuple[str, str, float], ...]
-    breach: tuple[str, float, float, str] | None
-    decided: int
     #: rehearsals made (:meth:`rehearse`)
     rehearsed: int
     def __init__(

@@ -18,26 +18,23 @@
 from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc
 
-from arbcore_ext.clocks cimport monotonic_ns
 from arbcore_ext.book cimport KEY_NONE, L2Book
-from arbcore_ext.crossbook cimport Check, CrossBook, Gate, Route
-from arbcore_ext.crossdecide cimport DECIDED, FALLBACK, NOTHING, Facts, Ids
+from arbcore_ext.crossbook cimport CrossBook, Gate, Route
+from arbcore_ext.crossdecide cimport Facts, Ids
+from arbcore_ext.decision cimport DECIDED, FALLBACK, NOTHING, Decision
 from arbcore_ext.ledger cimport Ledger, available
 from arbcore_ext.profit cimport CrossQuote, quote_cross
 from arbcore_ext.riskcore cimport Exposure, Leg
 from arbcore_ext.usdprices cimport UsdPrices
 
-cdef object _MISSING = object()  # (a USD cache miss)
 
-cdef class CrossDecision:
+cdef class CrossDecision(Decision):
     """The compiled decision of one cross-exchange strategy (see the module comment).
 
     ``kernel``: the strategy's CrossBook, attached to the orchestrator's Check with Counts for
-    its counts; ``routes[r]``: route r's :data:`RouteFacts`; ``ledger``: the venues' free
-    balances (TradingVenues.held[venue].free are its views) and the orchestrator's reservations
-    (its ``reserved``), read and reserved here through each route's two slots; ``risk``: the
-    RiskEngine (its ``exposure`` is what the check reads); ``on_decided(decision)``: builds the
-    objects and records of a decision taken here. The books' ages and the walked count are the
+    its counts; ``routes[r]``: route r's :data:`RouteFacts`; ``ledger`` (read and reserved
+    here through each route's two slots), ``refused``, ``risk``, ``on_decided``, ``usd``: see
+    :class:`~arbcore_ext.decision.Decision`. The books' ages and the walked count are the
     kernel's.
     """
 
@@ -54,19 +51,14 @@ cdef class CrossDecision:
                  risk not None, on_decided not None,
                  UsdPrices usd not None):
         cdef int r
-        cdef Exposure exposure = risk.exposure
-        if kernel._pre is None or kernel._key == NULL:
+        cdef Exposure exposure
+        if kernel._key == NULL:
             raise ValueError("the kernel is not attached to the orchestrator's Check")
+        Decision.__init__(self, kernel._pre, refused, ledger, risk, on_decided, usd)
         if len(routes) != kernel.n_routes:
             raise ValueError(f"{len(routes)} route facts for {kernel.n_routes} routes")
-        check = kernel._pre
-        if check._found_c is None or check._detected_c is None or check._refused_c is None:
-            raise ValueError("the Check's counts must be Counts (the engine's)")
-        if refused is not check.refused:
-            raise ValueError("refused must be the Check's refusal counts")
+        exposure = self.exposure
         self.kernel = kernel
-        self.check = check
-        self.gate = check.gate
         self._facts = <Facts*>malloc(max(kernel.n_routes, 1) * sizeof(Facts))
         self._ids = <Ids*>malloc(max(kernel.n_routes, 1) * sizeof(Ids))
         if self._facts == NULL or self._ids == NULL:
@@ -89,24 +81,14 @@ cdef class CrossDecision:
                                exposure.asset_id(sell_base))
         self.slippage_bps = slippage_bps
         self.max_notional_usd = max_notional_usd
-        self.ledger = ledger
-        self.risk = risk
-        self.exposure = exposure
-        self.on_decided = on_decided
-        self.usd = usd
-        self._balance_slot = check._refused_c.slot("balance_reserved")
         self.route = -1
         self.quote = None
-        self.breach = None
-        self.reserved_amounts = ()
-        self.decided = 0
         self.rehearsed = 0
         self._turn = 0
 
-    cdef tuple _leg_tuples(self, int r, const Leg* legs):
-        """``legs`` as the LegTuples the Python reference reads."""
-        buy_venue, _, sell_venue, _ = self._legs[r]
-        base, quote, sell_base, sell_quote = self._assets[r]
+    cdef tuple _leg_tuples(self, const Leg* legs, int n):
+        buy_venue, _, sell_venue, _ = self._legs[self.route]
+        base, quote, sell_base, sell_quote = self._assets[self.route]
         return ((buy_venue, base, quote, True, legs[0].base_qty, legs[0].notional_usd,
                  legs[0].age_ms),
                 (sell_venue, sell_base, sell_quote, False, legs[1].base_qty,
@@ -115,13 +97,7 @@ cdef class CrossDecision:
     cdef object _usd_of(self, object asset, bint rehearse):
         """``Engine.usd(asset)`` (UsdPrices.price, which caches a miss); rehearsed, the same
         answer with nothing cached: 1.0, the cached price, else the dollar mid."""
-        cdef UsdPrices usd = self.usd
-        if not rehearse:
-            return usd.price(asset)
-        if asset in usd.dollars:
-            return 1.0
-        found = usd.cache.get(asset, _MISSING)
-        return usd.dollar_mid(asset) if found is _MISSING else found
+        return self.usd.peek(asset) if rehearse else self.usd.price(asset)
 
     cdef CrossQuote _walk(self, int r, int market, L2Book book, double* top,
                           double* quote_usd, bint rehearse):
@@ -205,26 +181,24 @@ cdef class CrossDecision:
                 best, best_quote, best_net, best_top, best_usd = r, quote, net, top, quote_usd
         if best_quote is None:
             return NOTHING
-        self.found_ns = monotonic_ns() - arrived
+        self._found(self.kernel._detected_slot[best], arrived)  # (Engine._decide: counted)
         self.quote_usd = best_usd
         return self._admit(best, best_quote, best_top, now, arrived, False)
 
     cdef int _admit(self, int r, CrossQuote quote, double top, int64_t now,
                     int64_t arrived, bint rehearse) except -1:
-        """Engine._decide up to the verdict: the find counted, Orchestrator.admit, leg_tuples,
-        RiskEngine.check_legs. Rehearsed: the same reads (the gate's word on the route, as the
-        kernel asks it, the ledger's slots, the legs, risk's compiled check) and no effect: no
-        count, reservation, busy mark, cool-off or verdict, and risk's check put back as it
-        was (:meth:`_rehearse_breach`)."""
-        cdef Check check = self.check
+        """Engine._decide after the find's count up to the verdict: Orchestrator.admit,
+        leg_tuples, RiskEngine.check_legs. Rehearsed: the same reads (the gate's word on the
+        route, as the kernel asks it, the ledger's slots, the legs, risk's compiled check) and
+        no effect: no count, reservation, busy mark, cool-off or verdict
+        (``Exposure.rehearse_breach``)."""
         cdef Gate gate = self.gate
         cdef CrossBook kernel = self.kernel
         cdef Facts* facts = &self._facts[r]
         cdef const Ids* ids
         cdef Leg legs[2]
-        cdef int k, oldest
+        cdef int k
         cdef bint known = True
-        cdef Exposure exposure
         cdef double buy_amount, sell_amount, quote_usd
         cdef Ledger ledger = self.ledger
         if rehearse:
@@ -233,8 +207,6 @@ cdef class CrossDecision:
                 gate.reason(kernel._key[r], &kernel._ends[2 * r], 2, &now, &known)
         else:
             quote_usd = self.quote_usd
-            check._found_c.add(check._kind_slot)
-            check._detected_c.add(kernel._detected_slot[r])
             # Orchestrator.admit: the gate was asked by the kernel in this event (nothing
             # changed since, and a cool-off only ends), so the offer is counted and the
             # balances checked
@@ -243,7 +215,7 @@ cdef class CrossDecision:
         sell_amount = quote.size
         if (buy_amount > available(ledger, facts.buy_spends) + 1e-12
                 or sell_amount > available(ledger, facts.sell_spends) + 1e-12) and not rehearse:
-            check._refused_c.add(self._balance_slot)
+            self._refused_for_balance()
             return NOTHING
         if not rehearse:
             ledger.reserve(facts.buy_spends, buy_amount)  # (reserved[at] += amount, each leg)
@@ -259,52 +231,20 @@ cdef class CrossDecision:
         legs[1] = Leg(ids.sell_venue, ids.sell_base, ids.quote, False, quote.size,
                       <double>quote.sell_limit / facts.sell_unit * quote.size * quote_usd,
                       kernel.age_ms(kernel._routes[r].sell, now))
-        exposure = self.exposure
         if rehearse:
-            if exposure.fast:
-                self._rehearse_breach(legs)
+            if self.exposure.fast:
+                self.exposure.rehearse_breach(legs, 2)
             return NOTHING
-        if exposure.fast:
-            self.breach = exposure.breach(legs, 2, &oldest)
-        else:  # (HALTED, REDUCING or correlations: the Python reference)
-            self.breach = self.risk._first_breach(self._leg_tuples(r, legs))
-        self.elapsed_ns = monotonic_ns() - arrived
-        self.route, self.quote, self.top_rate, self.detected_at_ns = r, quote, top, now
-        buy_at, sell_at = self._spends[r]  # (the ticket's reservations, after the verdict)
-        self.reserved_amounts = ((buy_at[0], buy_at[1], buy_amount),
-                                 (sell_at[0], sell_at[1], sell_amount))
-        self.decided += 1
-        self.on_decided(self)
+        self.route, self.quote, self.top_rate = r, quote, top
+        self._amounts[0], self._amounts[1] = buy_amount, sell_amount
+        self._verdict(legs, 2, now, arrived)
         return DECIDED
 
-    cdef int _rehearse_breach(self, const Leg* legs) except -1:
-        """Risk's compiled check of ``legs`` with nothing left behind. Exposure.breach changes
-        two things a later check could see: the order-rate window forgets the times older than
-        a second (its ring's head and count, put back here) and UsdPrices.price caches the
-        prices it misses (new keys, appended to the cache in order: the newest ones, removed
-        here). Its per-check price reads are keyed by a check number a later check never
-        reuses. Only when risk prices through the engine's UsdPrices (else it is not run)."""
-        cdef Exposure exposure = self.exposure
-        cdef dict cache = self.usd.cache
-        cdef Py_ssize_t head = exposure._time_head, count = exposure._time_count
-        cdef Py_ssize_t cached = len(cache), extra
-        cdef int oldest
-        cdef list added
-        if exposure._usd is not self.usd:
-            return 0
-        try:
-            exposure.breach(legs, 2, &oldest)
-        finally:
-            exposure._time_head, exposure._time_count = head, count
-            extra = len(cache) - cached
-            if extra > 0:
-                added = []
-                for asset in reversed(cache):
-                    added.append(asset)
-                    if len(added) == extra:
-                        break
-                for asset in added:
-                    del cache[asset]
+    cdef int _stamped(self) except -1:
+        """The ticket's reservations, after the verdict."""
+        buy_at, sell_at = self._spends[self.route]
+        self.reserved_amounts = ((buy_at[0], buy_at[1], self._amounts[0]),
+                                 (sell_at[0], sell_at[1], self._amounts[1]))
         return 0
 
     cdef int _rehearse(self, int r) except -2:

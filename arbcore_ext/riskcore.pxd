@@ -35,6 +35,7 @@ cdef class Exposure:
     cdef double max_position, max_exposure, min_freshness, max_rate
     cdef long long max_open
     cdef object _price_usd, _usd, _clock, _seconds
+    cdef bint _rehearsing        # a rehearsal's check: it reads, and changes nothing
 
     cpdef int venue_id(self, venue) except -1
     cpdef int asset_id(self, asset) except -1
@@ -44,4 +45,5 @@ cdef class Exposure:
     cdef bint _is_dollar(self, asset) except -1
     cdef double _now(self) except? -1.0
     cdef object breach(self, const Leg* legs, Py_ssize_t n, int* oldest_leg)
+    cdef int rehearse_breach(self, const Leg* legs, Py_ssize_t n) except -1
     cdef int fill_leg(self, Leg* leg, tuple row) except -1

@@ -245,7 +245,13 @@ cdef class Exposure:
         self._time_count += 1
 
     cdef Py_ssize_t _orders_since(self, double horizon) noexcept:
-        """Orders sent after ``horizon``, the older ones forgotten."""
+        """Orders sent after ``horizon``, the older ones forgotten (rehearsing: kept)."""
+        cdef Py_ssize_t k = 0
+        if self._rehearsing:
+            while k < self._time_count and \
+                    self._times[(self._time_head + k) % self._time_cap] <= horizon:
+                k += 1
+            return self._time_count - k
         while self._time_count and self._times[self._time_head] <= horizon:
             self._time_head = (self._time_head + 1) % self._time_cap
             self._time_count -= 1
@@ -311,8 +317,12 @@ cdef class Exposure:
         if self._priced_at[asset] == self._epoch:
             return self._price[asset]
         name = self._assets[asset]
-        value = (<UsdPrices>self._usd).price(name) if self._usd is not None \
-            else self._price_usd(name)
+        if self._usd is None:
+            value = self._price_usd(name)
+        elif self._rehearsing:
+            value = (<UsdPrices>self._usd).peek(name)
+        else:
+            value = (<UsdPrices>self._usd).price(name)
         self._price[asset] = <double>value if value is not None and isfinite(<double>value) \
             else 0.0
         self._priced_at[asset] = self._epoch
@@ -390,6 +400,22 @@ cdef class Exposure:
                         self.limits.max_exposure_per_exchange_usd,
                         f"held on {self._venues[venue]}")
         return None
+
+    cdef int rehearse_breach(self, const Leg* legs, Py_ssize_t n) except -1:
+        """:meth:`breach`'s reads with nothing left behind that a later check could see (the
+        order-rate window keeps what it would forget, a price missing from the engine's USD
+        cache is read and not cached; the per-check price reads are keyed by a check number
+        never reused): a rehearsal's. Only over the engine's UsdPrices (else it reads
+        nothing: a price callable's caching is its own)."""
+        cdef int oldest
+        if self._usd is None:
+            return 0
+        self._rehearsing = True
+        try:
+            self.breach(legs, n, &oldest)
+        finally:
+            self._rehearsing = False
+        return 0
 
     cdef int fill_leg(self, Leg* leg, tuple row) except -1:
         """``leg`` from a :data:`~arbcore.risk.engine.LegTuple`."""

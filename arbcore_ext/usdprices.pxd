@@ -36,6 +36,7 @@ cdef class UsdPrices:
     cdef bint _plannable         # every venue's instruments a plain dict (else: the walk)
 
     cdef object price(self, object asset)
+    cdef object peek(self, object asset)
     cdef object dollar_mid(self, object asset)
     cdef object _walked_mid(self, object asset)
     cdef object _walked_one(self, object venue, object symbol, double divisor)

@@ -97,6 +97,17 @@ cdef class UsdPrices:
         PyDict_SetItem(self.cache, asset, price)
         return price
 
+    cdef object peek(self, object asset):
+        """:meth:`price`'s answer with nothing cached (a rehearsal's read: 1.0, the cached
+        price, else the dollar mid)."""
+        cdef PyObject* found
+        if asset in self.dollars:
+            return 1.0
+        found = PyDict_GetItemWithError(self.cache, asset)
+        if found != NULL:
+            return <object>found
+        return self.dollar_mid(asset)
+
     cdef bint _instruments_fresh(self) noexcept:
         """The plans were made from the instruments as they are (no dict of them changed)."""
         cdef uint64_t at = dict_version(<PyObject*>self.instruments)
