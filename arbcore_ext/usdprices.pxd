@@ -37,6 +37,7 @@ cdef class UsdPrices:
 
     cdef object price(self, object asset)
     cdef object peek(self, object asset)
+    cdef object _price(self, object asset, bint keep)
     cdef object dollar_mid(self, object asset)
     cdef object _walked_mid(self, object asset)
     cdef object _walked_one(self, object venue, object symbol, double divisor)

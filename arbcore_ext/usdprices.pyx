@@ -87,6 +87,14 @@ cdef class UsdPrices:
 
     cdef object price(self, object asset):
         """``Engine.usd(asset)``: 1.0, the cached price, else the dollar mid (cached)."""
+        return self._price(asset, True)
+
+    cdef object peek(self, object asset):
+        """:meth:`price`'s answer with nothing cached (a rehearsal's read)."""
+        return self._price(asset, False)
+
+    cdef object _price(self, object asset, bint keep):
+        """1.0, the cached price, else the dollar mid (cached when ``keep``)."""
         cdef PyObject* found
         if asset in self.dollars:
             return 1.0
@@ -94,19 +102,9 @@ cdef class UsdPrices:
         if found != NULL:
             return <object>found
         price = self.dollar_mid(asset)
-        PyDict_SetItem(self.cache, asset, price)
+        if keep:
+            PyDict_SetItem(self.cache, asset, price)
         return price
-
-    cdef object peek(self, object asset):
-        """:meth:`price`'s answer with nothing cached (a rehearsal's read: 1.0, the cached
-        price, else the dollar mid)."""
-        cdef PyObject* found
-        if asset in self.dollars:
-            return 1.0
-        found = PyDict_GetItemWithError(self.cache, asset)
-        if found != NULL:
-            return <object>found
-        return self.dollar_mid(asset)
 
     cdef bint _instruments_fresh(self) noexcept:
         """The plans were made from the instruments as they are (no dict of them changed)."""
