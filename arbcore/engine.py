@@ -528,9 +528,10 @@ class Engine:
         legs = (*result.legs, *result.repairs)
         filled = sum(1 for leg in legs if leg.filled_raw)
         self.stats.filled_legs += filled
-        if result.repairs or result.status is TradeStatus.UNHEDGED:
+        unhedged = result.status is TradeStatus.UNHEDGED
+        if result.repairs or unhedged:
             self.stats.leg_failures += 1
-        if result.status is TradeStatus.UNHEDGED:
+        if unhedged:
             self.stats.unhedged += 1
         pnl_usd = result.realized_usd or 0.0
         self.stats.pnl_usd += pnl_usd  # (the router has told risk already)
