@@ -178,8 +178,8 @@ class Router:
             repairs = await self._repair(opportunity, results, trace_id)
         done = [*results, *repairs]
         flows = _flows(done)
-        open_position = {} if _matched(results, repairs) else self._open(opportunity, results,
-                                                                          flows)  # fmt: skip
+        open_position = ({} if matched or _matched(results, repairs)
+                         else self._open(opportunity, results, flows))  # fmt: skip
         if open_position:
             self.unhedged += 1
             status = _UNHEDGED
@@ -246,28 +246,27 @@ class Router:
 
     async def _send(self, leg: OpportunityLeg, order: OrderRequest, trace_id: str,
                     retry_of: int | None = None) -> LegResult:  # fmt: skip
-        venue = self.venues[leg.venue]
-        self._record(_ORDER_REQUEST, _requested(order, leg.venue, self._clock_ns()),
-                     trace_id, leg.venue, leg.symbol)  # fmt: skip
-        if self.risk is not None:
-            self.risk.on_order_sent()
+        name, symbol, risk = leg.venue, leg.symbol, self.risk
+        venue = self.venues[name]
+        self._record(_ORDER_REQUEST, _requested(order, name, self._clock_ns()), trace_id, name,
+                     symbol)  # fmt: skip
+        if risk is not None:
+            risk.on_order_sent()
         try:
             reply = await venue.place_order(order)
         except ExchangeError as error:
-            logger.warning("%s %s leg refused: %s", leg.venue, leg.symbol, error)
+            logger.warning("%s %s leg refused: %s", name, symbol, error)
             self._record(_VENUE_REPLY, {"client_order_id": order.client_order_id,
-                                                  "error": type(error).__name__,
-                                                  "message": str(error)},
-                         trace_id, leg.venue, leg.symbol)  # fmt: skip
+                                        "error": type(error).__name__, "message": str(error)},
+                         trace_id, name, symbol)  # fmt: skip
             return _new_leg_result(leg, order, None, str(error), retry_of)
         finally:
-            if self.risk is not None:
-                self.risk.on_order_done()
-        self._record(_VENUE_REPLY, reply, trace_id, leg.venue, leg.symbol)
+            if risk is not None:
+                risk.on_order_done()
+        self._record(_VENUE_REPLY, reply, trace_id, name, symbol)
         result = _new_leg_result(leg, order, reply, None, retry_of)
         if reply.filled_raw:
-            self._record(_FILL, self._fill(result, reply), trace_id, leg.venue,
-                         leg.symbol)  # fmt: skip
+            self._record(_FILL, self._fill(result, reply), trace_id, name, symbol)
         return result
 
     def _fill(self, result: LegResult, reply: Order) -> Fill:

@@ -303,11 +303,13 @@ class AuditTrail:
         again, so it is kept by reference too and the writer serialises it (the trade's
         position and PnL rows: their JSON is not made on the trading loop).
         """
-        self._raise_if_failed()
-        if handed_over:
-            captured = True
-        else:
-            payload, captured = _held(payload)
+        if self._error is not None:
+            self._raise_if_failed()
+        captured = handed_over or _IMMUTABLE.get(type(payload))  # (what _held does, inline)
+        if captured is None:
+            captured = _captured(type(payload))
+        if not captured:
+            payload = canonical_json(payload)
         with self._append_lock:
             seq = self._next_seq
             self._next_seq = seq + 1
