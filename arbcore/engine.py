@@ -575,20 +575,23 @@ class Engine:
                 await self.venues.refresh({leg.venue for leg in opportunity.legs})
             finally:
                 self.orchestrator.finish(ticket)
-        self.stats.trades += 1
+        stats = self.stats
+        stats.trades += 1
         legs = (*result.legs, *result.repairs)
         filled = sum(1 for leg in legs if leg.filled_raw)
-        self.stats.filled_legs += filled
-        if result.repairs or result.status is TradeStatus.UNHEDGED:
-            self.stats.leg_failures += 1
-        if result.status is TradeStatus.UNHEDGED:
-            self.stats.unhedged += 1
+        stats.filled_legs += filled
+        unhedged = result.status is TradeStatus.UNHEDGED
+        if result.repairs or unhedged:
+            stats.leg_failures += 1
+        if unhedged:
+            stats.unhedged += 1
         pnl_usd = result.realized_usd or 0.0
-        self.stats.pnl_usd += pnl_usd  # (the router has told risk already)
+        stats.pnl_usd += pnl_usd  # (the router has told risk already)
         self._report_positions({leg.leg.venue for leg in legs} | {leg.venue for leg in
                                                                    opportunity.legs})  # fmt: skip
-        logger.debug("trade %s %s: %d legs filled, %+.4f USD", trace_id, result.status.value,
-                     filled, pnl_usd)  # fmt: skip
+        if logger.isEnabledFor(logging.DEBUG):  # (the status' text is read only then)
+            logger.debug("trade %s %s: %d legs filled, %+.4f USD", trace_id,
+                         result.status.value, filled, pnl_usd)  # fmt: skip
 
     def _record(self, kind: RecordKind, payload: object, ts_ns: int, trace_id: str = "",
                 venue: str = "") -> None:  # fmt: skip

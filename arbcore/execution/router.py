@@ -54,8 +54,9 @@ from arbcore.model import (
     TimeInForce,
 )
 from arbcore.risk.engine import RiskEngine
-from arbcore.storage.audit import AuditTrail, RecordKind
+from arbcore.storage.audit import AuditTrail, RecordKind, by_reference
 from arbcore_ext.profit import limit_price
+from arbcore_ext.slotted import Maker
 
 __all__ = ["LegResult", "Router", "TradeResult", "TradeStatus"]
 
@@ -110,6 +111,22 @@ class TradeResult:
     realized_usd: float | None  # the flows valued in USD (None when a price was unknown)
 
 
+#: the trade's objects made as their classes make them, without attrs' Python __init__ (all
+#: fields, in field order: see arbcore_ext.slotted)
+_new_order, _new_fill = Maker(Order), Maker(Fill)
+_new_leg_result, _new_trade_result = Maker(LegResult), Maker(TradeResult)
+#: the enum members a trade reads (a member read from its class costs ~10x a global's read)
+_BUY, _SELL = OrderSide.BUY, OrderSide.SELL
+_LIMIT, _MARKET, _IOC, _OPEN = OrderType.LIMIT, OrderType.MARKET, TimeInForce.IOC, OrderStatus.OPEN
+_COMPLETE, _REPAIRED, _UNHEDGED = TradeStatus.COMPLETE, TradeStatus.REPAIRED, TradeStatus.UNHEDGED
+_ORDER_REQUEST, _VENUE_REPLY, _FILL = (RecordKind.ORDER_REQUEST, RecordKind.VENUE_REPLY,
+                                       RecordKind.FILL)  # fmt: skip
+_POSITION, _PNL = RecordKind.POSITION, RecordKind.PNL
+_STATUS_TEXT = {status: status.value for status in TradeStatus}
+#: the audit trail keeps these by reference (decided now, not at the first trade)
+by_reference(Order)
+by_reference(Fill)
+
 InstrumentOf = Callable[[str, str], Instrument]  # (venue, symbol) -> Instrument
 #: told of each audit row right after it is appended: (kind, payload, seq, ts_ns, trace_id,
 #: venue, symbol): the engine puts it on the ``trades`` stream
@@ -145,6 +162,8 @@ class Router:
         self._alert = alert or (lambda message: logger.error("ALERT: %s", message))
         self.leg_failures = 0
         self.unhedged = 0
+        #: venue -> (its client, the client's own order-id maker or None), see _order_id
+        self._id_makers: dict[str, tuple[VenueTrading, Callable[[], object] | None]] = {}
 
     async def execute(self, opportunity: Opportunity, trace_id: str) -> TradeResult:
         orders = [self._order(leg) for leg in opportunity.legs]
@@ -159,32 +178,42 @@ class Router:
             repairs = await self._repair(opportunity, results, trace_id)
         done = [*results, *repairs]
         flows = _flows(done)
-        open_position = {} if _matched(results, repairs) else self._open(opportunity, results,
-                                                                          flows)  # fmt: skip
+        open_position = ({} if matched or _matched(results, repairs)
+                         else self._open(opportunity, results, flows))  # fmt: skip
         if open_position:
             self.unhedged += 1
-            status = TradeStatus.UNHEDGED
+            status = _UNHEDGED
             held = ", ".join(f"{amount:+.8f} {asset}" for asset, amount in open_position.items())
             self._alert(f"trade {trace_id} is unhedged: {held}")
         else:
-            status = TradeStatus.COMPLETE if matched else TradeStatus.REPAIRED
+            status = _COMPLETE if matched else _REPAIRED
         values = [amount * price if (price := self.usd(asset)) is not None else None
                   for asset, amount in flows.items()]  # fmt: skip
         realized_usd = None if None in values else sum(v for v in values if v is not None)
         base = self.instrument_of(opportunity.legs[0].venue, opportunity.legs[0].symbol).base
-        result = TradeResult(trace_id=trace_id, opportunity=opportunity, legs=tuple(results),
-                             repairs=tuple(repairs), status=status,
-                             net_base=open_position.get(base, 0.0), open_position=open_position,
-                             realized_quote=self._value(flows, _asset_of(opportunity), done),
-                             flows=flows, realized_usd=realized_usd)  # fmt: skip
-        self._record(RecordKind.POSITION, {"trade": trace_id, "status": status.value,
-                                           "net_base": result.net_base, "flows": flows,
-                                           "open": open_position}, trace_id)  # fmt: skip
-        if status is not TradeStatus.UNHEDGED:
-            pnl = {"trade": trace_id, "flows": flows, "realized_usd": realized_usd or 0.0,
-                   "realized": result.realized_quote, "asset": _asset_of(opportunity),
+        net_base = open_position.get(base, 0.0)
+        asset = _asset_of(opportunity)
+        realized_quote = self._value(flows, asset, done)
+        # TradeResult(trace_id, opportunity, legs, repairs, status, net_base, open_position,
+        # realized_quote, flows, realized_usd)
+        result = _new_trade_result(trace_id, opportunity, tuple(results), tuple(repairs), status,
+                                   net_base, open_position, realized_quote, flows,
+                                   realized_usd)  # fmt: skip
+        # The position and PnL rows: their own dicts (copies of the result's), handed to the
+        # trail, whose writer thread makes their JSON; a value JSON has no form for (NaN,
+        # infinity: never from real fills) takes the snapshotting append, which raises now.
+        finite = _finite(flows, open_position, net_base, realized_usd or 0.0, realized_quote)
+        flows_row = dict(flows) if finite else flows
+        self._record(_POSITION, {"trade": trace_id, "status": _STATUS_TEXT[status],
+                                           "net_base": net_base, "flows": flows_row,
+                                           "open": dict(open_position) if finite
+                                           else open_position}, trace_id,
+                     handed_over=finite)  # fmt: skip
+        if status is not _UNHEDGED:
+            pnl = {"trade": trace_id, "flows": flows_row, "realized_usd": realized_usd or 0.0,
+                   "realized": realized_quote, "asset": asset,
                    "valued": realized_usd is not None}  # fmt: skip
-            self._record(RecordKind.PNL, pnl, trace_id)
+            self._record(_PNL, pnl, trace_id, handed_over=finite)
             if self.risk is not None and realized_usd is not None:
                 self.risk.on_realized_pnl(realized_usd)  # the daily-loss limit counts it
         return result
@@ -199,42 +228,45 @@ class Router:
             leg.side,
             size_raw if size_raw is not None else leg.size_raw,
             price_raw=price_raw or leg.price_raw or None,
-            type=OrderType.MARKET if market else OrderType.LIMIT,
-            time_in_force=TimeInForce.IOC,
+            type=_MARKET if market else _LIMIT,
+            time_in_force=_IOC,
             client_order_id=self._order_id(leg.venue),
         )
 
     def _order_id(self, venue: str) -> str:
         """The venue's own id format when it has one (Kraken: 18 characters, Bitfinex: an
         integer), else the router's (deterministic in a backtest)."""
-        make = getattr(self.venues[venue], "new_client_order_id", None)
-        return str(make()) if callable(make) else self.new_order_id()
+        client = self.venues[venue]
+        known = self._id_makers.get(venue)
+        if known is None or known[0] is not client:  # (looked up once per venue client)
+            make = getattr(client, "new_client_order_id", None)
+            known = self._id_makers[venue] = (client, make if callable(make) else None)
+        make = known[1]
+        return str(make()) if make is not None else self.new_order_id()
 
     async def _send(self, leg: OpportunityLeg, order: OrderRequest, trace_id: str,
                     retry_of: int | None = None) -> LegResult:  # fmt: skip
-        venue = self.venues[leg.venue]
-        self._record(RecordKind.ORDER_REQUEST, _requested(order, leg.venue, self._clock_ns()),
-                     trace_id, leg.venue, leg.symbol)  # fmt: skip
-        if self.risk is not None:
-            self.risk.on_order_sent()
+        name, symbol, risk = leg.venue, leg.symbol, self.risk
+        venue = self.venues[name]
+        self._record(_ORDER_REQUEST, _requested(order, name, self._clock_ns()), trace_id, name,
+                     symbol)  # fmt: skip
+        if risk is not None:
+            risk.on_order_sent()
         try:
             reply = await venue.place_order(order)
         except ExchangeError as error:
-            logger.warning("%s %s leg refused: %s", leg.venue, leg.symbol, error)
-            self._record(RecordKind.VENUE_REPLY, {"client_order_id": order.client_order_id,
-                                                  "error": type(error).__name__,
-                                                  "message": str(error)},
-                         trace_id, leg.venue, leg.symbol)  # fmt: skip
-            return LegResult(leg=leg, order=order, reply=None, error=str(error),
-                             retry_of=retry_of)  # fmt: skip
+            logger.warning("%s %s leg refused: %s", name, symbol, error)
+            self._record(_VENUE_REPLY, {"client_order_id": order.client_order_id,
+                                        "error": type(error).__name__, "message": str(error)},
+                         trace_id, name, symbol)  # fmt: skip
+            return _new_leg_result(leg, order, None, str(error), retry_of)
         finally:
-            if self.risk is not None:
-                self.risk.on_order_done()
-        self._record(RecordKind.VENUE_REPLY, reply, trace_id, leg.venue, leg.symbol)
-        result = LegResult(leg=leg, order=order, reply=reply, retry_of=retry_of)
+            if risk is not None:
+                risk.on_order_done()
+        self._record(_VENUE_REPLY, reply, trace_id, name, symbol)
+        result = _new_leg_result(leg, order, reply, None, retry_of)
         if reply.filled_raw:
-            self._record(RecordKind.FILL, self._fill(result, reply), trace_id, leg.venue,
-                         leg.symbol)  # fmt: skip
+            self._record(_FILL, self._fill(result, reply), trace_id, name, symbol)
         return result
 
     def _fill(self, result: LegResult, reply: Order) -> Fill:
@@ -243,14 +275,15 @@ class Router:
         instrument = result.order.instrument
         quote = result.filled_quote
         base = reply.filled_raw / 10**instrument.size_decimals
-        buy = reply.side is OrderSide.BUY
-        return Fill(venue=reply.venue, symbol=reply.symbol, client_order_id=reply.client_order_id,
-                    trade_id=f"order-{reply.venue_order_id or reply.client_order_id}",
-                    side=reply.side, price_raw=round(quote / base * 10**instrument.price_decimals),
-                    size_raw=reply.filled_raw,
-                    fee=(base if buy else quote) * instrument.taker_fee,
-                    fee_asset=instrument.base if buy else instrument.quote,
-                    ts_event_ns=self._clock_ns())  # fmt: skip
+        buy = reply.side is _BUY
+        # Fill(venue, symbol, client_order_id, trade_id, side, price_raw, size_raw, fee,
+        # fee_asset, ts_event_ns)
+        return _new_fill(reply.venue, reply.symbol, reply.client_order_id,
+                         f"order-{reply.venue_order_id or reply.client_order_id}", reply.side,
+                         round(quote / base * 10**instrument.price_decimals), reply.filled_raw,
+                         (base if buy else quote) * instrument.taker_fee,
+                         instrument.base if buy else instrument.quote,
+                         self._clock_ns())  # fmt: skip
 
     # -- repairing --------------------------------------------------------------------------------
 
@@ -344,11 +377,12 @@ class Router:
         return total
 
     def _record(self, kind: RecordKind, payload: object, trace_id: str, venue: str = "",
-                symbol: str = "") -> None:  # fmt: skip
+                symbol: str = "", *, handed_over: bool = False) -> None:  # fmt: skip
+        """Append a row (``handed_over``: see :meth:`AuditTrail.append`) and tell on_record."""
         if self.audit is not None:
             ts_ns = self._clock_ns()
             seq = self.audit.append(kind, payload, ts_ns=ts_ns, trace_id=trace_id, venue=venue,
-                                    symbol=symbol)  # fmt: skip
+                                    symbol=symbol, handed_over=handed_over)  # fmt: skip
             if self.on_record is not None:
                 self.on_record(kind, payload, seq, ts_ns, trace_id, venue, symbol)
 
@@ -363,10 +397,20 @@ def _bind(make: Callable[..., OrderRequest], leg: OpportunityLeg, **options: obj
 
 
 def _requested(order: OrderRequest, venue: str, ts_ns: int) -> Order:
-    return Order(venue=venue, symbol=order.symbol, client_order_id=order.client_order_id,
-                 side=order.side, type=order.type, price_raw=order.price_raw or 0,
-                 size_raw=order.size_raw, time_in_force=order.time_in_force,
-                 status=OrderStatus.OPEN, ts_created_ns=ts_ns)  # fmt: skip
+    # Order(venue, symbol, client_order_id, side, type, price_raw, size_raw, time_in_force,
+    # status, filled_raw, venue_order_id, ts_created_ns, filled_quote)
+    return _new_order(venue, order.instrument.symbol, order.client_order_id, order.side,
+                      order.type, order.price_raw or 0, order.size_raw, order.time_in_force,
+                      _OPEN, 0, None, ts_ns, 0.0)  # fmt: skip
+
+
+def _finite(flows: Mapping[str, float], held: Mapping[str, float], *values: float) -> bool:
+    """Whether every amount is a finite number (what JSON can hold)."""
+    return (
+        all(map(math.isfinite, flows.values()))
+        and all(map(math.isfinite, held.values()))
+        and all(map(math.isfinite, values))
+    )
 
 
 def _asset_of(opportunity: Opportunity) -> str:
@@ -407,7 +451,7 @@ def _matched(results: Sequence[LegResult], repairs: Sequence[LegResult]) -> bool
         return True
     if len(results) != 2:
         return False
-    net = sum((1.0 if r.order.side is OrderSide.BUY else -1.0) * f
+    net = sum((1.0 if r.order.side is _BUY else -1.0) * f
               / 10.0**r.order.instrument.size_decimals
               for f, r in zip(filled, results, strict=True))  # fmt: skip
     return abs(net) <= _EPSILON
@@ -484,7 +528,7 @@ def _flows(results: Sequence[LegResult]) -> dict[str, float]:
         instrument = result.order.instrument
         base, quote = _base(result), result.filled_quote
         keep = 1.0 - instrument.taker_fee
-        if result.order.side is OrderSide.BUY:
+        if result.order.side is _BUY:
             base_change, quote_change = base * keep, -quote
         else:
             base_change, quote_change = -base, quote * keep

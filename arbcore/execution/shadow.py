@@ -37,10 +37,21 @@ from arbcore.model import (
 from arbcore.net.http import HttpRequest
 from arbcore_ext.book import ASK, BID, L2Book
 from arbcore_ext.ledger import Balances, Ledger
+from arbcore_ext.slotted import Maker
 
 __all__ = ["ShadowVenue"]
 
 WALK_LEVELS = 200  # deepest a single taker order walks
+#: the levels read first: an arbitrage leg takes a few; only an order that walks past them
+#: reads the book again to WALK_LEVELS (the same walk, from the best level)
+FIRST_LEVELS = 8
+#: Order(...) / Fill(...) with every field in field order, without attrs' Python __init__
+_new_order, _new_fill = Maker(Order), Maker(Fill)
+#: the enum members an order reads (a member read from its class costs ~10x a global's read)
+_BUY, _SELL, _LIMIT, _MARKET = OrderSide.BUY, OrderSide.SELL, OrderType.LIMIT, OrderType.MARKET
+_POST_ONLY, _FOK = TimeInForce.POST_ONLY, TimeInForce.FOK
+_FILLED, _EXPIRED, _REJECTED = OrderStatus.FILLED, OrderStatus.EXPIRED, OrderStatus.REJECTED
+_IMMEDIATE = frozenset(tif for tif in TimeInForce if tif.is_immediate)
 
 
 @attrs.frozen
@@ -95,29 +106,26 @@ class ShadowVenue:
         sent_ns = self._clock_ns()
         await self._sleep(self.latency_s)
         book = self._book_of(instrument.symbol)
-        placed = Order(venue=self.venue, symbol=instrument.symbol,
-                       client_order_id=order.client_order_id, side=order.side, type=order.type,
-                       price_raw=order.price_raw or 0, size_raw=order.size_raw,
-                       time_in_force=order.time_in_force, ts_created_ns=sent_ns,
-                       venue_order_id=f"shadow-{len(self.orders) + 1}")  # fmt: skip
+        venue_order_id = f"shadow-{len(self.orders) + 1}"
         if book is None:
-            return self._store(attrs.evolve(placed, status=OrderStatus.REJECTED))
+            return self._placed(order, sent_ns, venue_order_id, _REJECTED)
         taken = self._walk(book, order)
-        if order.time_in_force is TimeInForce.POST_ONLY and taken.filled:
-            return self._store(attrs.evolve(placed, status=OrderStatus.REJECTED))  # would cross
-        if order.time_in_force is TimeInForce.FOK and taken.filled < order.size_raw:
+        time_in_force = order.time_in_force
+        if time_in_force is _POST_ONLY and taken.filled:
+            return self._placed(order, sent_ns, venue_order_id, _REJECTED)  # it would cross
+        if time_in_force is _FOK and taken.filled < order.size_raw:
             taken = _Taken(0, 0)  # fill or kill: not all of it, so none of it
         if taken.filled:
             self._settle(order, taken)
         if taken.filled == order.size_raw:
-            status = OrderStatus.FILLED
-        elif order.type is OrderType.MARKET or order.time_in_force.is_immediate:
-            status = OrderStatus.EXPIRED  # the rest of an IOC, FOK or market order is not kept
+            status = _FILLED
+        elif order.type is _MARKET or time_in_force in _IMMEDIATE:
+            status = _EXPIRED  # the rest of an IOC, FOK or market order is not kept
         else:
             status = OrderStatus.PARTIALLY_FILLED if taken.filled else OrderStatus.OPEN
         scale = 10 ** (instrument.price_decimals + instrument.size_decimals)
-        return self._store(attrs.evolve(placed, status=status, filled_raw=taken.filled,
-                                        filled_quote=taken.cost_raw / scale))  # fmt: skip
+        return self._placed(order, sent_ns, venue_order_id, status, taken.filled,
+                            taken.cost_raw / scale)  # fmt: skip
 
     async def cancel_order(self, instrument: Instrument, client_order_id: str) -> Order:
         order = await self.fetch_order(instrument, client_order_id)
@@ -151,9 +159,22 @@ class ShadowVenue:
         self.orders[order.client_order_id] = order
         return order
 
+    def _placed(self, order: OrderRequest, sent_ns: int, venue_order_id: str,
+                status: OrderStatus, filled_raw: int = 0, filled_quote: float = 0.0
+                ) -> Order:  # fmt: skip
+        """The venue's order for ``order`` as it ends, stored under its client order id."""
+        # Order(venue, symbol, client_order_id, side, type, price_raw, size_raw, time_in_force,
+        # status, filled_raw, venue_order_id, ts_created_ns, filled_quote)
+        placed: Order = _new_order(self.venue, order.instrument.symbol, order.client_order_id,
+                                   order.side, order.type, order.price_raw or 0, order.size_raw,
+                                   order.time_in_force, status, filled_raw, venue_order_id,
+                                   sent_ns, filled_quote)  # fmt: skip
+        self.orders[order.client_order_id] = placed
+        return placed
+
     def _check_funds(self, order: OrderRequest) -> None:
         instrument = order.instrument
-        if order.side is OrderSide.SELL:
+        if order.side is _SELL:
             asset, needed = instrument.base, order.size_raw / 10**instrument.size_decimals
         else:
             book = self._book_of(instrument.symbol)
@@ -167,28 +188,38 @@ class ShadowVenue:
                                     venue=self.venue)  # fmt: skip
 
     def _walk(self, book: L2Book, order: OrderRequest) -> _Taken:
-        """Take levels from the best outward, up to the limit (none for market orders)."""
-        side = ASK if order.side is OrderSide.BUY else BID
-        prices, sizes = book.levels(side, WALK_LEVELS)
+        """Take levels from the best outward, up to the limit (none for market orders), at
+        most WALK_LEVELS of them: FIRST_LEVELS read first, the rest only when the walk
+        reaches past them (then it is walked again over all of them: the same walk)."""
+        side = ASK if order.side is _BUY else BID
+        prices, sizes = book.levels(side, FIRST_LEVELS)
+        taken, ended = self._take(side, prices.tolist(), sizes.tolist(), order)
+        if not ended and len(prices) == FIRST_LEVELS:
+            prices, sizes = book.levels(side, WALK_LEVELS)
+            taken, _ = self._take(side, prices.tolist(), sizes.tolist(), order)
+        return taken
+
+    def _take(self, side: int, prices: list[int], sizes: list[int], order: OrderRequest
+              ) -> tuple[_Taken, bool]:  # fmt: skip
+        """The walk over these levels, and whether it ended before their end (the limit, the
+        order's size or a level too small for a lot)."""
         wanted = order.size_raw
         lot = order.instrument.lot_size
+        limit = order.price_raw if order.type is _LIMIT else None
+        fill_ratio = self.fill_ratio
         filled = cost = 0
-        for price, size in zip(prices.tolist(), sizes.tolist(), strict=True):
-            if (
-                order.price_raw is not None
-                and order.type is OrderType.LIMIT
-                and (price > order.price_raw if side == ASK else price < order.price_raw)
-            ):
-                break
-            take = min(wanted - filled, int(size * self.fill_ratio))
+        for price, size in zip(prices, sizes, strict=True):
+            if limit is not None and (price > limit if side == ASK else price < limit):
+                return _Taken(filled, cost), True
+            take = min(wanted - filled, int(size * fill_ratio))
             take -= take % lot
             if take <= 0:
-                break
+                return _Taken(filled, cost), True
             filled += take
             cost += price * take
             if filled == wanted:
-                break
-        return _Taken(filled, cost)
+                return _Taken(filled, cost), True
+        return _Taken(filled, cost), False
 
     def _settle(self, order: OrderRequest, taken: _Taken) -> None:
         """Move balances and record the fill; the fee is taken from what is received."""
@@ -196,7 +227,7 @@ class ShadowVenue:
         base_qty = taken.filled / 10**instrument.size_decimals
         quote_qty = taken.cost_raw / 10 ** (instrument.price_decimals + instrument.size_decimals)
         fee_rate = instrument.taker_fee
-        if order.side is OrderSide.BUY:
+        if order.side is _BUY:
             fee, fee_asset = base_qty * fee_rate, instrument.base
             self._add(instrument.quote, -quote_qty)
             self._add(instrument.base, base_qty - fee)
@@ -205,11 +236,11 @@ class ShadowVenue:
             self._add(instrument.base, -base_qty)
             self._add(instrument.quote, quote_qty - fee)
         average_raw = taken.cost_raw // taken.filled  # the fill's average price (raw)
-        self.fills.append(Fill(venue=self.venue, symbol=instrument.symbol,
-                               client_order_id=order.client_order_id,
-                               trade_id=f"shadow-{next(self._trade_ids)}", side=order.side,
-                               price_raw=average_raw, size_raw=taken.filled, fee=fee,
-                               fee_asset=fee_asset, ts_event_ns=self._clock_ns()))  # fmt: skip
+        # Fill(venue, symbol, client_order_id, trade_id, side, price_raw, size_raw, fee,
+        # fee_asset, ts_event_ns)
+        self.fills.append(_new_fill(self.venue, instrument.symbol, order.client_order_id,
+                                    f"shadow-{next(self._trade_ids)}", order.side, average_raw,
+                                    taken.filled, fee, fee_asset, self._clock_ns()))  # fmt: skip
 
     def _add(self, asset: str, amount: float) -> None:
         self.balances[asset] = self.balances.get(asset, 0.0) + amount

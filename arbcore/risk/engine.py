@@ -202,11 +202,13 @@ class RiskEngine:
     # -- what execution reports -------------------------------------------------------------------
 
     def on_order_sent(self) -> None:
-        self.open_orders += 1
-        self.exposure.order_sent(self._clock())
+        exposure = self.exposure  # (open_orders is its count: no property calls)
+        exposure.open_orders += 1
+        exposure.order_sent(self._clock())
 
     def on_order_done(self) -> None:
-        self.open_orders = max(0, self.open_orders - 1)
+        exposure = self.exposure
+        exposure.open_orders = max(0, exposure.open_orders - 1)
 
     def on_position(self, venue: str, asset: str, quantity: float,
                     average_cost_usd: float | None = None) -> None:  # fmt: skip
@@ -218,7 +220,7 @@ class RiskEngine:
         held = self._by_asset.setdefault(asset, {})
         held[venue] = quantity
         self._net[asset] = sum(held.values())
-        self._gross_qty[asset] = sum(abs(q) for q in held.values())
+        self._gross_qty[asset] = sum(map(abs, held.values()))
         if average_cost_usd is not None:
             self.cost_basis_usd[asset] = average_cost_usd
         self._check_stop_loss(asset)

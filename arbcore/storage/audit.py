@@ -292,15 +292,24 @@ class AuditTrail:
     # -- writing ----------------------------------------------------------------------------------
 
     def append(self, kind: RecordKind, payload: Any, *, ts_ns: int, trace_id: str = "",
-               venue: str = "", symbol: str = "") -> int:  # fmt: skip
+               venue: str = "", symbol: str = "", handed_over: bool = False) -> int:  # fmt: skip
         """Queue one record; its sequence number. Durable once :meth:`flush` has passed it.
 
         O(1) on the caller's thread: an immutable payload is kept by reference (the writer
         serialises it later, to the same text); a mutable one (a dict) is serialised now, as
         the snapshot of what it held, which also reports a value JSON cannot hold right here.
+        ``handed_over``: the caller built the mutable ``payload`` for this record alone, of
+        values JSON holds (no NaN or infinity: checked by the caller), and never changes it
+        again, so it is kept by reference too and the writer serialises it (the trade's
+        position and PnL rows: their JSON is not made on the trading loop).
         """
-        self._raise_if_failed()
-        payload, captured = _held(payload)
+        if self._error is not None:
+            self._raise_if_failed()
+        captured = handed_over or _IMMUTABLE.get(type(payload))  # (what _held does, inline)
+        if captured is None:
+            captured = _captured(type(payload))
+        if not captured:
+            payload = canonical_json(payload)
         with self._append_lock:
             seq = self._next_seq
             self._next_seq = seq + 1

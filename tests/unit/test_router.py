@@ -337,3 +337,51 @@ def test_hold_records_the_cycle_position_whichever_leg_fails(tmp_path: Path, ref
         {a: c for a, c in changes.items() if a != "USDT" and abs(c) > 0.001}
     )
     assert ctx["alerts"]
+
+
+def test_the_trades_records_are_decided_and_their_position_json_made_off_the_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The trade's rows take no start-up work on the first trade (Order and Fill are kept by
+    reference, decided when the router is imported), and its position and PnL rows are handed
+    to the trail: their JSON is made by the writer's thread, to the same text."""
+    import threading
+
+    from arbcore.model import Fill
+    from arbcore.storage import audit as audit_module
+
+    assert audit_module._IMMUTABLE.get(Order) is True
+    assert audit_module._IMMUTABLE.get(Fill) is True
+    made_on: list[str] = []
+    encode = audit_module.canonical_json
+
+    def canonical_json(value: Any) -> str:
+        made_on.append(threading.current_thread().name)
+        return encode(value)
+
+    monkeypatch.setattr(audit_module, "canonical_json", canonical_json)
+    ctx = _setup(tmp_path, "unwind")
+    result = _execute(ctx)
+    assert made_on
+    assert threading.current_thread().name not in made_on
+    (position,) = (r.payload for r in ctx["audit"].records(RecordKind.POSITION))
+    assert position == {"trade": "trace-1", "status": "complete", "net_base": 0.0,
+                        "flows": result.flows, "open": {}}  # fmt: skip
+    result.flows.clear()  # the rows hold their own copies
+    (pnl,) = (r.payload for r in ctx["audit"].records(RecordKind.PNL))
+    assert pnl["flows"]
+    assert pnl["realized"] == result.realized_quote
+
+
+def test_a_value_json_cannot_hold_still_fails_the_trade_at_its_row(tmp_path: Path) -> None:
+    """A non-finite amount (no real fill makes one) is not handed over: the PnL row's append
+    snapshots it and raises there, as any mutable payload's does, before risk counts it."""
+    ctx = _setup(tmp_path, "unwind")
+    ctx["router"]._value = lambda flows, asset, done: float("inf")
+    with pytest.raises(ValueError, match="JSON"):
+        asyncio.run(ctx["router"].execute(ctx["opportunity"], "trace-1"))
+    ctx["audit"].close()
+    kinds = [r.kind for r in ctx["audit"].records()]
+    assert kinds[-1] is RecordKind.POSITION
+    assert kinds.count(RecordKind.FILL) == 2
+    assert ctx["risk"].daily_pnl_usd == 0.0

@@ -149,3 +149,18 @@ def test_a_fok_fills_whole_or_expires_with_nothing_traded() -> None:
     filled = _run(venue.place_order(whole))
     assert (filled.status, filled.filled_raw) == (OrderStatus.FILLED, 3_000)
     assert venue.balances["USDT"] == pytest.approx(1_000.0 - 302.0)
+
+
+def test_an_order_walking_past_the_first_levels_read_fills_as_the_whole_walk() -> None:
+    """The walk reads FIRST_LEVELS levels, and the book again to WALK_LEVELS only when the order
+    walks past them: twelve levels of 0.1 taken, as a walk over all of them takes them."""
+    book = L2Book(2, 3)
+    asks = np.arange(10_000, 10_012), np.full(12, 100)
+    book.apply_snapshot(np.array([9_900]), np.array([1_000]), *asks)
+    venue = _venue(book)
+    order = prepare_order(BTC, OrderSide.BUY, 1_200, price_raw=10_020, time_in_force=IOC)
+    placed = _run(venue.place_order(order))
+    assert (placed.status, placed.filled_raw) == (OrderStatus.FILLED, 1_200)
+    assert placed.filled_quote == pytest.approx(sum(range(10_000, 10_012)) / 1_000)
+    (fill,) = venue.fills
+    assert fill.price_raw == sum(range(10_000, 10_012)) * 100 // 1_200
