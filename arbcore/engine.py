@@ -130,6 +130,9 @@ class Engine:
         self._cross: CrossExchangeStrategy | None = None
         self._cross_decision: CrossDecision | None = None
         self._cycle_decisions: dict[str, TriangularDecision] = {}
+        #: what :meth:`idle` rehearses, one per call in turn (the bound compiled decisions)
+        self._rehearsals: list[Callable[[], int]] = []
+        self._rehearsal_turn = 0
         self.new_trace_id: Callable[[], str] = new_trace_id
         self.new_order_id: Callable[[], str] = new_client_order_id
         self.stats = EngineStats()
@@ -232,20 +235,25 @@ class Engine:
 
     def _bind_taps(self, taps: Iterable[BookTap] | None = None) -> None:
         """Give the book callbacks (all of them, or ``taps``) what they call now (an explicit
-        contract: a tap reads no engine attribute itself)."""
+        contract: a tap reads no engine attribute itself), and :meth:`idle` its rehearsals."""
+        decisions = [self._cross_decision, *self._cycle_decisions.values()]
+        self._rehearsals = [d.rehearse for d in decisions if d is not None]
         for tap in self._taps if taps is None else taps:
             tap.bind(self._arrival_ns, self._clock_ns, self._cross, self.triangular,
                      self._cross_decision, self._cycle_decisions.get(tap.venue))  # fmt: skip
 
     def idle(self) -> None:
-        """One step of work while no message waits: a rehearsal of the compiled cross decision
-        (:meth:`~arbcore_ext.crossdecide.CrossDecision.rehearse`: every read of a decision on
-        the next route in turn, no effect), so that a decision, which runs once in tens of
+        """One step of work while no message waits: a rehearsal of one compiled decision in
+        turn (:meth:`CrossDecision.rehearse <arbcore_ext.crossdecide.CrossDecision.rehearse>`:
+        the next route; :meth:`TriangularDecision.rehearse
+        <arbcore_ext.tridecide.TriangularDecision.rehearse>`: the cycle its venue last moved;
+        every read of a decision, no effect), so that a decision, which runs once in tens of
         frames, finds its code and data in cache. A few microseconds; the busy-polling loop
         (``[system] busy_poll``, :mod:`arbcore.net.busypoll`) calls it between polls."""
-        decision = self._cross_decision
-        if decision is not None:
-            decision.rehearse()
+        rehearsals = self._rehearsals
+        if rehearsals:
+            self._rehearsal_turn = (self._rehearsal_turn + 1) % len(rehearsals)
+            rehearsals[self._rehearsal_turn]()
 
     # -- running ----------------------------------------------------------------------------------
 

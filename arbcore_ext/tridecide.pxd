@@ -30,8 +30,12 @@ cdef class TriangularDecision(Decision):
     cdef double _amounts[4]         # what each leg of the last decision reserved
     cdef readonly int cycle         # the last decision's
     cdef readonly long long ranked  # updates whose several tradeable cycles were ranked here
+    cdef readonly long long rehearsed   # rehearsals made (see rehearse)
+    cdef int _last                  # the cycle an update last changed (-1: none yet)
 
     cdef int decide(self, int64_t now, int64_t arrived) except -1
     cdef bint _tradeable(self, int cycle, LegFill* fills) except -1
     cdef double _fills_profit(self, int cycle, const LegFill* fills) noexcept
-    cdef int _admit(self, int cycle, int n, int64_t now, int64_t arrived) except -1
+    cdef int _admit(self, int cycle, int n, const LegFill* fills, int64_t now, int64_t arrived,
+                    bint rehearse) except -1
+    cdef int _rehearse(self, int cycle) except -2

@@ -18,6 +18,8 @@ class TriangularDecision(Decision):
     venue: str
     cycle: int
     ranked: int
+    #: rehearsals made (:meth:`rehearse`)
+    rehearsed: int
     def __init__(
         self,
         scanner: CycleEngine,
@@ -34,3 +36,6 @@ class TriangularDecision(Decision):
     ) -> None: ...
     def sized(self) -> SizedCycle:
         """The last decision's cycle as ``CycleEngine.size`` gives it."""
+    def rehearse(self, cycle: int = -1) -> int:
+        """Rehearse the decision of ``cycle`` (-1: the last one an update changed) with no
+        effect at all; the cycle rehearsed, or -1 (none could be)."""

@@ -21,7 +21,7 @@
 from libc.math cimport floor, fmod
 from libc.stdint cimport int64_t
 from libc.stdlib cimport calloc, free
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 
 from arbcore_ext.crossbook cimport Gate
 from arbcore_ext.cycles cimport CycleEngine, LegFill
@@ -99,8 +99,8 @@ cdef class TriangularDecision(Decision):
         self.min_profit_bps = min_profit_bps
         self.max_start = max_start
         self._venue_id = exposure.venue_id(venue)
-        self.cycle = -1
-        self.ranked = 0
+        self.cycle = self._last = -1
+        self.ranked = self.rehearsed = 0
 
     def sized(self):
         """The last decision's cycle as ``CycleEngine.size`` gives it (a SizedCycle)."""
@@ -123,6 +123,8 @@ cdef class TriangularDecision(Decision):
         # TriangularScanner._emit: each cycle sized (in order), kept when tradeable, then the
         # engine's found(): several are ranked by expected USD profit (a dollar start: profit
         # * 1.0; Orchestrator.rank's sort is stable), each then decided in that order
+        if engine._n_changed:
+            self._last = engine._changed[0]  # (what an idle rehearsal goes over next)
         for k in range(engine._n_changed):
             candidate = engine._changed[k]
             if not self._dollar_start[engine._starts[candidate]]:
@@ -150,7 +152,8 @@ cdef class TriangularDecision(Decision):
             if i > 0 and self._gate_refuses(row[0], row + 1, _count_markets(row, width), now):
                 continue  # (the one before took its markets)
             memcpy(self._fills, fills[i], sizeof(self._fills))
-            if self._admit(cycles[i], engine._lengths[cycles[i]], now, arrived) == DECIDED:
+            if self._admit(cycles[i], engine._lengths[cycles[i]], self._fills, now, arrived,
+                           False) == DECIDED:
                 decided = DECIDED
         return decided
 
@@ -179,10 +182,13 @@ cdef class TriangularDecision(Decision):
         raw = floor(fills[0].qty * first.size_unit * (1 + 1e-12))  # (_raw)
         return raw - fmod(raw, first.lot) > 0.0
 
-    cdef int _admit(self, int cycle, int n, int64_t now, int64_t arrived) except -1:
+    cdef int _admit(self, int cycle, int n, const LegFill* fills, int64_t now, int64_t arrived,
+                    bint rehearse) except -1:
         """Orchestrator.admit (the gate was asked in this event by touch_at and nothing changed
         since: the offer is counted and the balances checked), leg_tuples, then
-        RiskEngine.check_legs' breach."""
+        RiskEngine.check_legs' breach, for ``cycle`` sized into ``fills``. Rehearsed: the same
+        reads (the gate's word, the ledger's slots, the legs, risk's compiled check) and no
+        effect (no count, reservation, busy mark, cool-off, cached price or verdict)."""
         cdef CycleEngine engine = self.engine
         cdef Gate gate = self.gate
         cdef Ledger ledger = self.ledger
@@ -192,44 +198,87 @@ cdef class TriangularDecision(Decision):
         cdef int* row = engine._gate + <Py_ssize_t>cycle * width
         cdef bint buys[4]
         cdef int markets[4]
-        cdef double* amounts = self._amounts
+        cdef double rehearsed[4]
+        cdef double* amounts = &rehearsed[0] if rehearse else &self._amounts[0]
         cdef double prices[4]
         cdef double quote_usd
+        cdef bint known = True
         cdef Leg legs[4]
-        gate.offered += 1
+        if not rehearse:
+            gate.offered += 1
+        elif row[0] >= 0:  # (``now`` is known: no clock is read)
+            gate.reason(row[0], row + 1, _count_markets(row, width), &now, &known)
         for i in range(n):  # each leg's spend against what is left (quote bought, base sold)
             markets[i] = engine._edges[cycle * engine.max_legs + i] // 2
             buys[i] = engine._edges[cycle * engine.max_legs + i] % 2 == 0  # (direction BUY)
             facts = &self._markets[markets[i]]
-            fill = &self._fills[i]
+            fill = &fills[i]
             # OpportunityLeg.price: the limit the router sends, in price units
             prices[i] = <double>limit_raw(fill.worst_raw, buys[i], engine.slippage_bps) / \
                 facts.price_unit
             amounts[i] = prices[i] * fill.qty if buys[i] else fill.qty
             if amounts[i] > available(ledger, facts.buy_spends if buys[i] else facts.sell_spends) \
-                    + 1e-12:
+                    + 1e-12 and not rehearse:
                 self._refused_for_balance()
                 return NOTHING
-        for i in range(n):
-            facts = &self._markets[markets[i]]
-            ledger.reserve(facts.buy_spends if buys[i] else facts.sell_spends, amounts[i])
-        for k in range(_count_markets(row, width)):  # (busy.update(markets))
-            gate.mark_busy(row[1 + k])
-        gate.take(row[0], now)  # (last_taken[key] = now)
+        if not rehearse:
+            for i in range(n):
+                facts = &self._markets[markets[i]]
+                ledger.reserve(facts.buy_spends if buys[i] else facts.sell_spends, amounts[i])
+            for k in range(_count_markets(row, width)):  # (busy.update(markets))
+                gate.mark_busy(row[1 + k])
+            gate.take(row[0], now)  # (last_taken[key] = now)
         # leg_tuples over BookAges(now): each leg valued price * size * usd(quote) (0 unpriced)
         for i in range(n):
             facts = &self._markets[markets[i]]
             if facts.dollar_quote:
                 quote_usd = 1.0
             else:
-                found_usd = self.usd.price(self._quotes[markets[i]])
+                quote = self._quotes[markets[i]]
+                found_usd = self.usd.peek(quote) if rehearse else self.usd.price(quote)
                 quote_usd = 0.0 if found_usd is None else <double>found_usd
-            legs[i] = Leg(self._venue_id, facts.base, facts.quote, buys[i], self._fills[i].qty,
-                          prices[i] * self._fills[i].qty * quote_usd,
-                          engine.age_ms(markets[i], now))
+            legs[i] = Leg(self._venue_id, facts.base, facts.quote, buys[i], fills[i].qty,
+                          prices[i] * fills[i].qty * quote_usd, engine.age_ms(markets[i], now))
+        if rehearse:
+            if self.exposure.fast:
+                self.exposure.rehearse_breach(legs, n)
+            return NOTHING
         self.cycle = cycle
         self._verdict(legs, n, now, arrived)
         return DECIDED
+
+    cdef int _rehearse(self, int cycle) except -2:
+        """One rehearsal of ``cycle`` (-1: the last one an update changed): its id, or -1 when
+        none could be rehearsed (none yet, or a book never seen)."""
+        cdef CycleEngine engine = self.engine
+        cdef LegFill fills[4]
+        cdef int i, m, n
+        cdef int64_t now = 0
+        if cycle >= engine.cycle_count:
+            raise IndexError(f"cycle {cycle} out of range (0..{engine.cycle_count - 1})")
+        if cycle < 0:
+            cycle = self._last
+        if cycle < 0:
+            return -1
+        n = engine._lengths[cycle]
+        for i in range(n):  # (the books' times: ``now`` is the latest update, no clock read)
+            m = engine._edges[cycle * engine.max_legs + i] // 2
+            if engine._books[m] is None:
+                return -1
+            if engine._stamped[m] > now:
+                now = engine._stamped[m]
+        memset(fills, 0, sizeof(fills))  # (a walk that stops early leaves later legs as 0)
+        engine.size_into(cycle, self.max_start, fills)
+        self._admit(cycle, n, fills, now, 0, True)
+        self.rehearsed += 1
+        return cycle
+
+    def rehearse(self, int cycle=-1):
+        """Rehearse the decision of ``cycle`` (-1: the last one an update changed) without any
+        effect: every read ``decide`` makes for it (its books' depth, the gate's word, the
+        ledger's slots, the legs' USD prices and ages, risk's check), so that the next decision
+        finds its code and data in cache. Returns the cycle rehearsed, or -1."""
+        return self._rehearse(cycle)
 
     cdef int _stamped(self) except -1:
         """The ticket's reservations, after the verdict: (venue, asset spent, amount) per leg."""

@@ -137,6 +137,8 @@ Rehearsals = dict[tuple[int, int], list[int]]
 
 
 def _rehearse(run: _Run, routes: list[int]) -> None:
+    """Each of ``routes``: -1, the engine's idle step (a rehearsal of each compiled decision in
+    turn); else that route's rehearsal and, on each venue, that cycle's."""
     if not routes:
         return
     decision = run.engine.cross_decision
@@ -144,8 +146,10 @@ def _rehearse(run: _Run, routes: list[int]) -> None:
     for route in routes:
         if route < 0:
             run.engine.idle()
-        else:
-            decision.rehearse(route % decision.kernel.n_routes)
+            continue
+        decision.rehearse(route % decision.kernel.n_routes)
+        for cycles in run.engine.cycle_decisions.values():
+            cycles.rehearse(route % cycles.engine.cycle_count)
 
 
 async def _drive(run: _Run, steps: list[Step], rehearsals: Rehearsals | None = None) -> None:
@@ -300,11 +304,11 @@ def _state(run: _Run) -> tuple[Any, ...]:
 
 
 def _rehearsed(tmp: Path, steps: list[Step], rehearsals: Rehearsals,
-               triangles: tuple[str, ...] = tuple(LISTED)) -> int:  # fmt: skip
+               triangles: tuple[str, ...] = tuple(LISTED)) -> tuple[int, int]:  # fmt: skip
     """The compiled engine through ``steps`` without rehearsals and with them: the same
     outcome (audit rows and their hash chain, every count, the reservations) and state; the
-    rehearsals that went as far as risk's check."""
-    outcomes, rehearsed = [], 0
+    rehearsals made (of routes, of cycles)."""
+    outcomes, rehearsed, cycles = [], 0, 0
     for plan in ({}, rehearsals):
         path = tmp / f"r-{next(_RUNS)}.db"
         with AuditTrail(path, synchronous="NORMAL") as audit:
@@ -318,21 +322,29 @@ def _rehearsed(tmp: Path, steps: list[Step], rehearsals: Rehearsals,
             outcomes.append((_outcome(run, path), _state(run)))
             assert isinstance(run.engine.cross_decision, CrossDecision)
             rehearsed = run.engine.cross_decision.rehearsed
+            cycles = sum(d.rehearsed for d in run.engine.cycle_decisions.values())
     assert outcomes[0] == outcomes[1]
-    return rehearsed
+    return rehearsed, cycles
 
 
-def test_rehearsals_through_a_long_market_change_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("triangles", [("kraken",), tuple(LISTED)], ids=["kraken", "all"])
+def test_rehearsals_through_a_long_market_change_nothing(
+    tmp_path: Path, triangles: tuple[str, ...]
+) -> None:
     """The fixed 1,500-step market, rehearsals everywhere (after every update and loop turn,
-    the next route in turn and a random one): the same records, counts and state as without,
-    while they went through every read of a decision many times."""
+    the next route in turn and a random one, and each venue's cycle of that number): the same
+    records, counts and state as without, while they went through every read of a decision
+    many times (cycles through BTC, whose USD price a rehearsal reads and must not cache, on
+    every venue's scan)."""
     rng = random.Random(5)
     steps = [(rng.randrange(len(MARKETS)), rng.randint(-30, 30), rng.choice(DISLOCATIONS),
               rng.randint(1, 40_000), rng.random() < 0.03, rng.randint(0, 60_000_000),
               rng.randint(0, 3)) for _ in range(1_500)]  # fmt: skip
     plan = {(step, phase): [-1, rng.randrange(64)]
             for step, (*_, turns) in enumerate(steps) for phase in range(turns + 1)}  # fmt: skip
-    assert _rehearsed(tmp_path, steps, plan, ("kraken",)) >= 1_000
+    routes, cycles = _rehearsed(tmp_path, steps, plan, triangles)
+    assert routes >= 1_000
+    assert cycles >= 500  # (Engine.idle takes the cross decision and each venue's cycles in turn)
 
 
 @settings(max_examples=15, deadline=None)
@@ -366,3 +378,26 @@ def test_a_rehearsal_names_its_route_and_counts_apart(tmp_path: Path) -> None:
         assert (run.engine.cross.walked if run.engine.cross else None) == walked
         with pytest.raises(IndexError):
             decision.rehearse(n)
+
+
+def test_a_cycle_rehearsal_reads_and_leaves_nothing(tmp_path: Path) -> None:
+    """``TriangularDecision.rehearse(cycle)`` answers the cycle (or -1: a book never seen; the
+    last cycle an update changed for -1), counts in ``rehearsed`` only, caches no USD price it
+    read (BTC's, for the leg through ETH/BTC), and refuses a cycle out of range."""
+    with AuditTrail(tmp_path / "a.db", synchronous="NORMAL") as audit:
+        run = _engine(audit, True, ("binance",), cross=False)
+        decision = run.engine.cycle_decisions["binance"]
+        assert decision.rehearse() == -1  # (no update yet)
+        binance = [m for m, (venue, _) in enumerate(MARKETS) if venue == "binance"]
+        asyncio.run(_drive(run, [(m, 0, 0, 40_000, False, 1_000, 0) for m in binance]))
+        run.engine._usd_cache.clear()
+        before = (decision.decided, decision.ranked, dict(run.engine.orchestrator.reserved))
+        through_btc = [c for c in range(decision.engine.cycle_count)
+                       if "BTC" in decision.engine.cycle_assets(c)]  # fmt: skip
+        assert [decision.rehearse(c) for c in through_btc] == through_btc
+        assert decision.rehearsed == len(through_btc)
+        assert run.engine._usd_cache == {}
+        after = (decision.decided, decision.ranked, dict(run.engine.orchestrator.reserved))
+        assert after == before
+        with pytest.raises(IndexError):
+            decision.rehearse(decision.engine.cycle_count)
