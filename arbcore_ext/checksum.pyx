@@ -1070,7 +1070,10 @@ cdef int top_crc32_c(TopCache cache, L2Book book, TextForm form, LevelBuffer lev
         if not fresh and side_kept(cache, book, side, depth, levels):
             first[side] = UNCHANGED
         else:
-            first[side] = -2 if fresh else update_side(cache, book, side, form, levels)
+            # a side held in the window: its walk scans bitmap words, so the kept top is
+            # updated from the levels; a flat (overflow) side is walked, which costs less there
+            first[side] = (-2 if fresh or book.sides[side].win_count == 0
+                           else update_side(cache, book, side, form, levels))
             if first[side] == -2:
                 first[side] = refresh_side(cache, book, side, form)
             if first[side] < 0:
