@@ -28,11 +28,10 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from libc.stdint cimport INT64_MAX, int8_t, int64_t
 from libc.string cimport memcmp
 
-from arbcore_ext._levels cimport level_array_c
+from arbcore_ext._levels cimport quoted_level_array_c
 from arbcore_ext._match cimport expect
 from arbcore_ext.book cimport LevelBuffer
 from arbcore_ext.deltapath cimport ST_DECLINED, ST_DEFER, DeltaPath, Route, SyncCore
-from arbcore_ext.jsonscan cimport decimal_value_c
 
 # What the last read found
 cdef enum:
@@ -72,8 +71,7 @@ cdef inline Py_ssize_t levels_c(const char* s, Py_ssize_t n, Py_ssize_t i, int8_
                                 LevelBuffer out) except -2:
     """Bybit's level array at i (``[["px","sz"],...]``, no whitespace) appended to ``out``: the
     offset after its ``]``, or -1 for any other shape or a value ``decimal_value_c`` refuses."""
-    return level_array_c(s, i, n, side, price_decimals, size_decimals, decimal_value_c, True,
-                         True, 0, out)
+    return quoted_level_array_c(s, i, n, side, price_decimals, size_decimals, 0, out)
 
 
 cdef class BybitPath(DeltaPath):

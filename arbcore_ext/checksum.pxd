@@ -82,10 +82,13 @@ cdef int book_crc32_cached_c(L2Book book, TextForm form, TextCache cache, int64_
 
 
 # One book's top levels as of its last checksum, each with the raw CRC of its text, and the CRC
-# register before each position of the form's text: a checksum walks (or, when the update's
-# levels all lie below a side's kept top, skips) each side, renders only the changed levels and
-# re-chains from the first changed position by CRC-32's linearity (a shift table a level), for
-# any form (interleaved or asks then bids, with or without a separator) of depth <= TOP_LEVELS.
+# register before each position of the form's text: a checksum updates a windowed side's kept
+# top from the update's own levels and walks a flat one (skipping a side whose levels all lie
+# below it; walking a windowed side only for levels that refill a full top, or afresh when that
+# cannot be trusted), renders only
+# the changed levels and re-chains from the first changed position by CRC-32's linearity (a
+# shift table a level), for any form (interleaved or asks then bids, with or without a
+# separator) of depth <= TOP_LEVELS.
 cdef enum:
     TOP_LEVELS = 32                     # the most levels a side TopCache keeps
 

@@ -17,7 +17,7 @@ changed position by CRC-32's linearity (a shift table a level) instead of hashin
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from libc.stdint cimport int64_t, uint32_t, uint64_t
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memmove
 from libc.stdlib cimport calloc, malloc, free
 
 from arbcore_ext._types cimport STATUS_OK, STATUS_PRECISION
@@ -912,6 +912,125 @@ cdef Py_ssize_t refresh_side(TopCache cache, L2Book book, int side, TextForm for
     return UNCHANGED if i == count else i             # i < count: levels left the top
 
 
+cdef inline int new_text(TopSide* top, const ChecksumForm* f, int side, int64_t key,
+                         int64_t size, L2Book book, int slot) noexcept:
+    """A level's text and raw CRC into ``slot``: STATUS_OK, or the status of a number that
+    does not render."""
+    if top_level_text(f, side, key, size, book.price_decimals, book.size_decimals,
+                      &top.slots[slot]) != STATUS_OK:
+        return -1
+    top.raws[slot] = crc_raw(top.slots[slot].text, top.slots[slot].len)
+    return STATUS_OK
+
+
+cdef Py_ssize_t update_side(TopCache cache, L2Book book, int side, TextForm form,
+                           LevelBuffer levels) noexcept:
+    """:func:`refresh_side` from the update's own levels, without walking the side: the kept
+    top is the book's before them (the caller checked the counters), so each level of this
+    side is put where the book put it (a size changed, a level removed, one inserted above
+    the last kept, the last dropped when the top is full). Only where levels left a full top
+    is the book walked, from below the last kept level, for the ones that take their place.
+    The same result as refresh_side: the first changed position, UNCHANGED, or -1 (a number
+    does not render); -2 when the levels cannot say (the side was truncated past the kept
+    top, or the refill would start below the book's window): the kept top is then emptied
+    (its texts may have changed in place) and the caller walks the side afresh."""
+    cdef TopSide* top = &cache.sides[side]
+    cdef const Side* s = &book.sides[side]
+    cdef const ChecksumForm* f = &form.form
+    cdef Py_ssize_t depth = f.depth, count = top.count, first = UNCHANGED, i, p
+    cdef Py_ssize_t kept = top.count
+    cdef int64_t key, size
+    cdef int slot
+    cdef uint64_t used = 0
+    cdef bint whole = count < depth           # the kept levels are all the side's levels
+    cdef Walker walker
+    for i in range(count):
+        used |= (<uint64_t>1) << top.order[i]
+    for i in range(levels.count):
+        if levels.sides[i] != side:
+            continue
+        key = -levels.prices[i] if side else levels.prices[i]
+        size = levels.sizes[i]
+        if count == depth and count and key < top.slots[top.order[count - 1]].key:
+            if size:
+                whole = False                         # below a full kept top
+            continue
+        p = 0
+        while p < count and top.slots[top.order[p]].key > key:
+            p += 1
+        if p < count and top.slots[top.order[p]].key == key:
+            slot = top.order[p]
+            if size == 0:                             # removed
+                used &= ~((<uint64_t>1) << slot)
+                memmove(&top.order[p], &top.order[p + 1], count - p - 1)
+                count -= 1
+            elif top.slots[slot].size != size:        # a new size: a new text in its place
+                if new_text(top, f, side, key, size, book, slot) != STATUS_OK:
+                    return -1
+            else:
+                continue
+        elif size == 0:
+            continue                                  # absent
+        elif p == count and (count == depth or not whole):
+            whole = False                             # below the kept top
+            continue
+        else:                                         # inserted at p
+            if count == depth:
+                used &= ~((<uint64_t>1) << top.order[count - 1])
+                count -= 1
+                whole = False
+            slot = ctz64(~used)
+            if new_text(top, f, side, key, size, book, slot) != STATUS_OK:
+                return -1
+            used |= (<uint64_t>1) << slot
+            memmove(&top.order[p + 1], &top.order[p], count - p)
+            top.order[p] = slot
+            count += 1
+        if p < first:
+            first = p
+    if count < depth and not whole:
+        # levels left a full top: the next ones lie below the last kept level
+        if count == 0:
+            walker_init(&walker, s)
+        elif not walker_below(&walker, s, top.slots[top.order[count - 1]].key):
+            top.count = 0                             # the caller renders the side afresh
+            return -2
+        if count < first:
+            first = count
+        while count < depth and walker_next(&walker, &key, &size):
+            slot = ctz64(~used)
+            if new_text(top, f, side, key, size, book, slot) != STATUS_OK:
+                return -1
+            used |= (<uint64_t>1) << slot
+            top.order[count] = slot
+            count += 1
+    if count != min(depth, side_level_count(s)):
+        top.count = 0                                 # truncated past the kept top: the
+        return -2                                     # caller renders the side afresh
+    top.count = count
+    if first == UNCHANGED and count != kept:
+        first = min(count, kept)
+    return first
+
+
+cdef inline bint walker_below(Walker* it, const Side* s, int64_t key) noexcept nogil:
+    """``it`` on ``s`` from the level after ``key`` (a level of the side) outward; False when
+    ``key`` is not found there."""
+    cdef Py_ssize_t k
+    walker_init(it, s)
+    if it.in_window and s.width != 0 and key >= s.lo:
+        it.next_key = key - 1                         # in the window: scan on below it
+        return True
+    it.in_window = False                              # in the overflow (ascending, best last)
+    k = it.ov_index
+    while k >= s.ov_start and s.ov_keys[k] > key:
+        k -= 1
+    if k < s.ov_start or s.ov_keys[k] != key:
+        return False
+    it.ov_index = k - 1
+    return True
+
+
 cdef int top_crc32_c(TopCache cache, L2Book book, TextForm form, LevelBuffer levels,
                      int64_t* crc) noexcept:
     """The text is a row of positions, each one level's place or empty: interleaved, bid i at
@@ -951,7 +1070,12 @@ cdef int top_crc32_c(TopCache cache, L2Book book, TextForm form, LevelBuffer lev
         if not fresh and side_kept(cache, book, side, depth, levels):
             first[side] = UNCHANGED
         else:
-            first[side] = refresh_side(cache, book, side, form)
+            # a side held in the window: its walk scans bitmap words, so the kept top is
+            # updated from the levels; a flat (overflow) side is walked, which costs less there
+            first[side] = (-2 if fresh or book.sides[side].win_count == 0
+                           else update_side(cache, book, side, form, levels))
+            if first[side] == -2:
+                first[side] = refresh_side(cache, book, side, form)
             if first[side] < 0:
                 cache.form = None
                 return -1

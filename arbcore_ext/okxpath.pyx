@@ -31,12 +31,12 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from libc.stdint cimport INT64_MAX, int8_t, int64_t
 from libc.string cimport memchr, memcmp
 
-from arbcore_ext._levels cimport level_array_c
+from arbcore_ext._levels cimport quoted_level_array_c
 from arbcore_ext._match cimport expect, string_end
 from arbcore_ext.book cimport L2Book, LevelBuffer
 from arbcore_ext.checksum cimport TOP_LEVELS, TextForm, top_checksum_matches
 from arbcore_ext.deltapath cimport DeltaPath, Route, SyncCore
-from arbcore_ext.jsonscan cimport decimal_value_c, int_value_c
+from arbcore_ext.jsonscan cimport int_value_c
 
 from arbcore_ext.deltapath import DECLINED, RULE_PREV, SCANNED
 
@@ -97,8 +97,7 @@ cdef inline Py_ssize_t levels_c(const char* s, Py_ssize_t n, Py_ssize_t i, int8_
     ``out``: the offset after its ``]``, or -1 for any other shape or a value
     ``decimal_value_c`` refuses (the deprecated "0" and the order count are skipped). Every
     level read here reads the same in the scanner."""
-    return level_array_c(s, i, n, side, price_decimals, size_decimals, decimal_value_c, True,
-                         True, 2, out)
+    return quoted_level_array_c(s, i, n, side, price_decimals, size_decimals, 2, out)
 
 
 def read_levels(bytes frame not None, Py_ssize_t offset, int side, int price_decimals,

@@ -26,9 +26,15 @@ from tests.property.test_checksum_property import MID, _outcome, forms, sizes
 # a narrow band around the touch (the top 25 and its edge) and the odd far level
 _OFFSETS = st.one_of(st.integers(1, 40), st.integers(1, 40), st.integers(41, 10**6))
 _LEVEL = st.tuples(st.integers(0, 1), _OFFSETS, st.one_of(st.just(0), sizes, st.integers(1, 9)))
-# one step: an update of 1-4 levels, the whole book emptied, a snapshot, an untold change
+# one step: an update of 1-4 levels, one then truncated to the best 1-40 levels a side (as a
+# delta path keeps a venue's depth; the cache is told the update only), the whole book emptied,
+# a snapshot, an untold change
 _STEP = st.one_of(
     st.tuples(st.just("update"), st.lists(_LEVEL, min_size=1, max_size=4)),
+    st.tuples(
+        st.sampled_from(["truncate1", "truncate10", "truncate25", "truncate26", "truncate40"]),
+        st.lists(_LEVEL, min_size=1, max_size=4),
+    ),
     st.tuples(st.just("update"), st.lists(_LEVEL, min_size=1, max_size=4)),
     st.tuples(st.just("update"), st.lists(_LEVEL, min_size=1, max_size=4)),
     st.tuples(st.just("empty"), st.just([])),
@@ -70,11 +76,14 @@ def _run(book: L2Book, form: checksum.TextForm, steps: Steps) -> None:
         else:
             for side, offset, size in levels:
                 buffer.append(side, _price(side, offset), size)
-        if kind in ("update", "empty", "untold"):
+        told_kind = kind in ("update", "empty") or kind.startswith("truncate")
+        if told_kind or kind == "untold":
             book.apply_buffer(buffer)
+        if kind.startswith("truncate"):
+            book.truncate(int(kind.removeprefix("truncate")))
         # what the cache is told was applied since its last checksum: an untold change or a
         # snapshot tells it nothing (the book's counters must give it away)
-        told = buffer if kind in ("update", "empty") else LevelBuffer()
+        told = buffer if told_kind else LevelBuffer()
         expected = _outcome(checksum.book_crc32, book, form)
         assert _outcome(cache.crc32, book, form, told) == expected, (kind, levels)
 
@@ -83,10 +92,15 @@ def _run(book: L2Book, form: checksum.TextForm, steps: Steps) -> None:
 def test_top_cache_matches_the_kernel_after_every_step(
     data: st.DataObject, form: dict[str, object], steps: Steps
 ) -> None:
-    """Any form the cache takes (depth <= 32), any price/size decimals: after every update,
+    """Any form the cache takes (depth <= 32), any price/size decimals, any book layout (the
+    automatic window, flat, a 256-tick window with the far levels below it): after every update,
     emptying, snapshot or change it was not told of, its CRC (or error) is the kernel's."""
     form["depth"] = data.draw(st.sampled_from([0, 1, 2, 10, 25, 32]))
-    book = L2Book(data.draw(st.integers(0, 8)), data.draw(st.integers(0, 8)))
+    book = L2Book(
+        data.draw(st.integers(0, 8)),
+        data.draw(st.integers(0, 8)),
+        window_ticks=data.draw(st.sampled_from([None, 0, 256])),
+    )
     _snapshot(book, data.draw(st.lists(_LEVEL, max_size=60)))
     _run(book, checksum.TextForm(**form), steps)  # type: ignore[arg-type]
 
@@ -114,6 +128,32 @@ def test_top_cache_keeps_a_side_whose_update_lies_below_its_top() -> None:
         buffer.append(side, _price(side, offset), size)
         book.apply_buffer(buffer)
         assert cache.crc32(book, okx.CHECKSUM_FORM, buffer) == okx.book_checksum(book)
+
+
+@pytest.mark.parametrize("window_ticks", [None, 0, 256])
+@pytest.mark.parametrize("depth", [1, 3, 10])
+def test_top_cache_refills_a_full_top_from_below_its_last_level(
+    window_ticks: int | None, depth: int
+) -> None:
+    # levels leave a full top (deletes at its best, inside, at its last level; a delete and an
+    # insert in one update): the levels taking their place are the book's next ones, read from
+    # below the last kept level, in the window or in the overflow below it (a 256-tick window
+    # holds the six near levels a side, the top 10 reaches the far ones), or a flat book walked
+    book = L2Book(2, 2, window_ticks=window_ticks)
+    far = [(side, offset, 5) for side in (0, 1) for offset in (300, 301, 400, 10**5, 10**6)]
+    _snapshot(book, [(side, offset, 5 + offset) for side in (0, 1) for offset in range(1, 7)]
+              + far)  # fmt: skip
+    form = checksum.TextForm(depth, interleave=True, separator=":")
+    cache = checksum.TopCache()
+    assert cache.crc32(book, form) == checksum.book_crc32(book, form)
+    for update in ([(0, 1, 0)], [(1, 2, 0), (1, 3, 0)], [(0, depth, 0)], [(1, 1, 0), (1, 4, 9)],
+                   [(0, offset, 0) for offset in range(2, 7)], [(1, 300, 0), (0, 300, 0)],
+                   [(side, offset, 0) for side in (0, 1) for offset in range(1, 7)]):  # fmt: skip
+        buffer = LevelBuffer()
+        for side, offset, size in update:
+            buffer.append(side, _price(side, offset), size)
+        book.apply_buffer(buffer)
+        assert cache.crc32(book, form, buffer) == checksum.book_crc32(book, form), update
 
 
 def test_top_cache_reports_a_number_that_does_not_render_as_the_kernel() -> None:
