@@ -255,6 +255,20 @@ cdef class BookTap:
             return False
         return (<TriangularDecision>decision).decide(now, arrived) != FALLBACK
 
+    cdef bint _decide_both(self, int market, L2Book book, tuple crossing, int64_t now,
+                           int64_t arrived) except -1:
+        """The cycles the cycle engine kept and the routes crossing on the same update, ranked
+        and decided by the engine's compiled decisions together (True), or not their
+        configuration (False: nothing changed)."""
+        cdef object decision = self._cycle_decision_of
+        cdef object cross = self._decision_of
+        if type(decision) is not TriangularDecision or (<TriangularDecision>decision).engine \
+                is not self._cycles or type(cross) is not CrossDecision or \
+                (<CrossDecision>cross).kernel is not self._kernel:
+            return False
+        return (<TriangularDecision>decision).decide_with(
+            <CrossDecision>cross, market, book, crossing, now, arrived) != FALLBACK
+
     def on_book(self, symbol, book):
         """The engine's callback for one update of ``symbol``'s ``book`` (see the class)."""
         cdef _Market market
@@ -305,9 +319,16 @@ cdef class BookTap:
             if cycles is not None and market.cycle >= 0:
                 if cycles.touch_at(market.cycle, <L2Book?>book, now, True) == 0:
                     emitted = ()
-                elif (crossed or opportunity is not None
-                      or not self._decide_cycles(now, arrived_ns if arrived is None else arrived)):
-                    # (a cross find on the same update is ranked with the cycles in Python)
+                elif opportunity is not None:  # (ranked with the cycles in Python)
+                    emitted = cycles.emit_changed()
+                elif crossed:  # routes crossing too: ranked with the cycles, in C if it can
+                    if converted and self._decide_both(
+                            market.cross, <L2Book>book, <tuple?>crossing, now,
+                            arrived_ns if arrived is None else arrived):
+                        crossed = False  # (decided: nothing left for the cross path below)
+                    else:
+                        emitted = cycles.emit_changed()
+                elif not self._decide_cycles(now, arrived_ns if arrived is None else arrived):
                     emitted = cycles.emit_changed()
             else:
                 emitted = scanner.on_book(symbol, book, now_ns)

@@ -6,6 +6,9 @@ from arbcore_ext.crossbook cimport CrossBook
 from arbcore_ext.decision cimport DECIDED, FALLBACK, NOTHING, Decision
 from arbcore_ext.profit cimport CrossQuote
 
+cdef enum:
+    FIND_FALLBACK = -2  # CrossDecision.find: a route this path does not decide
+
 
 cdef struct Facts:
     double buy_fee          # the buy market's taker fee
@@ -47,12 +50,19 @@ cdef class CrossDecision(Decision):
     cdef readonly long long rehearsed
     cdef int _turn
     cdef double _rehearsed_usd
+    # what find found: the best route, its quote and top rate (its USD price is quote_usd)
+    cdef int _best_route
+    cdef CrossQuote _best_quote
+    cdef double _best_top
 
     cdef object _usd_of(self, object asset, bint rehearse)
     cdef CrossQuote _walk(self, int r, int market, L2Book book, double* top,
                           double* quote_usd, bint rehearse)
     cdef int decide(self, int market, L2Book book, tuple crossing, int64_t now,
                     int64_t arrived) except -1
+    cdef int find(self, int market, L2Book book, tuple crossing) except -3
+    cdef double found_usd(self) noexcept
+    cdef int admit_found(self, int64_t now, int64_t arrived) except -1
     cdef int _admit(self, int r, CrossQuote quote, double top, int64_t now,
                     int64_t arrived, bint rehearse) except -1
     cdef int _rehearse(self, int r) except -2

@@ -164,26 +164,45 @@ cdef class CrossDecision(Decision):
                     int64_t arrived) except -1:
         """Decide on the routes ``crossing`` gave for ``market`` (its ``book`` just updated):
         NOTHING, FALLBACK (nothing changed: the caller takes the Python path) or DECIDED."""
+        cdef int best = self.find(market, book, crossing)
+        if best == FIND_FALLBACK:
+            return FALLBACK
+        if best < 0:
+            return NOTHING
+        self._found(self.kernel._detected_slot[best], arrived)  # (Engine._decide: counted)
+        return self.admit_found(now, arrived)
+
+    cdef int find(self, int market, L2Book book, tuple crossing) except -3:
+        """CrossExchangeStrategy.crossed's find among ``crossing``: the best route (its quote,
+        top rate and quote's USD price kept for :meth:`admit_found`), -1 (none) or
+        FIND_FALLBACK (a route this path does not decide: nothing changed)."""
         cdef int i, r, best = -1
-        cdef double top = 0.0, best_top = 0.0, net, best_net = 0.0, quote_usd = 0.0
-        cdef double best_usd = 0.0
-        cdef CrossQuote quote, best_quote = None
+        cdef double top = 0.0, net, best_net = 0.0, quote_usd = 0.0
+        cdef CrossQuote quote
         for i in range(len(crossing)):
             if not self._facts[<int>crossing[i]].fast:
-                return FALLBACK
+                return FIND_FALLBACK
+        self._best_quote = None
         for i in range(len(crossing)):
             r = <int>crossing[i]
             quote = self._walk(r, market, book, &top, &quote_usd, False)
             if quote is None:
                 continue
             net = quote.net_profit
-            if best_quote is None or net > best_net:
-                best, best_quote, best_net, best_top, best_usd = r, quote, net, top, quote_usd
-        if best_quote is None:
-            return NOTHING
-        self._found(self.kernel._detected_slot[best], arrived)  # (Engine._decide: counted)
-        self.quote_usd = best_usd
-        return self._admit(best, best_quote, best_top, now, arrived, False)
+            if self._best_quote is None or net > best_net:
+                best, self._best_quote, best_net = r, quote, net
+                self._best_top, self.quote_usd = top, quote_usd
+        self._best_route = best
+        return best
+
+    cdef double found_usd(self) noexcept:
+        """The found route's expected profit in USD (the Opportunity's: net * quote's USD)."""
+        return self._best_quote.net_profit * self.quote_usd
+
+    cdef int admit_found(self, int64_t now, int64_t arrived) except -1:
+        """:meth:`_admit` of what :meth:`find` found (its find already counted)."""
+        return self._admit(self._best_route, self._best_quote, self._best_top, now, arrived,
+                           False)
 
     cdef int _admit(self, int r, CrossQuote quote, double top, int64_t now,
                     int64_t arrived, bint rehearse) except -1:

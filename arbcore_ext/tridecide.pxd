@@ -1,6 +1,8 @@
 # C API of the engine's compiled triangular decision (see tridecide.pyx).
 from libc.stdint cimport int64_t
 
+from arbcore_ext.book cimport L2Book
+from arbcore_ext.crossdecide cimport CrossDecision
 from arbcore_ext.cycles cimport CycleEngine, LegFill
 from arbcore_ext.decision cimport Decision
 
@@ -34,6 +36,10 @@ cdef class TriangularDecision(Decision):
     cdef int _last                  # the cycle an update last changed (-1: none yet)
 
     cdef int decide(self, int64_t now, int64_t arrived) except -1
+    cdef int decide_with(self, CrossDecision cross, int market, L2Book book, tuple crossing,
+                         int64_t now, int64_t arrived) except -1
+    cdef int _decide_cross(self, CrossDecision cross, int rank, int64_t now,
+                           int64_t arrived) except -1
     cdef bint _tradeable(self, int cycle, LegFill* fills) except -1
     cdef double _fills_profit(self, int cycle, const LegFill* fills) noexcept
     cdef int _admit(self, int cycle, int n, const LegFill* fills, int64_t now, int64_t arrived,

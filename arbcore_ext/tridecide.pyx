@@ -23,7 +23,9 @@ from libc.stdint cimport int64_t
 from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy, memset
 
+from arbcore_ext.book cimport L2Book
 from arbcore_ext.crossbook cimport Gate
+from arbcore_ext.crossdecide cimport FIND_FALLBACK, CrossDecision
 from arbcore_ext.cycles cimport CycleEngine, LegFill
 from arbcore_ext.decision cimport DECIDED, FALLBACK, NOTHING, Decision
 from arbcore_ext.ledger cimport Ledger, available
@@ -33,6 +35,7 @@ from arbcore_ext.usdprices cimport UsdPrices
 
 cdef enum:
     MAX_FOUND = 16  # tradeable cycles one update may rank here (more: the Python path)
+    CROSS_FIND = -1  # (in the ranked finds: the cross-exchange find of the same update)
 
 
 cdef inline void _swap_fills(LegFill* a, LegFill* b) noexcept:
@@ -112,31 +115,52 @@ cdef class TriangularDecision(Decision):
         """Decide on the cycles ``CycleEngine.touch_at`` just kept (changed, paying at the top,
         let through by the gate at ``now``): NOTHING, FALLBACK (nothing changed: the caller
         emits them to the Python path) or DECIDED (at least one decision handed over)."""
+        return self.decide_with(None, -1, None, None, now, arrived)
+
+    cdef int decide_with(self, CrossDecision cross, int market, L2Book book, tuple crossing,
+                         int64_t now, int64_t arrived) except -1:
+        """:meth:`decide`, with the cross-exchange find of the same update when ``cross`` is
+        given (the routes ``crossing`` gave for ``market``, whose ``book`` just updated): the
+        engine's found() ranks it with the cycles (it comes first, the sort is stable)."""
         cdef CycleEngine engine = self.engine
         cdef Py_ssize_t k
-        cdef int found = 0, i, j, candidate, decided = NOTHING, width = engine.max_legs + 1
-        cdef int cycles[MAX_FOUND]
-        cdef double profits[MAX_FOUND]
-        cdef LegFill fills[MAX_FOUND][4]
+        cdef int found = 0, i, j, candidate, route = -1, decided = NOTHING
+        cdef int width = engine.max_legs + 1
+        cdef int cycles[MAX_FOUND + 1]
+        cdef double profits[MAX_FOUND + 1]
+        cdef LegFill fills[MAX_FOUND + 1][4]
         cdef LegFill scratch[4]
         cdef int* row
-        # TriangularScanner._emit: each cycle sized (in order), kept when tradeable, then the
-        # engine's found(): several are ranked by expected USD profit (a dollar start: profit
-        # * 1.0; Orchestrator.rank's sort is stable), each then decided in that order
+        # TriangularScanner._emit: each cycle sized (in order), kept when tradeable (no effect)
         if engine._n_changed:
             self._last = engine._changed[0]  # (what an idle rehearsal goes over next)
+        if cross is not None:
+            found = 1  # (slot 0: the cross find, if any)
         for k in range(engine._n_changed):
             candidate = engine._changed[k]
             if not self._dollar_start[engine._starts[candidate]]:
                 return FALLBACK  # (its profit in USD is the scanner's mid of the start asset)
             if not self._tradeable(candidate, scratch):
                 continue
-            if found == MAX_FOUND:
+            if found == MAX_FOUND + 1:
                 return FALLBACK
             memcpy(fills[found], scratch, sizeof(scratch))
             cycles[found] = candidate
-            profits[found] = self._fills_profit(candidate, fills[found])
+            profits[found] = self._fills_profit(candidate, fills[found])  # (its USD: * 1.0)
             found += 1
+        if cross is not None:  # CrossExchangeStrategy.crossed (its walks' counts, USD reads)
+            route = cross.find(market, book, crossing)
+            if route == FIND_FALLBACK:
+                return FALLBACK
+            if route < 0:  # (nothing: slot 0 goes)
+                found -= 1
+                for i in range(found):
+                    cycles[i], profits[i] = cycles[i + 1], profits[i + 1]
+                    memcpy(fills[i], fills[i + 1], sizeof(scratch))
+            else:
+                cycles[0], profits[0] = CROSS_FIND, cross.found_usd()
+        # the engine's found(): several ranked by expected USD profit (Orchestrator.rank's
+        # sort is stable), each then decided in that order
         if found > 1:
             self.ranked += 1
         for i in range(1, found):  # (insertion sort, most profit first, ties in order)
@@ -147,6 +171,10 @@ cdef class TriangularDecision(Decision):
                 _swap_fills(fills[j - 1], fills[j])
                 j -= 1
         for i in range(found):
+            if cycles[i] == CROSS_FIND:
+                if self._decide_cross(cross, i, now, arrived) == DECIDED:
+                    decided = DECIDED
+                continue
             self._found(engine._detected_slot[cycles[i]], arrived)  # (Engine._decide: counted)
             row = engine._gate + <Py_ssize_t>cycles[i] * width
             if i > 0 and self._gate_refuses(row[0], row + 1, _count_markets(row, width), now):
@@ -156,6 +184,16 @@ cdef class TriangularDecision(Decision):
                            False) == DECIDED:
                 decided = DECIDED
         return decided
+
+    cdef int _decide_cross(self, CrossDecision cross, int rank, int64_t now,
+                           int64_t arrived) except -1:
+        """The cross find's turn among the ranked finds (``rank``: its place)."""
+        cdef int r = cross._best_route
+        cross._found(cross.kernel._detected_slot[r], arrived)
+        if rank > 0 and cross._gate_refuses(cross.kernel._key[r], &cross.kernel._ends[2 * r], 2,
+                                             now):
+            return NOTHING
+        return cross.admit_found(now, arrived)
 
     cdef double _fills_profit(self, int cycle, const LegFill* fills) noexcept:
         """SizedCycle.profit of ``fills``: the end amount less the start amount."""

@@ -229,6 +229,24 @@ def test_a_long_market_is_decided_in_c_exactly_as_in_python(tmp_path: Path) -> N
     assert decided >= 20
 
 
+@pytest.mark.parametrize("rich", [False, True], ids=["demo-balances", "rich"])
+def test_a_crossing_and_cycles_on_one_update_are_ranked_in_c_as_in_python(
+    tmp_path: Path, rich: bool
+) -> None:
+    """A Binance or OKX dislocation is a crossing route and a paying cycle on the same update:
+    the engine ranks the two finds by expected USD profit and decides them in turn, the second
+    asked of the gate again (the first's trade may hold the market they share); in C as in
+    Python (a second find let through regardless fails this market)."""
+    rng = random.Random(0)
+    steps = [(rng.randrange(len(MARKETS)), rng.randint(-30, 30), rng.choice(DISLOCATIONS),
+              rng.randint(1, 40_000), rng.random() < 0.03, rng.randint(0, 60_000_000),
+              rng.randint(0, 3)) for _ in range(600)]  # fmt: skip
+    balances = {"USDT": 3_000.0, "USD": 3_000.0, "BTC": 0.5, "ETH": 10.0, "SOL": 100.0}
+    _, cycles, ranked = _compare(tmp_path, steps, balances=balances if rich else None)
+    assert cycles >= 10
+    assert ranked >= 5
+
+
 @pytest.mark.parametrize(("cross", "position_usd", "correlated"),
                          [(True, None, False), (False, None, False), (False, 60.0, False),
                           (False, 60.0, True)],
