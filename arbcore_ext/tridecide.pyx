@@ -12,11 +12,12 @@
 # objects (SizedCycle, Opportunity, Ticket, RiskDecision) and the audit rows are made after it,
 # in Python, from what this recorded (``on_decided(self)``).
 #
-# The tradeable cycles an update found, with no cross-exchange find on it and from dollar start
-# assets, are this path's (several: ranked and decided in turn, as the engine's found() does);
-# anything else (a start asset priced by the scanner's mid, a crossing on the same update, more
-# than MAX_FOUND cycles) answers FALLBACK before anything changed (the sizing changes nothing),
-# and the caller emits the cycles to the Python path, which stays the reference.
+# The tradeable cycles an update found from dollar start assets are this path's (several, or
+# with the cross-exchange find of the same update: ranked and decided in turn, as the engine's
+# found() does); anything else (a start asset priced by the scanner's mid, a crossing route the
+# compiled cross decision does not take, more than MAX_FOUND cycles) answers FALLBACK before
+# anything changed (the sizing changes nothing), and the caller emits the cycles to the Python
+# path, which stays the reference.
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 from libc.math cimport floor, fmod
 from libc.stdint cimport int64_t
