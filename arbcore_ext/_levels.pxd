@@ -129,47 +129,20 @@ cdef extern from *:
 
 
 cdef inline Py_ssize_t quoted_value_c(const char* s, Py_ssize_t i, Py_ssize_t n, int decimals,
-                                      int64_t* out) noexcept nogil:
-    """``decimal_value_c(s, i, n, decimals, True, out)``, its common shape read inline."""
-    cdef Py_ssize_t end = lv_quoted(s, i, n, decimals, out)
-    return end if end >= 0 else decimal_value_c(s, i, n, decimals, True, out)
+                                      bint quoted, int64_t* out) noexcept nogil:
+    """``decimal_value_c(s, i, n, decimals, quoted, out)``, a quoted value's common shape read
+    inline (a :data:`value_reader`)."""
+    cdef Py_ssize_t end = lv_quoted(s, i, n, decimals, out) if quoted else -1
+    return end if end >= 0 else decimal_value_c(s, i, n, decimals, quoted, out)
 
 
 cdef inline Py_ssize_t quoted_level_array_c(const char* s, Py_ssize_t i, Py_ssize_t n,
                                             int8_t side, int price_decimals, int size_decimals,
                                             int extra_strings, LevelBuffer out) except -2:
-    """``level_array_c`` with ``decimal_value_c`` on quoted values (OKX, Bybit), each value
-    read by :func:`quoted_value_c`: the same offsets, levels and refusals."""
-    cdef int64_t price = 0, size = 0
-    cdef int extra
-    if i < 0 or i >= n or s[i] != 91:                # '['
-        return -1
-    i += 1
-    if i < n and s[i] == 93:                         # ']'
-        return i + 1
-    while True:
-        if i >= n or s[i] != 91:
-            return -1
-        i = quoted_value_c(s, i + 1, n, price_decimals, &price)
-        if i < 0 or i >= n or s[i] != 44:            # ','
-            return -1
-        i = quoted_value_c(s, i + 1, n, size_decimals, &size)
-        for extra in range(extra_strings):
-            if i < 0 or i >= n or s[i] != 44:
-                return -1
-            i = string_end(s, i + 1, n)
-        if i < 0 or i >= n or s[i] != 93:
-            return -1
-        i += 1
-        if out.count == out.capacity:
-            out.reserve(1)
-        out.push(side, price, size)
-        if i + 1 < n and s[i] == 44 and s[i + 1] == 91:
-            i += 1
-            continue
-        if i < n and s[i] == 93:
-            return i + 1
-        return -1
+    """``level_array_c`` over quoted values (OKX, Bybit), each read by
+    :func:`quoted_value_c`: the same offsets, levels and refusals."""
+    return level_array_c(s, i, n, side, price_decimals, size_decimals, quoted_value_c, True,
+                         True, extra_strings, out)
 
 
 cdef inline void drop_zero_prices(LevelBuffer levels) noexcept:
