@@ -243,13 +243,19 @@ class Engine:
                      self._cross_decision, self._cycle_decisions.get(tap.venue))  # fmt: skip
 
     def idle(self) -> None:
-        """One step of work while no message waits: a rehearsal of one compiled decision in
-        turn (:meth:`CrossDecision.rehearse <arbcore_ext.crossdecide.CrossDecision.rehearse>`:
+        """One step of work while no message waits. First the audit trail's held records,
+        one a call (:meth:`AuditTrail.prepare <arbcore.storage.audit.AuditTrail.prepare>`:
+        its JSON made here, where it delays no message, rather than on the preparer thread,
+        whose GIL time would); then a rehearsal of one compiled decision in turn
+        (:meth:`CrossDecision.rehearse <arbcore_ext.crossdecide.CrossDecision.rehearse>`:
         the next route; :meth:`TriangularDecision.rehearse
         <arbcore_ext.tridecide.TriangularDecision.rehearse>`: the cycle its venue last moved;
         every read of a decision, no effect), so that a decision, which runs once in tens of
         frames, finds its code and data in cache. A few microseconds; the busy-polling loop
         (``[system] busy_poll``, :mod:`arbcore.net.busypoll`) calls it between polls."""
+        audit = self.audit
+        if audit is not None and audit.held and audit.prepare(1, blocking=False):
+            return
         rehearsals = self._rehearsals
         if rehearsals:
             self._rehearsal_turn = (self._rehearsal_turn + 1) % len(rehearsals)

@@ -6,12 +6,15 @@ Why this shape:
   a bug in arbcore can rewrite history.
 - **Hash-chained.** Each row stores ``sha256(previous hash + the row's canonical text)``;
   :meth:`AuditTrail.verify` finds the first row that was altered, removed or inserted.
-- **Off the hot path.** :meth:`AuditTrail.append` only numbers and queues the record (O(1)): an
-  immutable payload (frozen attrs values such as ``Opportunity`` or ``Order``) is kept by
-  reference, anything mutable is snapshotted as its JSON text. One writer thread, woken once per
-  batch, serialises, hash-chains and commits what is pending 2 ms later (at once on
-  :meth:`AuditTrail.flush`) in WAL mode, one row at a time, so it never holds the GIL for more
-  than one row while the trading loop waits for it.
+- **Off the hot path, and off the GIL.** :meth:`AuditTrail.append` only numbers and queues the
+  record (O(1)): an immutable payload (frozen attrs values such as ``Opportunity`` or
+  ``Order``) is kept by reference, anything mutable is snapshotted as its JSON text. Making a
+  record's JSON needs the interpreter, so it is done where it costs the trading loop least:
+  by the engine's idle hook, one record at a time while no message waits
+  (:meth:`AuditTrail.prepare`), else by a preparer thread :data:`WRITE_INTERVAL_S` later.
+  Hash-chaining and committing are C (:mod:`arbcore_ext.auditwriter`) on a thread that never
+  holds the GIL: the loop never waits for the writer to hand the GIL back (in the paced
+  benchmark, the writer's GIL time was the largest part of the decisions' p99).
 - **Acknowledged means durable.** A record is acknowledged once its batch has committed
   (:meth:`AuditTrail.flush`, :meth:`AuditTrail.wait_durable`); a process killed with ``kill -9``
   after that loses nothing, because a committed WAL transaction survives the process. With
@@ -27,7 +30,6 @@ import enum
 import hashlib
 import json
 import logging
-import queue
 import sqlite3
 import threading
 import types
@@ -40,6 +42,7 @@ from typing import Any
 import attrs
 
 from arbcore.errors import ArbcoreError
+from arbcore_ext.auditwriter import AuditWriter
 
 __all__ = [
     "AuditRecord",
@@ -246,6 +249,11 @@ def _frozen(cls: type) -> bool:
     return False
 
 
+def _utf8_safe(text: str) -> str:
+    """``text`` with what UTF-8 cannot hold (lone surrogates) written as escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _row_hash(prev_hash: str, seq: int, ts_ns: int, kind: str, trace_id: str, venue: str,
               symbol: str, payload: str) -> str:  # fmt: skip
     text = "\x1f".join((prev_hash, str(seq), str(ts_ns), kind, trace_id, venue, symbol, payload))
@@ -264,30 +272,31 @@ class AuditTrail:
         if synchronous not in ("NORMAL", "FULL", "EXTRA"):
             raise ValueError(f"synchronous must be NORMAL, FULL or EXTRA, was {synchronous!r}")
         self.path = Path(path)
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(f"PRAGMA synchronous={synchronous}")
-        self._db.executescript(_SCHEMA)
-        last = self._db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-        self._last_hash: str = last[1] if last else GENESIS
+        db = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+            last = db.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        finally:
+            db.close()
         self._next_seq = (last[0] + 1) if last else 1
-        self._durable_seq = self._next_seq - 1
+        #: the C writer: hash chain, SQLite connection, durable sequence number (no GIL)
+        self._writer = AuditWriter(self.path, synchronous, last[1] if last else GENESIS,
+                                   self._next_seq - 1, WRITE_INTERVAL_S, BATCH_MAX)  # fmt: skip
         self._append_lock = threading.Lock()
-        self._durable = threading.Condition()
-        self._pending: deque[_Pending] = deque()
-        #: something is pending: the writer sleeps until a token arrives (a C queue: putting
-        #: one costs the trading loop no Python call, where an Event's set is a few in Python)
-        self._kick: queue.SimpleQueue[None] = queue.SimpleQueue()
-        self._now = threading.Event()  # flush/close: write now rather than at the next tick
-        self._stopping = False
+        self._prepare_lock = threading.Lock()  # one thread at a time makes rows, in order
+        self._pending: deque[_Pending] = deque()  # appended, not yet made rows
         self._error: BaseException | None = None
-        self.batches = 0
+        self._closed = False
         #: records whose payload could not be serialised (a non-finite float, an object JSON
         #: has no form for): each was written as a row saying so, see _payload_text
         self.unserialisable = 0
-        self._writer = threading.Thread(target=self._write_loop, name="arbcore-audit",
-                                        daemon=True)  # fmt: skip
-        self._writer.start()
+        self._threads = (
+            threading.Thread(target=self._writer.run, name="arbcore-audit-writer", daemon=True),
+            threading.Thread(target=self._prepare_loop, name="arbcore-audit", daemon=True),
+        )
+        for thread in self._threads:
+            thread.start()
 
     # -- writing ----------------------------------------------------------------------------------
 
@@ -295,13 +304,13 @@ class AuditTrail:
                venue: str = "", symbol: str = "", handed_over: bool = False) -> int:  # fmt: skip
         """Queue one record; its sequence number. Durable once :meth:`flush` has passed it.
 
-        O(1) on the caller's thread: an immutable payload is kept by reference (the writer
-        serialises it later, to the same text); a mutable one (a dict) is serialised now, as
-        the snapshot of what it held, which also reports a value JSON cannot hold right here.
+        O(1) on the caller's thread: an immutable payload is kept by reference (serialised
+        later, to the same text, by :meth:`prepare`); a mutable one (a dict) is serialised now,
+        as the snapshot of what it held, which also reports a value JSON cannot hold right here.
         ``handed_over``: the caller built the mutable ``payload`` for this record alone, of
         values JSON holds (no NaN or infinity: checked by the caller), and never changes it
-        again, so it is kept by reference too and the writer serialises it (the trade's
-        position and PnL rows: their JSON is not made on the trading loop).
+        again, so it is kept by reference too (the trade's position and PnL rows: their JSON is
+        not made on the trading loop).
         """
         if self._error is not None:
             self._raise_if_failed()
@@ -316,8 +325,8 @@ class AuditTrail:
             idle = not self._pending
             self._pending.append((seq, ts_ns, kind, trace_id, venue, symbol, payload,
                                   not captured))  # fmt: skip
-        if idle:  # the first record of a batch wakes the writer; the rest ride along
-            self._kick.put(None)
+        if idle:  # the first record held wakes the preparer; the rest ride along
+            self._writer.held(True)
         return seq
 
     def append_pair(self, kind: RecordKind, payload: Any, then: RecordKind, then_payload: Any,
@@ -337,17 +346,73 @@ class AuditTrail:
             pending.append((seq + 1, ts_ns, then, trace_id, "", "", then_payload,
                             not then_captured))  # fmt: skip
         if idle:
-            self._kick.put(None)
+            self._writer.held(True)
         return seq
 
+    @property
+    def held(self) -> bool:
+        """Whether records wait to be made rows (what :meth:`prepare` would do)."""
+        return bool(self._pending)
+
+    def prepare(self, limit: int | None = None, *, blocking: bool = True) -> int:
+        """Make up to ``limit`` held records (all: None) rows, oldest first, on this thread,
+        and hand them to the C writer; how many. The engine's idle hook calls it with
+        ``limit=1, blocking=False`` (returning 0 at once while another thread prepares), so a
+        record's JSON is made while no message waits; what it leaves, the preparer thread
+        makes :data:`WRITE_INTERVAL_S` later, and a flush at once."""
+        if not self._prepare_lock.acquire(blocking):
+            return 0
+        try:
+            pending, push = self._pending, self._writer.push
+            made = 0
+            while pending and (limit is None or made < limit):
+                seq, ts_ns, kind, trace_id, venue, symbol, payload, text = pending[0]
+                if not text:
+                    payload = self._payload_text(payload, kind, seq)
+                try:
+                    pushed = push(seq, ts_ns, kind.value, trace_id, venue, symbol, payload)
+                except UnicodeEncodeError as exc:  # a lone surrogate: text with no UTF-8 form
+                    payload = self._unserialisable(payload, kind, seq, exc)
+                    pushed = push(seq, ts_ns, kind.value, _utf8_safe(trace_id), _utf8_safe(venue),
+                                  _utf8_safe(symbol), payload)  # fmt: skip
+                if not pushed:  # the writer has failed: nothing more can become durable
+                    self._error = ArbcoreError(self._writer.error)
+                    break
+                pending.popleft()
+                made += 1
+            with self._append_lock:  # (an append sets the flag after its record is in)
+                if not pending:
+                    self._writer.held(False)
+            return made
+        finally:
+            self._prepare_lock.release()
+
+    def _prepare_loop(self) -> None:
+        """The preparer thread: asleep (no GIL) until records have been held for
+        :data:`WRITE_INTERVAL_S` without the idle hook making them rows, then makes them."""
+        wait = self._writer.wait_held
+        try:
+            while wait():
+                self.prepare()
+        except BaseException as exc:  # the trail must not fail silently
+            logger.critical("audit trail preparer failed: %s", exc)
+            self._error = exc
+
     def _raise_if_failed(self) -> None:
+        if self._error is None and (error := self._writer.error) is not None:
+            self._error = ArbcoreError(error)
         if self._error is not None:
             raise ArbcoreError(f"the audit writer failed: {self._error}") from self._error
 
     @property
     def durable_seq(self) -> int:
         """The highest sequence number committed to disk."""
-        return self._durable_seq
+        return int(self._writer.durable_seq)
+
+    @property
+    def batches(self) -> int:
+        """Transactions committed."""
+        return int(self._writer.batches)
 
     def flush(self, timeout: float | None = 10.0) -> int:
         """Block until everything appended so far is durable; the durable sequence number."""
@@ -355,92 +420,35 @@ class AuditTrail:
 
     async def wait_durable(self, seq: int, timeout: float | None = 10.0) -> None:
         """Wait (without blocking the event loop) until record ``seq`` is durable."""
-        if self._durable_seq >= seq:
+        if self.durable_seq >= seq:
             return
         await asyncio.get_running_loop().run_in_executor(None, self._wait, seq, timeout)
 
     def _wait(self, seq: int, timeout: float | None) -> int:
-        self._now.set()
-        self._kick.put(None)
-        with self._durable:
-            if not self._durable.wait_for(
-                lambda: self._durable_seq >= seq or self._error is not None, timeout
-            ):
-                raise TimeoutError(f"audit record {seq} not durable after {timeout}s")
+        self.prepare()
+        self._writer.commit_now()
+        durable = self._writer.wait_durable(seq, timeout)
         self._raise_if_failed()
-        return self._durable_seq
+        if not durable:
+            raise TimeoutError(f"audit record {seq} not durable after {timeout}s")
+        return self.durable_seq
 
     def close(self) -> None:
         """Write everything queued, stop the writer and close the file."""
-        if self._writer.is_alive():
-            self._stopping = True
-            self._now.set()
-            self._kick.put(None)
-            self._writer.join()
-        self._db.close()
+        if self._closed:
+            return
+        self._closed = True
+        self.prepare()
+        self._writer.stop()
+        for thread in self._threads:
+            thread.join()
+        self._writer.close()
 
     def __enter__(self) -> AuditTrail:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def _write_loop(self) -> None:
-        """Asleep while nothing is pending; then, WRITE_INTERVAL_S after the first record of a
-        batch (at once when flushed), commit whatever is pending.
-
-        Appends wake this thread once per batch, not per record: a wake-up costs the trading
-        loop a GIL hand-off, and a few ms of batching costs nobody anything.
-        """
-        kick = self._kick
-        while True:
-            kick.get()
-            self._now.wait(WRITE_INTERVAL_S)
-            self._now.clear()
-            # the tokens so far, dropped before draining: a record appended from now on wakes
-            # us again (a token left over only costs a pass that finds nothing pending)
-            for _ in range(kick.qsize()):
-                kick.get_nowait()
-            stopping = self._stopping
-            while self._pending:
-                batch = [self._pending.popleft() for _ in range(min(BATCH_MAX, len(self._pending)))]
-                try:
-                    self._commit(batch)
-                except BaseException as exc:  # the trail must not fail silently
-                    logger.critical("audit trail writer failed: %s", exc)
-                    with self._durable:
-                        self._error = exc
-                        self._durable.notify_all()
-                    return
-            if stopping:
-                return
-
-    def _commit(self, batch: list[_Pending]) -> None:
-        tip = [self._last_hash]
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            # Rows are made as SQLite asks for them: it lets go of the GIL at each row, so the
-            # trading loop waits at most one row's serialisation for it.
-            self._db.executemany("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                 self._rows(batch, tip))  # fmt: skip
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._last_hash = tip[0]
-        self.batches += 1
-        with self._durable:
-            self._durable_seq = batch[-1][0]
-            self._durable.notify_all()
-
-    def _rows(self, batch: list[_Pending], tip: list[str]) -> Iterator[tuple[Any, ...]]:
-        """The batch's rows, chained from ``tip[0]``, which follows the last row made."""
-        for seq, ts_ns, kind, trace_id, venue, symbol, payload, text in batch:
-            payload = payload if text else self._payload_text(payload, kind, seq)
-            prev = tip[0]
-            digest = _row_hash(prev, seq, ts_ns, kind.value, trace_id, venue, symbol, payload)
-            tip[0] = digest
-            yield seq, ts_ns, kind.value, trace_id, venue, symbol, payload, prev, digest
 
     def _payload_text(self, payload: Any, kind: RecordKind, seq: int) -> str:
         """The payload's canonical JSON; if it has none (a NaN in a float field, a field
@@ -450,14 +458,18 @@ class AuditTrail:
         try:
             return canonical_json(payload)
         except Exception as exc:
-            self.unserialisable += 1
-            logger.error("audit row %d (%s): payload not serialisable: %s", seq, kind.value, exc)
-            try:
-                shown = repr(payload)
-            except Exception:
-                shown = object.__repr__(payload)
-            return canonical_json({UNSERIALISABLE: type(payload).__name__, "error": str(exc),
-                                   "repr": shown})  # fmt: skip
+            return self._unserialisable(payload, kind, seq, exc)
+
+    def _unserialisable(self, payload: Any, kind: RecordKind, seq: int, exc: Exception) -> str:
+        """The row written for a payload that has no text (counted and logged)."""
+        self.unserialisable += 1
+        logger.error("audit row %d (%s): payload not serialisable: %s", seq, kind.value, exc)
+        try:
+            shown = _utf8_safe(repr(payload))
+        except Exception:
+            shown = object.__repr__(payload)
+        return canonical_json({UNSERIALISABLE: type(payload).__name__,
+                               "error": _utf8_safe(str(exc)), "repr": shown})  # fmt: skip
 
     # -- reading ----------------------------------------------------------------------------------
 

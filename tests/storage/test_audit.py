@@ -316,10 +316,12 @@ def test_mutable_payloads_are_recorded_as_they_were_when_appended(tmp_path: Path
     assert rows == [{"realized_usd": 1.0, "flows": {"USDT": 1.0}}, {"x": 1}, {"xs": [1]}]
 
 
-def test_append_leaves_serialisation_to_the_writer_thread(
+def test_append_leaves_serialisation_to_prepare_or_the_preparer_thread(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The decision path's payloads (Opportunity, RiskDecision) cost the caller no JSON."""
+    """The decision path's payloads (Opportunity, RiskDecision) cost the caller no JSON: the
+    idle hook's ``prepare(1)`` makes one record's on its own thread, the preparer thread the
+    rest when nobody prepares them within WRITE_INTERVAL_S."""
     callers: list[str] = []
     real = audit.canonical_json
 
@@ -332,14 +334,26 @@ def test_append_leaves_serialisation_to_the_writer_thread(
                               profit_bps=5.0, size=1.0, expected_profit=0.1,
                               detected_at_ns=1)  # fmt: skip
     with AuditTrail(tmp_path / "a.db") as trail:
+        trail._prepare_lock.acquire()  # (the preparer thread cannot start on them yet)
         trail.append(RecordKind.OPPORTUNITY, opportunity, ts_ns=1)
         trail.append(RecordKind.RISK_DECISION, RiskDecision(approved=True), ts_ns=1)
+        trail.append(RecordKind.RISK_DECISION, RiskDecision(approved=False), ts_ns=2)
         assert callers == []
-        trail.flush()
+        assert trail.held
+        assert trail.prepare(1, blocking=False) == 0  # another thread prepares: no wait
+        trail._prepare_lock.release()
+        assert trail.prepare(1, blocking=False) == 1
+        assert callers == ["MainThread"]
+        assert trail.held
+        deadline = time.monotonic() + 5
+        while trail.durable_seq < 3 and time.monotonic() < deadline:  # no flush: the threads
+            time.sleep(0.001)
+        assert trail.durable_seq == 3
+        assert not trail.held
         rows = list(trail.records())
-    assert callers == ["arbcore-audit", "arbcore-audit"]
+    assert callers == ["MainThread", "arbcore-audit", "arbcore-audit"]
     assert rows[0].payload["profit_bps"] == 5.0
-    assert rows[1].payload["approved"] is True
+    assert [row.payload["approved"] for row in rows[1:]] == [True, False]
 
 
 def test_a_payload_json_cannot_hold_is_refused_or_recorded_as_such(tmp_path: Path) -> None:

@@ -344,7 +344,7 @@ def test_the_trades_records_are_decided_and_their_position_json_made_off_the_loo
 ) -> None:
     """The trade's rows take no start-up work on the first trade (Order and Fill are kept by
     reference, decided when the router is imported), and its position and PnL rows are handed
-    to the trail: their JSON is made by the writer's thread, to the same text."""
+    to the trail: their JSON is not made on the loop while the trade runs, and is the same text."""
     import threading
 
     from arbcore.model import Fill
@@ -361,9 +361,10 @@ def test_the_trades_records_are_decided_and_their_position_json_made_off_the_loo
 
     monkeypatch.setattr(audit_module, "canonical_json", canonical_json)
     ctx = _setup(tmp_path, "unwind")
-    result = _execute(ctx)
+    result = asyncio.run(ctx["router"].execute(ctx["opportunity"], "trace-1"))
+    assert threading.current_thread().name not in made_on  # none while the trade ran
+    ctx["audit"].close()  # (what is still held, it prepares on this thread)
     assert made_on
-    assert threading.current_thread().name not in made_on
     (position,) = (r.payload for r in ctx["audit"].records(RecordKind.POSITION))
     assert position == {"trade": "trace-1", "status": "complete", "net_base": 0.0,
                         "flows": result.flows, "open": {}}  # fmt: skip
