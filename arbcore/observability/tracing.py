@@ -67,43 +67,46 @@ _HEX_SPAN = re.compile(r"[0-9a-f]{16}")
 _HEADER = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
 
 
-def _random_hex(nbytes: int) -> str:
-    while True:
-        value = os.urandom(nbytes).hex()
-        if value.strip("0"):  # all zeros is the spec's "invalid"
-            return value
-
-
-#: trace ids drawn ahead: one ``os.urandom`` call per _POOLED ids rather than one per id (a
-#: system call, about 0.7 us of every decision); emptied in a forked child, which must not
-#: hand out its parent's ids. ``list.pop`` is atomic, so any thread may draw.
+#: ids drawn ahead: one ``os.urandom`` call per _POOLED ids rather than one per id (a system
+#: call: about 0.7 us of every decision for a trace id, and on a VM tens of us of a trade's first
+#: step, which made a span id for its context)
 _POOLED = 256
-_trace_ids: list[str] = []
-_NO_TRACE = "0" * 32
 
 
-def _draw_trace_ids() -> str:
-    hexed = os.urandom(16 * _POOLED).hex()
-    ids = [hexed[i : i + 32] for i in range(0, len(hexed), 32)]
-    _trace_ids.extend([value for value in ids if value != _NO_TRACE])
-    return new_trace_id()
+class _IdPool:
+    """Random ids of ``digits`` lowercase hex digits, never all zeros (the spec's "invalid"),
+    drawn :data:`_POOLED` at a time. ``list.pop`` is atomic, so any thread may draw; a forked
+    child empties the pools, so it never hands out its parent's ids."""
 
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+        self.ids: list[str] = []
+
+    def draw(self) -> str:
+        try:
+            return self.ids.pop()
+        except IndexError:  # (drawn empty, here or by another thread)
+            digits = self.digits
+            hexed = os.urandom(digits // 2 * _POOLED).hex()
+            self.ids.extend(value for i in range(0, len(hexed), digits)
+                            if (value := hexed[i : i + digits]).strip("0"))  # fmt: skip
+            return self.draw()
+
+
+_TRACE_IDS, _SPAN_IDS = _IdPool(32), _IdPool(16)
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_trace_ids.clear)
+    os.register_at_fork(after_in_child=lambda: (_TRACE_IDS.ids.clear(), _SPAN_IDS.ids.clear()))
 
 
 def new_trace_id() -> str:
     """A W3C trace id: 32 lowercase hex digits (random), never all zeros."""
-    try:
-        return _trace_ids.pop()
-    except IndexError:  # (drawn empty, here or by another thread)
-        return _draw_trace_ids()
+    return _TRACE_IDS.draw()
 
 
 def new_span_id() -> str:
     """A W3C span (parent) id: 16 lowercase hex digits, never all zeros."""
-    return _random_hex(8)
+    return _SPAN_IDS.draw()
 
 
 def _check_trace_id(_instance: object, _attribute: object, value: str) -> None:

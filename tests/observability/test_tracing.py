@@ -8,6 +8,7 @@ import asyncio
 import io
 import json
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -222,3 +223,21 @@ def test_a_trade_carries_its_trace_id_to_the_venue_the_log_and_the_audit(
     assert {row.trace_id for row in rows} == {trace_id}
     kinds = [row.kind for row in rows]
     assert kinds.count(RecordKind.ORDER_REQUEST) == kinds.count(RecordKind.VENUE_REPLY) == 2
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_never_hands_out_its_parents_ids() -> None:
+    new_trace_id(), new_span_id()  # (both pools hold ids now)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its first ids, then out
+        os.close(read)
+        os.write(write, (new_trace_id() + new_span_id()).encode())
+        os._exit(0)
+    os.close(write)
+    child = os.read(read, 48).decode()
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert len(child) == 48
+    assert child[:32] != new_trace_id()
+    assert child[32:] != new_span_id()
