@@ -95,11 +95,13 @@ async def run_observed(
 
 
 def run_loop(engine: Engine, main: Coroutine[Any, Any, EngineStats]) -> EngineStats:
-    """``asyncio.run(main)``, on a busy-polling loop calling ``engine.idle`` between polls
-    when ``[system] busy_poll`` (:mod:`arbcore.net.busypoll`)."""
-    if not engine.config.system.busy_poll:
-        return asyncio.run(main)
-    with asyncio.Runner(loop_factory=busy_poll_loop(engine.idle)) as runner:
+    """``asyncio.run(main)`` on a loop that does the engine's idle work while no message
+    waits (:mod:`arbcore.net.busypoll`): busy-polling and calling ``engine.idle`` between polls
+    when ``[system] busy_poll``, else sleeping as the plain loop does after
+    ``engine.idle_work`` has done what waits."""
+    busy = engine.config.system.busy_poll
+    factory = busy_poll_loop(engine.idle if busy else engine.idle_work, spin=busy)
+    with asyncio.Runner(loop_factory=factory) as runner:
         return runner.run(main)
 
 

@@ -242,19 +242,25 @@ class Engine:
             tap.bind(self._arrival_ns, self._clock_ns, self._cross, self.triangular,
                      self._cross_decision, self._cycle_decisions.get(tap.venue))  # fmt: skip
 
+    def idle_work(self) -> bool:
+        """Deferred work, one step, while no message waits: one of the audit trail's held
+        records made a row (:meth:`AuditTrail.prepare
+        <arbcore.storage.audit.AuditTrail.prepare>`: its JSON made here, where it delays no
+        message, rather than on the trail's preparer thread, whose GIL time would). Whether it
+        did any: ``arbcore run``'s loop calls it before it sleeps until it has nothing to do."""
+        audit = self.audit
+        return audit is not None and audit.held and audit.prepare(1, blocking=False) > 0
+
     def idle(self) -> None:
-        """One step of work while no message waits. First the audit trail's held records,
-        one a call (:meth:`AuditTrail.prepare <arbcore.storage.audit.AuditTrail.prepare>`:
-        its JSON made here, where it delays no message, rather than on the preparer thread,
-        whose GIL time would); then a rehearsal of one compiled decision in turn
+        """One step of work while no message waits: :meth:`idle_work` while it has some, else
+        a rehearsal of one compiled decision in turn
         (:meth:`CrossDecision.rehearse <arbcore_ext.crossdecide.CrossDecision.rehearse>`:
         the next route; :meth:`TriangularDecision.rehearse
         <arbcore_ext.tridecide.TriangularDecision.rehearse>`: the cycle its venue last moved;
         every read of a decision, no effect), so that a decision, which runs once in tens of
         frames, finds its code and data in cache. A few microseconds; the busy-polling loop
         (``[system] busy_poll``, :mod:`arbcore.net.busypoll`) calls it between polls."""
-        audit = self.audit
-        if audit is not None and audit.held and audit.prepare(1, blocking=False):
+        if self.idle_work():
             return
         rehearsals = self._rehearsals
         if rehearsals:
@@ -265,8 +271,9 @@ class Engine:
 
     async def run(self, duration_s: float | None = None) -> EngineStats:
         system = self.config.system
-        # The audit writer is a second thread: give the GIL back to the loop within 50 us
-        # rather than the default 5 ms, or a decision can wait that long for it.
+        # The audit trail's preparer is a second thread (it makes the rows the loop's idle
+        # work has not): give the GIL back to the loop within 50 us rather than the default
+        # 5 ms, or a decision can wait that long for it.
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         if system.cpu is not None:
             from arbcore_ext.affinity import pin_thread

@@ -264,8 +264,10 @@ async def run_paced(engine: Engine, handle: Callable[[_Item], object], items: Se
                     rate: float | None, arrival: Arrival, detected: list[int],
                     rehearse: bool = False) -> Run:  # fmt: skip
     """:func:`paced` under the runtime ``Engine.run`` sets up (its GIL switch interval,
-    start-up's garbage frozen); the engine's orders finished after; ``rehearse``: its
-    :meth:`~arbcore.engine.Engine.idle` called while the source waits."""
+    start-up's garbage frozen); the engine's orders finished after. While the source waits it
+    calls the engine's :meth:`~arbcore.engine.Engine.idle_work` (the audit trail's rows, as
+    ``arbcore run``'s loop does before it sleeps), or with ``rehearse`` its
+    :meth:`~arbcore.engine.Engine.idle` (that, then rehearsals: the busy-polling loop's)."""
     switch = sys.getswitchinterval()
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     try:
@@ -273,7 +275,7 @@ async def run_paced(engine: Engine, handle: Callable[[_Item], object], items: Se
             run = await paced(handle, items, rate, arrival,
                               decisions=lambda: engine.stats.latencies_ns,
                               pending=lambda: len(engine._trades),
-                              idle=engine.idle if rehearse else None)  # fmt: skip
+                              idle=engine.idle if rehearse else engine.idle_work)  # fmt: skip
     finally:
         sys.setswitchinterval(switch)
     if engine._trades:

@@ -95,8 +95,14 @@ class _IdPool:
 
 _TRACE_IDS, _SPAN_IDS = _IdPool(32), _IdPool(16)
 
+
+def _forget_drawn_ids() -> None:
+    _TRACE_IDS.ids.clear()
+    _SPAN_IDS.ids.clear()
+
+
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=lambda: (_TRACE_IDS.ids.clear(), _SPAN_IDS.ids.clear()))
+    os.register_at_fork(after_in_child=_forget_drawn_ids)
 
 
 def new_trace_id() -> str:

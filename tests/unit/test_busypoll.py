@@ -128,16 +128,45 @@ def test_a_hook_error_propagates_out_of_the_loop() -> None:
         _run(broken, asyncio.sleep(0.01))  # type: ignore[arg-type]
 
 
+def test_without_spin_the_hook_runs_while_it_works_then_the_loop_sleeps() -> None:
+    """Deferred work before sleeping: the hook is called until it reports nothing done (three
+    records, then none), then the selector blocks for the rest of the timeout, no hook call
+    while it sleeps, and ready events still return at once."""
+    work = [True, True, True]
+    calls: list[float] = []
+
+    def hook() -> bool:
+        calls.append(time.monotonic())
+        return bool(work) and work.pop()
+
+    left, right = socket.socketpair()
+    with BusyPollSelector(hook, spin=False) as selector:
+        selector.register(left, selectors.EVENT_READ)
+        start = time.monotonic()
+        assert selector.select(0.02) == []
+        assert time.monotonic() - start >= 0.02
+        assert len(calls) == 4  # three that worked, one that did not
+        assert calls[-1] - start < 0.01  # (all before the sleep)
+        right.sendall(b"x")
+        assert len(selector.select(None)) == 1
+        assert len(calls) == 4  # (ready on the first poll)
+    left.close()
+    right.close()
+
+
 @pytest.mark.parametrize("busy", [False, True])
 def test_run_loop_busy_polls_only_when_configured(busy: bool) -> None:
-    hook = _Hook()
+    """Busy: the loop spins, calling ``idle``; else it sleeps, calling ``idle_work`` first."""
+    idle, idle_work = _Hook(), _Hook()
     engine: Any = SimpleNamespace(config=SimpleNamespace(system=SimpleNamespace(busy_poll=busy)),
-                                  idle=hook)  # fmt: skip
+                                  idle=idle, idle_work=idle_work)  # fmt: skip
 
     async def main() -> Any:
         await asyncio.sleep(0.01)
-        return type(asyncio.get_running_loop())
+        return asyncio.get_running_loop().busy_selector  # type: ignore[attr-defined]
 
-    loop_type = run_loop(engine, main())
-    assert (loop_type is BusyPollEventLoop) is busy
-    assert (hook.calls > 0) is busy
+    selector = run_loop(engine, main())
+    assert selector.spin is busy
+    assert (idle.calls > 10) is busy
+    assert idle_work.calls == (0 if busy else selector.idle_calls)
+    assert busy or 0 < idle_work.calls < 10  # (once before each sleep: a hook doing nothing)
