@@ -586,6 +586,10 @@ class Engine:
         tracing.activate(trace_id)  # the task's own context: its REST calls and log lines carry it
         assert self.router is not None
         try:
+            # The trade's Python runs in slices, each a loop turn, so that frames arriving
+            # meanwhile wait for a slice (~100 us cold here), not the whole trade: this one,
+            # the orders (the legs' tasks), their results, risk told the positions.
+            await asyncio.sleep(0)
             result = await self.router.execute(opportunity, trace_id)
         except Exception:
             self.metrics.trade_errors += 1
@@ -608,8 +612,8 @@ class Engine:
             stats.unhedged += 1
         pnl_usd = result.realized_usd or 0.0
         stats.pnl_usd += pnl_usd  # (the router has told risk already)
-        self._report_positions({leg.leg.venue for leg in legs} | {leg.venue for leg in
-                                                                   opportunity.legs})  # fmt: skip
+        moved = {leg.leg.venue for leg in legs} | {leg.venue for leg in opportunity.legs}
+        asyncio.get_running_loop().call_soon(self._report_positions, moved)
         if logger.isEnabledFor(logging.DEBUG):  # (the status' text is read only then)
             logger.debug("trade %s %s: %d legs filled, %+.4f USD", trace_id,
                          result.status.value, filled, pnl_usd)  # fmt: skip
