@@ -325,6 +325,7 @@ cdef extern from *:
                 arb_free_rows(w->head);
                 w->head = w->tail = NULL;
                 pthread_cond_broadcast(&w->durable);
+                pthread_cond_broadcast(&w->held);
                 break;
             }
         }
@@ -361,20 +362,22 @@ cdef extern from *:
     }
 
     /* the preparer's sleep: 1 when records are held after interval_ns (the idle hook did not
-       make them rows in that time), 0 when stopping with none held */
+       make them rows in that time), 0 when stopping with none held or once the writer has
+       failed (nothing made now could be written) */
     static int arb_writer_wait_held(arb_writer* w) {
         struct timespec until;
         int held;
         pthread_mutex_lock(&w->lock);
         for (;;) {
-            while (w->held_count <= 0 && !w->stopping) pthread_cond_wait(&w->held, &w->lock);
-            if (w->stopping || w->held_count <= 0) break;
+            while (w->held_count <= 0 && !w->stopping && !w->failed)
+                pthread_cond_wait(&w->held, &w->lock);
+            if (w->stopping || w->failed || w->held_count <= 0) break;
             arb_deadline(&until, w->interval_ns);
             while (w->held_count > 0 && !w->stopping && !w->now
                    && pthread_cond_timedwait(&w->held, &w->lock, &until) != ETIMEDOUT) {}
             if (w->held_count > 0) break;
         }
-        held = w->held_count > 0;
+        held = w->held_count > 0 && !w->failed;
         pthread_mutex_unlock(&w->lock);
         return held;
     }
@@ -553,7 +556,8 @@ cdef class AuditWriter:
 
     def wait_held(self):
         """Sleep (no GIL) until records are held and ``interval_s`` has passed (sooner after
-        :meth:`commit_now`) with some still held: True; False when stopped with none held."""
+        :meth:`commit_now`) with some still held: True; False when stopped with none held, or
+        once the writer has failed."""
         cdef int held
         with nogil:
             held = arb_writer_wait_held(&self.w)

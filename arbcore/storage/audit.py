@@ -360,8 +360,8 @@ class AuditTrail:
         ``limit=1, blocking=False`` (returning 0 at once while another thread prepares), so a
         record's JSON is made while no message waits; what it leaves, the preparer thread
         makes :data:`WRITE_INTERVAL_S` later, and a flush at once."""
-        if not self._prepare_lock.acquire(blocking):
-            return 0
+        if self._error is not None or not self._prepare_lock.acquire(blocking):
+            return 0  # (failed: nothing made now could be written)
         try:
             pending, push = self._pending, self._writer.push
             made = 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -67,20 +68,31 @@ def test_a_failed_insert_stops_the_trail_loudly_and_acknowledges_nothing_after(
     tmp_path: Path,
 ) -> None:
     """Row 2 is taken by another writer behind the trail's back: the trail's insert of its row
-    2 fails, its transaction is rolled back, and the trail says so and refuses more."""
+    2 fails, its transaction is rolled back, and the trail says so and refuses more. A record
+    appended before the trail saw the failure is never acknowledged, and closing the trail
+    still ends (its threads stop)."""
     path = tmp_path / "a.db"
-    with AuditTrail(path) as trail:
-        trail.append(RecordKind.STATE, {"state": "active"}, ts_ns=1)
-        assert trail.flush() == 1
-        with sqlite3.connect(path) as db:
-            db.execute("INSERT INTO audit VALUES (2, 0, 'state', '', '', '', '{}', '', '')")
-        trail.append(RecordKind.STATE, {"state": "halted"}, ts_ns=2)
-        trail.append(RecordKind.STATE, {"state": "active"}, ts_ns=3)
-        with pytest.raises(ArbcoreError, match="INSERT of row 2: UNIQUE constraint failed"):
-            trail.flush()
-        assert trail.durable_seq == 1
-        with pytest.raises(ArbcoreError, match="audit writer failed"):
-            trail.append(RecordKind.STATE, {"state": "halted"}, ts_ns=4)
+    trail = AuditTrail(path)
+    trail.append(RecordKind.STATE, {"state": "active"}, ts_ns=1)
+    assert trail.flush() == 1
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO audit VALUES (2, 0, 'state', '', '', '', '{}', '', '')")
+    trail.append(RecordKind.STATE, {"state": "halted"}, ts_ns=2)
+    trail.append(RecordKind.STATE, {"state": "active"}, ts_ns=3)
+    deadline = time.monotonic() + 5
+    while trail._writer.error is None and time.monotonic() < deadline:  # (the preparer's tick)
+        time.sleep(0.001)
+    assert "INSERT of row 2: UNIQUE constraint failed" in (trail._writer.error or "")
+    trail.append(RecordKind.STATE, {"state": "halted"}, ts_ns=4)  # (before the trail saw it)
+    with pytest.raises(ArbcoreError, match="INSERT of row 2: UNIQUE constraint failed"):
+        trail.flush()
+    assert trail.durable_seq == 1
+    with pytest.raises(ArbcoreError, match="audit writer failed"):
+        trail.append(RecordKind.STATE, {"state": "halted"}, ts_ns=5)
+    closing = threading.Thread(target=trail.close)
+    closing.start()
+    closing.join(5)
+    assert not closing.is_alive()
     with sqlite3.connect(path) as db:
         assert [row[0] for row in db.execute("SELECT seq FROM audit ORDER BY seq")] == [1, 2]
 
