@@ -275,17 +275,19 @@ class Engine:
         # work has not): give the GIL back to the loop within 50 us rather than the default
         # 5 ms, or a decision can wait that long for it.
         sys.setswitchinterval(SWITCH_INTERVAL_S)
+        background: frozenset[int] | None = None  # (the CPUs left for the engine's threads)
         if system.cpu is not None:
-            from arbcore_ext.affinity import pin_thread
+            from arbcore_ext.affinity import available_cpus, pin_thread
 
             pin_thread([system.cpu])
+            background = available_cpus() - {system.cpu} or None
         self.stats.started_ns = time.monotonic_ns()
         async with contextlib.AsyncExitStack() as stack:
             endpoints = await self._start_simulator(stack)
             http = await stack.enter_async_context(httpx.AsyncClient(timeout=10.0))
             storage = system.storage
             self.audit = stack.enter_context(
-                AuditTrail(storage.path, synchronous=storage.synchronous)
+                AuditTrail(storage.path, synchronous=storage.synchronous, cpus=background)
             )
             await self._connect(http, endpoints)
             self._build_trading()

@@ -35,14 +35,16 @@ import threading
 import types
 import typing
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
 
 from arbcore.errors import ArbcoreError
+from arbcore_ext.affinity import available_cpus, pin_thread
 from arbcore_ext.auditwriter import AuditWriter
+from arbcore_ext.errors import AffinityError
 
 __all__ = [
     "AuditRecord",
@@ -268,9 +270,17 @@ _Pending = tuple[int, int, RecordKind, str, str, str, Any, bool]
 class AuditTrail:
     """The audit trail of one engine (one SQLite file). Thread-safe appends; one writer."""
 
-    def __init__(self, path: str | Path, *, synchronous: str = "FULL") -> None:
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL",
+                 cpus: Iterable[int] | None = None) -> None:  # fmt: skip
+        """``cpus``: where the trail's two threads run (None: wherever the creating thread may).
+        A pinned trading loop hands it the other CPUs, or its threads, created after the loop
+        pinned itself, would inherit its single CPU and take turns on it with the loop."""
         if synchronous not in ("NORMAL", "FULL", "EXTRA"):
             raise ValueError(f"synchronous must be NORMAL, FULL or EXTRA, was {synchronous!r}")
+        self._cpus = None if cpus is None else frozenset(cpus)
+        if self._cpus is not None and not self._cpus <= available_cpus():
+            raise ValueError(f"audit trail cpus {sorted(self._cpus)} are not all available: "
+                             f"{sorted(available_cpus())}")  # fmt: skip
         self.path = Path(path)
         db = sqlite3.connect(self.path, isolation_level=None)
         try:
@@ -292,9 +302,11 @@ class AuditTrail:
         #: has no form for): each was written as a row saying so, see _payload_text
         self.unserialisable = 0
         self._threads = (
-            threading.Thread(target=self._writer.run, name="arbcore-audit-writer", daemon=True),
-            threading.Thread(target=self._prepare_loop, name="arbcore-audit", daemon=True),
-        )
+            threading.Thread(target=self._placed, args=(self._writer.run,),
+                             name="arbcore-audit-writer", daemon=True),
+            threading.Thread(target=self._placed, args=(self._prepare_loop,),
+                             name="arbcore-audit", daemon=True),
+        )  # fmt: skip
         for thread in self._threads:
             thread.start()
 
@@ -386,6 +398,16 @@ class AuditTrail:
             return made
         finally:
             self._prepare_lock.release()
+
+    def _placed(self, body: Callable[[], object]) -> None:
+        """A thread of the trail: on its CPUs (when given), then ``body``. A refused pin is
+        logged and the thread runs where it is: placement never costs the trail its rows."""
+        if self._cpus:
+            try:
+                pin_thread(self._cpus)
+            except AffinityError as exc:
+                logger.warning("audit trail thread not pinned to %s: %s", sorted(self._cpus), exc)
+        body()
 
     def _prepare_loop(self) -> None:
         """The preparer thread: asleep (no GIL) until records have been held for

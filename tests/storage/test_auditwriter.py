@@ -4,6 +4,7 @@ hash chain to ``audit._row_hash`` byte for byte, and its failures reported, neve
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 import threading
 import time
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from arbcore.errors import ArbcoreError
 from arbcore.storage import audit
 from arbcore.storage.audit import GENESIS, UNSERIALISABLE, AuditTrail, RecordKind, verify_chain
+from arbcore_ext.affinity import available_cpus, pin_thread
 from arbcore_ext.auditwriter import AuditWriter, sha256_hex
 
 #: text SQLite and UTF-8 hold: every code point but the surrogates (the field separator 0x1f
@@ -130,3 +132,30 @@ def test_bad_arguments_are_refused(tmp_path: Path) -> None:
         AuditWriter(path, "FULL", GENESIS, 0, 0.002, 0)
     with pytest.raises(RuntimeError, match="audit writer: open"):
         AuditWriter(tmp_path / "missing" / "a.db", "FULL", GENESIS, 0, 0.002, 8)
+
+
+def test_the_trails_threads_run_on_the_cpus_it_is_given(tmp_path: Path) -> None:
+    """A trading loop pinned to one CPU gives the trail the others: its threads must not inherit
+    the loop's CPU (created after the pin, they would, and take turns on it with the loop)."""
+    cpus = sorted(available_cpus())
+    if len(cpus) < 2:
+        pytest.skip("needs two CPUs")
+    hot, rest = cpus[0], frozenset(cpus[1:])
+    before = os.sched_getaffinity(0)
+    pin_thread([hot])  # (this thread: the loop)
+    try:
+        with AuditTrail(tmp_path / "a.db", cpus=rest) as trail:
+            trail.append(RecordKind.STATE, {"state": "active"}, ts_ns=1)
+            assert trail.flush() == 1
+            placed = {thread.name: os.sched_getaffinity(thread.native_id or 0)
+                      for thread in trail._threads}  # fmt: skip
+        with AuditTrail(tmp_path / "b.db") as unplaced:
+            inherited = {
+                frozenset(os.sched_getaffinity(t.native_id or 0)) for t in unplaced._threads
+            }
+    finally:
+        os.sched_setaffinity(0, before)
+    assert placed == {"arbcore-audit-writer": rest, "arbcore-audit": rest}
+    assert inherited == {frozenset({hot})}  # (what the engine's threads did before)
+    with pytest.raises(ValueError, match="not all available"):
+        AuditTrail(tmp_path / "c.db", cpus={max(cpus) + 1})
