@@ -7,6 +7,7 @@ is untouched; process pinning is undone by the ``restore_affinity`` fixture.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
@@ -83,13 +84,13 @@ def restore_affinity() -> Iterator[None]:
     try:
         yield
     finally:
-        for tid, mask in before.items():
-            try:
+        # (a thread may end between the listing and the call: another test's, or the
+        # interpreter's; nothing to give back to it then)
+        after = set(all_thread_masks()) - set(before)
+        masks = {**before, **dict.fromkeys(after, before[threading.get_native_id()])}
+        for tid, mask in masks.items():
+            with contextlib.suppress(ProcessLookupError):
                 os.sched_setaffinity(tid, mask)
-            except ProcessLookupError:
-                continue
-        for tid in set(all_thread_masks()) - set(before):
-            os.sched_setaffinity(tid, before[threading.get_native_id()])
 
 
 @pytest.fixture
