@@ -55,7 +55,7 @@ from arbcore_ext.riskcore import BookAges
 from arbcore_ext.tridecide import TriangularDecision
 from arbcore_ext.usdprices import UsdPrices
 
-__all__ = ["SWITCH_INTERVAL_S", "Engine", "EngineStats", "frozen_startup"]
+__all__ = ["SWITCH_INTERVAL_S", "Engine", "EngineStats", "frozen_startup", "pin_hot_loop"]
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +63,16 @@ LATENCY_SAMPLES = 200_000
 #: read by every decision (an enum member read from its class costs 4x a global)
 _OPPORTUNITY, _RISK_DECISION = RecordKind.OPPORTUNITY, RecordKind.RISK_DECISION
 SWITCH_INTERVAL_S = 5e-5
+
+
+def pin_hot_loop(cpu: int) -> frozenset[int] | None:
+    """Pin the calling thread (the trading loop) to ``cpu``; the CPUs left for the engine's
+    background threads (the audit trail's), None when there are none. Threads created after
+    this would inherit the loop's one CPU: the engine hands the trail these instead."""
+    from arbcore_ext.affinity import available_cpus, pin_thread
+
+    pin_thread([cpu])
+    return available_cpus() - {cpu} or None
 
 
 @attrs.define
@@ -275,12 +285,7 @@ class Engine:
         # work has not): give the GIL back to the loop within 50 us rather than the default
         # 5 ms, or a decision can wait that long for it.
         sys.setswitchinterval(SWITCH_INTERVAL_S)
-        background: frozenset[int] | None = None  # (the CPUs left for the engine's threads)
-        if system.cpu is not None:
-            from arbcore_ext.affinity import available_cpus, pin_thread
-
-            pin_thread([system.cpu])
-            background = available_cpus() - {system.cpu} or None
+        background = pin_hot_loop(system.cpu) if system.cpu is not None else None
         self.stats.started_ns = time.monotonic_ns()
         async with contextlib.AsyncExitStack() as stack:
             endpoints = await self._start_simulator(stack)

@@ -16,6 +16,9 @@ verdict, the decision's own time)::
 engine's decisions are also listed by the path that took them: a compiled one, or Python (finds
 ranked together: a crossing and a cycle, or several cycles, found on the same update).
 
+``--cpu N`` places the run as ``Engine.run`` does with ``[system] cpu = N``: the loop pinned to
+CPU N, the audit trail's threads on the others.
+
 ``--rehearse`` adds a third engine to each round, right after the C one: the same, with its
 idle hook (``Engine.idle``: a rehearsal of the compiled decision, no effect) called while the
 paced source waits for the next frame's time (``engine_world.paced``); its decisions and split
@@ -118,6 +121,7 @@ def main() -> None:
         help="also the C engine rehearsing its decision while the source waits",
     )
     parser.add_argument("--no-python", action="store_true", help="leave the Python engine out")
+    parser.add_argument("--cpu", type=int, help="pin the loop here, the audit trail elsewhere")
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     stream = frame_stream(args.messages)
@@ -138,8 +142,9 @@ def main() -> None:
             parts = _split(compiled, paths.setdefault(label, {}) if compiled else {})
             with tempfile.TemporaryDirectory() as workdir:
                 run: Run
-                run, engine = asyncio.run(run_frames(stream, args.rate or None, Path(workdir),
-                                                     args.messages, rehearse))  # fmt: skip
+                paced = run_frames(stream, args.rate or None, Path(workdir), args.messages,
+                                   rehearse, args.cpu)  # fmt: skip
+                run, engine = asyncio.run(paced)
             Engine._decided, Engine._bind_decision = decided, bind  # type: ignore[method-assign]
             Engine._decision_made = made_one  # type: ignore[method-assign]
             Engine._decided_cycle = decided_cycle  # type: ignore[method-assign]

@@ -53,7 +53,7 @@ from engine_world import (
 )
 
 from arbcore.config.schema import AppConfig
-from arbcore.engine import Engine
+from arbcore.engine import Engine, pin_hot_loop
 from arbcore.exchanges.registry import get_venue
 from arbcore.marketdata.client import BookClient
 from arbcore.model import Instrument
@@ -243,12 +243,15 @@ def frame_handler(engine: Engine) -> Callable[[Frame], None]:
 
 
 async def run_frames(stream: FrameStream, rate: float | None, workdir: Path,
-                     messages: int | None = None, rehearse: bool = False
-                     ) -> tuple[Run, Engine]:  # fmt: skip
+                     messages: int | None = None, rehearse: bool = False,
+                     cpu: int | None = None) -> tuple[Run, Engine]:  # fmt: skip
     """A fresh engine over ``stream``'s frames replayed at ``rate``; its orders finished after;
-    ``rehearse``: the engine's idle hook called while the source waits (engine_world.paced)."""
+    ``rehearse``: the engine's idle hook called while the source waits (engine_world.paced);
+    ``cpu``: the loop pinned there and the audit trail's threads on the other CPUs, as
+    ``Engine.run`` places them with ``[system] cpu``."""
     config = demo_config(workdir / f"frames-{time.perf_counter_ns()}.db")
-    with AuditTrail(config.system.storage.path, synchronous="NORMAL") as audit:
+    background = pin_hot_loop(cpu) if cpu is not None else None
+    with AuditTrail(config.system.storage.path, synchronous="NORMAL", cpus=background) as audit:
         arrival = Arrival()
         engine, detected = await frame_engine(stream, audit, config, arrival=arrival)
         run = await run_paced(engine, frame_handler(engine), stream.frames[:messages], rate,
