@@ -200,8 +200,9 @@ class Router:
                                    net_base, open_position, realized_quote, flows,
                                    realized_usd)  # fmt: skip
         # The position and PnL rows: their own dicts (copies of the result's), handed to the
-        # trail, whose writer thread makes their JSON; a value JSON has no form for (NaN,
-        # infinity: never from real fills) takes the snapshotting append, which raises now.
+        # trail, which makes their JSON later (in the loop's idle moments); a value JSON has
+        # no form for (NaN, infinity: never from real fills) takes the snapshotting append,
+        # which raises now.
         finite = _finite(flows, open_position, net_base, realized_usd or 0.0, realized_quote)
         flows_row = dict(flows) if finite else flows
         self._record(_POSITION, {"trade": trace_id, "status": _STATUS_TEXT[status],

@@ -180,7 +180,7 @@ def _serialize(instance: Any, attribute: Any, value: Any) -> Any:
 
 _SCALARS = (str, int, float, bool, type(None))
 
-#: per type: can a value be kept by reference until the writer serialises it? (see _captured)
+#: per type: can a value be kept by reference until prepare serialises it? (see _captured)
 _IMMUTABLE: dict[type, bool] = dict.fromkeys(_SCALARS, True)
 
 
