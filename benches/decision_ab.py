@@ -4,8 +4,8 @@
 the venues' real clients at a paced rate, a real Engine) run twice per round, one engine
 deciding crossing routes and paying cycles in C (``Engine.cross_decision``,
 ``Engine.cycle_decisions``) and one with them unbound (every find decided in Python), rounds
-interleaved so both see the same machine. For the compiled cross-exchange decisions the time
-from the frame's arrival is also split in three: to the book callback (parse, sync, checksum,
+interleaved so both see the same machine. For the compiled decisions (cross-exchange and
+triangular, apart) the time from the frame's arrival is also split in three: to the book callback (parse, sync, checksum,
 the loop's lateness), to the find, to the risk verdict (and the last two together: callback to
 verdict, the decision's own time)::
 
@@ -61,28 +61,35 @@ class _ArrivalAtTap(Arrival):
         return self.ns
 
 
-def _split(compiled: bool, paths: dict[str, list[int]]) -> list[tuple[int, int, int]]:
-    """Install the split's stamps; the list each compiled decision adds its three parts to.
-    ``paths``: each decision's latency by the path that took it (``"cross_exchange, in C"``,
-    ``"triangular, in C"``, ``"cross_exchange, in Python"``, ``"triangular, in Python"``)."""
-    parts: list[tuple[int, int, int]] = []
+Parts = dict[str, list[tuple[int, int, int]]]  # kind -> (to the callback, to the find, to verdict)
+
+
+def _split(compiled: bool, paths: dict[str, list[int]]) -> Parts:
+    """Install the split's stamps; the lists each compiled decision adds its three parts to,
+    by kind (``"cross-exchange"``, ``"triangular"``). ``paths``: each decision's latency by the
+    path that took it (``"cross_exchange, in C"``, ``"triangular, in C"``, ``"cross_exchange,
+    in Python"``, ``"triangular, in Python"``)."""
+    parts: Parts = {"cross-exchange": [], "triangular": []}
     decided, decided_cycle = Engine._decided, Engine._decided_cycle
     made_one = Engine._decision_made
     in_c = [False]
 
-    def stamped(engine: Engine, made: CrossDecision) -> None:
+    def split(engine: Engine, made: CrossDecision | TriangularDecision, kind: str) -> None:
         arrival = engine.arrival_ns
         assert isinstance(arrival, _ArrivalAtTap)
         to_tap = arrival.asked - arrival.ns
-        parts.append((to_tap, made.found_ns - to_tap, made.elapsed_ns - made.found_ns))
+        parts[kind].append((to_tap, made.found_ns - to_tap, made.elapsed_ns - made.found_ns))
         in_c[0] = True
+
+    def stamped(engine: Engine, made: CrossDecision) -> None:
+        split(engine, made, "cross-exchange")
         try:
             decided(engine, made)
         finally:
             in_c[0] = False
 
     def stamped_cycle(engine: Engine, made: TriangularDecision) -> None:
-        in_c[0] = True
+        split(engine, made, "triangular")
         try:
             decided_cycle(engine, made)
         finally:
@@ -135,7 +142,7 @@ def main() -> None:
         contenders.append(("Python", False, False))
     print("| contender | decisions (compiled) | decision p50 / p90 / p99 (us) | handled p50 / p99 "
           "(us) | achieved msgs/s | rehearsals |\n|---|---|---|---|---|---|")  # fmt: skip
-    splits: dict[str, list[tuple[int, int, int]]] = {}
+    splits: dict[str, Parts] = {}
     paths: dict[str, dict[str, list[int]]] = {}
     for _ in range(args.rounds):
         for label, compiled, rehearse in contenders:
@@ -148,7 +155,8 @@ def main() -> None:
             Engine._decided, Engine._bind_decision = decided, bind  # type: ignore[method-assign]
             Engine._decision_made = made_one  # type: ignore[method-assign]
             Engine._decided_cycle = decided_cycle  # type: ignore[method-assign]
-            splits.setdefault(label, []).extend(parts)
+            for kind, kept in splits.setdefault(label, {k: [] for k in parts}).items():
+                kept.extend(parts[kind])
             made = engine.cross_decision.decided if engine.cross_decision is not None else 0
             made += sum(decision.decided for decision in engine.cycle_decisions.values())
             handled = _quantiles(run.handled_ns).rsplit(" / ", 2)
@@ -161,18 +169,16 @@ def main() -> None:
         print(f"\nthe {label} engine's decisions by the path that took them, p50 / p90 / p99 (us):")
         for path, elapsed in sorted(paths[label].items()):
             print(f"  {path:26s} {_quantiles(elapsed)}  ({len(elapsed)})")
-        print(
-            f"\n{label}: compiled cross-exchange decisions, p50 / p90 / p99 (us), from the "
-            "frame's arrival:"
-        )
-        for i, name in enumerate(("to the book callback", "callback to the find",
-                                  "find to verdict")):  # fmt: skip
-            print(f"  {name:22s} {_quantiles([part[i] for part in splits[label]])}  "
-                  f"({len(splits[label])})")  # fmt: skip
-        # (the decision's own time, what a rehearsal keeps warm: the wait before the callback
-        # is the loop's and the machine's)
-        own = [part[1] + part[2] for part in splits[label]]
-        print(f"  {'callback to verdict':22s} {_quantiles(own)}  ({len(own)})")
+        for kind, kept in splits[label].items():
+            print(f"\n{label}: compiled {kind} decisions, p50 / p90 / p99 (us), from the "
+                  "frame's arrival:")  # fmt: skip
+            for i, name in enumerate(("to the book callback", "callback to the find",
+                                      "find to verdict")):  # fmt: skip
+                print(f"  {name:22s} {_quantiles([part[i] for part in kept])}  ({len(kept)})")
+            # (the decision's own time, what a rehearsal keeps warm: the wait before the
+            # callback is the loop's and the machine's)
+            own = [part[1] + part[2] for part in kept]
+            print(f"  {'callback to verdict':22s} {_quantiles(own)}  ({len(own)})")
 
 
 if __name__ == "__main__":
