@@ -5,9 +5,9 @@ the venues' real clients at a paced rate, a real Engine) run twice per round, on
 deciding crossing routes and paying cycles in C (``Engine.cross_decision``,
 ``Engine.cycle_decisions``) and one with them unbound (every find decided in Python), rounds
 interleaved so both see the same machine. For the compiled decisions (cross-exchange and
-triangular, apart) the time from the frame's arrival is also split in three: to the book callback (parse, sync, checksum,
-the loop's lateness), to the find, to the risk verdict (and the last two together: callback to
-verdict, the decision's own time)::
+triangular, apart) the time from the frame's arrival is also split in three: to the book
+callback (parse, sync, checksum, the loop's lateness), to the find, to the risk verdict (and the
+last two together: callback to verdict, the decision's own time)::
 
     PYTHONHASHSEED=0 OPENBLAS_NUM_THREADS=1 PYTHONPATH=. python benches/decision_ab.py 30000 10000
     PYTHONHASHSEED=0 OPENBLAS_NUM_THREADS=1 PYTHONPATH=. python benches/decision_ab.py 50000 0
