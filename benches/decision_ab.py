@@ -35,6 +35,7 @@ import asyncio
 import logging
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -74,34 +75,30 @@ def _split(compiled: bool, paths: dict[str, list[int]]) -> Parts:
     made_one = Engine._decision_made
     in_c = [False]
 
-    def split(engine: Engine, made: CrossDecision | TriangularDecision, kind: str) -> None:
-        arrival = engine.arrival_ns
-        assert isinstance(arrival, _ArrivalAtTap)
-        to_tap = arrival.asked - arrival.ns
-        parts[kind].append((to_tap, made.found_ns - to_tap, made.elapsed_ns - made.found_ns))
-        in_c[0] = True
+    def stamping(kind: str, after: Callable[[Engine, Any], None]) -> Callable[[Engine, Any], None]:
+        """``after`` (the engine's own ``_decided`` or ``_decided_cycle``), the split of its
+        compiled decision kept under ``kind`` first, and what it counts marked as in C."""
 
-    def stamped(engine: Engine, made: CrossDecision) -> None:
-        split(engine, made, "cross-exchange")
-        try:
-            decided(engine, made)
-        finally:
-            in_c[0] = False
+        def stamped(engine: Engine, made: CrossDecision | TriangularDecision) -> None:
+            arrival = engine.arrival_ns
+            assert isinstance(arrival, _ArrivalAtTap)
+            to_tap = arrival.asked - arrival.ns
+            parts[kind].append((to_tap, made.found_ns - to_tap, made.elapsed_ns - made.found_ns))
+            in_c[0] = True
+            try:
+                after(engine, made)
+            finally:
+                in_c[0] = False
 
-    def stamped_cycle(engine: Engine, made: TriangularDecision) -> None:
-        split(engine, made, "triangular")
-        try:
-            decided_cycle(engine, made)
-        finally:
-            in_c[0] = False
+        return stamped
 
     def counted(engine: Engine, opportunity: Opportunity, *rest: Any) -> None:
         path = f"{opportunity.kind}, in {'C' if in_c[0] else 'Python'}"
         paths.setdefault(path, []).append(rest[-1])  # (the elapsed ns, the last argument)
         made_one(engine, opportunity, *rest)
 
-    Engine._decided = stamped  # type: ignore[method-assign]
-    Engine._decided_cycle = stamped_cycle  # type: ignore[method-assign]
+    Engine._decided = stamping("cross-exchange", decided)  # type: ignore[method-assign]
+    Engine._decided_cycle = stamping("triangular", decided_cycle)  # type: ignore[method-assign]
     Engine._decision_made = counted  # type: ignore[method-assign]
     frame_world.Arrival = _ArrivalAtTap  # type: ignore[misc]
     if not compiled:

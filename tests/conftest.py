@@ -1,9 +1,12 @@
-"""Shared test configuration: hypothesis profiles and the location of the real recordings."""
+"""Shared test configuration: hypothesis profiles, the location of the real recordings, and a
+spy on where the audit trail makes its JSON."""
 
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -31,3 +34,20 @@ def shared_data() -> Path:
     if path is None:
         pytest.skip("the real recordings (../shared/data) are not beside this checkout")
     return path
+
+
+@pytest.fixture
+def json_threads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the threads the audit trail makes each row's JSON on (``canonical_json``
+    spied), in order: where a test says that work must or must not happen."""
+    from arbcore.storage import audit
+
+    made_on: list[str] = []
+    encode = audit.canonical_json
+
+    def canonical_json(value: Any) -> str:
+        made_on.append(threading.current_thread().name)
+        return encode(value)
+
+    monkeypatch.setattr(audit, "canonical_json", canonical_json)
+    return made_on

@@ -68,8 +68,8 @@ _HEADER = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})
 
 
 #: ids drawn ahead: one ``os.urandom`` call per _POOLED ids rather than one per id (a system
-#: call: about 0.7 us of every decision for a trace id, and on a VM tens of us of a trade's first
-#: step, which made a span id for its context)
+#: call: about 0.7 us of every decision for a trace id, and one on every trade's first step,
+#: which makes a span id for its context)
 _POOLED = 256
 
 

@@ -346,7 +346,8 @@ class AuditTrail:
         """Two records of one moment and one trace, as :meth:`append` twice (``venue``: the
         first's; the second has none) but in one call, one lock and one wake-up, with
         consecutive sequence numbers: the first's. A decision's opportunity and its verdict."""
-        self._raise_if_failed()
+        if self._error is not None:
+            self._raise_if_failed()
         payload, captured = _held(payload)
         then_payload, then_captured = _held(then_payload)
         pending = self._pending

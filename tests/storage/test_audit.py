@@ -317,19 +317,12 @@ def test_mutable_payloads_are_recorded_as_they_were_when_appended(tmp_path: Path
 
 
 def test_append_leaves_serialisation_to_prepare_or_the_preparer_thread(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, json_threads: list[str]
 ) -> None:
     """The decision path's payloads (Opportunity, RiskDecision) cost the caller no JSON: the
     idle hook's ``prepare(1)`` makes one record's on its own thread, the preparer thread the
     rest when nobody prepares them within WRITE_INTERVAL_S."""
-    callers: list[str] = []
-    real = audit.canonical_json
-
-    def spy(value: Any) -> str:
-        callers.append(threading.current_thread().name)
-        return real(value)
-
-    monkeypatch.setattr(audit, "canonical_json", spy)
+    callers = json_threads
     opportunity = Opportunity(kind="cross_exchange", venue="a->b", legs=(), rate=1.0,
                               profit_bps=5.0, size=1.0, expected_profit=0.1,
                               detected_at_ns=1)  # fmt: skip

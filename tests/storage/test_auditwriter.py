@@ -42,7 +42,7 @@ def test_rows_and_chain_are_the_python_references(
 ) -> None:
     path = tmp_path_factory.mktemp("w") / "a.db"
     _fresh(path)
-    writer = AuditWriter(path, "NORMAL", GENESIS, 0, 0.0, batch_max)
+    writer = AuditWriter(path, "NORMAL", GENESIS, 0, 60.0, batch_max)  # (gathers until told)
     thread = threading.Thread(target=writer.run)
     thread.start()
     for seq, (ts_ns, kind, trace, venue, symbol, payload) in enumerate(rows, 1):

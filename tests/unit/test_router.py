@@ -340,7 +340,7 @@ def test_hold_records_the_cycle_position_whichever_leg_fails(tmp_path: Path, ref
 
 
 def test_the_trades_records_are_decided_and_their_position_json_made_off_the_loop(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, json_threads: list[str]
 ) -> None:
     """The trade's rows take no start-up work on the first trade (Order and Fill are kept by
     reference, decided when the router is imported), and its position and PnL rows are handed
@@ -352,19 +352,11 @@ def test_the_trades_records_are_decided_and_their_position_json_made_off_the_loo
 
     assert audit_module._IMMUTABLE.get(Order) is True
     assert audit_module._IMMUTABLE.get(Fill) is True
-    made_on: list[str] = []
-    encode = audit_module.canonical_json
-
-    def canonical_json(value: Any) -> str:
-        made_on.append(threading.current_thread().name)
-        return encode(value)
-
-    monkeypatch.setattr(audit_module, "canonical_json", canonical_json)
     ctx = _setup(tmp_path, "unwind")
     result = asyncio.run(ctx["router"].execute(ctx["opportunity"], "trace-1"))
-    assert threading.current_thread().name not in made_on  # none while the trade ran
+    assert threading.current_thread().name not in json_threads  # none while the trade ran
     ctx["audit"].close()  # (what is still held, it prepares on this thread)
-    assert made_on
+    assert json_threads
     (position,) = (r.payload for r in ctx["audit"].records(RecordKind.POSITION))
     assert position == {"trade": "trace-1", "status": "complete", "net_base": 0.0,
                         "flows": result.flows, "open": {}}  # fmt: skip
